@@ -1,0 +1,112 @@
+"""One finding: a plain-words statement about something wrong (or worth knowing).
+
+Gradient checks and stability probes both produce findings of this one type, so the
+terminal, JSON and HTML renderers treat them alike.
+
+The message format is fixed: ``"<subject>[<index>]: <numbers> — <what it means> (<kind>)"``,
+followed by a ``hint``: one plain sentence about the likely line of code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Version of every JSON document gradcheck writes. Bump on an incompatible change.
+JSON_FORMAT_VERSION = 1
+
+#: Severities. Only ``"error"`` makes a check fail; ``"info"`` marks things that are
+#: not bugs (a kink at ReLU's 0, float32 rounding) but that a user should understand.
+SEVERITIES = ("error", "warning", "info")
+
+#: The stable vocabulary of gradient-check finding kinds.
+GRADIENT_KINDS = (
+    "scale",
+    "sign",
+    "transpose",
+    "reduction",
+    "zero",
+    "nonfinite",
+    "kink",
+    "precision",
+    "shape",
+    "mutation",
+    "nondeterministic",
+    "mismatch",
+)
+
+#: The vocabulary of stability-probe finding kinds.
+PROBE_KINDS = (
+    "overflow",
+    "nonfinite",
+    "wrong_axis",
+    "not_normalized",
+    "shift_variance",
+    "warning",
+    "shape",
+    "exception",
+    "argmax",
+    "symmetry",
+    "divergence",
+    "exploding",
+    "vanishing",
+    "dead_relu",
+    "dtype_mismatch",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A single diagnosis.
+
+    Attributes
+    ----------
+    kind : str
+        One word from :data:`GRADIENT_KINDS` or :data:`PROBE_KINDS`.
+    subject : str
+        What the finding is about: a parameter name (``"b1"``) or a probe subject
+        (``"softmax"``).
+    message : str
+        One line in the fixed format, e.g.
+        ``"W1[3, 7]: analytic 0.125, numeric 0.0125, ratio 10.0 — gradient is 10x too large (scale)"``.
+    hint : str
+        One plain sentence about the likely line of code to look at.
+    severity : str
+        ``"error"`` (a bug: the check fails), ``"warning"`` or ``"info"`` (not a bug).
+    data : dict
+        The JSON-safe numbers behind the finding, for reports.
+    """
+
+    kind: str
+    subject: str
+    message: str
+    hint: str = ""
+    severity: str = "error"
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+    @property
+    def param(self) -> str:
+        """The parameter this finding is about (alias of ``subject``)."""
+        return self.subject
+
+    @property
+    def is_failure(self) -> bool:
+        """True when this finding makes a check fail."""
+        return self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "subject": self.subject,
+            "message": self.message,
+            "hint": self.hint,
+            "severity": self.severity,
+            "data": dict(self.data),
+        }
+
+    def __str__(self) -> str:
+        return f"{self.message}\n    {self.hint}" if self.hint else self.message

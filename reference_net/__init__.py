@@ -1,0 +1,1 @@
+"""reference_net: a clean reference NumPy network, rows = examples."""
