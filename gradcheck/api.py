@@ -1,0 +1,297 @@
+"""The public entry points: :func:`check_gradients` and :func:`check_layer`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from gradcheck.checks.diagnosis import diagnose_shape
+from gradcheck.checks.evaluation import LossEvaluator
+from gradcheck.checks.gradients import ParamChecker, select_indices
+from gradcheck.checks.integrity import mutation_findings, nondeterminism_finding
+from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.perturbation import Snapshot
+from gradcheck.numeric.tolerances import tolerance_for
+from gradcheck.results import GradientCheckResult, ParamReport
+from gradcheck.validation import (
+    require_callable,
+    resolve_grads,
+    validate_grads,
+    validate_options,
+    validate_params,
+)
+
+
+def _unchecked(name, array, passed, findings=()) -> ParamReport:
+    return ParamReport(
+        name=name, shape=tuple(array.shape), dtype=array.dtype.name, mode="none", n_checked=0,
+        max_abs_error=float("nan"), max_rel_error=float("nan"), worst_index=None,
+        worst_analytic=None, worst_numeric=None, tier="unchecked", passed=passed,
+        findings=list(findings),
+    )
+
+
+def _align(name, analytic, array, batch_size):
+    """Bring an analytic gradient to its parameter's shape, or explain why it cannot be."""
+    if analytic.shape == array.shape:
+        return analytic, None, None
+    finding, how = diagnose_shape(name, analytic.shape, array.shape, batch_size)
+    if how == "broadcast":
+        return np.broadcast_to(analytic.reshape(()), array.shape).copy(), finding, how
+    if how == "reshape":
+        return analytic.reshape(array.shape), finding, how
+    if how == "transpose":
+        return analytic.T.copy(), finding, how
+    return None, finding, how
+
+
+def check_gradients(
+    loss: Callable[[], float],
+    params: Mapping[str, np.ndarray],
+    grads,
+    *,
+    mode: str = "full",
+    eps: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    method: str = "central",
+    directions: int = 3,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> GradientCheckResult:
+    """Compare analytic gradients with finite differences, and explain every disagreement.
+
+    Parameters
+    ----------
+    loss : callable () -> float
+        Returns the scalar loss for the *current contents* of the arrays in ``params``.
+    params : mapping str -> float ndarray
+        The very arrays ``loss`` reads. They are perturbed in place, one entry at a time, and
+        every one is restored bit for bit before this function returns or raises.
+    grads : mapping str -> ndarray, or callable () -> mapping
+        The analytic gradients under test (same names; ideally same shapes).
+    mode : {"full", "sample", "directional"}
+        Every entry (2 loss calls each); ``samples`` random entries per parameter; or
+        ``directions`` random projections per parameter (2 calls each), with a small entry-wise
+        follow-up only on parameters that fail.
+    eps : float, optional
+        Relative step: entry x moves by eps * max(1, |x|). Default cbrt(machine eps) of the
+        dtype (6.1e-6 for float64, 4.9e-3 for float32).
+    rtol, atol : float, optional
+        An entry passes when |a - n| <= atol + rtol * max(|a|, |n|). Defaults by dtype
+        (float64: 1e-4 and 1e-8; float32: 2e-2 and 1e-4), atol raised to the loss's rounding
+        noise when that is larger.
+    samples : int, optional
+        Entries per parameter in "sample" mode (default 16).
+    seed : int
+        Seeds the sampled entries and directions; results are deterministic per seed.
+    method : {"central", "richardson"}
+        Central differences, or Richardson extrapolation of two central differences (4 calls
+        per entry, error O(h^4)).
+    directions : int
+        Random directions per parameter in "directional" mode (default 3).
+    batch_size : int, optional
+        If given, a gradient off by exactly this factor is reported as a missing 1/m.
+    progress : callable (done, total), optional
+        Called as entries are checked (e.g. to drive a progress bar).
+
+    Returns
+    -------
+    GradientCheckResult
+        ``.passed``, ``.failed``, ``.params`` (one report per parameter), ``.findings``,
+        ``.to_dict()``; ``str(result)`` is a readable table.
+    """
+    require_callable(loss, "loss")
+    validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
+                     method=method, directions=directions, batch_size=batch_size)
+    params = validate_params(params)
+    dtypes = {arr.dtype for arr in params.values()}
+    dtype = max(dtypes, key=lambda d: np.finfo(d).eps)  # the least precise one sets the bar
+    tol = tolerance_for(dtype, rtol=rtol, atol=atol)
+    rng = np.random.default_rng(seed)
+    evaluate = LossEvaluator(loss)
+    snapshot = Snapshot(params)
+    check_findings = []
+    notes = []
+    try:
+        f0 = evaluate()
+        changed = snapshot.changed()
+        if changed:
+            snapshot.restore()
+            return _integrity_result(params, mutation_findings(changed, "loss"), mode, method,
+                                     seed, tol, evaluate.calls)
+        f0_again = evaluate()
+        finding = nondeterminism_finding(f0, f0_again)
+        if finding is not None:
+            return _integrity_result(params, [finding], mode, method, seed, tol, evaluate.calls)
+        if not np.isfinite(f0):
+            raise InvalidArgumentError(
+                "loss", f"returned {f0} at the unperturbed parameters, expected a finite number.",
+                "Gradients cannot be checked where the loss is NaN/inf; check the inputs and "
+                "the parameters first.",
+            )
+        analytic = validate_grads(resolve_grads(grads), params)
+        changed = snapshot.changed()
+        if changed:
+            snapshot.restore()
+            return _integrity_result(params, mutation_findings(changed, "grads"), mode, method,
+                                     seed, tol, evaluate.calls)
+        if dtype != np.float64:
+            notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
+                         f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
+        checker = ParamChecker(
+            evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
+            batch_size, lambda where: setattr(evaluate, "where", where),
+        )
+        reports = []
+        total = sum(arr.size for arr in params.values()) if mode == "full" else len(params)
+        done = 0
+        for name, array in params.items():
+            aligned, shape_finding, how = _align(name, analytic[name], array, batch_size)
+            if aligned is None:
+                reports.append(_unchecked(name, array, False, [shape_finding]))
+                continue
+            if mode == "directional":
+                report = checker.check_directional(name, array, aligned, rng, directions)
+            else:
+                indices = select_indices(array.size, mode, samples, rng)
+                on_entry = None
+                if progress is not None and mode == "full":
+                    base = done
+                    on_entry = lambda k, base=base: (k % 256 == 255) and progress(base + k + 1, total)  # noqa: E731
+                report = checker.check_entries(name, array, aligned, indices, mode, on_entry)
+            if shape_finding is not None:
+                kinds = {f.kind for f in report.findings}
+                if how == "transpose" and report.passed:
+                    shape_finding = _values_right(shape_finding, "transposed back")
+                elif how == "reshape" and report.passed:
+                    shape_finding = _values_right(shape_finding, "reshaped")
+                if not (how == "broadcast" and "reduction" in kinds):
+                    report.findings.insert(0, shape_finding)
+                report.passed = False
+                report.tier = "wrong"
+            reports.append(report)
+            done += array.size if mode == "full" else 1
+            if progress is not None:
+                progress(done, total)
+    finally:
+        snapshot.restore()
+    return GradientCheckResult(
+        params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
+        atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
+        n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes,
+    )
+
+
+def _values_right(finding, how: str):
+    """The same shape finding, noting that the values themselves are right."""
+    from dataclasses import replace
+
+    message = finding.message.replace(" (shape)", f"; {how}, its values are correct (shape)")
+    return replace(finding, message=message)
+
+
+def _integrity_result(params, findings, mode, method, seed, tol, calls) -> GradientCheckResult:
+    """A result for a check that could not run finite differences at all."""
+    bad = {f.subject for f in findings}
+    reports = [
+        _unchecked(name, arr, name not in bad, [f for f in findings if f.subject == name])
+        for name, arr in params.items()
+    ]
+    whole = [f for f in findings if f.subject not in params]
+    return GradientCheckResult(
+        params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol, atol=tol.atol,
+        dtype=tol.dtype, n_loss_evals=calls, check_findings=whole,
+        notes=["finite differences were not run: the loss must be a pure function of the "
+               "parameters for them to mean anything"],
+    )
+
+
+def check_layer(
+    forward: Callable[[np.ndarray], np.ndarray],
+    backward: Callable[[np.ndarray], object],
+    X: np.ndarray,
+    params: Mapping[str, np.ndarray] | None = None,
+    *,
+    param_grads: Callable[[], Mapping[str, np.ndarray]] | None = None,
+    input_name: str = "input",
+    seed: int = 0,
+    **options,
+) -> GradientCheckResult:
+    """Check one layer's backward: the input gradient and every parameter gradient.
+
+    The layer is reduced to a scalar with a fixed random upstream gradient dY:
+    L = sum(forward(X) * dY), whose gradient is exactly what ``backward(dY)`` must return.
+
+    Parameters
+    ----------
+    forward : callable X -> Y
+        Uses the arrays in ``params`` (read at call time, so in-place perturbation reaches it).
+    backward : callable dY -> dX, or dY -> (dX, {name: grad}), or dY -> {input_name: dX, name: grad}
+        Called once, right after ``forward(X)``.
+    X : float ndarray
+        The layer's input. It is copied; the caller's array is never modified.
+    params : mapping str -> float ndarray, optional
+        The layer's parameters (live arrays). Omit for parameter-free layers (activations).
+    param_grads : callable () -> mapping, optional
+        For layers whose backward returns only dX and stores parameter gradients elsewhere,
+        e.g. ``lambda: {"W": layer.dweights, "b": layer.dbiases}``.
+    input_name : str
+        Name the input gradient is reported under (default "input").
+    seed : int
+        Seeds the upstream gradient dY and any sampling.
+    **options
+        Passed to :func:`check_gradients` (mode, eps, rtol, atol, samples, method, ...).
+    """
+    require_callable(forward, "forward")
+    require_callable(backward, "backward")
+    if not isinstance(X, np.ndarray) or not np.issubdtype(np.asarray(X).dtype, np.floating):
+        raise InvalidArgumentError(
+            "X", f"got {type(X).__name__} of dtype {getattr(X, 'dtype', None)}, expected a float ndarray.",
+            "Pass the layer input as np.asarray(X, dtype=np.float64).",
+        )
+    params = dict(params or {})
+    if input_name in params:
+        raise InvalidArgumentError("input_name", f"{input_name!r} is also a parameter name.",
+                                   "Pass another input_name.")
+    X_work = np.array(X, copy=True)
+    Y = forward(X_work)
+    if not isinstance(Y, np.ndarray):
+        raise InvalidArgumentError("forward", f"returned {type(Y).__name__}, expected an ndarray.")
+    dY = np.random.default_rng(seed).standard_normal(Y.shape).astype(Y.dtype)
+    snapshot = Snapshot({input_name: X_work, **params})
+    returned = backward(dY.copy())
+    grads = _layer_grads(returned, input_name, params, param_grads)
+    snapshot.restore()
+
+    def surrogate() -> float:
+        return float(np.sum(np.asarray(forward(X_work), dtype=np.float64) * dY))
+
+    return check_gradients(surrogate, {input_name: X_work, **params}, grads, seed=seed, **options)
+
+
+def _layer_grads(returned, input_name, params, param_grads) -> dict:
+    grads: dict = {}
+    if isinstance(returned, Mapping):
+        grads.update(returned)
+    elif isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
+        grads[input_name] = returned[0]
+        grads.update(returned[1])
+    else:
+        grads[input_name] = returned
+    if param_grads is not None:
+        grads.update(param_grads())
+    missing = [name for name in params if name not in grads]
+    if missing:
+        raise InvalidArgumentError(
+            "backward",
+            f"gave no gradient for parameters {missing}.",
+            "Return (dX, {name: grad}) from backward, or pass param_grads=lambda: {...} reading "
+            "where your layer stores them.",
+        )
+    if input_name not in grads:
+        raise InvalidArgumentError("backward", f"returned no input gradient {input_name!r}.")
+    return grads

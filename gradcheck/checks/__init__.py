@@ -1,0 +1,1 @@
+"""Checks: compare analytic with numeric gradients and explain the differences."""

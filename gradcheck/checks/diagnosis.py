@@ -1,0 +1,273 @@
+"""Diagnosis: from an analytic and a numeric gradient, say what mistake produced the difference.
+
+Pure functions on arrays. Nothing here knows parameter names' meaning: every conclusion comes
+from the numbers (a common ratio, a constant value, a transposition, where the wrong entries sit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradcheck.findings import Finding
+
+
+def format_index(shape: tuple, flat_index: int) -> str:
+    """``[3, 7]`` for a 2-D parameter, ``[5]`` for a vector, ``""`` for a scalar."""
+    if not shape:
+        return ""
+    return "[" + ", ".join(str(int(i)) for i in np.unravel_index(flat_index, shape)) + "]"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _close(x: float, target: float, rel: float = 2e-3) -> bool:
+    return abs(x - target) <= rel * max(abs(target), 1e-300)
+
+
+def _message(name, shape, flat_index, a, n, meaning, kind) -> str:
+    ratio = a / n if n != 0 else float("inf") if a != 0 else 1.0
+    return (
+        f"{name}{format_index(shape, flat_index)}: analytic {_fmt(a)}, numeric {_fmt(n)}, "
+        f"ratio {_fmt(ratio)} — {meaning} ({kind})"
+    )
+
+
+def fit_scale(A: np.ndarray, N: np.ndarray) -> tuple[float, float]:
+    """Least-squares c with A ~ c N, and the relative residual |A - c N| / |A|."""
+    nn = float(N @ N)
+    if nn == 0.0:
+        return float("nan"), float("inf")
+    c = float(A @ N) / nn
+    norm_a = float(np.linalg.norm(A))
+    residual = float(np.linalg.norm(A - c * N)) / norm_a if norm_a > 0 else float("inf")
+    return c, residual
+
+
+def _scale_story(c: float, batch_size: int | None) -> tuple[str, str]:
+    """(meaning, hint) for a gradient that is c times too large."""
+    if batch_size and batch_size > 1 and _close(c, batch_size):
+        return (
+            f"gradient is {_fmt(c)}x too large, exactly the batch size {batch_size}: a missing 1/m",
+            "The loss is a mean over examples, so its gradient needs the same 1/m: "
+            "divide the summed gradient by the batch size.",
+        )
+    if batch_size and batch_size > 1 and _close(c * batch_size, 1.0):
+        return (
+            f"gradient is {batch_size}x too small, exactly the batch size: divided by m twice",
+            "The gradient is divided by the batch size twice, e.g. once in the loss gradient "
+            "and again in dW; keep only one 1/m.",
+        )
+    if _close(c, 2.0):
+        return (
+            "gradient is 2x too large",
+            "A factor 2 is counted twice or wrongly: d(x^2)/dx = 2x, the L2 term's 2*lambda*W, "
+            "or an MSE derivative of 2(p - y) applied on top of a loss without the square.",
+        )
+    if _close(c, 0.5):
+        return (
+            "gradient is 2x too small",
+            "A factor 2 is missing: the derivative of a square (2x), the L2 term's 2*lambda*W, "
+            "or MSE's 2(p - y).",
+        )
+    if abs(c) >= 1:
+        meaning = f"gradient is {_fmt(c)}x too large"
+    else:
+        meaning = f"gradient is {_fmt(1 / c)}x too small"
+    return (
+        meaning,
+        "Every entry is off by the same factor: look for a constant multiplying the whole "
+        "gradient (the learning rate, a 1/m, a loss weight) in the line that computes it.",
+    )
+
+
+def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w) -> Finding | None:
+    """One value repeated where the entries should differ: summed over the wrong axes."""
+    spread_a = float(np.ptp(A)) if A.size else 0.0
+    spread_n = float(np.ptp(N)) if N.size else 0.0
+    scale = max(float(np.max(np.abs(N))), 1e-300)
+    if A.size < 2 or spread_a > 1e-6 * max(float(np.max(np.abs(A))), 1e-300) or spread_n <= 1e-3 * scale:
+        return None
+    value = float(A.flat[0])
+    relation = ""
+    if n_full is not None and np.all(np.isfinite(n_full)):
+        total, mean = float(np.sum(n_full)), float(np.mean(n_full))
+        if _close(value, total, 1e-3):
+            relation = ", equal to the sum of the correct gradients over all entries"
+        elif _close(value, mean, 1e-3):
+            relation = ", equal to the mean of the correct gradients"
+    meaning = f"one value ({_fmt(value)}) repeated for every entry{relation}"
+    hint = (
+        f"d{name} was reduced over every axis (np.sum(dZ) or a sum over the wrong axis), so all "
+        f"{int(np.prod(shape))} entries got the same number; sum over the examples axis only, "
+        "e.g. np.sum(dZ, axis=0) for rows = examples or np.sum(dZ, axis=1, keepdims=True) for "
+        "columns = examples."
+    )
+    return Finding(
+        kind="reduction",
+        subject=name,
+        message=_message(name, shape, worst, a_w, n_w, meaning, "reduction"),
+        hint=hint,
+        data={"repeated_value": value},
+    )
+
+
+def _localise(shape: tuple, wrong_flat: np.ndarray, n_checked: int) -> str:
+    """Where the wrong entries sit: one entry, one row, one column, or a fraction."""
+    if wrong_flat.size == 1:
+        return f"a single entry{format_index(shape, int(wrong_flat[0]))} is wrong, the rest agree"
+    if len(shape) == 2 and wrong_flat.size > 1:
+        rows, cols = np.unravel_index(wrong_flat, shape)
+        if np.all(rows == rows[0]):
+            return f"only row {int(rows[0])} is wrong ({wrong_flat.size} entries)"
+        if np.all(cols == cols[0]):
+            return f"only column {int(cols[0])} is wrong ({wrong_flat.size} entries)"
+    return f"{wrong_flat.size} of {n_checked} checked entries are wrong"
+
+
+def diagnose_values(
+    name: str,
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    checked: np.ndarray,
+    ok: np.ndarray,
+    *,
+    batch_size: int | None = None,
+) -> Finding:
+    """Explain why a parameter's gradient failed.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name, used in the message.
+    analytic, numeric : ndarray, the parameter's shape, float64
+        ``numeric`` may be NaN where the entry was not checked.
+    checked : bool ndarray, same shape
+        Entries where a numeric value exists.
+    ok : bool ndarray, same shape
+        Entries that passed (or were excused as kinks).
+    batch_size : int, optional
+        Lets a scale of exactly m be named as a missing 1/m.
+
+    Returns
+    -------
+    Finding
+        kind in nonfinite, zero, sign, scale, transpose, reduction, mismatch.
+    """
+    shape = analytic.shape
+    flat_checked = np.flatnonzero(checked)
+    A = analytic.reshape(-1)[flat_checked]
+    N = numeric.reshape(-1)[flat_checked]
+    wrong = np.flatnonzero(checked & ~ok)
+    err = np.abs(analytic - numeric).reshape(-1)
+    worst = int(wrong[np.nanargmax(err[wrong])]) if wrong.size else int(flat_checked[0])
+    if not np.isfinite(analytic.reshape(-1)[worst]):
+        worst = int(np.flatnonzero(~np.isfinite(analytic))[0])
+    a_w, n_w = float(analytic.reshape(-1)[worst]), float(numeric.reshape(-1)[worst])
+
+    def finding(kind, meaning, hint, **data):
+        return Finding(kind=kind, subject=name, hint=hint, data=data,
+                       message=_message(name, shape, worst, a_w, n_w, meaning, kind))
+
+    if not np.all(np.isfinite(analytic)):
+        count = int(np.sum(~np.isfinite(analytic)))
+        return finding(
+            "nonfinite", f"{count} analytic entries are NaN or inf",
+            f"d{name} contains NaN/inf: look for a log(0), a division by zero or an overflowing "
+            "exp in the backward pass (e.g. an unshifted softmax).",
+            count=count,
+        )
+    if np.all(A == 0) and np.any(~ok.reshape(-1)[flat_checked]):
+        return finding(
+            "zero", "analytic gradient is all zeros but the loss does depend on it",
+            f"d{name} is never filled in, or is computed from a value that is zero (a stale "
+            "cache, a dead mask, or a gradient that is not accumulated).",
+        )
+    c, residual = fit_scale(A, N)
+    if np.isfinite(c) and residual < 1e-3 and not _close(c, 1.0, 1e-3):
+        if _close(c, -1.0, 1e-3):
+            return finding(
+                "sign", "gradient has the wrong sign (analytic = -numeric)",
+                f"d{name} points uphill: the difference is written the wrong way round (y - p "
+                "instead of p - y), or a minus sign is missing or doubled.",
+                factor=c,
+            )
+        meaning, hint = _scale_story(c, batch_size)
+        return finding("scale", meaning, hint, factor=c, batch_size=batch_size)
+    if (
+        analytic.ndim == 2
+        and shape[0] == shape[1]
+        and np.all(checked)
+        and np.allclose(analytic.T, numeric, rtol=1e-3, atol=1e-8 * max(np.max(np.abs(numeric)), 1))
+    ):
+        return finding(
+            "transpose", "analytic gradient is the transpose of the numeric one",
+            f"d{name} has its factors in the wrong order: for W of shape (n_in, n_out) and "
+            "rows = examples, dW = X.T @ dZ; for columns = examples, dW = dZ @ X.T.",
+        )
+    n_full = numeric if np.all(checked) else None
+    reduction = _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w)
+    if reduction is not None:
+        return reduction
+    where = _localise(shape, wrong, flat_checked.size)
+    if wrong.size and wrong.size < flat_checked.size:
+        sub_c, sub_res = fit_scale(analytic.reshape(-1)[wrong], numeric.reshape(-1)[wrong])
+        if np.isfinite(sub_c) and sub_res < 1e-3:
+            where += f", each off by a factor {_fmt(sub_c)}"
+    return finding(
+        "mismatch", where,
+        f"Recompute d{name} by hand for the entries named here; compare each factor of the "
+        "chain rule (the activation derivative, the upstream gradient, the input) with the forward pass.",
+        wrong_entries=int(wrong.size),
+    )
+
+
+def diagnose_shape(
+    name: str, analytic_shape: tuple, param_shape: tuple, batch_size: int | None = None
+) -> tuple[Finding, str | None]:
+    """Explain a gradient whose shape differs from its parameter's.
+
+    Returns (finding, how) where ``how`` says how the values can still be compared:
+    ``"broadcast"`` (a single number), ``"reshape"`` (only singleton axes differ),
+    ``"transpose"`` (reversed shape), or None (not comparable).
+    """
+    p_size = int(np.prod(param_shape)) if param_shape else 1
+    a_size = int(np.prod(analytic_shape)) if analytic_shape else 1
+    how = None
+    if a_size == 1 and p_size > 1:
+        meaning = (
+            f"d{name} is a single number (shape {analytic_shape}) but {name} has shape "
+            f"{param_shape}; it was reduced over every axis and will broadcast silently"
+        )
+        how = "broadcast"
+    elif a_size == p_size and tuple(s for s in analytic_shape if s != 1) == tuple(
+        s for s in param_shape if s != 1
+    ):
+        meaning = (
+            f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}: only "
+            "singleton axes differ, but {name} - lr * d{name} then broadcasts to a matrix"
+        ).replace("{name}", name)
+        how = "reshape"
+    elif tuple(analytic_shape) == tuple(param_shape[::-1]):
+        meaning = f"d{name} has the transposed shape {analytic_shape} of {name} {param_shape}"
+        how = "transpose"
+    elif batch_size and batch_size in analytic_shape and a_size == p_size * batch_size:
+        meaning = (
+            f"d{name} has shape {analytic_shape}: one gradient per example, not summed over "
+            f"the batch of {batch_size}"
+        )
+    else:
+        meaning = f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}"
+    hint = (
+        f"A gradient must have exactly its parameter's shape: check the axis and keepdims of "
+        f"the sum that produces d{name}, and the order of the matrix product."
+    )
+    finding = Finding(
+        kind="shape",
+        subject=name,
+        message=f"{name}: {meaning} (shape)",
+        hint=hint,
+        data={"analytic_shape": list(analytic_shape), "param_shape": list(param_shape)},
+    )
+    return finding, how

@@ -1,0 +1,63 @@
+"""Calling the user's loss: count calls, insist on a finite-or-NaN scalar, name failing calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from numbers import Real
+
+import numpy as np
+
+from gradcheck.errors import InvalidArgumentError, UserCodeError
+
+
+def as_scalar(value, *, argument: str = "loss") -> float:
+    """Turn a loss value into a Python float, or explain what was returned instead."""
+    if isinstance(value, float):
+        return value
+    if isinstance(value, (Real, np.floating, np.integer)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        if value.size == 1 and np.issubdtype(value.dtype, np.number):
+            return float(value.reshape(()))
+        raise InvalidArgumentError(
+            argument,
+            f"returned an array of shape {value.shape}, expected a scalar loss.",
+            "Return the mean (or sum) over examples, e.g. float(np.mean(losses)).",
+        )
+    if isinstance(value, (tuple, list)) and value and not isinstance(value[0], (tuple, list)):
+        raise InvalidArgumentError(
+            argument,
+            f"returned a {type(value).__name__} of length {len(value)}, expected a scalar loss.",
+            "If your function returns (loss, grads), wrap it: loss=lambda: f()[0].",
+        )
+    raise InvalidArgumentError(
+        argument,
+        f"returned {type(value).__name__} {value!r:.60}, expected a scalar float loss.",
+        "Make the zero-argument loss function return a number.",
+    )
+
+
+class LossEvaluator:
+    """Wraps the user's zero-argument loss: counts calls and converts results to float.
+
+    ``where`` describes the current perturbation (e.g. ``"W1[3, 7] + h"``) so an exception
+    from the user's code can be reported with the call that triggered it.
+    """
+
+    def __init__(self, loss: Callable[[], object]):
+        self._loss = loss
+        self.calls = 0
+        self.where = "the unperturbed parameters"
+
+    def __call__(self) -> float:
+        self.calls += 1
+        try:
+            value = self._loss()
+        except Exception as exc:
+            raise UserCodeError(
+                f"the loss function raised {type(exc).__name__}: {exc} (call {self.calls}, at "
+                f"{self.where}); the parameters have been restored",
+                call=self.where,
+            ) from exc
+        return as_scalar(value)
+

@@ -1,0 +1,217 @@
+"""Check one parameter: finite differences (entry-wise or directional), verdict, diagnosis."""
+
+from __future__ import annotations
+
+
+import numpy as np
+
+from gradcheck.checks.diagnosis import diagnose_values, format_index
+from gradcheck.checks.kinks import kink_mask
+from gradcheck.findings import Finding
+from gradcheck.numeric.differences import directional_difference, entry_differences, richardson
+from gradcheck.numeric.selection import rademacher_directions, sample_indices
+from gradcheck.numeric.tolerances import Tolerance, entries_pass, noise_floor, relative_error
+from gradcheck.results import ParamReport
+
+#: Parameters up to this size get a full follow-up check when a directional check fails.
+FOLLOW_UP_FULL = 128
+#: Otherwise this many sampled entries are checked to diagnose the failure.
+FOLLOW_UP_SAMPLES = 32
+#: Largest side of an error heatmap.
+MAP_SIDE = 64
+
+
+def error_map(abs_error: np.ndarray) -> list[list[float]]:
+    """|a - n| as a 2-D grid of at most MAP_SIDE x MAP_SIDE cells (mean-pooled)."""
+    grid = abs_error.reshape(1, -1) if abs_error.ndim < 2 else abs_error.reshape(abs_error.shape[0], -1)
+    rows = np.array_split(np.arange(grid.shape[0]), min(MAP_SIDE, grid.shape[0]))
+    cols = np.array_split(np.arange(grid.shape[1]), min(MAP_SIDE, grid.shape[1]))
+    return [[float(np.mean(grid[np.ix_(r, c)])) for c in cols] for r in rows]
+
+
+class ParamChecker:
+    """Checks parameters one at a time against a shared loss evaluator and tolerance.
+
+    Parameters
+    ----------
+    evaluate : zero-argument callable returning the loss as float (counts calls).
+    f0 : loss at the unperturbed parameters.
+    tol : Tolerance for the parameters' dtype.
+    step_base : relative step (h = step_base * max(1, |x|)).
+    method : "central" or "richardson".
+    user_atol : atol given by the caller, or None to use max(tol.atol, noise floor).
+    batch_size : lets the diagnosis name a missing 1/m.
+    """
+
+    def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, batch_size, where):
+        self.evaluate = evaluate
+        self.f0 = f0
+        self.tol = tol
+        self.step_base = step_base
+        self.method = method
+        self.user_atol = user_atol
+        self.batch_size = batch_size
+        self.set_where = where
+
+    def atol(self, dtype) -> float:
+        if self.user_atol is not None:
+            return self.user_atol
+        return max(self.tol.atol, noise_floor(self.f0, self.step_base, dtype))
+
+    # -- entry-wise --------------------------------------------------------------------------
+    def numeric_at(self, name, array, indices, on_entry=None):
+        """Numeric derivative at flat indices, plus one-sided estimates (for kinks)."""
+        self.set_where(f"{name} (entry-wise differences)")
+        diff = entry_differences(self.evaluate, array, indices, self.step_base, self.f0, on_entry)
+        numeric = diff.central
+        if self.method == "richardson":
+            fine = entry_differences(self.evaluate, array, indices, self.step_base / 2, self.f0)
+            numeric = richardson(diff.central, fine.central)
+        return numeric, diff.forward, diff.backward
+
+    def check_entries(self, name, array, analytic, indices, mode, on_entry=None) -> ParamReport:
+        calls_before = _calls(self.evaluate)
+        numeric_sel, fwd, bwd = self.numeric_at(name, array, indices, on_entry)
+        return self._entry_report(name, array, analytic, indices, numeric_sel, fwd, bwd, mode,
+                                  _calls(self.evaluate) - calls_before)
+
+    def _entry_report(self, name, array, analytic, indices, numeric_sel, fwd, bwd, mode, evals):
+        atol = self.atol(array.dtype)
+        a_sel = analytic.reshape(-1)[indices]
+        ok = entries_pass(a_sel, numeric_sel, self.tol, atol)
+        kinks = np.zeros_like(ok)
+        kinks[~ok] = kink_mask(a_sel[~ok], fwd[~ok], bwd[~ok], self.tol.rtol, atol)
+        ok |= kinks
+        rel = relative_error(a_sel, numeric_sel, atol)
+        abs_err = np.abs(a_sel - numeric_sel)
+        considered = ~kinks
+        rel_c = np.where(considered, rel, 0.0)
+        worst_k = int(np.nanargmax(np.where(np.isnan(rel_c), np.inf, rel_c))) if rel_c.size else 0
+        max_rel = float(np.nanmax(rel_c)) if np.any(considered) else 0.0
+        if np.any(np.isnan(rel_c)):
+            max_rel = float("inf")
+        max_abs = float(np.nanmax(np.where(considered, abs_err, 0.0))) if abs_err.size else 0.0
+        findings: list[Finding] = []
+        numeric_full = np.full(analytic.shape, np.nan)
+        numeric_full.reshape(-1)[indices] = numeric_sel
+        checked = np.zeros(analytic.shape, dtype=bool)
+        checked.reshape(-1)[indices] = True
+        ok_full = np.ones(analytic.shape, dtype=bool)
+        ok_full.reshape(-1)[indices] = ok
+        passed = bool(np.all(ok))
+        if not np.all(np.isfinite(numeric_sel)):
+            bad = int(indices[np.flatnonzero(~np.isfinite(numeric_sel))[0]])
+            findings.append(Finding(
+                kind="nonfinite", subject=name,
+                message=f"{name}{format_index(array.shape, bad)}: the loss is NaN or inf when this "
+                "entry moves by a tiny step (nonfinite)",
+                hint="The loss is on the edge of overflow or log(0) at these parameters: use a "
+                "stable log-softmax / clipped log, or check the inputs are scaled.",
+            ))
+            passed = False
+        elif not passed:
+            findings.append(diagnose_values(name, analytic, numeric_full, checked, ok_full,
+                                            batch_size=self.batch_size))
+        if int(kinks.sum()):
+            first = int(indices[np.flatnonzero(kinks)[0]])
+            findings.append(Finding(
+                kind="kink", subject=name, severity="info",
+                message=f"{name}{format_index(array.shape, first)}: {int(kinks.sum())} entries sit on a "
+                "kink where the left and right derivatives differ (e.g. ReLU at 0); the analytic "
+                "value is one of them — not a bug (kink)",
+                hint="Nothing to fix; a finite difference cannot see a derivative at a kink.",
+                data={"count": int(kinks.sum())},
+            ))
+        tier = self.tol.tier(max_rel) if passed else "wrong"
+        if passed and array.dtype == np.float32 and max_rel > 1e-5:
+            findings.append(Finding(
+                kind="precision", subject=name, severity="info",
+                message=f"{name}: max relative error {max_rel:.2g} is float32 rounding, within the "
+                f"float32 tolerance {self.tol.rtol:g} — not a bug (precision)",
+                hint="Check in float64 for a tighter comparison.",
+            ))
+        all_checked = indices.size == array.size
+        return ParamReport(
+            name=name,
+            shape=tuple(array.shape),
+            dtype=array.dtype.name,
+            mode=mode,
+            n_checked=int(indices.size),
+            max_abs_error=max_abs,
+            max_rel_error=max_rel,
+            worst_index=tuple(int(i) for i in np.unravel_index(int(indices[worst_k]), array.shape))
+            if indices.size else None,
+            worst_analytic=float(a_sel[worst_k]) if a_sel.size else None,
+            worst_numeric=float(numeric_sel[worst_k]) if a_sel.size else None,
+            tier=tier,
+            passed=passed,
+            n_kinks=int(kinks.sum()),
+            findings=findings,
+            error_map=error_map(np.abs(analytic - numeric_full)) if (not passed and all_checked) else None,
+            n_loss_evals=evals,
+        )
+
+    # -- directional ---------------------------------------------------------------------------
+    def check_directional(self, name, array, analytic, rng, n_directions) -> ParamReport:
+        calls_before = _calls(self.evaluate)
+        atol = self.atol(array.dtype)
+        h = self.step_base * max(1.0, float(np.sqrt(np.mean(np.square(array, dtype=np.float64)))))
+        analytic_v, numeric_v, fwd_v, bwd_v = [], [], [], []
+        self.set_where(f"{name} (directional differences)")
+        for v in rademacher_directions(array.shape, n_directions, rng):
+            d, f_plus, f_minus = directional_difference(self.evaluate, array, v, h)
+            analytic_v.append(float(np.sum(v * analytic)))
+            numeric_v.append(d)
+            fwd_v.append((f_plus - self.f0) / h)
+            bwd_v.append((self.f0 - f_minus) / h)
+        a, n = np.array(analytic_v), np.array(numeric_v)
+        ok = entries_pass(a, n, self.tol, atol)
+        kinks = np.zeros_like(ok)
+        kinks[~ok] = kink_mask(a[~ok], np.array(fwd_v)[~ok], np.array(bwd_v)[~ok], self.tol.rtol, atol)
+        ok |= kinks
+        rel = relative_error(a, n, atol)
+        max_rel = float(np.nanmax(np.where(kinks, 0.0, rel))) if rel.size else 0.0
+        if np.any(np.isnan(rel)):
+            max_rel = float("inf")
+        passed = bool(np.all(ok)) and bool(np.all(np.isfinite(analytic)))
+        evals = _calls(self.evaluate) - calls_before
+        if passed:
+            return ParamReport(
+                name=name, shape=tuple(array.shape), dtype=array.dtype.name, mode="directional",
+                n_checked=len(a), max_abs_error=float(np.max(np.abs(a - n))), max_rel_error=max_rel,
+                worst_index=None, worst_analytic=None, worst_numeric=None,
+                tier=self.tol.tier(max_rel), passed=True, n_kinks=int(kinks.sum()), n_loss_evals=evals,
+            )
+        # Diagnose with a small entry-wise follow-up on this parameter only.
+        if array.size <= FOLLOW_UP_FULL:
+            indices = np.arange(array.size)
+        else:
+            indices = sample_indices(array.size, FOLLOW_UP_SAMPLES, rng)
+        report = self.check_entries(name, array, analytic, indices, "directional")
+        report.n_loss_evals += evals
+        if report.passed:
+            # The sampled entries agree but the projection does not: the error is elsewhere.
+            worst = int(np.nanargmax(rel))
+            report.passed = False
+            report.tier = "wrong"
+            report.findings.insert(0, Finding(
+                kind="mismatch", subject=name,
+                message=f"{name}: along a random direction, analytic {a[worst]:.6g}, numeric "
+                f"{n[worst]:.6g} — wrong somewhere outside the {indices.size} entries sampled (mismatch)",
+                hint=f"Run mode='full' on {name} to find the entries.",
+            ))
+        report.max_rel_error = max(report.max_rel_error, max_rel)
+        return report
+
+
+def _calls(evaluate) -> int:
+    return getattr(evaluate, "calls", 0)
+
+
+def select_indices(size: int, mode: str, samples: int | None, rng) -> np.ndarray:
+    if mode == "full":
+        return np.arange(size)
+    return sample_indices(size, samples or 16, rng)
+
+
+__all__ = ["ParamChecker", "select_indices", "error_map"]

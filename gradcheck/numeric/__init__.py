@@ -1,0 +1,1 @@
+"""Pure numerics: step sizes, tolerances, entry selection, finite differences, perturbation."""

@@ -1,0 +1,1 @@
+"""Renderers: results in, text/JSON/HTML out. They read the data model, never the reverse."""
