@@ -1,5 +1,6 @@
 """gradcheck: tells you whether your from-scratch neural network is right."""
 
+from gradcheck.api import check_gradients, check_layer
 from gradcheck.errors import (
     GradcheckError,
     InvalidArgumentError,
@@ -10,10 +11,15 @@ from gradcheck.errors import (
     UserCodeError,
 )
 from gradcheck.findings import Finding
+from gradcheck.results import GradientCheckResult, ParamReport
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GradientCheckResult",
+    "ParamReport",
+    "check_gradients",
+    "check_layer",
     "Finding",
     "GradcheckError",
     "InvalidArgumentError",

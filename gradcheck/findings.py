@@ -9,6 +9,7 @@ followed by a ``hint``: one plain sentence about the likely line of code.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,19 @@ PROBE_KINDS = (
     "dead_relu",
     "dtype_mismatch",
 )
+
+
+def json_safe(value: Any) -> Any:
+    """Recursively turn NumPy scalars into Python numbers and NaN/inf into None."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 @dataclass(frozen=True)
@@ -105,7 +119,7 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
             "severity": self.severity,
-            "data": dict(self.data),
+            "data": json_safe(self.data),
         }
 
     def __str__(self) -> str:

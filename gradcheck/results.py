@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.findings import JSON_FORMAT_VERSION, Finding
+from gradcheck.findings import JSON_FORMAT_VERSION, Finding, json_safe
 
 
 def _num(x) -> float | None:
@@ -81,7 +81,7 @@ class ParamReport:
             "verdict": self.verdict,
             "n_kinks": self.n_kinks,
             "findings": [f.to_dict() for f in self.findings],
-            "error_map": self.error_map,
+            "error_map": json_safe(self.error_map),
             "n_loss_evals": self.n_loss_evals,
         }
 

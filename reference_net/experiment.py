@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from reference_net.data import load_mnist, train_test_split
 from reference_net.network import build_mlp
 from reference_net.optimizers import SGD, Adam

@@ -11,7 +11,7 @@ import numpy as np
 from reference_net.activations import ACTIVATIONS, Softmax, sigmoid, softmax
 from reference_net.errors import ShapeError
 from reference_net.layers import Dense, Dropout
-from reference_net.losses import BinaryCrossEntropy, MSE, SoftmaxCrossEntropy
+from reference_net.losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 
 
 class Network:
