@@ -1,5 +1,6 @@
 """gradcheck: tells you whether your from-scratch neural network is right."""
 
+from gradcheck import adapters
 from gradcheck.api import check_gradients, check_layer
 from gradcheck.errors import (
     GradcheckError,
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradientCheckResult",
+    "adapters",
     "ParamReport",
     "check_gradients",
     "check_layer",

@@ -31,7 +31,8 @@ class ParamReport:
     mode : "full", "sample" or "directional".
     n_checked : entries (or directions, in directional mode) compared.
     max_abs_error, max_rel_error : over checked entries; relative error is
-        |a - n| / max(|a|, |n|, atol) (see :mod:`gradcheck.numeric.tolerances`).
+        |a - n| / max(|a|, |n|, atol) (see :mod:`gradcheck.numeric.tolerances`), counted as 0
+        where |a - n| is below the loss's rounding noise (eps * |L| / h).
     worst_index : index of the worst entry (None in directional mode).
     worst_analytic, worst_numeric : the two values there.
     tier : "excellent", "good", "suspicious" or "wrong".

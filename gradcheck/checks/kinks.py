@@ -26,7 +26,7 @@ def kink_mask(
     with np.errstate(invalid="ignore"):
         gap = np.abs(forward - backward)
         size = np.maximum(np.abs(forward), np.abs(backward))
-        jumps = gap > 10 * (atol + rtol * size)
+        jumps = gap > 2 * (atol + rtol * size)
         lo = np.minimum(forward, backward)
         hi = np.maximum(forward, backward)
         margin = atol + rtol * size

@@ -66,11 +66,13 @@ def tolerance_for(dtype, *, rtol: float | None = None, atol: float | None = None
 def noise_floor(loss_value: float, step: float, dtype) -> float:
     """Absolute error a central difference can carry from rounding the loss alone.
 
-    The loss is known to about ``eps * |L|``; dividing a difference of two such values by
-    ``2 h`` gives roughly ``eps * |L| / h``. A factor of 8 leaves room for summation error.
+    A loss computed in a dtype with machine epsilon ``eps`` carries rounding error of a few
+    ``eps * |L|`` per term summed (matrix products of hundreds of terms, a mean over the batch);
+    dividing a difference of two such values by ``2 h`` gives ``c * eps * |L| / h``. We take
+    c = 32, which measured float32 ReLU networks on MNIST batches need to raise no false alarm.
     """
     eps = np.finfo(np.dtype(dtype)).eps
-    return float(8 * eps * max(abs(loss_value), 1.0) / step)
+    return float(32 * eps * max(abs(loss_value), 1.0) / step)
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray, atol: float) -> np.ndarray:

@@ -1,0 +1,87 @@
+"""The target protocol: what gradcheck needs from a network under test.
+
+A target is an object (or a zero-argument factory returning one) with
+
+- ``params``: mapping name -> float ndarray, the live arrays the network computes with;
+- ``loss(X, y) -> float``: the scalar (mean) loss on a batch;
+- ``gradients(X, y) -> mapping name -> ndarray``: the analytic gradients of that loss;
+
+and optionally ``layout`` ("rows": X is (n_examples, n_features); "columns": X is
+(n_features, n_examples)), ``n_classes``, ``forward(X)``, ``softmax(Z)``, ``sigmoid(Z)``.
+See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from gradcheck.errors import ProtocolError
+
+REQUIRED = {
+    "params": "a `params` mapping of name -> float ndarray (the arrays the network computes with)",
+    "loss": "a `loss(X, y)` method returning the scalar mean loss",
+    "gradients": "a `gradients(X, y)` method returning a dict name -> gradient array",
+}
+LAYOUTS = ("rows", "columns")
+
+
+def as_target(obj, *, label: str = "target"):
+    """Validate ``obj`` against the protocol (calling it first if it is a factory)."""
+    if not all(hasattr(obj, attr) for attr in REQUIRED) and callable(obj) and not isinstance(obj, type):
+        try:
+            obj = obj()
+        except TypeError as exc:
+            raise ProtocolError(
+                f"{label} is a function that needs arguments ({exc}); pass an object with "
+                "params, loss(X, y) and gradients(X, y), or a zero-argument factory returning one"
+            ) from exc
+    elif isinstance(obj, type):
+        name = obj.__name__
+        raise ProtocolError(f"{label} is the class {name}; pass an instance instead, e.g. {name}() rather than {name}")
+    missing = [attr for attr in REQUIRED if not hasattr(obj, attr)]
+    if missing:
+        needs = "; ".join(REQUIRED[attr] for attr in missing)
+        raise ProtocolError(
+            f"{label} ({type(obj).__name__}) lacks {', '.join(missing)}: add {needs}, or wrap your "
+            "code with one of the adapters in gradcheck.adapters"
+        )
+    params = obj.params() if callable(obj.params) else obj.params
+    if not isinstance(params, Mapping) or not params:
+        raise ProtocolError(f"{label}.params is {type(params).__name__}, expected a non-empty dict name -> ndarray")
+    for name, arr in params.items():
+        if not isinstance(arr, np.ndarray):
+            raise ProtocolError(f"{label}.params[{name!r}] is {type(arr).__name__}, expected a NumPy array")
+    for method in ("loss", "gradients"):
+        if not callable(getattr(obj, method)):
+            raise ProtocolError(f"{label}.{method} is not callable; it must be a method taking (X, y)")
+    layout = getattr(obj, "layout", None)
+    if layout is not None and layout not in LAYOUTS:
+        raise ProtocolError(f"{label}.layout is {layout!r}, expected 'rows' or 'columns'")
+    return obj
+
+
+def target_params(target) -> dict[str, np.ndarray]:
+    params = target.params() if callable(target.params) else target.params
+    return dict(params)
+
+
+def first_weight(params: dict[str, np.ndarray]) -> np.ndarray:
+    """The first 2-D parameter: it fixes the input width."""
+    for arr in params.values():
+        if arr.ndim == 2:
+            return arr
+    raise ProtocolError("the target has no 2-D weight matrix, so its input width cannot be inferred; "
+                        "give it an `n_inputs` attribute")
+
+
+def infer_n_classes(target, params: dict[str, np.ndarray]) -> int:
+    """Declared ``n_classes``, else the size of the last parameter (the output bias or weights)."""
+    declared = getattr(target, "n_classes", None)
+    if declared is not None:
+        return int(declared)
+    last = list(params.values())[-1]
+    if last.ndim <= 1 or 1 in last.shape:  # an output bias
+        return int(last.size)
+    return int(last.shape[1] if getattr(target, "layout", "rows") == "rows" else last.shape[0])
