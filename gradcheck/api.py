@@ -154,15 +154,16 @@ def check_gradients(
             if aligned is None:
                 reports.append(_unchecked(name, array, False, [shape_finding]))
                 continue
+            scalar = how == "broadcast"
             if mode == "directional":
-                report = checker.check_directional(name, array, aligned, rng, directions)
+                report = checker.check_directional(name, array, aligned, rng, directions, scalar)
             else:
                 indices = select_indices(array.size, mode, samples, rng)
                 on_entry = None
                 if progress is not None and mode == "full":
                     base = done
                     on_entry = lambda k, base=base: (k % 256 == 255) and progress(base + k + 1, total)  # noqa: E731
-                report = checker.check_entries(name, array, aligned, indices, mode, on_entry)
+                report = checker.check_entries(name, array, aligned, indices, mode, on_entry, scalar)
             if shape_finding is not None:
                 kinds = {f.kind for f in report.findings}
                 if how == "transpose" and report.passed:

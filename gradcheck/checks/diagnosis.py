@@ -111,7 +111,7 @@ def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w) -> Finding | 
         subject=name,
         message=_message(name, shape, worst, a_w, n_w, meaning, "reduction"),
         hint=hint,
-        data={"repeated_value": value},
+        data={"repeated_value": value, "equals_sum_or_mean": bool(relation)},
     )
 
 
@@ -136,6 +136,7 @@ def diagnose_values(
     ok: np.ndarray,
     *,
     batch_size: int | None = None,
+    reduced_to_scalar: bool = False,
 ) -> Finding:
     """Explain why a parameter's gradient failed.
 
@@ -151,6 +152,8 @@ def diagnose_values(
         Entries that passed (or were excused as kinks).
     batch_size : int, optional
         Lets a scale of exactly m be named as a missing 1/m.
+    reduced_to_scalar : bool
+        The analytic gradient arrived as a single number and was broadcast to the shape.
 
     Returns
     -------
@@ -181,6 +184,13 @@ def diagnose_values(
             "exp in the backward pass (e.g. an unshifted softmax).",
             count=count,
         )
+    n_full = numeric if np.all(checked) else None
+    reduction = _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w)
+    if reduction is not None and reduction.data["equals_sum_or_mean"]:
+        # An all-zero gradient can also equal a sum that cancels (softmax outputs): only the
+        # single number it arrived as tells a reduction from a gradient never filled in.
+        if reduced_to_scalar or np.any(A != 0):
+            return reduction
     if np.all(A == 0) and np.any(~ok.reshape(-1)[flat_checked]):
         return finding(
             "zero", "analytic gradient is all zeros but the loss does depend on it",
@@ -209,8 +219,6 @@ def diagnose_values(
             f"d{name} has its factors in the wrong order: for W of shape (n_in, n_out) and "
             "rows = examples, dW = X.T @ dZ; for columns = examples, dW = dZ @ X.T.",
         )
-    n_full = numeric if np.all(checked) else None
-    reduction = _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w)
     if reduction is not None:
         return reduction
     where = _localise(shape, wrong, flat_checked.size)

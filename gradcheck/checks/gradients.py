@@ -68,12 +68,13 @@ class ParamChecker:
             numeric = richardson(diff.central, fine.central)
         return numeric, diff.forward, diff.backward
 
-    def check_entries(self, name, array, analytic, indices, mode, on_entry=None) -> ParamReport:
+    def check_entries(self, name, array, analytic, indices, mode, on_entry=None,
+                      reduced_to_scalar=False) -> ParamReport:
         calls_before = _calls(self.evaluate)
         numeric_sel, fwd, bwd = self.numeric_at(name, array, indices, on_entry)
         self._retry_nonsmooth(name, array, analytic, indices, numeric_sel, fwd, bwd)
         return self._entry_report(name, array, analytic, indices, numeric_sel, fwd, bwd, mode,
-                                  _calls(self.evaluate) - calls_before)
+                                  _calls(self.evaluate) - calls_before, reduced_to_scalar)
 
     def _retry_nonsmooth(self, name, array, analytic, indices, numeric, fwd, bwd) -> None:
         """Re-difference failing entries at a 10x smaller step (2 more calls each, failures only).
@@ -97,7 +98,8 @@ class ParamChecker:
         fwd[failing] = small.forward
         bwd[failing] = small.backward
 
-    def _entry_report(self, name, array, analytic, indices, numeric_sel, fwd, bwd, mode, evals):
+    def _entry_report(self, name, array, analytic, indices, numeric_sel, fwd, bwd, mode, evals,
+                      reduced_to_scalar=False):
         atol = self.atol(array.dtype)
         a_sel = analytic.reshape(-1)[indices]
         ok = entries_pass(a_sel, numeric_sel, self.tol, atol)
@@ -135,7 +137,8 @@ class ParamChecker:
             passed = False
         elif not passed:
             findings.append(diagnose_values(name, analytic, numeric_full, checked, ok_full,
-                                            batch_size=self.batch_size))
+                                            batch_size=self.batch_size,
+                                            reduced_to_scalar=reduced_to_scalar))
         if int(kinks.sum()):
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(
@@ -176,7 +179,8 @@ class ParamChecker:
         )
 
     # -- directional ---------------------------------------------------------------------------
-    def check_directional(self, name, array, analytic, rng, n_directions) -> ParamReport:
+    def check_directional(self, name, array, analytic, rng, n_directions,
+                          reduced_to_scalar=False) -> ParamReport:
         calls_before = _calls(self.evaluate)
         atol = self.atol(array.dtype)
         h = self.step_base * max(1.0, float(np.sqrt(np.mean(np.square(array, dtype=np.float64)))))
@@ -210,7 +214,8 @@ class ParamChecker:
             indices = np.arange(array.size)
         else:
             indices = sample_indices(array.size, FOLLOW_UP_SAMPLES, rng)
-        report = self.check_entries(name, array, analytic, indices, "directional")
+        report = self.check_entries(name, array, analytic, indices, "directional",
+                                    reduced_to_scalar=reduced_to_scalar)
         report.n_loss_evals += evals
         if report.passed:
             # The sampled entries agree but the projection does not: the error is elsewhere.
