@@ -28,3 +28,35 @@ def test_reference_network_binary_and_mse_heads():
         result = check_gradients(lambda net=net, y=y: net.loss(X, y), net.params,
                                  lambda net=net, y=y: net.gradients(X, y))
         assert result.passed, str(result)
+
+
+def _mnist_batch(seed, dtype, size=64):
+    from reference_net.data import load_mnist
+
+    X, y = load_mnist()
+    rows = np.random.default_rng(seed).choice(len(y), size=size, replace=False)
+    return X[rows].astype(dtype), y[rows]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_article_network_on_real_mnist_passes_in_float32(seed):
+    net = build_mlp((784, 10, 10), seed=seed, dtype=np.float32)
+    X, y = _mnist_batch(seed, np.float32)
+    result = check_gradients(lambda: net.loss(X, y), net.params, lambda: net.gradients(X, y))
+    assert result.passed, str(result)
+
+
+def test_directional_mode_catches_bugs_on_the_article_network_cheaply():
+    net = build_mlp((784, 10, 10), seed=0)
+    X, y = _mnist_batch(0, np.float64)
+    n_full = 2 + 2 * sum(p.size for p in net.params.values())
+    clean = check_gradients(lambda: net.loss(X, y), net.params, lambda: net.gradients(X, y),
+                            mode="directional")
+    assert clean.passed and clean.n_loss_evals / n_full < 0.01
+    grads = net.gradients(X, y)
+    broken = {"W1": grads["W1"] * 64, "b1": np.full_like(grads["b1"], grads["b1"].sum()),
+              "W2": grads["W2"].T.copy(), "b2": -grads["b2"]}
+    result = check_gradients(lambda: net.loss(X, y), net.params, broken, mode="directional",
+                             batch_size=64)
+    kinds = {name: result[name].findings[0].kind for name in result.failed}
+    assert kinds == {"W1": "scale", "b1": "reduction", "W2": "transpose", "b2": "sign"}
