@@ -114,7 +114,6 @@ def check_gradients(
     rng = np.random.default_rng(seed)
     evaluate = LossEvaluator(loss)
     snapshot = Snapshot(params)
-    check_findings = []
     notes = []
     try:
         f0 = evaluate()
@@ -183,7 +182,7 @@ def check_gradients(
     return GradientCheckResult(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
-        n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes,
+        n_loss_evals=evaluate.calls, notes=notes,
     )
 
 

@@ -73,7 +73,7 @@ def load_kaggle_csv(path) -> tuple[np.ndarray, np.ndarray]:
                     ) from None
             label = values[0]
             if label != int(label) or not 0 <= label <= 9:
-                raise DataError(f"{path}: row {line_no}, column 1: label {text_of(record[0])} is not a digit 0-9")
+                raise DataError(f"{path}: row {line_no}, column 1: label {record[0]!r} is not a digit 0-9")
             pixels = values[1:]
             bad = np.flatnonzero(~((pixels >= 0) & (pixels <= 255)))
             if bad.size:
@@ -86,10 +86,6 @@ def load_kaggle_csv(path) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         raise DataError(f"{path}: the file has a header but no data rows")
     return np.vstack(rows) / 255.0, np.asarray(labels, dtype=np.int64)
-
-
-def text_of(value: str) -> str:
-    return repr(value)
 
 
 def _is_number(text: str) -> bool:

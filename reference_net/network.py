@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference_net.activations import ACTIVATIONS, Softmax, sigmoid, softmax
+from reference_net.activations import ACTIVATIONS, sigmoid, softmax
 from reference_net.errors import ShapeError
 from reference_net.layers import Dense, Dropout
 from reference_net.losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
@@ -188,4 +188,4 @@ def build_mlp(
     return Network(layers, _OUTPUT_LOSSES[output](), l2=l2)
 
 
-__all__ = ["Network", "build_mlp", "Softmax"]
+__all__ = ["Network", "build_mlp"]

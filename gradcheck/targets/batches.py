@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.errors import ProtocolError, TargetError
+from gradcheck.errors import ProtocolError
 from gradcheck.targets.protocol import first_weight, infer_n_classes, target_params
 
 
@@ -48,9 +48,3 @@ def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | Non
         + "; ".join(errors) + "); declare `layout = 'rows'` or `'columns'` on the target"
     )
 
-
-def check_loss_value(value, label="loss(X, y)") -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise TargetError(f"{label} returned {type(value).__name__}, expected a scalar number") from exc
