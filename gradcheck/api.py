@@ -10,7 +10,7 @@ from gradcheck.checks.diagnosis import diagnose_shape
 from gradcheck.checks.evaluation import LossEvaluator
 from gradcheck.checks.gradients import ParamChecker, select_indices
 from gradcheck.checks.integrity import mutation_findings, nondeterminism_finding
-from gradcheck.errors import InvalidArgumentError
+from gradcheck.errors import InvalidArgumentError, UserCodeError
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
@@ -132,7 +132,7 @@ def check_gradients(
                 "Gradients cannot be checked where the loss is NaN/inf; check the inputs and "
                 "the parameters first.",
             )
-        analytic = validate_grads(resolve_grads(grads), params)
+        analytic = validate_grads(_call_grads(grads), params)
         changed = snapshot.changed()
         if changed:
             snapshot.restore()
@@ -184,6 +184,17 @@ def check_gradients(
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
         n_loss_evals=evaluate.calls, notes=notes,
     )
+
+
+def _call_grads(grads):
+    """The analytic gradients; an exception in the user's function is named as theirs."""
+    try:
+        return resolve_grads(grads)
+    except Exception as exc:
+        raise UserCodeError(
+            f"the gradients function raised {type(exc).__name__}: {exc}; the parameters have "
+            "been restored", call="grads()",
+        ) from exc
 
 
 def _values_right(finding, how: str):

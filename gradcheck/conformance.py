@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
 import numpy as np
 
 from gradcheck.api import check_gradients
+from gradcheck.errors import GradcheckError
 from gradcheck.results import GradientCheckResult
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.batches import synthetic_batch
+from gradcheck.targets.protocol import infer_n_classes, target_params
 
 
 def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
@@ -23,3 +28,52 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
         lambda: target.gradients(X, y),
         **options,
     )
+
+
+class ConformanceFailure(AssertionError):
+    """A conformance check failed; its text is the diagnosis (what pytest shows)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of a target. Calling it runs the check and raises on failure.
+
+    ``name`` is the pytest id (``check_gradients_batch1``), so ``pytest -k`` selects one.
+    """
+
+    name: str
+    description: str
+    run: Callable[[], GradientCheckResult]
+
+    def __call__(self) -> GradientCheckResult:
+        try:
+            result = self.run()
+        except GradcheckError as exc:
+            raise ConformanceFailure(f"{self.name}: {exc}") from exc
+        if not result.passed:
+            raise ConformanceFailure(f"{self.name} ({self.description})\n{result}")
+        return result
+
+
+def iter_checks(target, *, seed: int = 0, mode: str = "full", dtype=np.float64) -> Iterator[Check]:
+    """The conformance suite for a protocol target, chosen by what the target can do.
+
+    Gradient checks on a batch of 1, a small batch with every class, and a batch that lacks
+    the top classes (the first article's ``y.max() + 1`` one-hot fails there).
+    """
+    params = target_params(target)
+    n_classes = infer_n_classes(target, params)
+    small = max(8, 2 * n_classes)
+    batches = [
+        ("check_gradients_batch1", "one example", 1, 0),
+        (f"check_gradients_batch{small}", f"{small} examples, every class", small, 0),
+    ]
+    if n_classes >= 3:
+        batches.append(("check_gradients_batch_missing_classes",
+                        f"{small} examples, the top 2 of {n_classes} classes absent", small, 2))
+    for name, description, size, missing in batches:
+        def run(size=size, missing=missing):
+            X, y, _ = synthetic_batch(target, size, seed=seed, dtype=dtype, missing_classes=missing)
+            return check_target_gradients(target, X, y, mode=mode, seed=seed)
+
+        yield Check(name, description, run)

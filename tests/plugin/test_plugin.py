@@ -1,0 +1,76 @@
+"""The pytest plugin, driven through pytest's own pytester."""
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BUGGY = f"{EXAMPLES / 'blog_buggy.py'}:target"
+FIXED = f"{EXAMPLES / 'blog_fixed.py'}:target"
+
+
+def test_fixed_network_passes_every_check(pytester):
+    result = pytester.runpytest("--gradcheck-target", FIXED, "--gradcheck-mode", "directional", "-v")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*check_gradients_batch1 PASSED*",
+                                 "*check_gradients_batch_missing_classes PASSED*"])
+
+
+def test_buggy_network_fails_with_the_diagnosis(pytester):
+    result = pytester.runpytest("--gradcheck-target", BUGGY, "--gradcheck-mode", "directional")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines([
+        "*(reduction)*",
+        "*check_gradients_batch_missing_classes: the gradients function raised ValueError*",
+    ])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_k_selects_one_check_and_xfail_by_name(pytester):
+    result = pytester.runpytest("--gradcheck-target", BUGGY, "--gradcheck-mode", "directional",
+                                "-k", "missing_classes",
+                                "--gradcheck-xfail", "check_gradients_batch_missing_classes")
+    result.assert_outcomes(xfailed=1, deselected=2)
+
+
+def test_environment_variable_selects_the_target(pytester, monkeypatch):
+    monkeypatch.setenv("GRADCHECK_TARGET", FIXED)
+    result = pytester.runpytest("--gradcheck-mode", "directional")
+    result.assert_outcomes(passed=3)
+
+
+def test_unloadable_target_is_one_failing_item(pytester):
+    result = pytester.runpytest("--gradcheck-target", "no_such_module_abc:target")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*could not be loaded: no module named 'no_such_module_abc'*"])
+
+
+def test_no_target_adds_nothing(pytester):
+    pytester.makepyfile("def test_plain():\n    assert True\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_parametrize_with_checks_decorator(pytester):
+    pytester.makepyfile(f"""
+        import runpy
+        from gradcheck.pytest_plugin import parametrize_with_checks
+
+        buggy = runpy.run_path({str(EXAMPLES / 'blog_buggy.py')!r})["target"]
+
+        @parametrize_with_checks(buggy, mode="directional",
+                                 xfail={{"check_gradients_batch1": "known: one-hot of one label"}})
+        def test_student(check):
+            check()
+    """)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(xfailed=1, failed=2)
+    result.stdout.fnmatch_lines(["*test_student?check_gradients_batch1? XFAIL*"])
+
+
+def test_runs_under_xdist(pytester):
+    pytest.importorskip("xdist")
+    result = pytester.runpytest_subprocess("-n", "2", "--gradcheck-target", FIXED,
+                                           "--gradcheck-mode", "directional")
+    result.assert_outcomes(passed=3)
