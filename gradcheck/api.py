@@ -143,7 +143,7 @@ def check_gradients(
                          f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
         checker = ParamChecker(
             evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
-            batch_size, lambda where: setattr(evaluate, "where", where),
+            batch_size, evaluate.at,
         )
         reports = []
         total = sum(arr.size for arr in params.values()) if mode == "full" else len(params)

@@ -48,16 +48,32 @@ class LossEvaluator:
         self._loss = loss
         self.calls = 0
         self.where = "the unperturbed parameters"
+        self.shape: tuple | None = None
+        self.entry: int | None = None
+
+    def at(self, where: str, shape: tuple | None = None) -> None:
+        """Describe what is being perturbed: a parameter (and, via ``entry``, which entry)."""
+        self.where, self.shape, self.entry = where, shape, None
+
+    def locate(self, flat_index: int) -> None:
+        self.entry = flat_index
+
+    def _location(self) -> str:
+        if self.shape is None or self.entry is None:
+            return self.where
+        index = np.unravel_index(self.entry, self.shape) if self.shape else ()
+        return f"{self.where}[{', '.join(str(int(i)) for i in index)}]"
 
     def __call__(self) -> float:
         self.calls += 1
         try:
             value = self._loss()
         except Exception as exc:
+            where = self._location()
             raise UserCodeError(
-                f"the loss function raised {type(exc).__name__}: {exc} (call {self.calls}, at "
-                f"{self.where}); the parameters have been restored",
-                call=self.where,
+                f"the loss function raised {type(exc).__name__}: {exc} (call {self.calls}, while "
+                f"perturbing {where}); the parameters have been restored",
+                call=where,
             ) from exc
         return as_scalar(value)
 

@@ -60,11 +60,13 @@ class ParamChecker:
     # -- entry-wise --------------------------------------------------------------------------
     def numeric_at(self, name, array, indices, on_entry=None):
         """Numeric derivative at flat indices, plus one-sided estimates (for kinks)."""
-        self.set_where(f"{name} (entry-wise differences)")
-        diff = entry_differences(self.evaluate, array, indices, self.step_base, self.f0, on_entry)
+        self.set_where(name, array.shape)
+        locate = getattr(self.evaluate, "locate", None)
+        diff = entry_differences(self.evaluate, array, indices, self.step_base, self.f0, on_entry, locate)
         numeric = diff.central
         if self.method == "richardson":
-            fine = entry_differences(self.evaluate, array, indices, self.step_base / 2, self.f0)
+            fine = entry_differences(self.evaluate, array, indices, self.step_base / 2, self.f0,
+                                     locate=locate)
             numeric = richardson(diff.central, fine.central)
         return numeric, diff.forward, diff.backward
 
@@ -88,8 +90,9 @@ class ParamChecker:
         failing = np.flatnonzero(~entries_pass(a_sel, numeric, self.tol, atol))
         if failing.size == 0:
             return
-        self.set_where(f"{name} (smaller-step differences)")
-        small = entry_differences(self.evaluate, array, indices[failing], self.step_base / 10, self.f0)
+        self.set_where(name, array.shape)
+        small = entry_differences(self.evaluate, array, indices[failing], self.step_base / 10, self.f0,
+                                  locate=getattr(self.evaluate, "locate", None))
         agree = entries_pass(small.central, numeric[failing], self.tol, atol)
         fits = entries_pass(a_sel[failing], small.central, self.tol, atol)
         replace = ~agree | fits
@@ -185,7 +188,7 @@ class ParamChecker:
         atol = self.atol(array.dtype)
         h = self.step_base * max(1.0, float(np.sqrt(np.mean(np.square(array, dtype=np.float64)))))
         analytic_v, numeric_v, fwd_v, bwd_v = [], [], [], []
-        self.set_where(f"{name} (directional differences)")
+        self.set_where(f"{name} along a random direction")
         for v in rademacher_directions(array.shape, n_directions, rng):
             d, f_plus, f_minus = directional_difference(self.evaluate, array, v, h)
             analytic_v.append(float(np.sum(v * analytic)))

@@ -58,11 +58,13 @@ def entry_differences(
     base: float,
     f0: float,
     on_entry: Callable[[int], None] | None = None,
+    locate: Callable[[int], None] | None = None,
 ) -> EntryDifferences:
     """Central differences at the flat ``indices`` of ``array``, perturbing it in place.
 
     Each entry is restored from its saved original value (bit exact) before the next one,
-    also when ``evaluate`` raises.
+    also when ``evaluate`` raises. ``locate(flat_index)`` is told which entry is about to move
+    (so an error can name it); ``on_entry(k)`` is told when the k-th entry is done.
     """
     perturber = EntryPerturber(array)
     indices = np.asarray(indices, dtype=np.intp)
@@ -73,6 +75,8 @@ def entry_differences(
     f_plus = np.empty(indices.size)
     f_minus = np.empty(indices.size)
     for k, i in enumerate(indices.tolist()):
+        if locate is not None:
+            locate(i)
         try:
             perturber.set(i, plus[k])
             f_plus[k] = evaluate()

@@ -48,7 +48,7 @@ def test_restored_on_keyboard_interrupt():
 
 def test_user_error_names_the_entry():
     net = Correct()
-    with pytest.raises(UserCodeError, match=r"call 7, at W1"):
+    with pytest.raises(UserCodeError, match=r"call 7, while perturbing W1\[0, 2\]"):
         check_gradients(RaisesAtCall(net, 7, RuntimeError("x")), net.params, net.gradients())
 
 
