@@ -88,3 +88,17 @@ def test_guard_names_layer_step_and_quantity():
     assert err.quantity == "activation"
     assert err.layer.startswith("dense") and 0 < err.step < 200
     assert f"step {err.step}" in str(err)
+
+
+def test_dropout_network_trains_and_checks_deterministically():
+    from gradcheck import check_gradients
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 5)), rng.integers(0, 3, 30)
+    net = build_mlp((5, 16, 3), dropout=0.5, seed=0)
+    assert net.loss(X, y) == net.loss(X, y)  # evaluation mode: no mask
+    assert net.loss(X, y, training=True) != net.loss(X, y, training=True)  # a fresh mask each call
+    result = check_gradients(lambda: net.loss(X, y), net.params, lambda: net.gradients(X, y))
+    assert result.passed, str(result)
+    history = train(net, X, y, optimizer=Adam(0.01), epochs=200)
+    assert history.loss[-1] < history.loss[0]
