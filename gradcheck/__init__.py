@@ -1,6 +1,6 @@
 """gradcheck: tells you whether your from-scratch neural network is right."""
 
-from gradcheck import adapters
+from gradcheck import adapters, cli
 from gradcheck.api import check_gradients, check_layer
 from gradcheck.errors import (
     GradcheckError,
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GradientCheckResult",
     "adapters",
+    "cli",
     "ParamReport",
     "check_gradients",
     "check_layer",

@@ -1,5 +1,17 @@
 """Adapters: wrap code written in common styles so it satisfies the target protocol."""
 
+from gradcheck.adapters.cache_pairs import CacheModelTarget, cache_model
 from gradcheck.adapters.functional import FunctionalTarget, functional
+from gradcheck.adapters.layer_objects import LayerObjectsTarget, layer_objects
+from gradcheck.adapters.per_sample import PerSampleTarget, per_sample
 
-__all__ = ["FunctionalTarget", "functional"]
+__all__ = [
+    "CacheModelTarget",
+    "FunctionalTarget",
+    "LayerObjectsTarget",
+    "PerSampleTarget",
+    "cache_model",
+    "functional",
+    "layer_objects",
+    "per_sample",
+]
