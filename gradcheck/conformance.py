@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.api import check_gradients
+from gradcheck.api import check_gradients, check_layer
 from gradcheck.errors import GradcheckError
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.batches import synthetic_batch
+from gradcheck.targets.layers import layer_inputs, layer_views
 from gradcheck.targets.protocol import infer_n_classes, target_params
 
 
@@ -59,7 +60,8 @@ def iter_checks(target, *, seed: int = 0, mode: str = "full", dtype=np.float64) 
     """The conformance suite for a protocol target, chosen by what the target can do.
 
     Gradient checks on a batch of 1, a small batch with every class, and a batch that lacks
-    the top classes (the first article's ``y.max() + 1`` one-hot fails there).
+    the top classes (the first article's ``y.max() + 1`` one-hot fails there); then, for
+    targets that expose ``layers`` (examples as rows), one ``check_layer`` per layer.
     """
     params = target_params(target)
     n_classes = infer_n_classes(target, params)
@@ -77,3 +79,13 @@ def iter_checks(target, *, seed: int = 0, mode: str = "full", dtype=np.float64) 
             return check_target_gradients(target, X, y, mode=mode, seed=seed)
 
         yield Check(name, description, run)
+
+    X, _, layout = synthetic_batch(target, small, seed=seed, dtype=dtype)
+    views = layer_views(target) if layout == "rows" else []
+    for view, X_layer in zip(views, layer_inputs(views, X)):
+        def run_layer(view=view, X_layer=X_layer):
+            return check_layer(view.forward, view.backward, X_layer, view.params,
+                               param_grads=view.param_grads, seed=seed, mode=mode)
+
+        yield Check(f"check_{view.name}", f"{type(view.layer).__name__} on its own, "
+                    "input and parameter gradients", run_layer)

@@ -74,3 +74,34 @@ def test_runs_under_xdist(pytester):
     result = pytester.runpytest_subprocess("-n", "2", "--gradcheck-target", FIXED,
                                            "--gradcheck-mode", "directional")
     result.assert_outcomes(passed=3)
+
+
+def test_reference_network_factory_gets_layer_checks(pytester):
+    result = pytester.runpytest("--gradcheck-target", "reference_net.network:build_mlp", "-v",
+                                "--gradcheck-mode", "directional")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*check_layer1_dense PASSED*", "*check_layer2_relu PASSED*"])
+
+
+def test_a_broken_layer_is_named_by_its_layer_check():
+    import runpy
+
+    import numpy as np
+
+    from gradcheck import adapters
+    from gradcheck.conformance import ConformanceFailure, iter_checks
+
+    build = runpy.run_path(str(EXAMPLES / "_nnfs_style.py"))["build"]
+    layers, loss = build()
+    dense2 = layers[2]
+    correct_backward = dense2.backward
+
+    def bias_summed_over_everything(dvalues):
+        correct_backward(dvalues)
+        dense2.dbiases = np.full_like(dense2.dbiases, np.sum(dvalues))
+
+    dense2.backward = bias_summed_over_everything
+    checks = {c.name: c for c in iter_checks(adapters.layer_objects(layers, loss))}
+    checks["check_layer1_layerdense"]()
+    with pytest.raises(ConformanceFailure, match=r"(?s)check_layer3_layerdense.*\(reduction\)"):
+        checks["check_layer3_layerdense"]()
