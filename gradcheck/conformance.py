@@ -9,6 +9,7 @@ import numpy as np
 
 from gradcheck.api import check_gradients, check_layer
 from gradcheck.errors import GradcheckError
+from gradcheck.probes import probe_softmax
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.batches import synthetic_batch
 from gradcheck.targets.layers import layer_inputs, layer_views
@@ -44,15 +45,18 @@ class Check:
 
     name: str
     description: str
-    run: Callable[[], GradientCheckResult]
+    run: Callable[[], object]
 
-    def __call__(self) -> GradientCheckResult:
+    def __call__(self):
+        """Run the check; return its result (with ``passed``), or raise ConformanceFailure."""
         try:
             result = self.run()
         except GradcheckError as exc:
             raise ConformanceFailure(f"{self.name}: {exc}") from exc
         if not result.passed:
-            raise ConformanceFailure(f"{self.name} ({self.description})\n{result}")
+            body = str(result) if hasattr(result, "params") else "\n".join(
+                str(f) for f in result.findings)
+            raise ConformanceFailure(f"{self.name} ({self.description})\n{body}")
         return result
 
 
@@ -81,6 +85,14 @@ def iter_checks(target, *, seed: int = 0, mode: str = "full", dtype=np.float64) 
         yield Check(name, description, run)
 
     X, _, layout = synthetic_batch(target, small, seed=seed, dtype=dtype)
+    if callable(getattr(target, "softmax", None)):
+        axis = 0 if layout == "columns" else -1
+
+        def run_softmax(axis=axis):
+            return probe_softmax(target.softmax, axis=axis, dtype=dtype, seed=seed)
+
+        yield Check("check_softmax_stable", f"softmax over logits up to 1e4, class axis {axis}",
+                    run_softmax)
     views = layer_views(target) if layout == "rows" else []
     for view, X_layer in zip(views, layer_inputs(views, X)):
         def run_layer(view=view, X_layer=X_layer):

@@ -79,8 +79,9 @@ def test_runs_under_xdist(pytester):
 def test_reference_network_factory_gets_layer_checks(pytester):
     result = pytester.runpytest("--gradcheck-target", "reference_net.network:build_mlp", "-v",
                                 "--gradcheck-mode", "directional")
-    result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines(["*check_layer1_dense PASSED*", "*check_layer2_relu PASSED*"])
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(["*check_softmax_stable PASSED*", "*check_layer1_dense PASSED*",
+                                 "*check_layer2_relu PASSED*"])
 
 
 def test_a_broken_layer_is_named_by_its_layer_check():
@@ -105,3 +106,18 @@ def test_a_broken_layer_is_named_by_its_layer_check():
     checks["check_layer1_layerdense"]()
     with pytest.raises(ConformanceFailure, match=r"(?s)check_layer3_layerdense.*\(reduction\)"):
         checks["check_layer3_layerdense"]()
+
+
+def test_softmax_probe_joins_the_suite_when_the_target_has_softmax(pytester):
+    pytester.makepyfile(broken="""
+        import numpy as np
+        from reference_net.network import build_mlp
+
+        def make():
+            net = build_mlp((6, 5, 4), seed=0)
+            net.softmax = lambda Z: np.exp(Z) / np.sum(np.exp(Z), axis=-1, keepdims=True)
+            return net
+    """)
+    result = pytester.runpytest("--gradcheck-target", "broken.py:make", "-k", "softmax")
+    result.assert_outcomes(failed=1, deselected=6)
+    result.stdout.fnmatch_lines(["*check_softmax_stable*", "*logits of magnitude 711*(nonfinite)*"])
