@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
-from gradcheck.errors import ReportWriteError
+from gradcheck.render.atomic import write_text_atomic
 
 
 def to_json(result) -> str:
+    """``result.to_dict()`` as indented JSON; NaN and inf are already ``None`` there."""
     return json.dumps(result.to_dict(), indent=2, sort_keys=False, allow_nan=False)
 
 
-def write_text_atomic(path, text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file and a rename: never half written."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ReportWriteError(f"{path}: cannot write here ({exc.strerror}); choose another path") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_json(result, path) -> Path:
+def write_json(result, path: str | os.PathLike) -> Path:
+    """Write ``to_json(result)`` to ``path`` atomically (see :func:`write_text_atomic`)."""
     return write_text_atomic(path, to_json(result) + "\n")

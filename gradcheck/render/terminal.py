@@ -52,3 +52,25 @@ def format_gradient_result(result) -> str:
     else:
         out.append(f"FAILED: wrong gradient for {', '.join(result.failed) or 'the loss'}")
     return "\n".join(out)
+
+
+def format_probe_suite(suite) -> str:
+    """One line per probe (verdict, check name, what it does), its findings, then the verdict."""
+    out = []
+    for name, description, result in suite.entries:
+        verdict = "pass" if result.passed else "FAIL"
+        out.append(f"{verdict:4}  {name}: {description}")
+        for f in result.findings:
+            if f.severity == "info" and result.passed:
+                continue
+            marker = "!!" if f.is_failure else "--"
+            out.append(f"      {marker} {f.message}")
+            if f.hint and f.severity != "info":
+                out.append(f"         {f.hint}")
+    out.append("")
+    if suite.passed:
+        out.append(f"PASSED: all {len(suite.entries)} stability probes")
+    else:
+        out.append(f"FAILED: {len(suite.failed)} of {len(suite.entries)} stability probes: "
+                   f"{', '.join(suite.failed)}")
+    return "\n".join(out)

@@ -1,0 +1,68 @@
+"""The report in a real browser: Chromium loads it, runs only our script, shows the verdict."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from gradcheck.render.html_report import write_html
+from tests.render import samples
+from tests.render.test_html_report import report_with_payload
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(BROWSER is None, reason="no headless Chromium on PATH (looked for "
+                       "'chromium' and 'chromium-browser'); install Debian's chromium package"),
+]
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--enable-logging=stderr", "--v=0"]
+
+
+def _chromium(tmp_path, page, *args) -> subprocess.CompletedProcess:
+    profile = tmp_path / "profile"
+    return subprocess.run([BROWSER, *FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+def _console(stderr: str) -> list[str]:
+    """Console messages and uncaught errors (CSP violations are reported here too)."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+def test_page_loads_without_console_errors_and_shows_the_verdict(tmp_path):
+    page = write_html(samples.failing_report(), tmp_path / "report.html")
+    run = _chromium(tmp_path, page, "--dump-dom")
+    assert _console(run.stderr) == []
+    dom = run.stdout
+    assert '<span class="word">FAIL</span>' in dom
+    assert "2 of 4 gradients are wrong: b1, W2" in dom
+    assert 'class=" js"' in dom  # the sorting script ran: the CSP hash admits it
+
+
+def test_screenshot_is_not_blank(tmp_path):
+    from matplotlib.image import imread
+
+    page = write_html(samples.failing_report(), tmp_path / "report.html")
+    shot = tmp_path / "report.png"
+    _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1200,2000")
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2000, 1200)
+    assert pixels.std() > 0.05  # text, tables and charts, not one flat colour
+    red = (pixels[..., 0] > 0.7) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)
+    assert red[:400].any()  # the red FAIL verdict is above the fold
+
+
+@pytest.mark.parametrize("payload", ['<script>document.title="PWNED"</script>',
+                                     '"><img src=x onerror="document.title=\'PWNED\'">'],
+                         ids=["script_tag", "img_onerror"])
+def test_injected_markup_never_executes(tmp_path, payload):
+    page = write_html(report_with_payload(payload), tmp_path / "report.html")
+    run = _chromium(tmp_path, page, "--dump-dom")
+    assert "<title>PWNED</title>" not in run.stdout
+    assert "<title>gradcheck: FAIL" in run.stdout
+    assert _console(run.stderr) == []
+    assert "<img" not in run.stdout

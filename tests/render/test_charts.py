@@ -1,0 +1,75 @@
+"""Charts: deterministic, small, inline-ready SVG with user labels escaped."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from gradcheck.render import charts
+
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)> $\\alpha$ & co'
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _texts(svg: str) -> list[str]:
+    return ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
+
+
+CHARTS = {
+    "line": lambda label: charts.line_chart([(label, [1, 2, 3], [1.0, None, 0.5])], title=label,
+                                            xlabel=label, ylabel=label, marks=[(label, 2.0)]),
+    "heatmap": lambda label: charts.heatmap([[0.0, 1.0], [0.5, None]], title=label, xlabel=label),
+    "bar": lambda label: charts.bar_chart([label, "b"], [(label, [0.1, 0.2]), ("g", [1, 2])],
+                                          title=label),
+}
+
+
+@pytest.mark.parametrize("kind", CHARTS)
+def test_same_input_gives_byte_identical_svg(kind):
+    assert CHARTS[kind]("W1") == CHARTS[kind]("W1")
+
+
+@pytest.mark.parametrize("kind", CHARTS)
+def test_user_labels_are_escaped_text_never_markup_or_mathtext(kind):
+    svg = CHARTS[kind](PAYLOAD)
+    assert "<script" not in svg and "<img" not in svg
+    assert "&lt;script&gt;" in svg
+    assert PAYLOAD in _texts(svg)  # drawn verbatim: no mathtext, nothing dropped
+
+
+@pytest.mark.parametrize("kind", CHARTS)
+def test_svg_is_inline_ready_without_xml_prolog(kind):
+    svg = CHARTS[kind]("W1")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<!DOCTYPE" not in svg and "<?xml" not in svg
+
+
+def test_salt_prefixes_ids_and_their_references_so_charts_can_share_a_page():
+    a = charts.heatmap([[1.0, 2.0]], salt="one")
+    b = charts.heatmap([[1.0, 2.0]], salt="two")
+    ids = [set(re.findall(r' id="([^"]+)"', s)) for s in (a, b)]
+    assert ids[0] and not ids[0] & ids[1]
+    refs = set(re.findall(r'(?:href="#|url\(#)([^")]+)', a))
+    assert refs and refs <= ids[0]  # every reference still points at an element
+
+
+def test_largest_charts_stay_small():
+    rng = np.random.default_rng(0)
+    big_heatmap = charts.heatmap(rng.random((64, 64)).tolist())
+    long_line = charts.line_chart([(f"run {i}", list(range(2000)), rng.random(2000).tolist())
+                                   for i in range(2)])
+    assert len(big_heatmap) < 40_000
+    assert len(long_line) < 40_000
+
+
+def test_non_finite_points_are_flagged_in_the_legend():
+    svg = charts.line_chart([("loss", [1, 2, 3], [1.0, 2.0, None])])
+    assert "non-finite" in _texts(svg)
+
+
+def test_heatmap_rejects_a_grid_that_is_not_2d():
+    with pytest.raises(ValueError, match="expected a non-empty 2-D grid"):
+        charts.heatmap([])
