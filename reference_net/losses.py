@@ -12,13 +12,13 @@ from reference_net.activations import log_softmax, sigmoid, softmax
 from reference_net.errors import ShapeError
 
 
-def _labels_to_one_hot(y: np.ndarray, n_classes: int, n: int) -> np.ndarray:
-    """Integer labels (n,) or one-hot (n, k) -> one-hot (n, k) float64."""
+def _class_labels(y: np.ndarray, n_classes: int, n: int) -> np.ndarray:
+    """Integer labels (n,) -> validated int array (n,); one-hot (n, k) -> validated as it is."""
     y = np.asarray(y)
     if y.ndim == 2:
         if y.shape != (n, n_classes):
             raise ShapeError(f"y: one-hot labels have shape {y.shape}, expected {(n, n_classes)}")
-        return y.astype(np.float64, copy=False)
+        return y
     if y.shape != (n,):
         raise ShapeError(f"y: labels have shape {y.shape}, expected ({n},) or ({n}, {n_classes})")
     if not np.issubdtype(y.dtype, np.integer):
@@ -30,6 +30,14 @@ def _labels_to_one_hot(y: np.ndarray, n_classes: int, n: int) -> np.ndarray:
         raise ShapeError(
             f"y: label {bad} is outside 0..{n_classes - 1}; the output layer has {n_classes} units"
         )
+    return y
+
+
+def _labels_to_one_hot(y: np.ndarray, n_classes: int, n: int) -> np.ndarray:
+    """Integer labels (n,) or one-hot (n, k) -> one-hot (n, k) float64."""
+    y = _class_labels(y, n_classes, n)
+    if y.ndim == 2:
+        return y.astype(np.float64, copy=False)
     one_hot = np.zeros((n, n_classes))
     one_hot[np.arange(n), y] = 1.0
     return one_hot
@@ -73,6 +81,8 @@ class SoftmaxCrossEntropy:
     """Softmax and cross-entropy fused, from logits (n, k); y is (n,) int or (n, k) one-hot.
 
     L = -(1/n) sum_i log softmax(Z_i)[y_i];  dL/dZ = (softmax(Z) - Y) / n.
+    The forward pass keeps softmax(Z) (n, k, the logits' dtype) for the backward pass, and
+    integer labels are used as indices, so no (n, k) one-hot matrix is built for them.
     """
 
     takes_logits = True
@@ -80,12 +90,27 @@ class SoftmaxCrossEntropy:
     def forward(self, logits: np.ndarray, y: np.ndarray) -> float:
         _check_2d("logits", logits)
         n, k = logits.shape
-        self.Y = _labels_to_one_hot(y, k, n).astype(logits.dtype, copy=False)
-        self.logits = logits
-        return float(-np.sum(self.Y * log_softmax(logits, axis=1)) / n)
+        self.y = _class_labels(y, k, n)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        self.P = np.exp(shifted)
+        total = self.P.sum(axis=1, keepdims=True)
+        self.P /= total
+        shifted -= np.log(total)  # now log softmax(logits)
+        if self.y.ndim == 2:
+            picked = (self.y.astype(logits.dtype, copy=False) * shifted).sum()
+        else:
+            picked = shifted[np.arange(n), self.y].sum()
+        return float(-picked / n)
 
     def backward(self) -> np.ndarray:
-        return (softmax(self.logits, axis=1) - self.Y) / self.logits.shape[0]
+        n = self.P.shape[0]
+        if self.y.ndim == 2:
+            dZ = self.P - self.y.astype(self.P.dtype, copy=False)
+        else:
+            dZ = self.P.copy()
+            dZ[np.arange(n), self.y] -= 1
+        dZ /= n
+        return dZ
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits, axis=1)

@@ -27,6 +27,9 @@ class Network:
     l2 : float
         Weight decay lambda: the loss gains ``l2 * sum(W**2)`` over every Dense ``W`` (not biases)
         and each ``dW`` gains ``2 * l2 * W``.
+
+    Inputs are computed in the parameters' dtype (``dtype``, float64 or float32): float64 data
+    given to a float32 network is cast to float32 rather than silently upcasting the network.
     """
 
     layout = "rows"
@@ -47,6 +50,7 @@ class Network:
             self.params[f"b{i}"] = layer.b
         self.n_in = self.dense[0].n_in
         self.n_out = self.dense[-1].n_out
+        self.dtype = self.dense[0].W.dtype
 
     # -- forward -------------------------------------------------------------------------
     def _check_X(self, X) -> np.ndarray:
@@ -57,8 +61,8 @@ class Network:
             )
         if X.shape[0] == 0:
             raise ShapeError("X: got 0 examples; pass at least one row")
-        if not np.issubdtype(X.dtype, np.floating):
-            X = X.astype(self.dense[0].W.dtype)
+        if X.dtype != self.dtype:  # float64 data in a float32 network is computed in float32
+            X = X.astype(self.dtype)
         return X
 
     def _set_training(self, training: bool) -> None:
@@ -112,8 +116,13 @@ class Network:
     def backward(self) -> dict[str, np.ndarray]:
         """Backpropagate the last ``loss`` call; returns {name: gradient} (arrays reused between calls)."""
         dA = self.loss_fn.backward()
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             dA = layer.backward(dA)
+        first = self.layers[0]
+        if isinstance(first, Dense):  # its input is the data: no gradient needed
+            first.backward(dA, need_dX=False)
+        else:
+            first.backward(dA)
         grads = {}
         for i, layer in enumerate(self.dense, start=1):
             if self.l2:
@@ -169,6 +178,8 @@ def build_mlp(
         Initialiser name, "he" (default) or "xavier", ...
     seed : int
         Seeds the weights and the dropout masks.
+    dtype : numpy dtype
+        float64 (default) or float32, for every parameter, activation and gradient.
     """
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2:

@@ -47,6 +47,7 @@ def _validate(net, X, y, name_X: str, name_y: str) -> tuple[np.ndarray, np.ndarr
         raise ShapeError(f"{name_y}: got shape {y.shape}, expected ({X.shape[0]},), one label per row")
     if not np.issubdtype(X.dtype, np.floating):
         raise ShapeError(f"{name_X}: expected a float array, got dtype {X.dtype}; divide pixels by 255.0")
+    X = X.astype(getattr(net, "dtype", X.dtype), copy=False)  # cast once, not once per batch
     if not np.all(np.isfinite(X)):
         row = int(np.argwhere(~np.isfinite(X))[0, 0])
         raise DataError(f"{name_X}: row {row} contains NaN or inf; clean the data before training")
@@ -76,7 +77,7 @@ def _guarded_step(net, X, y, optimizer, step, clip_value, clip_norm) -> tuple[fl
     loss = net.loss_fn.forward(A, y) + net._penalty()
     if not np.isfinite(loss):
         raise NonFiniteError(step=step, layer="loss", quantity="loss", detail=f"loss = {loss}")
-    accuracy = float(np.mean(np.argmax(A, axis=1) == y)) if A.shape[1] > 1 else float("nan")
+    accuracy = np.count_nonzero(np.argmax(A, axis=1) == y) / len(y) if A.shape[1] > 1 else float("nan")
     grads = net.backward()
     for name, g in grads.items():
         if not np.isfinite(g).all():

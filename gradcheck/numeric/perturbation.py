@@ -40,24 +40,39 @@ class EntryPerturber:
 
     Works on a flat view when the array is contiguous (the fast path) and on
     multi-indices otherwise, so non-contiguous views are perturbed in place too.
+    ``target[key]`` for ``key`` in ``keys(flat_indices)`` addresses the same entries as
+    ``get``/``set``, without a method call per access (the loop that calls the loss uses it).
     """
 
     def __init__(self, array: np.ndarray):
         self.array = array
         self._flat = array.reshape(-1) if array.flags.c_contiguous else None
+        self.target = self._flat if self._flat is not None else array
 
     def _index(self, flat_index: int):
         if self._flat is not None:
             return flat_index
         return np.unravel_index(flat_index, self.array.shape)
 
+    def keys(self, flat_indices: np.ndarray) -> list:
+        """One index into ``target`` per flat index: ints on the fast path, else index tuples."""
+        flat_indices = np.asarray(flat_indices, dtype=np.intp)
+        if self._flat is not None:
+            return flat_indices.tolist()
+        return list(zip(*(axis.tolist() for axis in np.unravel_index(flat_indices, self.array.shape))))
+
+    def read(self, flat_indices: np.ndarray) -> np.ndarray:
+        """The current values at ``flat_indices``, shape (k,), in the array's dtype (a copy)."""
+        flat_indices = np.asarray(flat_indices, dtype=np.intp)
+        if self._flat is not None:
+            return self._flat[flat_indices]
+        return self.array[np.unravel_index(flat_indices, self.array.shape)]
+
     def get(self, flat_index: int):
-        target = self._flat if self._flat is not None else self.array
-        return target[self._index(flat_index)]
+        return self.target[self._index(flat_index)]
 
     def set(self, flat_index: int, value) -> None:
-        target = self._flat if self._flat is not None else self.array
-        target[self._index(flat_index)] = value
+        self.target[self._index(flat_index)] = value
 
 
 def representable_step(x: np.ndarray, h: np.ndarray) -> np.ndarray:
