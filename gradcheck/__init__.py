@@ -3,6 +3,7 @@
 from gradcheck import adapters, cli
 from gradcheck.api import check_gradients, check_layer
 from gradcheck.errors import (
+    CheckTooSlowError,
     GradcheckError,
     InvalidArgumentError,
     ProtocolError,
@@ -24,6 +25,7 @@ __all__ = [
     "check_gradients",
     "check_layer",
     "Finding",
+    "CheckTooSlowError",
     "GradcheckError",
     "InvalidArgumentError",
     "ProtocolError",

@@ -6,21 +6,29 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from gradcheck.checks.budget import refuse_if_too_slow
 from gradcheck.checks.diagnosis import diagnose_shape
-from gradcheck.checks.evaluation import LossEvaluator
+from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator
 from gradcheck.checks.gradients import ParamChecker, select_indices
 from gradcheck.checks.integrity import mutation_findings, nondeterminism_finding
 from gradcheck.errors import InvalidArgumentError, UserCodeError
+from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.validation import (
     require_callable,
     resolve_grads,
+    shared_memory_pairs,
+    validate_array,
     validate_grads,
     validate_options,
     validate_params,
+    validate_step,
 )
+
+#: Default of ``max_seconds``: a check estimated to take longer is refused before it starts.
+MAX_SECONDS = 60.0
 
 
 def _unchecked(name, array, passed, findings=()) -> ParamReport:
@@ -61,6 +69,7 @@ def check_gradients(
     directions: int = 3,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_seconds: float | None = MAX_SECONDS,
 ) -> GradientCheckResult:
     """Compare analytic gradients with finite differences, and explain every disagreement.
 
@@ -97,24 +106,44 @@ def check_gradients(
         If given, a gradient off by exactly this factor is reported as a missing 1/m.
     progress : callable (done, total), optional
         Called as entries are checked (e.g. to drive a progress bar).
+    max_seconds : float or None
+        Refuse a check estimated to take longer than this (default 60 s), with an error that
+        says how long it would take and suggests a cheaper mode. The estimate is the time of
+        one loss evaluation (the faster of the first two) times the evaluations the mode needs
+        (2 per entry in full mode). None turns the guard off.
 
     Returns
     -------
     GradientCheckResult
         ``.passed``, ``.failed``, ``.params`` (one report per parameter), ``.findings``,
         ``.to_dict()``; ``str(result)`` is a readable table.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A bad argument, or a loss that does not return a finite scalar at the unperturbed
+        parameters (the message names the argument and says what to do).
+    CheckTooSlowError
+        The check would take longer than ``max_seconds``; nothing was perturbed.
+    UserCodeError
+        ``loss`` or ``grads`` raised; the original exception is chained. KeyboardInterrupt and
+        other non-Exception errors propagate unchanged. Either way every array in ``params``
+        is restored bit for bit first.
     """
     require_callable(loss, "loss")
     validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
-                     method=method, directions=directions, batch_size=batch_size)
+                     method=method, directions=directions, batch_size=batch_size,
+                     progress=progress, max_seconds=max_seconds)
     params = validate_params(params)
     dtypes = {arr.dtype for arr in params.values()}
     dtype = max(dtypes, key=lambda d: np.finfo(d).eps)  # the least precise one sets the bar
+    validate_step(eps, dtype)
     tol = tolerance_for(dtype, rtol=rtol, atol=atol)
     rng = np.random.default_rng(seed)
     evaluate = LossEvaluator(loss)
     snapshot = Snapshot(params)
-    notes = []
+    notes = [_shared_memory_note(first, second) for first, second in shared_memory_pairs(params)]
+    check_findings: list[Finding] = []
     try:
         f0 = evaluate()
         changed = snapshot.changed()
@@ -123,6 +152,11 @@ def check_gradients(
             return _integrity_result(params, mutation_findings(changed, "loss"), mode, method,
                                      seed, tol, evaluate.calls)
         f0_again = evaluate()
+        changed = snapshot.changed()
+        if changed:
+            snapshot.restore()
+            return _integrity_result(params, mutation_findings(changed, "loss"), mode, method,
+                                     seed, tol, evaluate.calls)
         finding = nondeterminism_finding(f0, f0_again)
         if finding is not None:
             return _integrity_result(params, [finding], mode, method, seed, tol, evaluate.calls)
@@ -132,6 +166,8 @@ def check_gradients(
                 "Gradients cannot be checked where the loss is NaN/inf; check the inputs and "
                 "the parameters first.",
             )
+        refuse_if_too_slow(evaluate.seconds_per_call, [arr.size for arr in params.values()], mode=mode,
+                           method=method, samples=samples, directions=directions, max_seconds=max_seconds)
         analytic = validate_grads(_call_grads(grads), params)
         changed = snapshot.changed()
         if changed:
@@ -177,13 +213,67 @@ def check_gradients(
             done += array.size if mode == "full" else 1
             if progress is not None:
                 progress(done, total)
+        # Every perturbation was undone entry by entry, so anything still different was
+        # written by the user's code while the differences ran.
+        changed = snapshot.changed()
+        if not changed and any(not report.passed for report in reports):
+            check_findings.extend(_drift_finding(evaluate, f0))
+            changed = snapshot.changed()
+        _flag_mutation(reports, changed)
+        check_findings.extend(_nonfinite_warning(evaluate, reports))
     finally:
         snapshot.restore()
     return GradientCheckResult(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
-        n_loss_evals=evaluate.calls, notes=notes,
+        n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes,
     )
+
+
+def _shared_memory_note(first: str, second: str) -> str:
+    return (f"params[{first!r}] and params[{second!r}] share memory: moving an entry of one moves "
+            "the other, so each difference is the derivative through both names; pass separate "
+            "arrays to check each on its own")
+
+
+def _flag_mutation(reports: list[ParamReport], changed: list[str]) -> None:
+    """Fail the parameters the loss wrote into while finite differences were running."""
+    findings = {f.subject: f for f in mutation_findings(changed, "loss", when="during the finite differences")}
+    for report in reports:
+        if report.name in findings:
+            report.findings.insert(0, findings[report.name])
+            report.passed = False
+            report.tier = "wrong"
+
+
+def _drift_finding(evaluate: LossEvaluator, f0: float) -> list[Finding]:
+    """After a failing check, one more call at the start point: did the loss itself drift?"""
+    evaluate.at(UNPERTURBED)
+    f_end = evaluate()
+    finding = nondeterminism_finding(f0, f_end)
+    if finding is None:
+        return []
+    from dataclasses import replace
+
+    return [replace(finding, message=f"loss: {f0!r} at the start of the check and {f_end!r} at its end, "
+                    "at the same parameters — the failures above may come from the loss changing, "
+                    "not from the gradients (nondeterministic)")]
+
+
+def _nonfinite_warning(evaluate: LossEvaluator, reports: list[ParamReport]) -> list[Finding]:
+    """Say so when the loss returned NaN/inf at some call, unless a parameter's finding already does."""
+    if not evaluate.nonfinite_calls:
+        return []
+    if any(f.kind == "nonfinite" for report in reports for f in report.findings):
+        return []
+    return [Finding(
+        kind="nonfinite", subject="loss", severity="warning",
+        message=f"loss: returned NaN or inf on {evaluate.nonfinite_calls} of {evaluate.calls} calls "
+        f"(first: {evaluate.first_nonfinite}); a smaller step gave finite values there (nonfinite)",
+        hint="The loss is on the edge of overflow or log(0) near these parameters, or it does not "
+        "depend on the parameters alone; a stable log-softmax or a clipped log usually fixes it.",
+        data={"calls": evaluate.nonfinite_calls, "first": evaluate.first_nonfinite},
+    )]
 
 
 def _call_grads(grads):
@@ -259,29 +349,114 @@ def check_layer(
     """
     require_callable(forward, "forward")
     require_callable(backward, "backward")
-    if not isinstance(X, np.ndarray) or not np.issubdtype(np.asarray(X).dtype, np.floating):
-        raise InvalidArgumentError(
-            "X", f"got {type(X).__name__} of dtype {getattr(X, 'dtype', None)}, expected a float ndarray.",
-            "Pass the layer input as np.asarray(X, dtype=np.float64).",
-        )
-    params = dict(params or {})
+    _validate_layer_arguments(X, params, param_grads, input_name, options)
+    params = validate_params(params) if params else {}
     if input_name in params:
         raise InvalidArgumentError("input_name", f"{input_name!r} is also a parameter name.",
                                    "Pass another input_name.")
-    X_work = np.array(X, copy=True)
-    Y = forward(X_work)
-    if not isinstance(Y, np.ndarray):
-        raise InvalidArgumentError("forward", f"returned {type(Y).__name__}, expected an ndarray.")
-    dY = np.random.default_rng(seed).standard_normal(Y.shape).astype(Y.dtype)
-    snapshot = Snapshot({input_name: X_work, **params})
-    returned = backward(dY.copy())
-    grads = _layer_grads(returned, input_name, params, param_grads)
-    snapshot.restore()
+    X_work = np.array(X, copy=True)  # writeable and the checker's own: the caller's X is never touched
+    validate_array(X_work, "X")
+    arrays = {input_name: X_work, **params}
+    snapshot = Snapshot(arrays)
+    try:
+        Y = _call_layer(forward, X_work, "forward")
+        _validate_layer_output(Y)
+        changed = snapshot.changed()
+        if changed:
+            return _layer_integrity_result(arrays, mutation_findings(changed, "forward"), seed, options)
+        dY = np.random.default_rng(seed).standard_normal(Y.shape).astype(Y.dtype)
+        returned = _call_layer(backward, dY.copy(), "backward")
+        grads = _layer_grads(returned, input_name, params, param_grads)
+        changed = snapshot.changed()
+        if changed:
+            return _layer_integrity_result(arrays, mutation_findings(changed, "backward"), seed, options)
+    finally:
+        snapshot.restore()
 
     def surrogate() -> float:
         return float(np.sum(np.asarray(forward(X_work), dtype=np.float64) * dY))
 
-    return check_gradients(surrogate, {input_name: X_work, **params}, grads, seed=seed, **options)
+    try:
+        return check_gradients(surrogate, arrays, grads, seed=seed, **options)
+    except UserCodeError as exc:
+        # The loss here is sum(forward(X) * dY): an exception in it came from the user's forward.
+        text = str(exc)
+        if exc.__cause__ is None or not text.startswith("the loss function"):
+            raise
+        raise UserCodeError(text.replace("the loss function", "the forward function", 1),
+                            call=exc.call) from exc.__cause__
+
+
+#: Keyword arguments check_layer passes on to check_gradients.
+LAYER_OPTIONS = ("mode", "eps", "rtol", "atol", "samples", "method", "directions", "batch_size",
+                 "progress", "max_seconds")
+
+
+def _validate_layer_arguments(X, params, param_grads, input_name, options) -> None:
+    unknown = sorted(set(options) - set(LAYER_OPTIONS))
+    if unknown:
+        raise InvalidArgumentError(
+            "options", f"check_layer got unknown keyword arguments {unknown}.",
+            f"It passes on only {list(LAYER_OPTIONS)} (and seed) to check_gradients.")
+    if not isinstance(X, np.ndarray) or not np.issubdtype(X.dtype, np.floating):
+        received = (f"an ndarray of dtype {X.dtype}" if isinstance(X, np.ndarray)
+                    else f"a {type(X).__name__}")
+        raise InvalidArgumentError(
+            "X", f"got {received}, expected a float ndarray.",
+            "Pass the layer input as np.asarray(X, dtype=np.float64).",
+        )
+    if params is not None and not isinstance(params, Mapping):
+        raise InvalidArgumentError(
+            "params", f"got {type(params).__name__}, expected a mapping of name to array or None.",
+            "Pass e.g. params={'W': layer.W, 'b': layer.b}, or omit it for a layer without parameters.")
+    if param_grads is not None and not callable(param_grads):
+        raise InvalidArgumentError(
+            "param_grads", f"got {type(param_grads).__name__}, expected a zero-argument function.",
+            "Pass e.g. param_grads=lambda: {'W': layer.dweights, 'b': layer.dbiases}.")
+    if not isinstance(input_name, str) or not input_name:
+        raise InvalidArgumentError("input_name", f"got {input_name!r}, expected a non-empty str.",
+                                   "Pass e.g. input_name='X'.")
+
+
+def _call_layer(function, argument, name: str):
+    """Call the user's forward or backward; an exception in it is named as theirs."""
+    try:
+        return function(argument)
+    except Exception as exc:
+        raise UserCodeError(
+            f"the {name} function raised {type(exc).__name__}: {exc}; the parameters have been "
+            "restored", call=f"{name}(...)",
+        ) from exc
+
+
+def _validate_layer_output(Y) -> None:
+    if not isinstance(Y, np.ndarray):
+        raise InvalidArgumentError(
+            "forward", f"returned {type(Y).__name__}, expected an ndarray.",
+            "Return the layer output; if your layer stores it (self.output), pass "
+            "forward=lambda X: (layer.forward(X), layer.output)[1].")
+    if not np.issubdtype(Y.dtype, np.floating):
+        raise InvalidArgumentError(
+            "forward", f"returned an array of dtype {Y.dtype}, expected a float array.",
+            "A layer with integer or bool output has no gradient; return float values.")
+    if Y.size == 0:
+        raise InvalidArgumentError("forward", f"returned an empty array (shape {Y.shape}).",
+                                   "Check the layer on an input with at least one example.")
+    if not np.all(np.isfinite(Y)):
+        raise InvalidArgumentError(
+            "forward", f"returned {int(np.sum(~np.isfinite(Y)))} NaN or inf values at X.",
+            "Check the layer where its output is finite (scale the input, or use a stable formula).")
+
+
+def _layer_integrity_result(arrays, findings, seed, options) -> GradientCheckResult:
+    mode, method = options.get("mode", "full"), options.get("method", "central")
+    validate_options(mode=mode, eps=options.get("eps"), rtol=options.get("rtol"),
+                     atol=options.get("atol"), samples=options.get("samples"), seed=seed,
+                     method=method, directions=options.get("directions", 3),
+                     batch_size=options.get("batch_size"))
+    dtype = max({arr.dtype for arr in arrays.values()}, key=lambda d: np.finfo(d).eps)
+    tol = tolerance_for(dtype, rtol=options.get("rtol"), atol=options.get("atol"))
+    return _integrity_result(arrays, findings, mode, method, seed, tol, 0)
 
 
 def _layer_grads(returned, input_name, params, param_grads) -> dict:
@@ -291,10 +466,21 @@ def _layer_grads(returned, input_name, params, param_grads) -> dict:
     elif isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
         grads[input_name] = returned[0]
         grads.update(returned[1])
-    else:
+    elif returned is not None:
         grads[input_name] = returned
     if param_grads is not None:
-        grads.update(param_grads())
+        stored = _call_layer(lambda _: param_grads(), None, "param_grads")
+        if not isinstance(stored, Mapping):
+            raise InvalidArgumentError(
+                "param_grads", f"returned {type(stored).__name__}, expected a mapping of name to array.",
+                "Return e.g. {'W': layer.dweights, 'b': layer.dbiases}.")
+        grads.update(stored)
+    if returned is None and input_name not in grads:
+        raise InvalidArgumentError(
+            "backward", "returned None, expected the input gradient dX (shaped like X), "
+            f"(dX, {{name: grad}}) or {{{input_name!r}: dX, name: grad}}.",
+            "If your layer stores it (self.dinputs), pass "
+            "backward=lambda dY: (layer.backward(dY), layer.dinputs)[1].")
     missing = [name for name in params if name not in grads]
     if missing:
         raise InvalidArgumentError(
@@ -303,6 +489,12 @@ def _layer_grads(returned, input_name, params, param_grads) -> dict:
             "Return (dX, {name: grad}) from backward, or pass param_grads=lambda: {...} reading "
             "where your layer stores them.",
         )
+    extra = [name for name in grads if name != input_name and name not in params]
+    if extra:
+        raise InvalidArgumentError(
+            "backward", f"gave gradients for {extra}, which are not in params {list(params)}.",
+            "Pass those arrays in params too, or leave them out of what backward returns.")
     if input_name not in grads:
-        raise InvalidArgumentError("backward", f"returned no input gradient {input_name!r}.")
+        raise InvalidArgumentError("backward", f"returned no input gradient {input_name!r}.",
+                                   f"Return dX, or a dict with the key {input_name!r}.")
     return grads

@@ -39,6 +39,30 @@ class InvalidArgumentError(GradcheckError, TypeError, ValueError):
         super().__init__(text)
 
 
+class CheckTooSlowError(InvalidArgumentError):
+    """The requested check would take longer than ``max_seconds``; nothing was run.
+
+    Raised before any finite difference, from the time of one loss evaluation times the
+    number of evaluations the mode needs. ``argument`` is ``"mode"``.
+
+    Attributes
+    ----------
+    estimated_seconds : float
+        Estimated duration of the whole check.
+    evaluations : int
+        Loss evaluations the check would make.
+    seconds_per_evaluation : float
+        Measured time of one loss evaluation.
+    """
+
+    def __init__(self, argument: str, problem: str, fix: str = "", *, estimated_seconds: float = 0.0,
+                 evaluations: int = 0, seconds_per_evaluation: float = 0.0):
+        super().__init__(argument, problem, fix)
+        self.estimated_seconds = estimated_seconds
+        self.evaluations = evaluations
+        self.seconds_per_evaluation = seconds_per_evaluation
+
+
 class TargetError(GradcheckError):
     """A network under test could not be loaded or used."""
 

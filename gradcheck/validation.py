@@ -12,51 +12,116 @@ MODES = ("full", "sample", "directional")
 METHODS = ("central", "richardson")
 
 
-def validate_params(params) -> dict[str, np.ndarray]:
-    """A mapping of str -> writeable, non-empty float ndarray with finite values."""
+def _first_bad_index(arr: np.ndarray) -> str:
+    """The index of the first NaN/inf entry of ``arr``, e.g. "[0, 2]" ("" for 0-d arrays)."""
+    flat = int(np.flatnonzero(~np.isfinite(arr))[0])
+    index = np.unravel_index(flat, arr.shape) if arr.shape else ()
+    return "[" + ", ".join(str(int(i)) for i in index) + "]" if index else ""
+
+
+def overlaps_itself(arr: np.ndarray) -> bool:
+    """True when two different entries of ``arr`` are the same memory (a zero or clashing stride).
+
+    Exact for zero strides and for arrays whose bytes span less than their size; other
+    self-overlapping layouts (rare, built with as_strided) are not detected.
+    """
+    if arr.size <= 1:
+        return False
+    if any(stride == 0 and dim > 1 for stride, dim in zip(arr.strides, arr.shape)):
+        return True
+    span = sum(abs(stride) * (dim - 1) for stride, dim in zip(arr.strides, arr.shape)) + arr.itemsize
+    return span < arr.nbytes
+
+
+def shared_memory_pairs(params: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+    """Pairs of parameter names whose arrays share at least one byte of memory."""
+    names = list(params)
+    pairs = []
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            a, b = params[first], params[second]
+            if not np.may_share_memory(a, b):
+                continue
+            try:
+                shared = np.shares_memory(a, b, max_work=10_000)
+            except np.exceptions.TooHardError:
+                shared = True  # cannot prove them apart: say so rather than stay silent
+            if shared:
+                pairs.append((first, second))
+    return pairs
+
+
+def validate_params(params, *, argument: str = "params") -> dict[str, np.ndarray]:
+    """A mapping of str -> writeable, non-empty float ndarray with finite values.
+
+    ``argument`` is the name errors use for the mapping (``params``; check_layer's input is
+    checked separately and named ``X``).
+    """
     if not isinstance(params, Mapping):
         raise InvalidArgumentError(
-            "params",
+            argument,
             f"got {type(params).__name__}, expected a mapping of name to array.",
             "Pass a dict, e.g. params={'W1': W1, 'b1': b1}.",
         )
     if not params:
-        raise InvalidArgumentError("params", "is empty.", "Pass at least one parameter array.")
+        raise InvalidArgumentError(argument, "is empty.", "Pass at least one parameter array.")
     out = {}
     for name, arr in params.items():
-        arg = f"params[{name!r}]"
         if not isinstance(name, str):
-            raise InvalidArgumentError("params", f"has a key {name!r} of type {type(name).__name__}; keys must be str.")
-        if not isinstance(arr, np.ndarray):
             raise InvalidArgumentError(
-                arg,
-                f"is a {type(arr).__name__}, expected a NumPy array.",
-                "Pass the very array your loss reads (the checker perturbs it in place), "
-                "e.g. np.asarray(...) once and keep using that array.",
+                argument, f"has a key {name!r} of type {type(name).__name__}; keys must be str.",
+                f"Name every parameter with a string, e.g. {{'W{name}': ...}}.",
             )
-        if not np.issubdtype(arr.dtype, np.floating):
-            raise InvalidArgumentError(
-                arg,
-                f"has dtype {arr.dtype}, expected float32 or float64.",
-                "Integer or object arrays cannot be perturbed by a small step: convert with "
-                "W = W.astype(np.float64) before building your loss.",
-            )
-        if arr.size == 0:
-            raise InvalidArgumentError(arg, f"is empty (shape {arr.shape}).", "Remove it from params.")
-        if not arr.flags.writeable:
-            raise InvalidArgumentError(
-                arg,
-                "is read-only (writeable=False), so it cannot be perturbed in place.",
-                "Pass a writeable array that your loss reads, e.g. make a copy with "
-                "W = W.copy() and build the loss from that copy.",
-            )
-        if not np.all(np.isfinite(arr)):
-            bad = int(np.sum(~np.isfinite(arr)))
-            raise InvalidArgumentError(
-                arg, f"contains {bad} NaN or inf values.", "Check the gradient at finite parameters."
-            )
+        validate_array(arr, f"{argument}[{name!r}]")
         out[name] = arr
     return out
+
+
+def validate_array(arr, arg: str) -> np.ndarray:
+    """One array the checker will perturb in place: a writeable, non-empty, finite float ndarray."""
+    if not isinstance(arr, np.ndarray):
+        raise InvalidArgumentError(
+            arg,
+            f"is a {type(arr).__name__}, expected a NumPy array.",
+            "Pass the very array your loss reads (the checker perturbs it in place), "
+            "e.g. np.asarray(...) once and keep using that array.",
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise InvalidArgumentError(
+            arg,
+            f"has dtype {arr.dtype}, expected a float dtype (float64 or float32).",
+            "Integer, bool, complex or object arrays cannot be perturbed by a small real step: "
+            "convert with W = W.astype(np.float64) before building your loss.",
+        )
+    if arr.size == 0:
+        raise InvalidArgumentError(arg, f"is empty (shape {arr.shape}); there is nothing to check.",
+                                   "Remove it, or pass an array with at least one entry.")
+    if not arr.flags.writeable:
+        raise InvalidArgumentError(
+            arg,
+            "is read-only (writeable=False), so it cannot be perturbed in place; a copy would not "
+            "help, because your loss would go on reading the original.",
+            "Make a writeable copy, W = W.copy(), build the loss from that copy and pass it here "
+            "(np.broadcast_to and some memory maps give read-only arrays).",
+        )
+    if overlaps_itself(arr):
+        raise InvalidArgumentError(
+            arg,
+            f"has entries that share memory with each other (shape {arr.shape}, strides "
+            f"{arr.strides}), so moving one entry moves others and no difference is per entry.",
+            "Pass an array with its own memory, W = np.ascontiguousarray(W), and build the loss "
+            "from it.",
+        )
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.sum(~np.isfinite(arr)))
+        raise InvalidArgumentError(
+            arg,
+            f"contains {bad} NaN or inf value{'s' if bad > 1 else ''} (the first at "
+            f"{arg}{_first_bad_index(arr)}); there is no gradient to check there.",
+            "Check the gradient at finite parameters, e.g. freshly initialised ones, and look for "
+            "the step that made them NaN.",
+        )
+    return arr
 
 
 def validate_grads(grads, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -91,10 +156,14 @@ def validate_grads(grads, params: dict[str, np.ndarray]) -> dict[str, np.ndarray
         if isinstance(g, (int, float, np.number)) and not isinstance(g, bool):
             g = np.asarray(g, dtype=np.float64)
         if not isinstance(g, np.ndarray):
-            raise InvalidArgumentError(arg, f"is a {type(g).__name__}, expected a NumPy array.")
+            raise InvalidArgumentError(
+                arg, f"is a {type(g).__name__}, expected a NumPy array.",
+                f"Return the gradient of {name} as an array, e.g. np.asarray(d{name}, dtype=np.float64).")
         if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)
                 or g.dtype == np.bool_):
-            raise InvalidArgumentError(arg, f"has dtype {g.dtype}, expected a float array.")
+            raise InvalidArgumentError(
+                arg, f"has dtype {g.dtype}, expected a float array.",
+                f"Return real float values, e.g. d{name}.astype(np.float64).")
         out[name] = np.array(g, dtype=np.float64, copy=True)
     return out
 
@@ -106,22 +175,59 @@ def resolve_grads(grads) -> object:
     return grads
 
 
-def validate_options(*, mode, eps, rtol, atol, samples, seed, method, directions, batch_size) -> None:
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_positive_number(value) -> bool:
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value)) and value > 0)
+
+
+def validate_options(*, mode, eps, rtol, atol, samples, seed, method, directions, batch_size,
+                     progress=None, max_seconds=None) -> None:
     if mode not in MODES:
         raise InvalidArgumentError("mode", f"got {mode!r}, expected one of {MODES}.")
     if method not in METHODS:
         raise InvalidArgumentError("method", f"got {method!r}, expected one of {METHODS}.")
     for arg, value in (("eps", eps), ("rtol", rtol), ("atol", atol)):
-        if value is not None and not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-            raise InvalidArgumentError(arg, f"got {value!r}, expected a positive number or None.")
-    if samples is not None and (not isinstance(samples, (int, np.integer)) or samples < 1):
+        if value is not None and not _is_positive_number(value):
+            raise InvalidArgumentError(arg, f"got {value!r}, expected a positive number or None.",
+                                       f"Leave {arg}=None for the default.")
+    if eps is not None and eps >= 1:
+        raise InvalidArgumentError(
+            "eps", f"got {eps!r}; it is a relative step (x moves by eps * max(1, |x|)), expected "
+            "a small number below 1.", "Leave eps=None for the default (6.1e-6 for float64).")
+    if samples is not None and (not _is_int(samples) or samples < 1):
         raise InvalidArgumentError("samples", f"got {samples!r}, expected a positive integer or None.")
-    if not isinstance(seed, (int, np.integer)):
-        raise InvalidArgumentError("seed", f"got {seed!r}, expected an integer.")
-    if not isinstance(directions, (int, np.integer)) or directions < 1:
+    if not _is_int(seed) or seed < 0:
+        raise InvalidArgumentError("seed", f"got {seed!r}, expected a non-negative integer.",
+                                   "Pass e.g. seed=0.")
+    if not _is_int(directions) or directions < 1:
         raise InvalidArgumentError("directions", f"got {directions!r}, expected a positive integer.")
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
+    if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):
         raise InvalidArgumentError("batch_size", f"got {batch_size!r}, expected a positive integer or None.")
+    if progress is not None and not callable(progress):
+        raise InvalidArgumentError("progress", f"got {type(progress).__name__}, expected a function "
+                                   "progress(done, total) or None.")
+    if max_seconds is not None and not _is_positive_number(max_seconds):
+        raise InvalidArgumentError("max_seconds", f"got {max_seconds!r}, expected a positive number "
+                                   "of seconds or None.", "Pass max_seconds=None to turn the time guard off.")
+
+
+def validate_step(eps, dtype) -> None:
+    """A step that survives rounding in ``dtype``: x + eps*max(1,|x|) must differ from x, also at eps/10."""
+    if eps is None:
+        return
+    smallest = 32 * float(np.finfo(dtype).eps)
+    if eps < smallest:
+        raise InvalidArgumentError(
+            "eps",
+            f"got {eps!r}, below {smallest:.2g} (32 machine epsilons of {np.dtype(dtype).name}): "
+            "the perturbed entries would round back to their old values and every difference "
+            "would be 0/0.",
+            "Leave eps=None for the default, cbrt of the machine epsilon.",
+        )
 
 
 def require_callable(value, argument: str) -> Callable:

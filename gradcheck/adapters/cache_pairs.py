@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.validation import validate_params
 
 
 class CacheModelTarget:
@@ -28,6 +29,11 @@ class CacheModelTarget:
                 "model", f"has no `{params_attr}` dict of arrays.",
                 "Pass params_attr=... naming where the model keeps its parameters.",
             )
+        if not callable(getattr(model, "loss", None)):
+            raise InvalidArgumentError(
+                "model", f"({type(model).__name__}) has no loss(X, y) method.",
+                "cache_model expects a model whose loss(X, y) returns (loss, grads).")
+        validate_params(params, argument=f"model.{params_attr}")
         self.model = model
         self.params = params
 

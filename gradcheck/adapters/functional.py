@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.validation import validate_params
 
 
 def _cross_entropy(P: np.ndarray, y: np.ndarray, class_axis: int) -> float:
@@ -42,10 +43,16 @@ class FunctionalTarget:
     output : callable (params, X) -> probabilities, optional
     layout : "rows" or "columns"
         Whether examples are rows of X (n, n_in) or columns (n_in, n).
+    softmax : callable Z -> probabilities, optional
+        The user's softmax, class axis as ``layout`` says; it gets the softmax probe.
+    activations : callable (params, X) -> mapping name -> array (or a sequence), optional
+        Every layer's output in order; it gets the per-layer probes and lets a non-finite
+        value be traced to the first layer that produced it.
     """
 
     def __init__(self, params: Mapping[str, np.ndarray], *, gradients: Callable, loss: Callable | None = None,
-                 output: Callable | None = None, layout: str = "rows"):
+                 output: Callable | None = None, layout: str = "rows", softmax: Callable | None = None,
+                 activations: Callable | None = None):
         if layout not in ("rows", "columns"):
             raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows' or 'columns'.")
         if loss is None and output is None:
@@ -53,9 +60,21 @@ class FunctionalTarget:
                                        "Pass loss=lambda p, X, y: ... or output=lambda p, X: probabilities.")
         if not callable(gradients):
             raise InvalidArgumentError("gradients", f"got {type(gradients).__name__}, expected a function.")
+        for name, fn in (("loss", loss), ("output", output)):
+            if fn is not None and not callable(fn):
+                raise InvalidArgumentError(name, f"got {type(fn).__name__}, expected a function.",
+                                           f"Pass e.g. {name}=lambda p, X{', y' if name == 'loss' else ''}: ...")
+        validate_params(params)
+        for name, fn in (("softmax", softmax), ("activations", activations)):
+            if fn is not None and not callable(fn):
+                raise InvalidArgumentError(name, f"got {type(fn).__name__}, expected a function.")
         self.params = dict(params)
         self._gradients, self._loss, self._output = gradients, loss, output
         self.layout = layout
+        if softmax is not None:
+            self.softmax = softmax
+        if activations is not None:
+            self.activations = lambda X: activations(self.params, X)
 
     def forward(self, X):
         if self._output is None:
@@ -71,6 +90,11 @@ class FunctionalTarget:
         grads = self._gradients(self.params, X, y)
         if isinstance(grads, Mapping):
             return dict(grads)
+        if not isinstance(grads, (tuple, list)):
+            raise ProtocolError(
+                f"gradients returned {type(grads).__name__}, expected a tuple with one gradient per "
+                f"parameter {list(self.params)} (in that order) or a dict name -> gradient"
+            )
         grads = list(grads)
         if len(grads) != len(self.params):
             raise ProtocolError(
@@ -80,6 +104,8 @@ class FunctionalTarget:
         return dict(zip(self.params, grads))
 
 
-def functional(params, *, gradients, loss=None, output=None, layout="rows") -> FunctionalTarget:
+def functional(params, *, gradients, loss=None, output=None, layout="rows", softmax=None,
+               activations=None) -> FunctionalTarget:
     """Wrap functional-style code as a target; see :class:`FunctionalTarget`."""
-    return FunctionalTarget(params, gradients=gradients, loss=loss, output=output, layout=layout)
+    return FunctionalTarget(params, gradients=gradients, loss=loss, output=output, layout=layout,
+                            softmax=softmax, activations=activations)

@@ -22,6 +22,10 @@ class LayerObjectsTarget:
 
     def __init__(self, layers, loss, *, weights="weights", biases="biases",
                  dweights="dweights", dbiases="dbiases"):
+        if not isinstance(layers, (list, tuple)):
+            raise InvalidArgumentError(
+                "layers", f"got {type(layers).__name__}, expected a list of layer objects.",
+                "Pass the layers in order, e.g. layer_objects([dense1, relu1, dense2], loss).")
         self.layers = list(layers)
         if not self.layers:
             raise InvalidArgumentError("layers", "is empty.", "Pass the network's layers in order.")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.validation import validate_params
 
 
 class PerSampleTarget:
@@ -26,12 +27,19 @@ class PerSampleTarget:
                 raise InvalidArgumentError("network", f"({type(network).__name__}) has no `{attr}`.",
                                            "per_sample expects Nielsen-style weights, biases, "
                                            "feedforward(a) and backprop(x, y).")
+        if len(network.weights) != len(network.biases):
+            raise InvalidArgumentError(
+                "network", f"has {len(network.weights)} weight matrices but {len(network.biases)} "
+                "bias vectors.", "Give every layer one weight matrix and one bias column.")
+        if cost is not None and not callable(cost):
+            raise InvalidArgumentError("cost", f"got {type(cost).__name__}, expected a function cost(a, y).")
         self.network = network
         self.cost = cost or (lambda a, y: 0.5 * float(np.sum((a - y) ** 2)))
         self.params = {}
         for i, (W, b) in enumerate(zip(network.weights, network.biases), start=1):
             self.params[f"W{i}"] = W
             self.params[f"b{i}"] = b
+        validate_params(self.params, argument="network")
         self.n_classes = int(network.biases[-1].shape[0])
 
     def _one_hot(self, label) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from numbers import Real
+from time import perf_counter
 
 import numpy as np
 
@@ -37,19 +39,29 @@ def as_scalar(value, *, argument: str = "loss") -> float:
     )
 
 
+#: The first calls are timed, to estimate what a whole check will cost before starting it.
+TIMED_CALLS = 2
+UNPERTURBED = "the unperturbed parameters"
+
+
 class LossEvaluator:
     """Wraps the user's zero-argument loss: counts calls and converts results to float.
 
     ``where`` describes the current perturbation (e.g. ``"W1[3, 7] + h"``) so an exception
-    from the user's code can be reported with the call that triggered it.
+    from the user's code can be reported with the call that triggered it. The first
+    ``TIMED_CALLS`` calls are timed (``seconds_per_call``), and every NaN/inf the loss returns
+    is counted (``nonfinite_calls``, ``first_nonfinite``) so a result can say it happened.
     """
 
     def __init__(self, loss: Callable[[], object]):
         self._loss = loss
         self.calls = 0
-        self.where = "the unperturbed parameters"
+        self.where = UNPERTURBED
         self.shape: tuple | None = None
         self.entry: int | None = None
+        self.seconds_per_call: float | None = None
+        self.nonfinite_calls = 0
+        self.first_nonfinite: str | None = None
 
     def at(self, where: str, shape: tuple | None = None) -> None:
         """Describe what is being perturbed: a parameter (and, via ``entry``, which entry)."""
@@ -64,16 +76,32 @@ class LossEvaluator:
         index = np.unravel_index(self.entry, self.shape) if self.shape else ()
         return f"{self.where}[{', '.join(str(int(i)) for i in index)}]"
 
+    def describe(self) -> str:
+        """Where the current call happens, in words: "at ..." or "while perturbing ..."."""
+        where = self._location()
+        return f"at {where}" if where == UNPERTURBED else f"while perturbing {where}"
+
     def __call__(self) -> float:
         self.calls += 1
+        timed = self.calls <= TIMED_CALLS
+        start = perf_counter() if timed else 0.0
         try:
             value = self._loss()
         except Exception as exc:
-            where = self._location()
             raise UserCodeError(
-                f"the loss function raised {type(exc).__name__}: {exc} (call {self.calls}, while "
-                f"perturbing {where}); the parameters have been restored",
-                call=where,
+                f"the loss function raised {type(exc).__name__}: {exc} (call {self.calls}, "
+                f"{self.describe()}); the parameters have been restored",
+                call=self._location(),
             ) from exc
-        return as_scalar(value)
+        if timed:
+            # The fastest of the timed calls: a first call may pay for imports and caches.
+            elapsed = max(perf_counter() - start, 0.0)
+            if self.seconds_per_call is None or elapsed < self.seconds_per_call:
+                self.seconds_per_call = elapsed
+        result = as_scalar(value)
+        if not math.isfinite(result):
+            self.nonfinite_calls += 1
+            if self.first_nonfinite is None:
+                self.first_nonfinite = f"call {self.calls}, {self.describe()}"
+        return result
 

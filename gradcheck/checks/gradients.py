@@ -8,7 +8,7 @@ from gradcheck.checks.diagnosis import diagnose_values, format_index
 from gradcheck.checks.kinks import kink_mask
 from gradcheck.findings import Finding
 from gradcheck.numeric.differences import directional_difference, entry_differences, richardson
-from gradcheck.numeric.selection import rademacher_directions, sample_indices
+from gradcheck.numeric.selection import DEFAULT_SAMPLES, rademacher_directions, sample_indices
 from gradcheck.numeric.tolerances import Tolerance, entries_pass, noise_floor, relative_error
 from gradcheck.results import ParamReport
 
@@ -220,7 +220,19 @@ class ParamChecker:
         report = self.check_entries(name, array, analytic, indices, "directional",
                                     reduced_to_scalar=reduced_to_scalar)
         report.n_loss_evals += evals
-        if report.passed:
+        if report.passed and not np.all(np.isfinite(n)):
+            # The entries agree one by one, but the loss was NaN/inf a step away along a direction.
+            report.passed = False
+            report.tier = "wrong"
+            report.findings.insert(0, Finding(
+                kind="nonfinite", subject=name,
+                message=f"{name}: the loss is NaN or inf a step of {h:.2g} along a random direction, "
+                f"though the {indices.size} entries checked one by one agree (nonfinite)",
+                hint="The loss is on the edge of overflow or log(0) at these parameters, or it does "
+                "not depend on the parameters alone: use a stable log-softmax / clipped log, or "
+                "check that nothing random runs inside the loss.",
+            ))
+        elif report.passed:
             # The sampled entries agree but the projection does not: the error is elsewhere.
             worst = int(np.argmax(rank))
             report.passed = False
@@ -242,7 +254,7 @@ def _calls(evaluate) -> int:
 def select_indices(size: int, mode: str, samples: int | None, rng) -> np.ndarray:
     if mode == "full":
         return np.arange(size)
-    return sample_indices(size, samples or 16, rng)
+    return sample_indices(size, samples or DEFAULT_SAMPLES, rng)
 
 
 __all__ = ["ParamChecker", "select_indices", "error_map"]

@@ -7,14 +7,18 @@ import numpy as np
 from gradcheck.findings import Finding
 
 
-def mutation_findings(changed: list[str], by: str) -> list[Finding]:
-    """One ``mutation`` finding per parameter that a call (``by``: "loss" or "grads") changed."""
+def mutation_findings(changed: list[str], by: str, *, when: str = "") -> list[Finding]:
+    """One ``mutation`` finding per parameter that a call (``by``: "loss", "grads", ...) changed.
+
+    ``when`` says when it was noticed, e.g. "during the finite differences".
+    """
+    during = f" {when}" if when else ""
     return [
         Finding(
             kind="mutation",
             subject=name,
-            message=f"{name}: calling {by} changed its values — finite differences are meaningless "
-            "when the function under test moves the parameters (mutation)",
+            message=f"{name}: calling {by}{during} changed its values — finite differences are "
+            "meaningless when the function under test moves the parameters (mutation)",
             hint=f"Your {by} function writes into {name} (an in-place update such as W -= lr * dW, "
             "or an in-place activation on a view of it); compute without modifying the parameters.",
         )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Entries per parameter in "sample" mode when ``samples`` is not given.
+DEFAULT_SAMPLES = 16
+
 
 def sample_indices(size: int, samples: int, rng: np.random.Generator) -> np.ndarray:
     """``samples`` distinct flat indices out of ``size`` (all of them if samples >= size), sorted."""
@@ -19,3 +22,19 @@ def rademacher_directions(shape: tuple, count: int, rng: np.random.Generator) ->
     """
     n = int(np.prod(shape)) if shape else 1
     return [rng.choice([-1.0, 1.0], size=shape) / np.sqrt(n) for _ in range(count)]
+
+
+def planned_evaluations(sizes: list[int], mode: str, method: str, samples: int | None,
+                        directions: int) -> int:
+    """Loss calls a check will make after its two initial ones (follow-ups on failures excluded).
+
+    ``sizes`` are the parameters' entry counts. Central differences cost 2 calls per entry,
+    Richardson 4; a direction always costs 2.
+    """
+    if mode == "directional":
+        return 2 * directions * len(sizes)
+    per_entry = 4 if method == "richardson" else 2
+    if mode == "full":
+        return per_entry * sum(sizes)
+    return per_entry * sum(min(samples or DEFAULT_SAMPLES, size) for size in sizes)
+

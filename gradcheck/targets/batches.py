@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.errors import ProtocolError
+from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.targets.protocol import first_weight, infer_n_classes, target_params
 
 
@@ -21,6 +21,11 @@ def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | Non
     With ``layout=None`` the layout is the target's declared one, or detected by trying rows
     (X: (batch, n_in)) and then columns (X: (n_in, batch)) with the first weight matrix.
     """
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise InvalidArgumentError("batch_size", f"got {batch_size!r}, expected a positive integer.",
+                                   "Pass e.g. batch_size=64.")
+    if layout is not None and layout not in ("rows", "columns"):
+        raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
     params = target_params(target)
     W = first_weight(params)
     rng = np.random.default_rng(seed)

@@ -19,7 +19,11 @@ def load_object(spec: str):
         )
     where, _, attr = spec.rpartition(":")
     if not attr:
-        raise TargetLoadError(f"target {spec!r} names no attribute after ':'")
+        raise TargetLoadError(f"target {spec!r} names no attribute after ':'; add the name of the "
+                              f"object (or factory) to check, e.g. {where}:target")
+    if not where:
+        raise TargetLoadError(f"target {spec!r} names no module or file before ':'; write e.g. "
+                              f"mypackage.mymodule:{attr} or path/to/file.py:{attr}")
     if where.endswith(".py") or "/" in where or "\\" in where:
         module = _load_file(Path(where))
     else:
@@ -47,6 +51,9 @@ def load_object(spec: str):
 
 
 def _load_file(path: Path):
+    if path.is_dir():
+        raise TargetLoadError(f"{path} is a directory; give the path of a Python file in it, e.g. "
+                              f"{path / 'model.py'}:target")
     if not path.is_file():
         raise TargetLoadError(f"no such file: {path}; give the path of your Python script")
     name = "gradcheck_target_" + path.stem.replace("-", "_")

@@ -13,6 +13,7 @@ See docs/protocol.md.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 import numpy as np
@@ -30,12 +31,18 @@ LAYOUTS = ("rows", "columns")
 def as_target(obj, *, label: str = "target"):
     """Validate ``obj`` against the protocol (calling it first if it is a factory)."""
     if not all(hasattr(obj, attr) for attr in REQUIRED) and callable(obj) and not isinstance(obj, type):
+        required = _required_arguments(obj)
+        if required:
+            raise ProtocolError(
+                f"{label} is a function that needs arguments ({', '.join(required)}); pass an object "
+                "with params, loss(X, y) and gradients(X, y), or a zero-argument factory returning one"
+            )
         try:
             obj = obj()
-        except TypeError as exc:
+        except Exception as exc:
             raise ProtocolError(
-                f"{label} is a function that needs arguments ({exc}); pass an object with "
-                "params, loss(X, y) and gradients(X, y), or a zero-argument factory returning one"
+                f"calling the factory {label}() raised {type(exc).__name__}: {exc}; fix the factory, "
+                "or pass the object it should return"
             ) from exc
     elif isinstance(obj, type):
         name = obj.__name__
@@ -47,19 +54,44 @@ def as_target(obj, *, label: str = "target"):
             f"{label} ({type(obj).__name__}) lacks {', '.join(missing)}: add {needs}, or wrap your "
             "code with one of the adapters in gradcheck.adapters"
         )
-    params = obj.params() if callable(obj.params) else obj.params
+    try:
+        params = obj.params() if callable(obj.params) else obj.params
+    except Exception as exc:
+        raise ProtocolError(f"{label}.params() raised {type(exc).__name__}: {exc}; it must return "
+                            "a dict name -> ndarray") from exc
     if not isinstance(params, Mapping) or not params:
         raise ProtocolError(f"{label}.params is {type(params).__name__}, expected a non-empty dict name -> ndarray")
     for name, arr in params.items():
         if not isinstance(arr, np.ndarray):
             raise ProtocolError(f"{label}.params[{name!r}] is {type(arr).__name__}, expected a NumPy array")
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise ProtocolError(f"{label}.params[{name!r}] has dtype {arr.dtype}, expected float64 or "
+                                "float32; convert it with .astype(np.float64) where the network is built")
     for method in ("loss", "gradients"):
         if not callable(getattr(obj, method)):
             raise ProtocolError(f"{label}.{method} is not callable; it must be a method taking (X, y)")
     layout = getattr(obj, "layout", None)
     if layout is not None and layout not in LAYOUTS:
         raise ProtocolError(f"{label}.layout is {layout!r}, expected 'rows' or 'columns'")
+    n_classes = getattr(obj, "n_classes", None)
+    if n_classes is not None and not _is_count(n_classes, minimum=2):
+        raise ProtocolError(f"{label}.n_classes is {n_classes!r}, expected an integer of at least 2 "
+                            "(or leave it out to infer it from the last parameter)")
     return obj
+
+
+def _is_count(value, *, minimum: int) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
+
+
+def _required_arguments(function) -> list[str]:
+    """Names of the arguments ``function`` cannot be called without ([] when unknown)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in signature.parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def target_params(target) -> dict[str, np.ndarray]:

@@ -1,0 +1,55 @@
+"""Before a long check: estimate its duration from one loss evaluation and refuse when too long."""
+
+from __future__ import annotations
+
+from gradcheck.errors import CheckTooSlowError
+from gradcheck.numeric.selection import planned_evaluations
+
+
+def format_duration(seconds: float) -> str:
+    """A duration in the unit a person would use: "0.35 ms", "42 s", "18 min", "2.3 h"."""
+    if seconds < 1:
+        return f"{seconds * 1e3:.2g} ms"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode: str, method: str,
+                       samples: int | None, directions: int, max_seconds: float | None) -> None:
+    """Raise CheckTooSlowError when the planned loss calls x one call's time exceed ``max_seconds``.
+
+    ``sizes`` are the parameters' entry counts; ``seconds_per_call`` is the measured time of
+    one loss evaluation (None when unknown: nothing is refused).
+    """
+    if max_seconds is None or not seconds_per_call:
+        return
+    evaluations = planned_evaluations(sizes, mode, method, samples, directions)
+    estimate = seconds_per_call * evaluations
+    if estimate <= max_seconds:
+        return
+
+    def cost(other_mode: str, **overrides) -> str:
+        options = {"samples": samples, "directions": directions, **overrides}
+        calls = planned_evaluations(sizes, other_mode, "central", options["samples"], options["directions"])
+        return f"{calls:,} evaluations, about {format_duration(calls * seconds_per_call)}"
+
+    if mode == "full":
+        fix = (f"Pass mode='sample' (e.g. samples=64: {cost('sample', samples=64)}) or "
+               f"mode='directional' ({cost('directional')}), or max_seconds=None to run it anyway.")
+    elif mode == "sample":
+        fix = (f"Pass fewer samples, or mode='directional' ({cost('directional')}), or "
+               "max_seconds=None to run it anyway.")
+    else:
+        fix = "Pass fewer directions, or max_seconds=None to run it anyway."
+    raise CheckTooSlowError(
+        "mode",
+        f"{mode!r} would take about {format_duration(estimate)} ({evaluations:,} loss "
+        f"evaluations at {format_duration(seconds_per_call)} each), over max_seconds={max_seconds:g}.",
+        fix,
+        estimated_seconds=estimate,
+        evaluations=evaluations,
+        seconds_per_evaluation=seconds_per_call,
+    )
