@@ -60,13 +60,15 @@ def backward_propagation(Z_1, A_1, Z_2, A_2, W_2, X, Y):
     return dW_1, db_1, dW_2, db_2
 
 
-# The glue: five lines that hand this code to gradcheck.
+# The glue that hands this code to gradcheck (softmax and activations are optional extras).
 W_1, b_1, W_2, b_2 = init_params()
 target = gradcheck.adapters.functional(
     {"W1": W_1, "b1": b_1, "W2": W_2, "b2": b_2},
     output=lambda p, X: forward_propagation(*p.values(), X)[3],
     gradients=lambda p, X, y: backward_propagation(*forward_propagation(*p.values(), X), p["W2"], X, y),
     layout="columns",
+    softmax=softmax,
+    activations=lambda p, X: dict(zip(["Z1", "A1", "Z2", "A2"], forward_propagation(*p.values(), X))),
 )
 
 if __name__ == "__main__":

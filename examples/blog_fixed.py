@@ -12,6 +12,8 @@ target = gradcheck.adapters.functional(
     output=lambda p, X: blog.forward_propagation(*p.values(), X)[3],
     gradients=lambda p, X, y: blog.backward_propagation(*blog.forward_propagation(*p.values(), X), p["W2"], X, y),
     layout="columns",
+    softmax=blog.softmax,
+    activations=lambda p, X: dict(zip(["Z1", "A1", "Z2", "A2"], blog.forward_propagation(*p.values(), X))),
 )
 
 if __name__ == "__main__":

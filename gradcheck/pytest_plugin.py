@@ -9,12 +9,14 @@ diagnosis. ``GRADCHECK_TARGET`` in the environment does the same. For your own t
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from gradcheck.conformance import ConformanceFailure, iter_checks
 from gradcheck.errors import GradcheckError
+from gradcheck.targets.builders import dtype_builder
 from gradcheck.targets.loading import load_object
 from gradcheck.targets.protocol import as_target
 
@@ -29,10 +31,56 @@ def pytest_addoption(parser):
     group.addoption("--gradcheck-seed", type=int, default=0, help="seed of data and sampling")
     group.addoption("--gradcheck-xfail", action="append", default=[], metavar="CHECK",
                     help="mark this check as an expected failure (repeatable)")
+    group.addoption("--gradcheck-html", default=None, metavar="PATH",
+                    help="write an HTML report of the conformance suite's results to PATH")
+
+
+RESULT_PROPERTY = "gradcheck_result"
+_LABEL = pytest.StashKey[str]()
+
+
+def _raw(spec: str):
+    return load_object(spec)
 
 
 def _load(spec: str):
-    return as_target(load_object(spec), label=spec)
+    return as_target(_raw(spec), label=spec)
+
+
+class _HtmlReport:
+    """Collects every check's result (from this process or an xdist worker) and writes HTML."""
+
+    def __init__(self, config, path: str):
+        self.config, self.path = config, path
+        self.results: dict[str, dict] = {}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                self.results[report.nodeid.rsplit("::", 1)[-1]] = json.loads(value)
+
+    def pytest_sessionfinish(self, session):
+        from gradcheck.environment import collect_environment
+        from gradcheck.render.html_report import write_html
+        from gradcheck.report import report_from_checks
+
+        label = self.config.stash.get(_LABEL, "conformance suite")
+        environment = collect_environment(
+            seed=self.config.getoption("gradcheck_seed"), dtype=None,
+            argv=["pytest", *self.config.invocation_params.args])
+        report = report_from_checks(label, self.results, environment=environment)
+        written = write_html(report, self.path)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"gradcheck: HTML report written to {written}")
+
+
+def pytest_configure(config):
+    path = config.getoption("gradcheck_html", None)
+    if path and not hasattr(config, "workerinput"):  # only the controller writes the file
+        config.pluginmanager.register(_HtmlReport(config, path), "gradcheck-html")
 
 
 class GradcheckItem(pytest.Item):
@@ -43,7 +91,16 @@ class GradcheckItem(pytest.Item):
         self.check = check
 
     def runtest(self):
-        self.check()
+        result = None
+        try:
+            result = self.check()
+        except ConformanceFailure as exc:
+            result = exc.result
+            raise
+        finally:
+            if result is not None and hasattr(result, "to_dict"):
+                # user_properties travel from xdist workers to the controller, which writes HTML
+                self.user_properties.append((RESULT_PROPERTY, json.dumps(result.to_dict())))
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ConformanceFailure):
@@ -76,8 +133,10 @@ def pytest_collection_modifyitems(session, config, items):
         items.append(_LoadFailure.from_parent(session, name="check_target_loads", error=exc))
         return
     expected = set(config.getoption("gradcheck_xfail"))
+    config.stash[_LABEL] = spec
     for check in iter_checks(target, seed=config.getoption("gradcheck_seed"),
-                             mode=config.getoption("gradcheck_mode")):
+                             mode=config.getoption("gradcheck_mode"),
+                             build=dtype_builder(_raw(spec))):
         item = GradcheckItem.from_parent(session, name=check.name, check=check)
         if check.name in expected:
             item.add_marker(pytest.mark.xfail(reason="expected failure (--gradcheck-xfail)", strict=True))

@@ -2,53 +2,47 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from gradcheck.findings import Finding, json_safe
+from gradcheck.probes.base import (
+    MAGNITUDES,
+    ProbeResult,
+    Sweep,
+    call_guarded,
+    check_axis,
+    check_dtype,
+    max_abs,
+    per_example_shift,
+    rounding,
+    sweep_base,
+    warning_kind,
+)
 
-#: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).
-MAGNITUDES = (1.0, 10.0, 50.0, 88.0, 90.0, 100.0, 500.0, 709.0, 711.0, 1000.0, 1e4)
+__all__ = ["MAGNITUDES", "ProbeResult", "probe_softmax"]
 
-
-@dataclass
-class ProbeResult:
-    """Outcome of one probe: verdict, findings and plottable series."""
-
-    name: str
-    subject: str
-    passed: bool
-    findings: list[Finding] = field(default_factory=list)
-    series: dict[str, list[float]] = field(default_factory=dict)
-    breaking_magnitude: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe({
-            "name": self.name, "subject": self.subject, "passed": self.passed,
-            "findings": [f.to_dict() for f in self.findings], "series": self.series,
-            "breaking_magnitude": self.breaking_magnitude,
-        })
-
-
-def _call(fn: Callable, Z: np.ndarray) -> tuple[np.ndarray | None, str | None, str | None]:
-    """Call fn on a copy of Z; return (output, exception message, warning message)."""
-    # underflow to 0 is harmless in softmax; overflow, 0/0 and log(0) are not
-    quiet_underflow = np.errstate(over="warn", invalid="warn", divide="warn", under="ignore")
-    with warnings.catch_warnings(record=True) as caught, quiet_underflow:
-        warnings.simplefilter("always")
-        try:
-            out = np.asarray(fn(Z.copy()), dtype=np.float64)
-        except Exception as exc:  # a broken user function is a finding, not a crash
-            return None, f"{type(exc).__name__}: {exc}", None
-    runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-    return out, None, (runtime[0] if runtime else None)
+STABLE = ("Subtract the max along the class axis before np.exp and sum along that axis with "
+          "keepdims=True.")
+HINTS = {
+    "exception": "The softmax raised on a 2-D float array of logits; it must accept one.",
+    "shape": "Return an array shaped like the logits: keep the class axis with keepdims=True.",
+    "nonfinite": STABLE,
+    "overflow": STABLE,
+    "warning": STABLE,
+    "not_normalized": "Sum along the class axis only, np.sum(E, axis=..., keepdims=True); "
+                      "np.sum(E) or sum(E) over the whole batch mixes the examples.",
+    "wrong_axis": "Normalise along the class axis: axis=-1 when examples are rows, axis=0 when "
+                  "they are columns.",
+    "argmax": "The most likely class must be the largest logit; a stable softmax preserves order.",
+    "shift_variance": "softmax(Z + c) must equal softmax(Z) when c is one constant per example; "
+                      "exponentiate Z - max and divide by the sum, nothing else.",
+}
 
 
 def _kind(P: np.ndarray, shape: tuple, axis: int, tol: float) -> str | None:
+    """The structural defect of a softmax output P, or None."""
     if P.shape != shape:
         return "shape"
     if not np.all(np.isfinite(P)):
@@ -67,41 +61,67 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
                   subject: str = "softmax", seed: int = 0) -> ProbeResult:
     """Probe a 2-D softmax over increasing logit magnitudes.
 
+    At each magnitude m in :data:`MAGNITUDES` the output must be finite, without a
+    RuntimeWarning, shaped like the logits, sum to one along the class axis, keep the argmax,
+    and not change when one constant per example is added to the logits.
+
     Parameters
     ----------
     fn : callable, ``Z -> P`` of the same shape.
     axis : class axis, 0 (columns layout, classes x examples) or -1/1 (rows layout).
     dtype : float32 or float64; logits of shape (3, 5) or (5, 3), non-square on purpose.
+        The first example's logits span exactly [-m, m].
+    subject : name used in the findings.
+    seed : seeds the logits and the shifts.
+
+    Returns
+    -------
+    ProbeResult with series ``magnitude``, ``max_abs_row_sum_error`` and ``max_shift_error``.
     """
-    axis = axis % 2
+    axis = check_axis(axis)
+    dt = check_dtype(dtype)
     rng = np.random.default_rng(seed)
-    base = rng.uniform(-1.0, 1.0, size=(3, 5) if axis == 1 else (5, 3))
-    base.flat[0] = 1.0  # the largest logit equals the swept magnitude
-    tol = 1e-4 if np.dtype(dtype) == np.float32 else 1e-8
-    findings: list[Finding] = []
+    base = sweep_base((3, 5) if axis == 1 else (5, 3), axis, seed)
+    tol = 1e-4 if dt == np.float32 else 1e-8
+    sweep = Sweep("softmax", subject, dt)
     errors: list[float] = []
-    breaking = None
+    shift_errors: list[float] = []
     for m in MAGNITUDES:
-        Z = (base * m).astype(dtype)
-        P, exc, warn = _call(fn, Z)
-        if exc is not None:
-            kind, msg, err = "exception", exc, float("nan")
-        else:
-            kind = _kind(P, Z.shape, axis, tol) or ("warning" if warn else None)
-            with np.errstate(all="ignore"):
-                same = P.shape == Z.shape
-                err = float(np.max(np.abs(P.sum(axis=axis) - 1))) if same else float("nan")
-            if kind is None and not np.array_equal(P.argmax(axis=axis), Z.argmax(axis=axis)):
-                kind = "argmax"
-            msg = warn or f"max |row sum - 1| = {err:.3g}"
+        Z = (base * m).astype(dt)
+        shifted = (Z.astype(np.float64) + per_example_shift(Z, axis, rng, m)).astype(dt)
+        out = call_guarded(fn, Z)
+        if out.error is not None:
+            errors.append(float("nan"))
+            shift_errors.append(float("nan"))
+            sweep.report("exception", m, out.error, HINTS["exception"])
+            continue
+        P = out.value
+        kind = _kind(P, Z.shape, axis, tol)
+        same = P.shape == Z.shape
+        with np.errstate(all="ignore"):
+            err = max_abs(P.sum(axis=axis) - 1) if same else float("nan")
+        msg = out.warning or f"max |row sum - 1| = {err:.3g}"
+        kind = kind or warning_kind(out.warning)
+        if kind is None and not np.array_equal(P.argmax(axis=axis), Z.argmax(axis=axis)):
+            kind, msg = "argmax", "the largest probability is not at the largest logit"
+        shift_err = float("nan")
+        if same:
+            moved = call_guarded(fn, shifted)
+            if moved.value is not None and moved.value.shape == P.shape:
+                with np.errstate(all="ignore"):
+                    shift_err = max_abs(moved.value - P)
+                if kind is None and moved.warning is not None:
+                    kind = warning_kind(moved.warning)
+                    msg = f"after adding one constant per example, {moved.warning}"
+                if kind is None and not shift_err <= tol + rounding(dt, max_abs(shifted)):
+                    kind = "shift_variance"
+                    msg = (f"adding one constant per example changed the probabilities by up to "
+                           f"{shift_err:.3g}")
+            elif kind is None:
+                kind = "exception" if moved.error else "shape"
+                msg = f"after adding one constant per example, {moved.error or 'the shape changed'}"
         errors.append(err)
-        if kind is not None and breaking is None:
-            breaking = m
-            findings.append(Finding(
-                kind, subject,
-                f"{subject}: logits of magnitude {m:g} ({np.dtype(dtype).name}) — {msg} ({kind})",
-                hint="Subtract the max along the class axis before np.exp and sum along that "
-                     "axis with keepdims=True.",
-                data={"magnitude": m, "axis": axis, "dtype": np.dtype(dtype).name}))
-    return ProbeResult("softmax", subject, breaking is None, findings,
-                       {"magnitude": list(MAGNITUDES), "max_abs_row_sum_error": errors}, breaking)
+        shift_errors.append(shift_err)
+        sweep.report(kind, m, msg, HINTS.get(kind, STABLE), axis=axis)
+    return sweep.result({"magnitude": list(MAGNITUDES), "max_abs_row_sum_error": errors,
+                         "max_shift_error": shift_errors})

@@ -13,14 +13,15 @@ FIXED = f"{EXAMPLES / 'blog_fixed.py'}:target"
 
 def test_fixed_network_passes_every_check(pytester):
     result = pytester.runpytest("--gradcheck-target", FIXED, "--gradcheck-mode", "directional", "-v")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=8)
     result.stdout.fnmatch_lines(["*check_gradients_batch1 PASSED*",
                                  "*check_gradients_batch_missing_classes PASSED*"])
 
 
 def test_buggy_network_fails_with_the_diagnosis(pytester):
     result = pytester.runpytest("--gradcheck-target", BUGGY, "--gradcheck-mode", "directional")
-    result.assert_outcomes(failed=3)
+    # three gradient checks, the naive softmax, and raw pixels in the input-scale probe
+    result.assert_outcomes(failed=5, passed=3)
     result.stdout.fnmatch_lines([
         "*(reduction)*",
         "*check_gradients_batch_missing_classes: the gradients function raised ValueError*",
@@ -32,13 +33,13 @@ def test_k_selects_one_check_and_xfail_by_name(pytester):
     result = pytester.runpytest("--gradcheck-target", BUGGY, "--gradcheck-mode", "directional",
                                 "-k", "missing_classes",
                                 "--gradcheck-xfail", "check_gradients_batch_missing_classes")
-    result.assert_outcomes(xfailed=1, deselected=2)
+    result.assert_outcomes(xfailed=1, deselected=7)
 
 
 def test_environment_variable_selects_the_target(pytester, monkeypatch):
     monkeypatch.setenv("GRADCHECK_TARGET", FIXED)
     result = pytester.runpytest("--gradcheck-mode", "directional")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=8)
 
 
 def test_unloadable_target_is_one_failing_item(pytester):
@@ -65,7 +66,7 @@ def test_parametrize_with_checks_decorator(pytester):
             check()
     """)
     result = pytester.runpytest("-v")
-    result.assert_outcomes(xfailed=1, failed=2)
+    result.assert_outcomes(xfailed=1, failed=4, passed=3)
     result.stdout.fnmatch_lines(["*test_student?check_gradients_batch1? XFAIL*"])
 
 
@@ -73,15 +74,17 @@ def test_runs_under_xdist(pytester):
     pytest.importorskip("xdist")
     result = pytester.runpytest_subprocess("-n", "2", "--gradcheck-target", FIXED,
                                            "--gradcheck-mode", "directional")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=8)
 
 
 def test_reference_network_factory_gets_layer_checks(pytester):
     result = pytester.runpytest("--gradcheck-target", "reference_net.network:build_mlp", "-v",
                                 "--gradcheck-mode", "directional")
-    result.assert_outcomes(passed=7)
-    result.stdout.fnmatch_lines(["*check_softmax_stable PASSED*", "*check_layer1_dense PASSED*",
-                                 "*check_layer2_relu PASSED*"])
+    result.assert_outcomes(passed=13)
+    result.stdout.fnmatch_lines(["*check_layer1_dense PASSED*", "*check_layer2_relu PASSED*",
+                                 "*check_softmax_stable PASSED*", "*check_sigmoid_stable PASSED*",
+                                 "*check_training_input_scale PASSED*",
+                                 "*check_precision_float32 PASSED*"])
 
 
 def test_a_broken_layer_is_named_by_its_layer_check():
@@ -119,5 +122,23 @@ def test_softmax_probe_joins_the_suite_when_the_target_has_softmax(pytester):
             return net
     """)
     result = pytester.runpytest("--gradcheck-target", "broken.py:make", "-k", "softmax")
-    result.assert_outcomes(failed=1, deselected=6)
+    result.assert_outcomes(failed=1, deselected=11)
     result.stdout.fnmatch_lines(["*check_softmax_stable*", "*logits of magnitude 711*(nonfinite)*"])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["in_process", "xdist"])
+def test_html_report_collects_every_check(pytester, workers):
+    if workers:
+        pytest.importorskip("xdist")
+    page = pytester.path / "out" / "suite.html"
+    result = pytester.runpytest_subprocess(*workers, "--gradcheck-target", BUGGY, "--gradcheck-mode",
+                                           "directional", f"--gradcheck-html={page}")
+    result.assert_outcomes(failed=5, passed=3)
+    html = page.read_text(encoding="utf-8")
+    assert '<span class="word">FAIL</span>' in html
+    # the shown gradient table is a failing check's, and the other failures are named
+    assert "gradient table from check_gradients_batch" in html
+    assert "Other failing gradient checks" in html
+    for probe in ("check_softmax_stable", "check_training_input_scale",
+                  "check_training_gradient_flow"):
+        assert probe in html

@@ -3,21 +3,7 @@ import pytest
 
 from gradcheck.probes import probe_softmax
 from reference_net.activations import softmax
-
-
-def naive_softmax(Z):
-    E = np.exp(Z)
-    return E / E.sum(axis=-1, keepdims=True)
-
-
-def batch_normalised_softmax(Z):
-    E = np.exp(Z - Z.max())
-    return E / np.sum(E)
-
-
-def wrong_axis_softmax(Z):
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-    return E / E.sum(axis=0, keepdims=True)
+from tests.probes.broken import batch_normalised_softmax, naive_softmax, wrong_axis_softmax
 
 
 def raising_softmax(Z):

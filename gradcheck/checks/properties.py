@@ -1,0 +1,317 @@
+"""Reusable property checks: each takes a user's function (or target) and one input.
+
+Every ``check_<subject>_<property>`` returns None when the property holds and raises
+:class:`PropertyViolation` (an AssertionError carrying a :class:`~gradcheck.findings.Finding`)
+when it does not, so they drop into ``@given`` tests and Hypothesis shrinks the input::
+
+    @given(gst.logits(min_dims=2, max_dims=4), st.data())
+    def test_softmax(Z, data):
+        axis = data.draw(gst.class_axes(Z.ndim))
+        check_softmax_sums_to_one(functools.partial(softmax, axis=axis), Z, axis=axis)
+
+A function that raises is reported as a violation of kind ``exception`` naming the call.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from gradcheck.errors import InvalidArgumentError
+from gradcheck.findings import Finding
+from gradcheck.targets.layers import LayerView
+from gradcheck.targets.protocol import infer_n_classes, target_params
+
+__all__ = [
+    "PropertyViolation",
+    "check_finite_for_large_logits",
+    "check_gradient_shapes",
+    "check_layer_shapes",
+    "check_loss_order_invariant",
+    "check_one_hot",
+    "check_output_shape",
+    "check_softmax_argmax_preserved",
+    "check_softmax_shift_invariant",
+    "check_softmax_sums_to_one",
+]
+
+
+class PropertyViolation(AssertionError):
+    """A property does not hold; ``finding`` says which, on what input, and what to change."""
+
+    def __init__(self, finding: Finding):
+        self.finding = finding
+        super().__init__(str(finding))
+
+
+def _fail(kind: str, subject: str, what: str, hint: str, **data: Any) -> PropertyViolation:
+    return PropertyViolation(Finding(kind, subject, f"{subject}: {what} ({kind})", hint=hint, data=data))
+
+
+def _call(fn: Callable, *args: Any, subject: str, call: str) -> Any:
+    """fn(*args) on copies; a raised exception becomes a violation of kind ``exception``."""
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        return fn(*copies)
+    except Exception as exc:  # the user's bug is the finding
+        raise _fail("exception", subject, f"{call} raised {type(exc).__name__}: {exc}",
+                    "Make the function accept this input; Hypothesis printed the smallest one "
+                    "it found.") from exc
+
+
+def _as_array(value: Any, subject: str, call: str) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise _fail("shape", subject, f"{call} returned {type(value).__name__}, not an array",
+                    "Return a NumPy array.") from exc
+
+
+def _eps(*arrays: np.ndarray) -> float:
+    """Machine epsilon of the least precise floating dtype among ``arrays``."""
+    floats = [a.dtype for a in arrays if np.issubdtype(a.dtype, np.floating)]
+    return max((float(np.finfo(dt).eps) for dt in floats), default=float(np.finfo(np.float64).eps))
+
+
+def _scale(Z: np.ndarray) -> float:
+    return float(np.max(np.abs(Z))) if Z.size else 0.0
+
+
+def _sum_tolerance(Z: np.ndarray, axis: int) -> float:
+    return 64 * _eps(Z) * max(1, Z.shape[axis])
+
+
+def check_softmax_sums_to_one(softmax: Callable, Z: np.ndarray, *, axis: int = -1,
+                              subject: str = "softmax") -> None:
+    """softmax(Z) is finite, shaped like Z and sums to one along ``axis``, for any shape of Z.
+
+    ``softmax`` is called with Z alone; bind its axis first, e.g.
+    ``functools.partial(softmax, axis=axis)``.
+    """
+    P = _as_array(_call(softmax, Z, subject=subject, call="softmax(Z)"), subject, "softmax(Z)")
+    if P.shape != Z.shape:
+        raise _fail("shape", subject, f"softmax(Z) has shape {P.shape} for Z of shape {Z.shape}",
+                    "Return an array shaped like Z; keep the class axis with keepdims=True.")
+    if not np.all(np.isfinite(P)):
+        raise _fail("nonfinite", subject, f"softmax(Z) has NaN/inf for |Z| up to {_scale(Z):g}",
+                    "Subtract the max along the class axis before np.exp.")
+    sums = P.sum(axis=axis)
+    err = float(np.max(np.abs(sums - 1))) if sums.size else 0.0
+    if err > _sum_tolerance(Z, axis):
+        whole = abs(float(P.sum()) - 1) <= _sum_tolerance(Z, axis) * max(1, P.size)
+        raise _fail("not_normalized", subject,
+                    f"softmax(Z) sums to {sums.ravel()[np.argmax(np.abs(sums.ravel() - 1))]:.6g} "
+                    f"along axis {axis} of Z with shape {Z.shape}"
+                    + (" (it sums to one over the whole array)" if whole else ""),
+                    "Sum along the class axis only, np.sum(E, axis=axis, keepdims=True); np.sum(E) "
+                    "or sum(E) mixes the examples.", axis=axis, shape=list(Z.shape))
+
+
+def check_softmax_shift_invariant(softmax: Callable, Z: np.ndarray, shift: np.ndarray | float, *,
+                                  axis: int = -1, subject: str = "softmax") -> None:
+    """softmax(Z + shift) equals softmax(Z) when ``shift`` is constant along ``axis``.
+
+    ``shift`` is a scalar or an array broadcastable to Z with size 1 along ``axis`` (one
+    constant per example). Equality is to within rounding of the shifted logits.
+    """
+    shift = np.asarray(shift, dtype=Z.dtype)
+    if shift.ndim and shift.shape[axis] != 1:
+        raise InvalidArgumentError("shift", f"got shape {shift.shape}, expected size 1 along axis {axis}.",
+                                   "Pass one constant per example, e.g. np.max(Z, axis=axis, keepdims=True).")
+    moved = (Z + shift).astype(Z.dtype)
+    P = _as_array(_call(softmax, Z, subject=subject, call="softmax(Z)"), subject, "softmax(Z)")
+    Q = _as_array(_call(softmax, moved, subject=subject, call="softmax(Z + c)"), subject, "softmax(Z + c)")
+    if P.shape != Q.shape:
+        raise _fail("shape", subject, f"softmax(Z + c) has shape {Q.shape}, softmax(Z) {P.shape}",
+                    "Return an array shaped like Z.")
+    with np.errstate(all="ignore"):
+        diff = np.abs(P - Q)
+    tol = 64 * _eps(Z) * (1 + max(_scale(Z), _scale(moved)))
+    if not np.all(diff <= tol):
+        worst = float(np.nanmax(diff)) if np.any(np.isfinite(diff)) else float("nan")
+        raise _fail("shift_variance", subject,
+                    f"adding one constant per example changed softmax(Z) by up to {worst:.3g} "
+                    f"(|Z| up to {_scale(Z):g}, |Z + c| up to {_scale(moved):g})",
+                    "Exponentiate Z - max along the class axis and divide by the sum along it; "
+                    "nothing else may depend on the level of the logits.")
+
+
+def check_softmax_argmax_preserved(softmax: Callable, Z: np.ndarray, *, axis: int = -1,
+                                   subject: str = "softmax") -> None:
+    """argmax of softmax(Z) along ``axis`` is the argmax of Z, wherever the top two logits differ
+    by more than rounding."""
+    P = _as_array(_call(softmax, Z, subject=subject, call="softmax(Z)"), subject, "softmax(Z)")
+    if P.shape != Z.shape:
+        raise _fail("shape", subject, f"softmax(Z) has shape {P.shape} for Z of shape {Z.shape}",
+                    "Return an array shaped like Z.")
+    if Z.shape[axis] < 2 or Z.size == 0:
+        return
+    Z64 = Z.astype(np.float64)
+    top2 = -np.sort(-Z64, axis=axis).take([0, 1], axis=axis)
+    gap = top2.take(0, axis=axis) - top2.take(1, axis=axis)
+    clear = gap > 64 * _eps(Z) * (1 + np.abs(top2.take(0, axis=axis)))
+    with np.errstate(invalid="ignore"):
+        differs = (np.argmax(P, axis=axis) != np.argmax(Z64, axis=axis)) & clear
+    if np.any(differs):
+        raise _fail("argmax", subject,
+                    f"the largest probability is not at the largest logit in {int(differs.sum())} "
+                    f"of {differs.size} examples", "A softmax must keep the order of the logits.")
+
+
+def check_finite_for_large_logits(fn: Callable, Z: np.ndarray, *, subject: str = "softmax") -> None:
+    """fn(Z) is finite and raises no overflow, divide or invalid RuntimeWarning (underflow is fine)."""
+    with warnings.catch_warnings(record=True) as caught, np.errstate(
+            over="warn", invalid="warn", divide="warn", under="ignore"):
+        warnings.simplefilter("always")
+        out = _as_array(_call(fn, Z, subject=subject, call=f"{subject}(Z)"), subject, f"{subject}(Z)")
+    runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    if not np.all(np.isfinite(out)):
+        raise _fail("nonfinite", subject, f"{subject}(Z) has NaN/inf for |Z| up to {_scale(Z):g}"
+                    + (f"; {runtime[0]}" if runtime else ""),
+                    "Subtract the max along the class axis before np.exp (log-sum-exp for logs).")
+    if runtime:
+        kind = "overflow" if "overflow" in runtime[0] else "warning"
+        raise _fail(kind, subject, f"{subject}(Z) warned '{runtime[0]}' for |Z| up to {_scale(Z):g}",
+                    "Never exponentiate a large positive number: shift by the max first.")
+
+
+def check_one_hot(one_hot: Callable, y: np.ndarray, *, n_classes: int, class_axis: int = -1,
+                  subject: str = "one_hot") -> None:
+    """one_hot(y) is (n, n_classes) (or (n_classes, n) for ``class_axis=0``), 0/1, one 1 at y.
+
+    A batch that lacks the top classes catches a one-hot sized by ``y.max() + 1``.
+    """
+    y = np.asarray(y)
+    n = int(y.shape[0])
+    expected = (n_classes, n) if class_axis % 2 == 0 else (n, n_classes)
+    Y = _as_array(_call(one_hot, y, subject=subject, call="one_hot(y)"), subject, "one_hot(y)")
+    if Y.shape != expected:
+        width = Y.shape[class_axis] if Y.ndim == 2 else None
+        sized_by_max = n and width == int(y.max()) + 1 and width != n_classes
+        raise _fail("shape", subject,
+                    f"one_hot(y) has shape {Y.shape} for {n} labels of {n_classes} classes, expected "
+                    f"{expected}" + (f"; its class axis is y.max() + 1 = {width} long, because this "
+                                     "batch lacks the top classes" if sized_by_max else ""),
+                    "Size the one-hot by the number of classes, np.zeros((y.size, n_classes)), "
+                    "not by y.max() + 1, which is too small when a batch lacks the top classes.",
+                    expected=list(expected), got=list(Y.shape))
+    picked = Y if class_axis % 2 else Y.T
+    right = np.zeros((n, n_classes))
+    right[np.arange(n), y] = 1.0
+    if not np.array_equal(picked, right):
+        rows = np.flatnonzero(np.any(picked != right, axis=1))
+        raise _fail("mismatch", subject,
+                    f"one_hot(y) is wrong for {rows.size} of {n} labels, first at example "
+                    f"{rows[0]} (label {y[rows[0]]})",
+                    "Set exactly one 1 per example, at its label: Y[np.arange(n), y] = 1.")
+
+
+def _take(X: np.ndarray, index: np.ndarray, layout: str) -> np.ndarray:
+    return X[:, index] if layout == "columns" else X[index]
+
+
+def check_loss_order_invariant(loss: Callable, X: np.ndarray, y: np.ndarray, permutation: np.ndarray, *,
+                               layout: str = "rows", subject: str = "loss") -> None:
+    """loss(X, y) is unchanged (to within rounding) when the examples are reordered.
+
+    ``permutation`` reorders the examples: rows of X (``layout="rows"``) or columns, and y.
+    """
+    permutation = np.asarray(permutation)
+    before = float(_call(loss, X, y, subject=subject, call="loss(X, y)"))
+    after = float(_call(loss, _take(X, permutation, layout), np.asarray(y)[permutation],
+                        subject=subject, call="loss(X[perm], y[perm])"))
+    tol = 64 * _eps(X) * max(1, permutation.size) * (1 + abs(before))
+    if not abs(after - before) <= tol:
+        raise _fail("order_variance", subject,
+                    f"loss is {before:.9g} for the batch and {after:.9g} for the same examples "
+                    "in another order",
+                    "The loss must treat examples alike: index labels and predictions with the "
+                    "same example index, and reduce over the examples axis with a mean.")
+
+
+def check_output_shape(target, X: np.ndarray, *, n_outputs: int | None = None,
+                       subject: str = "forward") -> None:
+    """target.forward(X) is (n, n_outputs) for rows layout, (n_outputs, n) for columns.
+
+    ``n_outputs`` defaults to the target's number of classes (see docs/protocol.md).
+    """
+    layout = getattr(target, "layout", None) or "rows"
+    n = X.shape[1] if layout == "columns" else X.shape[0]
+    k = int(n_outputs) if n_outputs is not None else infer_n_classes(target, target_params(target))
+    expected = (k, n) if layout == "columns" else (n, k)
+    out = _as_array(_call(target.forward, X, subject=subject, call="forward(X)"), subject, "forward(X)")
+    if out.shape != expected:
+        raise _fail("shape", subject, f"forward(X) has shape {out.shape} for {n} examples, expected "
+                    f"{expected} ({layout} layout)",
+                    "Keep the examples axis through every layer: X @ W + b with W (n_in, n_out) and "
+                    "b (n_out,) for rows, W @ X + b with b (n_out, 1) for columns.")
+
+
+def _shape_advice(grad_shape: tuple, param_shape: tuple, n: int) -> str:
+    if grad_shape == param_shape[::-1]:
+        return "it is transposed: swap the factors of the product (X.T @ dZ for rows)"
+    if n in grad_shape and n not in param_shape:
+        return f"it still has the batch axis of {n} examples: sum over it"
+    if int(np.prod(grad_shape)) == int(np.prod(param_shape)):
+        return "same entries, other shape: keep the shape with keepdims=True or reshape"
+    return "compute it with the parameter's shape"
+
+
+def check_gradient_shapes(target, X: np.ndarray, y: np.ndarray, *, subject: str = "gradients") -> None:
+    """target.loss(X, y) is one finite number and target.gradients(X, y) has, for every
+    parameter, a finite array of that parameter's shape (dW like W, db like b)."""
+    params = target_params(target)
+    value = _as_array(_call(target.loss, X, y, subject=subject, call="loss(X, y)"), subject, "loss(X, y)")
+    if value.size != 1 or not np.isfinite(value).all():
+        raise _fail("shape" if value.size != 1 else "nonfinite", subject,
+                    f"loss(X, y) returned {value if value.size < 5 else value.shape}, expected one finite number",
+                    "Return the mean loss over the batch as a float.")
+    grads = _call(target.gradients, X, y, subject=subject, call="gradients(X, y)")
+    if not isinstance(grads, Mapping):
+        raise _fail("shape", subject, f"gradients(X, y) returned {type(grads).__name__}, expected a dict",
+                    "Return {name: gradient} with the names of params.")
+    missing = [name for name in params if name not in grads]
+    if missing:
+        raise _fail("shape", subject, f"gradients(X, y) lacks {', '.join(missing)}",
+                    "Return a gradient for every parameter, under the parameter's name.")
+    n = int(np.asarray(y).shape[0])
+    for name, param in params.items():
+        g = _as_array(grads[name], name, "gradients(X, y)")
+        if g.shape != param.shape:
+            raise _fail("shape", name, f"gradient has shape {g.shape}, the parameter {param.shape} "
+                        f"(batch of {n}); {_shape_advice(g.shape, param.shape, n)}",
+                        f"d{name} must have {name}'s shape.", batch_size=n)
+        if not np.all(np.isfinite(g)):
+            raise _fail("nonfinite", name, f"gradient has NaN/inf (batch of {n})",
+                        "Look for log(0), 0/0 or an unshifted exp in the backward pass.")
+
+
+def check_layer_shapes(layer, X: np.ndarray, *, seed: int = 0, subject: str | None = None) -> None:
+    """A layer object's backward returns dX like X and fills each dW like W, db like b.
+
+    ``layer`` has ``forward(X)`` and ``backward(dA)`` (outputs returned or stored as ``output``
+    / ``dinputs``); parameters are found as (W, dW), (b, db), (weights, dweights),
+    (biases, dbiases). The upstream gradient is random, shaped like the output.
+    """
+    view = LayerView(subject or type(layer).__name__, layer)
+    name = view.name
+    A = _as_array(_call(view.forward, X, subject=name, call="forward(X)"), name, "forward(X)")
+    if A.ndim != X.ndim or A.shape[0] != X.shape[0]:
+        raise _fail("shape", name, f"forward(X) has shape {A.shape} for X of shape {X.shape}",
+                    "Keep one row per example.")
+    dA = np.random.default_rng(seed).normal(size=A.shape).astype(X.dtype)
+    dX = _as_array(_call(view.backward, dA, subject=name, call="backward(dA)"), name, "backward(dA)")
+    if dX.shape != X.shape:
+        raise _fail("shape", name, f"backward(dA) returned dX of shape {dX.shape}, X is {X.shape}",
+                    "dX = dZ @ W.T has X's shape.")
+    grads = view.param_grads()
+    for attr, param in view.params.items():
+        g = np.asarray(grads[attr])
+        if g.shape != param.shape:
+            raise _fail("shape", f"{name}.{attr}", f"gradient has shape {g.shape}, the parameter "
+                        f"{param.shape} (batch of {X.shape[0]}); "
+                        f"{_shape_advice(g.shape, param.shape, X.shape[0])}",
+                        f"The gradient of {attr} must have {attr}'s shape.")

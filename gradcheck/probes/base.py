@@ -1,0 +1,196 @@
+"""What every stability probe shares: the result type, the magnitude sweep, guarded calls.
+
+A probe calls a user's function on inputs of growing magnitude and reports the smallest
+magnitude at which it breaks. A user function that raises is a finding (``exception``), never
+a crash; a RuntimeWarning it emits is a finding too (``overflow`` or ``warning``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradcheck.errors import InvalidArgumentError
+from gradcheck.findings import Finding, json_safe
+
+#: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).
+MAGNITUDES = (1.0, 10.0, 50.0, 88.0, 90.0, 100.0, 500.0, 709.0, 711.0, 1000.0, 1e4)
+
+#: The dtypes a probe runs in.
+FLOAT_DTYPES = ("float32", "float64")
+
+
+@dataclass
+class ProbeResult:
+    """Outcome of one probe: verdict, findings and plottable series.
+
+    ``series`` maps names to equal-length lists over ``series["magnitude"]``; NaN marks a
+    magnitude at which the quantity could not be computed. ``breaking_magnitude`` is the
+    smallest swept magnitude with a finding (None when the function never broke).
+    """
+
+    name: str
+    subject: str
+    passed: bool
+    findings: list[Finding] = field(default_factory=list)
+    series: dict[str, list[float]] = field(default_factory=dict)
+    breaking_magnitude: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({
+            "name": self.name, "subject": self.subject, "passed": self.passed,
+            "findings": [f.to_dict() for f in self.findings], "series": self.series,
+            "breaking_magnitude": self.breaking_magnitude,
+        })
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One guarded call: the output as float64 (None if it raised), the error, the first warning."""
+
+    value: np.ndarray | None
+    error: str | None = None
+    warning: str | None = None
+
+
+def call_guarded(fn: Callable, *args: Any) -> Outcome:
+    """Call ``fn`` on copies of ``args``; record an exception or the first RuntimeWarning."""
+    # underflow to 0 is harmless in exp; overflow, 0/0 and log(0) are not
+    quiet_underflow = np.errstate(over="warn", invalid="warn", divide="warn", under="ignore")
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    with warnings.catch_warnings(record=True) as caught, quiet_underflow:
+        warnings.simplefilter("always")
+        try:
+            out = np.asarray(fn(*copies), dtype=np.float64)
+        except Exception as exc:  # a broken user function is a finding, not a crash
+            return Outcome(None, f"{type(exc).__name__}: {exc}")
+    runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    return Outcome(out, None, runtime[0] if runtime else None)
+
+
+def warning_kind(warning: str | None) -> str | None:
+    """``overflow`` for an overflow warning, ``warning`` for any other, None without one."""
+    if warning is None:
+        return None
+    return "overflow" if "overflow" in warning else "warning"
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    """The dtype as np.dtype, or InvalidArgumentError unless it is float32 or float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in FLOAT_DTYPES:
+        raise InvalidArgumentError("dtype", f"got {dtype!r}, expected float32 or float64.",
+                                   "Pass dtype=np.float64 or dtype=np.float32.")
+    return dt
+
+
+def check_axis(axis: int) -> int:
+    """A class axis of a 2-D array, as 0 or 1."""
+    if not isinstance(axis, (int, np.integer)) or not -2 <= axis <= 1:
+        raise InvalidArgumentError("axis", f"got {axis!r}, expected 0, 1 or -1.",
+                                   "Use axis=0 when examples are columns, -1 when they are rows.")
+    return int(axis) % 2
+
+
+def rounding(dtype: np.dtype, scale: float) -> float:
+    """Absolute rounding a correct implementation may show on values of size ``scale``."""
+    return 32 * float(np.finfo(dtype).eps) * (1.0 + scale)
+
+
+def allowed_error(dtype: np.dtype, magnitude: float, exact: np.ndarray | float) -> np.ndarray:
+    """Error a value computed in ``dtype`` from inputs of size ``magnitude`` may show.
+
+    Rounding of the inputs, plus half the digits of the value itself: a function that loses
+    more than that (or returns something else) is ``inaccurate``.
+    """
+    return rounding(dtype, magnitude) + np.sqrt(float(np.finfo(dtype).eps)) * np.abs(exact)
+
+
+def sweep_base(shape: tuple[int, int], axis: int, seed: int) -> np.ndarray:
+    """Uniform(-1, 1) logits whose first example spans exactly [-1, 1] along the class axis.
+
+    Scaled by a magnitude m, the first example's largest logit is m and its smallest is -m,
+    so the thresholds of exp (overflow past m ~ 709.8, underflow past 2m ~ 745 in float64)
+    are crossed at magnitudes a reader can work out.
+    """
+    base = np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape)
+    first = base[(slice(None), 0)] if axis == 0 else base[0]
+    first[0], first[-1] = 1.0, -1.0
+    return base
+
+
+def per_example_shift(Z: np.ndarray, axis: int, rng: np.random.Generator, magnitude: float) -> np.ndarray:
+    """Constants, one per example, that move each example's largest logit into [-m/2, 0].
+
+    The shifted logits never exceed the unshifted ones' magnitude, so a function that only
+    overflows is not reported as shift-variant before it overflows.
+    """
+    row_max = np.max(Z.astype(np.float64), axis=axis, keepdims=True)
+    return -row_max - rng.uniform(0.0, magnitude / 2, size=row_max.shape)
+
+
+def logsumexp(Z: np.ndarray, axis: int | None) -> np.ndarray:
+    """log(sum(exp(Z))) along ``axis`` (keepdims), computed in float64 without overflow."""
+    Z = np.asarray(Z, dtype=np.float64)
+    top = np.max(Z, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(all="ignore"):
+        return top + np.log(np.sum(np.exp(Z - top), axis=axis, keepdims=True))
+
+
+def stable_log_softmax(Z: np.ndarray, axis: int) -> np.ndarray:
+    """The exact log-softmax of Z along ``axis``, in float64 (the probes' reference)."""
+    return np.asarray(Z, dtype=np.float64) - logsumexp(Z, axis)
+
+
+def stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)) in float64, exp only ever taken of -|z|."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def max_abs(a: np.ndarray) -> float:
+    """Largest |entry| as a float; NaN when any entry is NaN or the array is empty."""
+    with np.errstate(all="ignore"):
+        return float(np.max(np.abs(a))) if a.size else float("nan")
+
+
+class Sweep:
+    """Collects one probe's findings over the sweep: the first finding of each kind.
+
+    ``breaking_magnitude`` is the magnitude of the first finding of any kind.
+    """
+
+    def __init__(self, name: str, subject: str, dtype: np.dtype):
+        self.name, self.subject, self.dtype = name, subject, np.dtype(dtype)
+        self.findings: list[Finding] = []
+        self.breaking: float | None = None
+
+    def report(self, kind: str | None, magnitude: float, what: str, hint: str, *,
+               where: str = "logits", **data: Any) -> None:
+        """Record ``kind`` at ``magnitude`` unless that kind was already reported.
+
+        Findings about different parts of one subject (``part="loss"``, ``part="gradient"``)
+        are kept apart.
+        """
+        part = data.get("part")
+        if kind is None or any(f.kind == kind and f.data.get("part") == part for f in self.findings):
+            return
+        if self.breaking is None:
+            self.breaking = magnitude
+        self.findings.append(Finding(
+            kind, self.subject,
+            f"{self.subject}: {where} of magnitude {magnitude:g} ({self.dtype.name}) — {what} ({kind})",
+            hint=hint, data={"magnitude": magnitude, "dtype": self.dtype.name, **data}))
+
+    def result(self, series: dict[str, list[float]]) -> ProbeResult:
+        return ProbeResult(self.name, self.subject, self.breaking is None, self.findings,
+                           series, self.breaking)

@@ -1,0 +1,85 @@
+"""`gradcheck probe` and `gradcheck report`: verdicts, exit codes and the files they write."""
+
+import json
+from pathlib import Path
+
+from gradcheck.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BUGGY = f"{EXAMPLES / 'blog_buggy.py'}:target"
+FIXED = f"{EXAMPLES / 'blog_fixed.py'}:target"
+
+
+def test_probe_reference_network_passes_every_probe(capsys, tmp_path):
+    assert main(["probe", "--batch-size", "32", "--json", str(tmp_path / "p.json")]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED: all" in out
+    data = json.loads((tmp_path / "p.json").read_text())
+    assert data["kind"] == "probe_suite" and data["passed"]
+    checks = [p["check"] for p in data["probes"]]
+    # the reference network can be rebuilt in float32, so the precision probe runs
+    assert "check_precision_float32" in checks
+    assert "check_training_input_scale" in checks
+
+
+def test_probe_blog_article_names_the_breaking_magnitudes(capsys):
+    assert main(["probe", BUGGY]) == 1
+    out = capsys.readouterr().out
+    assert "logits of magnitude 711" in out
+    assert "input scale[255]: first non-finite value is the activation of A2 at step 0" in out
+    assert "FAILED: 2 of" in out
+
+
+def test_probe_fixed_blog_passes(capsys):
+    assert main(["probe", FIXED]) == 0
+
+
+def test_report_writes_one_html_page_and_its_json(capsys, tmp_path):
+    page, data = tmp_path / "deep" / "blog.html", tmp_path / "blog.json"
+    assert main(["report", BUGGY, "--mode", "directional", "-o", str(page),
+                 "--json", str(data)]) == 1
+    html = page.read_text(encoding="utf-8")
+    assert '<span class="word">FAIL</span>' in html
+    assert "(reduction)" in html and "input scale" in html
+    report = json.loads(data.read_text())
+    assert report["kind"] == "report" and not report["passed"]
+    assert report["gradients"]["failed"] == ["b1", "b2"]
+    assert "--mode directional" in report["environment"]["command"]
+    assert not list(tmp_path.glob("**/*.tmp"))  # no temporary file left behind
+
+
+def test_report_on_the_reference_network_includes_training_curves(capsys, tmp_path):
+    page = tmp_path / "ref.html"
+    data = tmp_path / "ref.json"
+    assert main(["report", "--mode", "sample", "--epochs", "2", "-o", str(page),
+                 "--json", str(data)]) == 0
+    report = json.loads(data.read_text())
+    assert set(report["training"]) == {"full batch", "mini-batch 64"}
+    assert report["training"]["mini-batch 64"]["epoch"] == [1, 2]
+    assert "Training loss" in page.read_text(encoding="utf-8")
+
+
+def test_check_html_option_writes_a_report(capsys, tmp_path):
+    page = tmp_path / "check.html"
+    assert main(["check", FIXED, "--mode", "directional", "--html", str(page)]) == 0
+    assert '<span class="word">PASS</span>' in page.read_text(encoding="utf-8")
+
+
+def test_report_into_an_unwritable_place_is_exit_code_2(capsys, tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    assert main(["report", FIXED, "--mode", "directional", "-o",
+                 str(blocker / "sub" / "r.html")]) == 2
+    assert "cannot write a report" in capsys.readouterr().err
+    assert blocker.read_text() == "not a directory"
+
+
+def test_negative_epochs_is_exit_code_2(capsys):
+    assert main(["report", "--epochs", "-1"]) == 2
+    assert "--epochs" in capsys.readouterr().err
+
+
+def test_max_seconds_refuses_a_full_check_that_would_be_too_slow(capsys):
+    assert main(["check", FIXED, "--max-seconds", "1e-6"]) == 2
+    err = capsys.readouterr().err
+    assert "would take about" in err and "max_seconds" in err and "directional" in err
