@@ -174,5 +174,7 @@ def bar_chart(labels: Sequence[str], bars: Sequence[tuple[str, Sequence]], *, ti
                                    rotation=30 if len(labels) > 6 else 0))
         if logy if logy is not None else _positive_span(ys):
             ax.set_yscale("log")
+        elif not np.any(np.nan_to_num(np.concatenate([np.ravel(y) for y in ys]), nan=0.0)):
+            ax.set_ylim(0.0, 1.0)  # all zeros (no dead units, say): show an empty axis from 0, not ±0.04
         _label(ax, title, "", ylabel, len(bars) > 1)
         return _svg(fig, salt)

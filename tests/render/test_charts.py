@@ -73,3 +73,14 @@ def test_non_finite_points_are_flagged_in_the_legend():
 def test_heatmap_rejects_a_grid_that_is_not_2d():
     with pytest.raises(ValueError, match="expected a non-empty 2-D grid"):
         charts.heatmap([])
+
+
+def test_bar_chart_of_all_zeros_starts_at_zero():
+    import re
+
+    from gradcheck.render import charts
+
+    svg = charts.bar_chart(["dense1", "relu1"], [("dead", [0.0, 0.0])], title="dead units")
+    # tick labels of the y axis: 0.0 up to 1.0, none negative
+    assert "1.0" in svg
+    assert not re.search(r"−0\.0[1-9]", svg)
