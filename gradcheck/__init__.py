@@ -1,7 +1,7 @@
 """gradcheck: tells you whether your from-scratch neural network is right."""
 
 from gradcheck import adapters, cli
-from gradcheck.api import check_gradients, check_layer
+from gradcheck.api import check_gradients
 from gradcheck.errors import (
     CheckTooSlowError,
     GradcheckError,
@@ -13,6 +13,7 @@ from gradcheck.errors import (
     UserCodeError,
 )
 from gradcheck.findings import Finding
+from gradcheck.layer_check import check_layer
 from gradcheck.results import GradientCheckResult, ParamReport
 
 __version__ = "0.1.0"

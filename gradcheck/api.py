@@ -1,4 +1,4 @@
-"""The public entry points: :func:`check_gradients` and :func:`check_layer`."""
+"""The main entry point, :func:`check_gradients` (``check_layer`` is in :mod:`gradcheck.layer_check`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from gradcheck.validation import (
     require_callable,
     resolve_grads,
     shared_memory_pairs,
-    validate_array,
     validate_grads,
     validate_options,
     validate_params,
@@ -149,17 +148,17 @@ def check_gradients(
         changed = snapshot.changed()
         if changed:
             snapshot.restore()
-            return _integrity_result(params, mutation_findings(changed, "loss"), mode, method,
+            return unrun_result(params, mutation_findings(changed, "loss"), mode, method,
                                      seed, tol, evaluate.calls)
         f0_again = evaluate()
         changed = snapshot.changed()
         if changed:
             snapshot.restore()
-            return _integrity_result(params, mutation_findings(changed, "loss"), mode, method,
+            return unrun_result(params, mutation_findings(changed, "loss"), mode, method,
                                      seed, tol, evaluate.calls)
         finding = nondeterminism_finding(f0, f0_again)
         if finding is not None:
-            return _integrity_result(params, [finding], mode, method, seed, tol, evaluate.calls)
+            return unrun_result(params, [finding], mode, method, seed, tol, evaluate.calls)
         if not np.isfinite(f0):
             raise InvalidArgumentError(
                 "loss", f"returned {f0} at the unperturbed parameters, expected a finite number.",
@@ -167,12 +166,13 @@ def check_gradients(
                 "the parameters first.",
             )
         refuse_if_too_slow(evaluate.seconds_per_call, [arr.size for arr in params.values()], mode=mode,
-                           method=method, samples=samples, directions=directions, max_seconds=max_seconds)
+                           method=method, samples=samples, directions=directions, max_seconds=max_seconds,
+                           retime=evaluate.retime)
         analytic = validate_grads(_call_grads(grads), params)
         changed = snapshot.changed()
         if changed:
             snapshot.restore()
-            return _integrity_result(params, mutation_findings(changed, "grads"), mode, method,
+            return unrun_result(params, mutation_findings(changed, "grads"), mode, method,
                                      seed, tol, evaluate.calls)
         if dtype != np.float64:
             notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
@@ -295,7 +295,7 @@ def _values_right(finding, how: str):
     return replace(finding, message=message)
 
 
-def _integrity_result(params, findings, mode, method, seed, tol, calls) -> GradientCheckResult:
+def unrun_result(params, findings, mode, method, seed, tol, calls) -> GradientCheckResult:
     """A result for a check that could not run finite differences at all."""
     bad = {f.subject for f in findings}
     reports = [
@@ -309,192 +309,3 @@ def _integrity_result(params, findings, mode, method, seed, tol, calls) -> Gradi
         notes=["finite differences were not run: the loss must be a pure function of the "
                "parameters for them to mean anything"],
     )
-
-
-def check_layer(
-    forward: Callable[[np.ndarray], np.ndarray],
-    backward: Callable[[np.ndarray], object],
-    X: np.ndarray,
-    params: Mapping[str, np.ndarray] | None = None,
-    *,
-    param_grads: Callable[[], Mapping[str, np.ndarray]] | None = None,
-    input_name: str = "input",
-    seed: int = 0,
-    **options,
-) -> GradientCheckResult:
-    """Check one layer's backward: the input gradient and every parameter gradient.
-
-    The layer is reduced to a scalar with a fixed random upstream gradient dY:
-    L = sum(forward(X) * dY), whose gradient is exactly what ``backward(dY)`` must return.
-
-    Parameters
-    ----------
-    forward : callable X -> Y
-        Uses the arrays in ``params`` (read at call time, so in-place perturbation reaches it).
-    backward : callable dY -> dX, or dY -> (dX, {name: grad}), or dY -> {input_name: dX, name: grad}
-        Called once, right after ``forward(X)``.
-    X : float ndarray
-        The layer's input. It is copied; the caller's array is never modified.
-    params : mapping str -> float ndarray, optional
-        The layer's parameters (live arrays). Omit for parameter-free layers (activations).
-    param_grads : callable () -> mapping, optional
-        For layers whose backward returns only dX and stores parameter gradients elsewhere,
-        e.g. ``lambda: {"W": layer.dweights, "b": layer.dbiases}``.
-    input_name : str
-        Name the input gradient is reported under (default "input").
-    seed : int
-        Seeds the upstream gradient dY and any sampling.
-    **options
-        Passed to :func:`check_gradients` (mode, eps, rtol, atol, samples, method, ...).
-    """
-    require_callable(forward, "forward")
-    require_callable(backward, "backward")
-    _validate_layer_arguments(X, params, param_grads, input_name, options)
-    params = validate_params(params) if params else {}
-    if input_name in params:
-        raise InvalidArgumentError("input_name", f"{input_name!r} is also a parameter name.",
-                                   "Pass another input_name.")
-    X_work = np.array(X, copy=True)  # writeable and the checker's own: the caller's X is never touched
-    validate_array(X_work, "X")
-    arrays = {input_name: X_work, **params}
-    snapshot = Snapshot(arrays)
-    try:
-        Y = _call_layer(forward, X_work, "forward")
-        _validate_layer_output(Y)
-        changed = snapshot.changed()
-        if changed:
-            return _layer_integrity_result(arrays, mutation_findings(changed, "forward"), seed, options)
-        dY = np.random.default_rng(seed).standard_normal(Y.shape).astype(Y.dtype)
-        returned = _call_layer(backward, dY.copy(), "backward")
-        grads = _layer_grads(returned, input_name, params, param_grads)
-        changed = snapshot.changed()
-        if changed:
-            return _layer_integrity_result(arrays, mutation_findings(changed, "backward"), seed, options)
-    finally:
-        snapshot.restore()
-
-    def surrogate() -> float:
-        return float(np.sum(np.asarray(forward(X_work), dtype=np.float64) * dY))
-
-    try:
-        return check_gradients(surrogate, arrays, grads, seed=seed, **options)
-    except UserCodeError as exc:
-        # The loss here is sum(forward(X) * dY): an exception in it came from the user's forward.
-        text = str(exc)
-        if exc.__cause__ is None or not text.startswith("the loss function"):
-            raise
-        raise UserCodeError(text.replace("the loss function", "the forward function", 1),
-                            call=exc.call) from exc.__cause__
-
-
-#: Keyword arguments check_layer passes on to check_gradients.
-LAYER_OPTIONS = ("mode", "eps", "rtol", "atol", "samples", "method", "directions", "batch_size",
-                 "progress", "max_seconds")
-
-
-def _validate_layer_arguments(X, params, param_grads, input_name, options) -> None:
-    unknown = sorted(set(options) - set(LAYER_OPTIONS))
-    if unknown:
-        raise InvalidArgumentError(
-            "options", f"check_layer got unknown keyword arguments {unknown}.",
-            f"It passes on only {list(LAYER_OPTIONS)} (and seed) to check_gradients.")
-    if not isinstance(X, np.ndarray) or not np.issubdtype(X.dtype, np.floating):
-        received = (f"an ndarray of dtype {X.dtype}" if isinstance(X, np.ndarray)
-                    else f"a {type(X).__name__}")
-        raise InvalidArgumentError(
-            "X", f"got {received}, expected a float ndarray.",
-            "Pass the layer input as np.asarray(X, dtype=np.float64).",
-        )
-    if params is not None and not isinstance(params, Mapping):
-        raise InvalidArgumentError(
-            "params", f"got {type(params).__name__}, expected a mapping of name to array or None.",
-            "Pass e.g. params={'W': layer.W, 'b': layer.b}, or omit it for a layer without parameters.")
-    if param_grads is not None and not callable(param_grads):
-        raise InvalidArgumentError(
-            "param_grads", f"got {type(param_grads).__name__}, expected a zero-argument function.",
-            "Pass e.g. param_grads=lambda: {'W': layer.dweights, 'b': layer.dbiases}.")
-    if not isinstance(input_name, str) or not input_name:
-        raise InvalidArgumentError("input_name", f"got {input_name!r}, expected a non-empty str.",
-                                   "Pass e.g. input_name='X'.")
-
-
-def _call_layer(function, argument, name: str):
-    """Call the user's forward or backward; an exception in it is named as theirs."""
-    try:
-        return function(argument)
-    except Exception as exc:
-        raise UserCodeError(
-            f"the {name} function raised {type(exc).__name__}: {exc}; the parameters have been "
-            "restored", call=f"{name}(...)",
-        ) from exc
-
-
-def _validate_layer_output(Y) -> None:
-    if not isinstance(Y, np.ndarray):
-        raise InvalidArgumentError(
-            "forward", f"returned {type(Y).__name__}, expected an ndarray.",
-            "Return the layer output; if your layer stores it (self.output), pass "
-            "forward=lambda X: (layer.forward(X), layer.output)[1].")
-    if not np.issubdtype(Y.dtype, np.floating):
-        raise InvalidArgumentError(
-            "forward", f"returned an array of dtype {Y.dtype}, expected a float array.",
-            "A layer with integer or bool output has no gradient; return float values.")
-    if Y.size == 0:
-        raise InvalidArgumentError("forward", f"returned an empty array (shape {Y.shape}).",
-                                   "Check the layer on an input with at least one example.")
-    if not np.all(np.isfinite(Y)):
-        raise InvalidArgumentError(
-            "forward", f"returned {int(np.sum(~np.isfinite(Y)))} NaN or inf values at X.",
-            "Check the layer where its output is finite (scale the input, or use a stable formula).")
-
-
-def _layer_integrity_result(arrays, findings, seed, options) -> GradientCheckResult:
-    mode, method = options.get("mode", "full"), options.get("method", "central")
-    validate_options(mode=mode, eps=options.get("eps"), rtol=options.get("rtol"),
-                     atol=options.get("atol"), samples=options.get("samples"), seed=seed,
-                     method=method, directions=options.get("directions", 3),
-                     batch_size=options.get("batch_size"))
-    dtype = max({arr.dtype for arr in arrays.values()}, key=lambda d: np.finfo(d).eps)
-    tol = tolerance_for(dtype, rtol=options.get("rtol"), atol=options.get("atol"))
-    return _integrity_result(arrays, findings, mode, method, seed, tol, 0)
-
-
-def _layer_grads(returned, input_name, params, param_grads) -> dict:
-    grads: dict = {}
-    if isinstance(returned, Mapping):
-        grads.update(returned)
-    elif isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
-        grads[input_name] = returned[0]
-        grads.update(returned[1])
-    elif returned is not None:
-        grads[input_name] = returned
-    if param_grads is not None:
-        stored = _call_layer(lambda _: param_grads(), None, "param_grads")
-        if not isinstance(stored, Mapping):
-            raise InvalidArgumentError(
-                "param_grads", f"returned {type(stored).__name__}, expected a mapping of name to array.",
-                "Return e.g. {'W': layer.dweights, 'b': layer.dbiases}.")
-        grads.update(stored)
-    if returned is None and input_name not in grads:
-        raise InvalidArgumentError(
-            "backward", "returned None, expected the input gradient dX (shaped like X), "
-            f"(dX, {{name: grad}}) or {{{input_name!r}: dX, name: grad}}.",
-            "If your layer stores it (self.dinputs), pass "
-            "backward=lambda dY: (layer.backward(dY), layer.dinputs)[1].")
-    missing = [name for name in params if name not in grads]
-    if missing:
-        raise InvalidArgumentError(
-            "backward",
-            f"gave no gradient for parameters {missing}.",
-            "Return (dX, {name: grad}) from backward, or pass param_grads=lambda: {...} reading "
-            "where your layer stores them.",
-        )
-    extra = [name for name in grads if name != input_name and name not in params]
-    if extra:
-        raise InvalidArgumentError(
-            "backward", f"gave gradients for {extra}, which are not in params {list(params)}.",
-            "Pass those arrays in params too, or leave them out of what backward returns.")
-    if input_name not in grads:
-        raise InvalidArgumentError("backward", f"returned no input gradient {input_name!r}.",
-                                   f"Return dX, or a dict with the key {input_name!r}.")
-    return grads

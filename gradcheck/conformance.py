@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.api import check_gradients, check_layer
+from gradcheck.api import check_gradients
 from gradcheck.errors import GradcheckError, InvalidArgumentError
 from gradcheck.findings import Finding
+from gradcheck.layer_check import check_layer
 from gradcheck.probes.base import ProbeResult
 from gradcheck.probes.functions import function_probe_calls
 from gradcheck.probes.suite import ProbeSuiteResult
@@ -136,7 +137,8 @@ def _gradient_checks(target, n_classes, small, X, layout, *, seed, mode, dtype) 
 
 def _probe_checks(target, layout, *, seed, dtype, batch, build, size) -> Iterator[Check]:
     for attr, takes, run in function_probe_calls(target, dtype=dtype, seed=seed, layout=layout):
-        yield Check(f"check_{attr}_stable", f"{attr} over {takes} of growing magnitude, up to 1e4",
+        over = "logits" if takes == "logits" else f"{takes} from logits"
+        yield Check(f"check_{attr}_stable", f"{attr} over {over} of growing magnitude, up to 1e4",
                     run)
 
     def data():

@@ -83,3 +83,17 @@ def test_max_seconds_refuses_a_full_check_that_would_be_too_slow(capsys):
     assert main(["check", FIXED, "--max-seconds", "1e-6"]) == 2
     err = capsys.readouterr().err
     assert "would take about" in err and "max_seconds" in err and "directional" in err
+
+
+def test_probe_names_each_unstable_function_and_where_it_breaks(capsys, tmp_path):
+    data = tmp_path / "unstable.json"
+    assert main(["probe", f"{EXAMPLES / 'unstable_functions.py'}:target", "--json", str(data)]) == 1
+    probes = {p["check"]: p for p in json.loads(data.read_text())["probes"]}
+    breaks = {name: p["breaking_magnitude"] for name, p in probes.items() if not p["passed"]}
+    # naive exp overflows past 709.8; a stable softmax underflows to exactly 0 (log -> -inf) by
+    # 500; a probability of exactly 1 appears in binary cross-entropy by logit 50
+    assert breaks == {"check_softmax_stable": 711, "check_log_softmax_stable": 500,
+                      "check_sigmoid_stable": 711, "check_cross_entropy_stable": 500,
+                      "check_binary_cross_entropy_stable": 50}
+    # the network itself is fine: the training probes pass
+    assert all(p["passed"] for name, p in probes.items() if name.startswith("check_training"))
