@@ -41,6 +41,9 @@ def as_scalar(value, *, argument: str = "loss") -> float:
 
 #: The first calls are timed, to estimate what a whole check will cost before starting it.
 TIMED_CALLS = 2
+#: Extra timed calls made before refusing a check as too slow: one slow call (a busy machine,
+#: a garbage collection, BLAS threads waking up) must not refuse a check that would be quick.
+RETIMED_CALLS = 5
 UNPERTURBED = "the unperturbed parameters"
 
 
@@ -60,6 +63,7 @@ class LossEvaluator:
         self.shape: tuple | None = None
         self.entry: int | None = None
         self.seconds_per_call: float | None = None
+        self._timed_until = TIMED_CALLS
         self.nonfinite_calls = 0
         self.first_nonfinite: str | None = None
 
@@ -81,9 +85,16 @@ class LossEvaluator:
         where = self._location()
         return f"at {where}" if where == UNPERTURBED else f"while perturbing {where}"
 
+    def retime(self, calls: int = RETIMED_CALLS) -> float | None:
+        """Time ``calls`` more loss evaluations; ``seconds_per_call`` becomes the fastest seen."""
+        self._timed_until = self.calls + calls
+        for _ in range(calls):
+            self()
+        return self.seconds_per_call
+
     def __call__(self) -> float:
         self.calls += 1
-        timed = self.calls <= TIMED_CALLS
+        timed = self.calls <= self._timed_until
         start = perf_counter() if timed else 0.0
         try:
             value = self._loss()
