@@ -12,6 +12,7 @@ from gradcheck.errors import GradcheckError, InvalidArgumentError
 from gradcheck.findings import Finding
 from gradcheck.layer_check import check_layer
 from gradcheck.probes.base import ProbeResult
+from gradcheck.probes.contracts import BATCH_SIZES, probe_example_order, probe_shapes
 from gradcheck.probes.functions import function_probe_calls
 from gradcheck.probes.suite import ProbeSuiteResult
 from gradcheck.probes.training import (
@@ -90,10 +91,11 @@ def iter_checks(target, *, seed: int = 0, mode: str = "full", dtype=np.float64,
     the top classes (the first article's ``y.max() + 1`` one-hot fails there); then, for
     targets that expose ``layers`` (examples as rows), one ``check_layer`` per layer.
 
-    Probes: the softmax probe when the target has ``softmax``; training probes (input scale,
-    learning rate, activations, gradient flow) on ``batch`` (an ``(X, y)`` pair in the target's
-    layout, default a synthetic one); float32 against float64 when ``build(dtype)`` can make the
-    same network in float32.
+    Probes: a stability probe for each function the target exposes (``softmax``, ``sigmoid``,
+    ...); shape contracts at batch sizes from 1 to 64 and the loss's independence of example
+    order; training probes (input scale, learning rate, activations, gradient flow) on ``batch``
+    (an ``(X, y)`` pair in the target's layout, default a synthetic one); float32 against
+    float64 when ``build(dtype)`` can make the same network in float32.
     """
     unknown = set(groups) - set(GROUPS)
     if unknown:
@@ -140,6 +142,12 @@ def _probe_checks(target, layout, *, seed, dtype, batch, build, size) -> Iterato
         over = "logits" if takes == "logits" else f"{takes} from logits"
         yield Check(f"check_{attr}_stable", f"{attr} over {over} of growing magnitude, up to 1e4",
                     run)
+    sizes = tuple(sorted({*BATCH_SIZES, size}))
+    yield Check("check_shapes_any_batch_size",
+                f"forward, loss and gradient shapes for batches of {', '.join(map(str, sizes))}",
+                lambda: probe_shapes(target, batch_sizes=sizes, seed=seed, dtype=dtype))
+    yield Check("check_loss_example_order", "the loss of a batch against the same examples reordered",
+                lambda: probe_example_order(target, batch_size=max(size, 16), seed=seed, dtype=dtype))
 
     def data():
         if batch is not None:

@@ -244,17 +244,24 @@ def check_output_shape(target, X: np.ndarray, *, n_outputs: int | None = None,
     expected = (k, n) if layout == "columns" else (n, k)
     out = _as_array(_call(target.forward, X, subject=subject, call="forward(X)"), subject, "forward(X)")
     if out.shape != expected:
-        raise _fail("shape", subject, f"forward(X) has shape {out.shape} for {n} examples, expected "
+        raise _fail("shape", subject, f"forward(X) has shape {out.shape} for {_examples(n)}, expected "
                     f"{expected} ({layout} layout)",
                     "Keep the examples axis through every layer: X @ W + b with W (n_in, n_out) and "
                     "b (n_out,) for rows, W @ X + b with b (n_out, 1) for columns.")
 
 
+def _examples(n: int) -> str:
+    return f"{n} example" if n == 1 else f"{n} examples"
+
+
 def _shape_advice(grad_shape: tuple, param_shape: tuple, n: int) -> str:
+    if int(np.prod(grad_shape)) == 1 and int(np.prod(param_shape)) > 1:
+        return ("it is summed over every axis (np.sum without axis=): sum over the examples axis "
+                "only, with keepdims=True where the parameter keeps it")
     if grad_shape == param_shape[::-1]:
         return "it is transposed: swap the factors of the product (X.T @ dZ for rows)"
     if n in grad_shape and n not in param_shape:
-        return f"it still has the batch axis of {n} examples: sum over it"
+        return f"it still has the batch axis ({_examples(n)}): sum over it"
     if int(np.prod(grad_shape)) == int(np.prod(param_shape)):
         return "same entries, other shape: keep the shape with keepdims=True or reshape"
     return "compute it with the parameter's shape"

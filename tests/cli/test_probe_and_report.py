@@ -27,7 +27,9 @@ def test_probe_blog_article_names_the_breaking_magnitudes(capsys):
     out = capsys.readouterr().out
     assert "logits of magnitude 711" in out
     assert "input scale[255]: first non-finite value is the activation of A2 at step 0" in out
-    assert "FAILED: 2 of" in out
+    assert "b1: gradient has shape (), the parameter (10, 1) (batch of 1); it is summed over every axis" in out
+    assert "FAILED: 3 of 7 stability probes: check_softmax_stable, check_shapes_any_batch_size, " \
+        "check_training_input_scale" in out
 
 
 def test_probe_fixed_blog_passes(capsys):

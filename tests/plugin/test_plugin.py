@@ -13,18 +13,19 @@ FIXED = f"{EXAMPLES / 'blog_fixed.py'}:target"
 
 def test_fixed_network_passes_every_check(pytester):
     result = pytester.runpytest("--gradcheck-target", FIXED, "--gradcheck-mode", "directional", "-v")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
     result.stdout.fnmatch_lines(["*check_gradients_batch1 PASSED*",
                                  "*check_gradients_batch_missing_classes PASSED*"])
 
 
 def test_buggy_network_fails_with_the_diagnosis(pytester):
     result = pytester.runpytest("--gradcheck-target", BUGGY, "--gradcheck-mode", "directional")
-    # three gradient checks, the naive softmax, and raw pixels in the input-scale probe
-    result.assert_outcomes(failed=5, passed=3)
+    # three gradient checks, the naive softmax, db1 summed to a scalar, raw pixels in the input scale
+    result.assert_outcomes(failed=6, passed=4)
     result.stdout.fnmatch_lines([
         "*(reduction)*",
         "*check_gradients_batch_missing_classes: the gradients function raised ValueError*",
+        "*b1: gradient has shape (), the parameter (10, 1)*summed over every axis*",
     ])
     assert "Traceback" not in result.stdout.str()
 
@@ -33,13 +34,13 @@ def test_k_selects_one_check_and_xfail_by_name(pytester):
     result = pytester.runpytest("--gradcheck-target", BUGGY, "--gradcheck-mode", "directional",
                                 "-k", "missing_classes",
                                 "--gradcheck-xfail", "check_gradients_batch_missing_classes")
-    result.assert_outcomes(xfailed=1, deselected=7)
+    result.assert_outcomes(xfailed=1, deselected=9)
 
 
 def test_environment_variable_selects_the_target(pytester, monkeypatch):
     monkeypatch.setenv("GRADCHECK_TARGET", FIXED)
     result = pytester.runpytest("--gradcheck-mode", "directional")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
 
 
 def test_unloadable_target_is_one_failing_item(pytester):
@@ -66,7 +67,7 @@ def test_parametrize_with_checks_decorator(pytester):
             check()
     """)
     result = pytester.runpytest("-v")
-    result.assert_outcomes(xfailed=1, failed=4, passed=3)
+    result.assert_outcomes(xfailed=1, failed=5, passed=4)
     result.stdout.fnmatch_lines(["*test_student?check_gradients_batch1? XFAIL*"])
 
 
@@ -74,15 +75,17 @@ def test_runs_under_xdist(pytester):
     pytest.importorskip("xdist")
     result = pytester.runpytest_subprocess("-n", "2", "--gradcheck-target", FIXED,
                                            "--gradcheck-mode", "directional")
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=10)
 
 
 def test_reference_network_factory_gets_layer_checks(pytester):
     result = pytester.runpytest("--gradcheck-target", "reference_net.network:build_mlp", "-v",
                                 "--gradcheck-mode", "directional")
-    result.assert_outcomes(passed=13)
+    result.assert_outcomes(passed=15)
     result.stdout.fnmatch_lines(["*check_layer1_dense PASSED*", "*check_layer2_relu PASSED*",
                                  "*check_softmax_stable PASSED*", "*check_sigmoid_stable PASSED*",
+                                 "*check_shapes_any_batch_size PASSED*",
+                                 "*check_loss_example_order PASSED*",
                                  "*check_training_input_scale PASSED*",
                                  "*check_precision_float32 PASSED*"])
 
@@ -122,7 +125,7 @@ def test_softmax_probe_joins_the_suite_when_the_target_has_softmax(pytester):
             return net
     """)
     result = pytester.runpytest("--gradcheck-target", "broken.py:make", "-k", "softmax")
-    result.assert_outcomes(failed=1, deselected=11)
+    result.assert_outcomes(failed=1, deselected=13)
     result.stdout.fnmatch_lines(["*check_softmax_stable*", "*logits of magnitude 711*(nonfinite)*"])
 
 
@@ -133,7 +136,7 @@ def test_html_report_collects_every_check(pytester, workers):
     page = pytester.path / "out" / "suite.html"
     result = pytester.runpytest_subprocess(*workers, "--gradcheck-target", BUGGY, "--gradcheck-mode",
                                            "directional", f"--gradcheck-html={page}")
-    result.assert_outcomes(failed=5, passed=3)
+    result.assert_outcomes(failed=6, passed=4)
     html = page.read_text(encoding="utf-8")
     assert '<span class="word">FAIL</span>' in html
     # the shown gradient table is a failing check's, and the other failures are named
