@@ -14,7 +14,8 @@ parameters bit for bit as they were.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -34,12 +35,22 @@ from gradcheck.targets.protocol import target_params
 BATCH_SIZES = (1, 2, 3, 5, 64)
 
 
-def _mutation_finding(subject: str, changed: list[str]) -> Finding:
-    return Finding("mutation", subject,
-                   f"{subject}: calling the network changed the parameters {', '.join(changed)} "
-                   "(they have been restored)",
-                   "loss, gradients and forward must not update the parameters; keep the update "
-                   "in the training loop.")
+@contextmanager
+def _parameters_kept(target, subject: str, findings: list[Finding]) -> Iterator[None]:
+    """Restore the target's parameters afterwards; a change is a ``mutation`` finding."""
+    snapshot = Snapshot(target_params(target))
+    try:
+        yield
+    finally:
+        changed = snapshot.changed()
+        snapshot.restore()
+        if changed:
+            findings.append(Finding(
+                "mutation", subject,
+                f"{subject}: calling the network changed the parameters {', '.join(changed)} "
+                "(they have been restored)",
+                "loss, gradients and forward must not update the parameters; keep the update "
+                "in the training loop."))
 
 
 def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int = 0,
@@ -49,12 +60,10 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
     ``series["batch_size"]`` lists the sizes tried and ``series["passed"]`` 1.0 or 0.0 for each;
     the result fails at the first size that breaks a contract, with the finding that says how.
     """
-    params = target_params(target)
-    snapshot = Snapshot(params)
     sizes = sorted({int(n) for n in batch_sizes})
     verdicts: list[float] = []
     findings: list[Finding] = []
-    try:
+    with _parameters_kept(target, subject, findings):
         for n in sizes:
             X, y, _ = synthetic_batch(target, n, seed=seed, dtype=dtype)
             try:
@@ -66,11 +75,6 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
                 verdicts.append(0.0)
                 break
             verdicts.append(1.0)
-    finally:
-        changed = snapshot.changed()
-        snapshot.restore()
-    if changed:
-        findings.append(_mutation_finding(subject, changed))
     return ProbeResult(subject, subject, not findings, findings,
                        {"batch_size": [float(n) for n in sizes[:len(verdicts)]], "passed": verdicts})
 
@@ -82,14 +86,12 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
     ``series["permutation"]`` numbers the orders tried, ``series["loss_difference"]`` is
     ``|loss(reordered) - loss(original)|`` for each (NaN when the call raised).
     """
-    params = target_params(target)
-    snapshot = Snapshot(params)
     X, y, layout = synthetic_batch(target, batch_size, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
     orders = [np.arange(batch_size)[::-1]] + [rng.permutation(batch_size) for _ in range(permutations - 1)]
     findings: list[Finding] = []
     differences: list[float] = []
-    try:
+    with _parameters_kept(target, subject, findings):
         base = _loss_or_nan(target, X, y)
         for order in orders:
             try:
@@ -100,11 +102,6 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
             finally:
                 reordered = X[:, order] if layout == "columns" else X[order]
                 differences.append(abs(_loss_or_nan(target, reordered, np.asarray(y)[order]) - base))
-    finally:
-        changed = snapshot.changed()
-        snapshot.restore()
-    if changed:
-        findings.append(_mutation_finding(subject, changed))
     return ProbeResult(subject, subject, not findings, findings,
                        {"permutation": [float(i) for i in range(1, len(differences) + 1)],
                         "loss_difference": differences})
