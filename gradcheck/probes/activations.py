@@ -24,6 +24,7 @@ from gradcheck.probes.base import (
     max_abs,
     per_example_shift,
     rounding,
+    shift_check,
     stable_log_softmax,
     stable_sigmoid,
     sweep_base,
@@ -127,20 +128,10 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
                 kind, msg = warning_kind(out.warning), out.warning
             if kind is None and not np.array_equal(L.argmax(axis=axis), Z.argmax(axis=axis)):
                 kind, msg = "argmax", "the largest log-probability is not at the largest logit"
-            moved = call_guarded(fn, shifted)
-            if moved.value is not None and moved.value.shape == L.shape:
-                with np.errstate(all="ignore"):
-                    shift_err = max_abs(moved.value - L)
-                if kind is None and moved.warning is not None:
-                    kind = warning_kind(moved.warning)
-                    msg = f"after adding one constant per example, {moved.warning}"
-                if kind is None and not shift_err <= 2 * rounding(dt, max_abs(shifted)):
-                    kind = "shift_variance"
-                    msg = (f"adding one constant per example changed the log-probabilities by "
-                           f"up to {shift_err:.3g}")
-            elif kind is None:
-                kind = "exception" if moved.error else "shape"
-                msg = f"after adding one constant per example, {moved.error or 'the shape changed'}"
+            shift_err, shift_kind, shift_msg = shift_check(
+                fn, shifted, L, 2 * rounding(dt, max_abs(shifted)), "log-probabilities")
+            if kind is None and shift_kind is not None:
+                kind, msg = shift_kind, shift_msg
         errors.append(err)
         shift_errors.append(shift_err)
         sweep.report(kind, m, msg, LOG_SOFTMAX_HINTS.get(kind, LOG_SUM_EXP), axis=axis)

@@ -136,6 +136,30 @@ def per_example_shift(Z: np.ndarray, axis: int, rng: np.random.Generator, magnit
     return -row_max - rng.uniform(0.0, magnitude / 2, size=row_max.shape)
 
 
+def shift_check(fn: Callable, shifted: np.ndarray, reference: np.ndarray, tolerance: float,
+                quantity: str) -> tuple[float, str | None, str | None]:
+    """Call ``fn`` on the per-example-shifted logits and compare with ``reference``.
+
+    Returns ``(max |fn(shifted) - reference|, kind, message)``: kind is None when the output
+    moved by at most ``tolerance``; else ``shift_variance``, the kind of NumPy's warning, or
+    ``exception`` / ``shape`` when the shifted call raised or changed the shape. ``quantity``
+    names the output in the message ("probabilities", "log-probabilities").
+    """
+    moved = call_guarded(fn, shifted)
+    after = "after adding one constant per example"
+    if moved.value is None or moved.value.shape != reference.shape:
+        return float("nan"), "exception" if moved.error else "shape", \
+            f"{after}, {moved.error or 'the shape changed'}"
+    with np.errstate(all="ignore"):
+        error = max_abs(moved.value - reference)
+    if moved.warning is not None:
+        return error, warning_kind(moved.warning), f"{after}, {moved.warning}"
+    if not error <= tolerance:
+        return error, "shift_variance", (f"adding one constant per example changed the {quantity} "
+                                         f"by up to {error:.3g}")
+    return error, None, None
+
+
 def logsumexp(Z: np.ndarray, axis: int | None) -> np.ndarray:
     """log(sum(exp(Z))) along ``axis`` (keepdims), computed in float64 without overflow."""
     Z = np.asarray(Z, dtype=np.float64)

@@ -17,6 +17,7 @@ from gradcheck.probes.base import (
     max_abs,
     per_example_shift,
     rounding,
+    shift_check,
     sweep_base,
     warning_kind,
 )
@@ -106,20 +107,10 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
             kind, msg = "argmax", "the largest probability is not at the largest logit"
         shift_err = float("nan")
         if same:
-            moved = call_guarded(fn, shifted)
-            if moved.value is not None and moved.value.shape == P.shape:
-                with np.errstate(all="ignore"):
-                    shift_err = max_abs(moved.value - P)
-                if kind is None and moved.warning is not None:
-                    kind = warning_kind(moved.warning)
-                    msg = f"after adding one constant per example, {moved.warning}"
-                if kind is None and not shift_err <= tol + rounding(dt, max_abs(shifted)):
-                    kind = "shift_variance"
-                    msg = (f"adding one constant per example changed the probabilities by up to "
-                           f"{shift_err:.3g}")
-            elif kind is None:
-                kind = "exception" if moved.error else "shape"
-                msg = f"after adding one constant per example, {moved.error or 'the shape changed'}"
+            shift_err, shift_kind, shift_msg = shift_check(
+                fn, shifted, P, tol + rounding(dt, max_abs(shifted)), "probabilities")
+            if kind is None and shift_kind is not None:
+                kind, msg = shift_kind, shift_msg
         errors.append(err)
         shift_errors.append(shift_err)
         sweep.report(kind, m, msg, HINTS.get(kind, STABLE), axis=axis)
