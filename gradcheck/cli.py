@@ -154,9 +154,19 @@ def _write_html(args, loaded: _Loaded, path, *, gradients=None, probes=None, tra
     return report
 
 
+def _check_outputs(*paths) -> None:
+    """Fail before the work, not after it, when an output file cannot be written."""
+    from gradcheck.render.atomic import check_writable
+
+    for path in paths:
+        if path:
+            check_writable(path)
+
+
 def _run_one(args, verb: str, run, html_key: str) -> int:
     """Load, run one engine (gradients or probes), print it, write --json and --html."""
     loaded = _load(args)
+    _check_outputs(args.json, args.html)
     print(f"{verb} {loaded.label}")
     result = run(args, loaded)
     print(result)
@@ -179,6 +189,8 @@ def _run_report(args) -> int:
     if args.epochs < 0:
         raise GradcheckError(f"--epochs: got {args.epochs}, expected 0 or more")
     loaded = _load(args)
+    path = args.output or Path("reports") / f"{loaded.name}.html"
+    _check_outputs(path, args.json)
     print(f"checking and probing {loaded.label}")
     gradients = _gradients(args, loaded)
     suite = _probes(args, loaded)
@@ -188,7 +200,6 @@ def _run_report(args) -> int:
 
         print(f"training full batch and mini-batch 64 for {args.epochs} epochs each")
         training = training_curves(epochs=args.epochs, seed=args.seed)
-    path = args.output or Path("reports") / f"{loaded.name}.html"
     report = _write_html(args, loaded, path, gradients=gradients, probes=suite, training=training)
     if args.json:
         print(f"JSON written to {write_json(report, args.json)}")

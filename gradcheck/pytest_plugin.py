@@ -71,8 +71,14 @@ class _HtmlReport:
             seed=self.config.getoption("gradcheck_seed"), dtype=None,
             argv=["pytest", *self.config.invocation_params.args])
         report = report_from_checks(label, self.results, environment=environment)
-        written = write_html(report, self.path)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        try:
+            written = write_html(report, self.path)
+        except GradcheckError as exc:  # the directory went away during the run
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            if reporter is not None:
+                reporter.write_line(f"gradcheck: no HTML report: {exc}", red=True)
+            return
         if reporter is not None:
             reporter.write_line(f"gradcheck: HTML report written to {written}")
 
@@ -80,6 +86,12 @@ class _HtmlReport:
 def pytest_configure(config):
     path = config.getoption("gradcheck_html", None)
     if path and not hasattr(config, "workerinput"):  # only the controller writes the file
+        from gradcheck.render.atomic import check_writable
+
+        try:
+            check_writable(path)  # before the suite runs, not after
+        except GradcheckError as exc:
+            raise pytest.UsageError(f"--gradcheck-html: {exc}") from exc
         config.pluginmanager.register(_HtmlReport(config, path), "gradcheck-html")
 
 
@@ -134,9 +146,13 @@ def pytest_collection_modifyitems(session, config, items):
         return
     expected = set(config.getoption("gradcheck_xfail"))
     config.stash[_LABEL] = spec
-    for check in iter_checks(target, seed=config.getoption("gradcheck_seed"),
-                             mode=config.getoption("gradcheck_mode"),
-                             build=dtype_builder(_raw(spec))):
+    checks = list(iter_checks(target, seed=config.getoption("gradcheck_seed"),
+                              mode=config.getoption("gradcheck_mode"), build=dtype_builder(_raw(spec))))
+    unknown = sorted(expected - {check.name for check in checks})
+    if unknown:
+        raise pytest.UsageError(f"--gradcheck-xfail: no check named {', '.join(unknown)}; the checks "
+                                f"of {spec} are {', '.join(check.name for check in checks)}")
+    for check in checks:
         item = GradcheckItem.from_parent(session, name=check.name, check=check)
         if check.name in expected:
             item.add_marker(pytest.mark.xfail(reason="expected failure (--gradcheck-xfail)", strict=True))

@@ -20,6 +20,7 @@ from gradcheck.probes.base import (
     call_guarded,
     check_axis,
     check_dtype,
+    check_function,
     logsumexp,
     max_abs,
     per_example_shift,
@@ -92,6 +93,7 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     ProbeResult with series ``magnitude``, ``max_abs_error`` (against log-sum-exp) and
     ``max_shift_error``.
     """
+    check_function("fn", fn)
     axis = check_axis(axis)
     dt = check_dtype(dtype)
     rng = np.random.default_rng(seed)
@@ -160,6 +162,7 @@ def probe_sigmoid(fn: Callable, *, dtype: Any = np.float64, subject: str = "sigm
     -------
     ProbeResult with series ``magnitude``, ``max_abs_error`` and ``max_symmetry_error``.
     """
+    check_function("fn", fn)
     dt = check_dtype(dtype)
     base = sweep_base((3, 5), 1, seed)
     tol = rounding(dt, 1.0)

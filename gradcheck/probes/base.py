@@ -8,7 +8,8 @@ a crash; a RuntimeWarning it emits is a finding too (``overflow`` or ``warning``
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,8 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding, json_safe
+from gradcheck.numeric.perturbation import Snapshot
+from gradcheck.targets.protocol import target_params
 
 #: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).
 MAGNITUDES = (1.0, 10.0, 50.0, 88.0, 90.0, 100.0, 500.0, 709.0, 711.0, 1000.0, 1e4)
@@ -65,9 +68,15 @@ def call_guarded(fn: Callable, *args: Any) -> Outcome:
     with warnings.catch_warnings(record=True) as caught, quiet_underflow:
         warnings.simplefilter("always")
         try:
-            out = np.asarray(fn(*copies), dtype=np.float64)
+            returned = fn(*copies)
         except Exception as exc:  # a broken user function is a finding, not a crash
             return Outcome(None, f"{type(exc).__name__}: {exc}")
+        if returned is None:
+            return Outcome(None, "returned None, expected an array (a missing return statement?)")
+        try:
+            out = np.asarray(returned, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            return Outcome(None, f"returned {type(returned).__name__}, not an array of numbers ({exc})")
     runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     return Outcome(out, None, runtime[0] if runtime else None)
 
@@ -89,6 +98,15 @@ def check_dtype(dtype: Any) -> np.dtype:
         raise InvalidArgumentError("dtype", f"got {dtype!r}, expected float32 or float64.",
                                    "Pass dtype=np.float64 or dtype=np.float32.")
     return dt
+
+
+def check_function(name: str, value: Any, optional: bool = False) -> None:
+    """InvalidArgumentError naming ``name`` unless ``value`` is callable (or None if optional)."""
+    if (value is None and optional) or callable(value):
+        return
+    raise InvalidArgumentError(name, f"got {type(value).__name__}, expected a function.",
+                               f"Pass the function itself, e.g. {name}=my_function rather than "
+                               f"{name}=my_function(...).")
 
 
 def check_axis(axis: int) -> int:
@@ -218,3 +236,39 @@ class Sweep:
     def result(self, series: dict[str, list[float]]) -> ProbeResult:
         return ProbeResult(self.name, self.subject, self.breaking is None, self.findings,
                            series, self.breaking)
+
+
+@contextmanager
+def parameters_kept(target, subject: str, findings: list[Finding]) -> Iterator[None]:
+    """Restore the target's parameters afterwards; a change is a ``mutation`` finding."""
+    snapshot = Snapshot(target_params(target))
+    try:
+        yield
+    finally:
+        changed = snapshot.changed()
+        snapshot.restore()
+        if changed:
+            findings.append(Finding(
+                "mutation", subject,
+                f"{subject}: calling the network changed the parameters {', '.join(changed)} "
+                "(they have been restored)",
+                "loss, gradients and forward must not update the parameters; keep the update "
+                "in the training loop."))
+
+
+class UserCodeRaised(Exception):
+    """The network under probe raised; ``finding`` (kind ``exception``) says where."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def call_user(subject: str, call: str, fn: Callable, *args: Any) -> Any:
+    """``fn(*args)``, or UserCodeRaised with a finding naming ``call`` and the exception."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # a broken network is a finding, never a crash
+        raise UserCodeRaised(Finding(
+            "exception", subject, f"{subject}: {call} raised {type(exc).__name__}: {exc}",
+            "Run the same call yourself on this batch; the traceback shows the line.")) from exc

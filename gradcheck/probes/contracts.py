@@ -14,8 +14,7 @@ parameters bit for bit as they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,32 +24,14 @@ from gradcheck.checks.properties import (
     check_loss_order_invariant,
     check_output_shape,
 )
+from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
-from gradcheck.numeric.perturbation import Snapshot
-from gradcheck.probes.base import ProbeResult
+from gradcheck.probes.base import ProbeResult, parameters_kept
+from gradcheck.probes.inputs import positive, positive_list, probe_target
 from gradcheck.targets.batches import synthetic_batch
-from gradcheck.targets.protocol import target_params
 
 #: Batch sizes of the shape contract: one (squeezes), a few small odd ones, and 64.
 BATCH_SIZES = (1, 2, 3, 5, 64)
-
-
-@contextmanager
-def _parameters_kept(target, subject: str, findings: list[Finding]) -> Iterator[None]:
-    """Restore the target's parameters afterwards; a change is a ``mutation`` finding."""
-    snapshot = Snapshot(target_params(target))
-    try:
-        yield
-    finally:
-        changed = snapshot.changed()
-        snapshot.restore()
-        if changed:
-            findings.append(Finding(
-                "mutation", subject,
-                f"{subject}: calling the network changed the parameters {', '.join(changed)} "
-                "(they have been restored)",
-                "loss, gradients and forward must not update the parameters; keep the update "
-                "in the training loop."))
 
 
 def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int = 0,
@@ -60,10 +41,11 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
     ``series["batch_size"]`` lists the sizes tried and ``series["passed"]`` 1.0 or 0.0 for each;
     the result fails at the first size that breaks a contract, with the finding that says how.
     """
-    sizes = sorted({int(n) for n in batch_sizes})
+    target = probe_target(target)
+    sizes = sorted(set(positive_list("batch_sizes", batch_sizes, integer=True)))
     verdicts: list[float] = []
     findings: list[Finding] = []
-    with _parameters_kept(target, subject, findings):
+    with parameters_kept(target, subject, findings):
         for n in sizes:
             X, y, _ = synthetic_batch(target, n, seed=seed, dtype=dtype)
             try:
@@ -86,12 +68,17 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
     ``series["permutation"]`` numbers the orders tried, ``series["loss_difference"]`` is
     ``|loss(reordered) - loss(original)|`` for each (NaN when the call raised).
     """
+    target = probe_target(target)
+    positive("permutations", permutations, integer=True)
+    if positive("batch_size", batch_size, integer=True) < 2:
+        raise InvalidArgumentError("batch_size", f"got {batch_size}, expected at least 2 examples "
+                                   "to reorder", "Pass batch_size=16, say.")
     X, y, layout = synthetic_batch(target, batch_size, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed)
     orders = [np.arange(batch_size)[::-1]] + [rng.permutation(batch_size) for _ in range(permutations - 1)]
     findings: list[Finding] = []
     differences: list[float] = []
-    with _parameters_kept(target, subject, findings):
+    with parameters_kept(target, subject, findings):
         base = _loss_or_nan(target, X, y)
         for order in orders:
             try:

@@ -23,6 +23,7 @@ from gradcheck.probes.base import (
     call_guarded,
     check_axis,
     check_dtype,
+    check_function,
     max_abs,
     stable_log_softmax,
     stable_sigmoid,
@@ -129,13 +130,6 @@ def _run(sweep: Sweep, cases, fn: Callable, gradient: Callable | None, *, compar
     return series
 
 
-def _check_callable(name: str, value: Any, optional: bool = False) -> None:
-    if (value is None and optional) or callable(value):
-        return
-    raise InvalidArgumentError(name, f"got {type(value).__name__}, expected a function.",
-                               f"Pass the function itself, e.g. {name}=my_loss rather than {name}=my_loss(...).")
-
-
 def probe_cross_entropy(fn: Callable, *, gradient: Callable | None = None, from_logits: bool = False,
                         axis: int = -1, one_hot: bool = False, dtype: Any = np.float64,
                         subject: str | None = None, seed: int = 0) -> ProbeResult:
@@ -165,8 +159,8 @@ def probe_cross_entropy(fn: Callable, *, gradient: Callable | None = None, from_
     ProbeResult with series ``magnitude``, ``loss``, ``exact_loss`` (log-sum-exp from the
     logits), ``probabilities_exactly_0_or_1`` (probability inputs) and ``max_abs_gradient``.
     """
-    _check_callable("fn", fn)
-    _check_callable("gradient", gradient, optional=True)
+    check_function("fn", fn)
+    check_function("gradient", gradient, optional=True)
     axis = check_axis(axis)
     dt = check_dtype(dtype)
     subject = subject or ("cross_entropy_from_logits" if from_logits else "cross_entropy")
@@ -225,8 +219,8 @@ def probe_binary_cross_entropy(fn: Callable, *, gradient: Callable | None = None
     -------
     ProbeResult with the series of :func:`probe_cross_entropy`.
     """
-    _check_callable("fn", fn)
-    _check_callable("gradient", gradient, optional=True)
+    check_function("fn", fn)
+    check_function("gradient", gradient, optional=True)
     dt = check_dtype(dtype)
     shape = tuple(int(s) for s in shape)
     if int(np.prod(shape)) < 3:

@@ -14,6 +14,7 @@ from gradcheck.probes.base import (
     call_guarded,
     check_axis,
     check_dtype,
+    check_function,
     max_abs,
     per_example_shift,
     rounding,
@@ -79,6 +80,7 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     -------
     ProbeResult with series ``magnitude``, ``max_abs_row_sum_error`` and ``max_shift_error``.
     """
+    check_function("fn", fn)
     axis = check_axis(axis)
     dt = check_dtype(dtype)
     rng = np.random.default_rng(seed)
@@ -102,6 +104,8 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
         with np.errstate(all="ignore"):
             err = max_abs(P.sum(axis=axis) - 1) if same else float("nan")
         msg = out.warning or f"max |row sum - 1| = {err:.3g}"
+        if not same:
+            msg = f"returned shape {P.shape} for logits of shape {Z.shape}"
         kind = kind or warning_kind(out.warning)
         if kind is None and not np.array_equal(P.argmax(axis=axis), Z.argmax(axis=axis)):
             kind, msg = "argmax", "the largest probability is not at the largest logit"

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
-from gradcheck.probes.base import ProbeResult
+from gradcheck.probes.base import ProbeResult, UserCodeRaised, call_user, parameters_kept
+from gradcheck.probes.inputs import positive, positive_list, precision_pair, probe_batch, probe_target
 from gradcheck.probes.runs import RunRecord, apply_step, first_nonfinite_layer, global_norm, sgd_run
 from gradcheck.targets.protocol import target_params
 
@@ -30,21 +30,6 @@ EXPLODING_GROWTH = 1e3
 VANISHING_RATIO = 1e-3
 #: Fraction of dead units in a layer that makes a finding (error at or above 0.5).
 DEAD_WARNING, DEAD_ERROR = 0.1, 0.5
-
-
-def _positive(name: str, value, *, integer: bool = False):
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
-    if not ok or isinstance(value, bool) or not value > 0 or not math.isfinite(value):
-        kind = "a positive integer" if integer else "a positive finite number"
-        raise InvalidArgumentError(name, f"got {value!r}, expected {kind}", f"Pass {name}=10, say.")
-    return value
-
-
-def _positive_list(name: str, values: Sequence) -> list[float]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise InvalidArgumentError(name, f"got {values!r}, expected a non-empty sequence of numbers",
-                                   f"Pass {name}=(1, 255), say.")
-    return [float(_positive(f"{name}[{i}]", v)) for i, v in enumerate(values)]
 
 
 def _run_error_finding(subject: str, run: RunRecord) -> Finding:
@@ -67,9 +52,11 @@ def probe_input_scale(target, X, y, *, scales: Sequence[float] = INPUT_SCALES, l
     Series: one group per scale, ``{"step", "loss", "grad_norm"}``.
     ``breaking_magnitude``: the smallest scale at which training went non-finite.
     """
-    scales = _positive_list("scales", scales)
-    _positive("lr", lr)
-    _positive("steps", steps, integer=True)
+    target = probe_target(target)
+    X, y = probe_batch(target, X, y)
+    scales = positive_list("scales", scales)
+    positive("lr", lr)
+    positive("steps", steps, integer=True)
     result = ProbeResult(name="input_scale", subject=subject, passed=True)
     baseline: RunRecord | None = None  # the smallest scale that stayed finite
     for scale in sorted(scales):
@@ -117,15 +104,18 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
     """Sweep learning rates: where training diverges, whether gradients explode, whether
     clipping the global gradient norm to ``clip_norm`` saves the diverging rates.
 
-    Passes when at least one rate lowers the loss by 10% or more while staying finite: a
-    network that no rate can train (a wrong sign, a gradient 1000x too large) fails.
+    Passes when at least one rate lowers the loss by 10% or more while staying finite and the
+    network's code raises at none: a network that no rate can train (a wrong sign, a gradient
+    1000x too large) fails.
 
     Series: one group per rate (``"lr 0.1"``) and per clipped rerun (``"lr 10 clipped"``),
     each ``{"step", "loss", "grad_norm"}``. ``breaking_magnitude``: the smallest diverging rate.
     """
-    rates = sorted(_positive_list("rates", rates))
-    _positive("steps", steps, integer=True)
-    _positive("clip_norm", clip_norm)
+    target = probe_target(target)
+    X, y = probe_batch(target, X, y)
+    rates = sorted(positive_list("rates", rates))
+    positive("steps", steps, integer=True)
+    positive("clip_norm", clip_norm)
     result = ProbeResult(name="learning_rate", subject=subject, passed=False)
     trained = []
     for lr in rates:
@@ -142,13 +132,14 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
             result.breaking_magnitude = lr
             result.findings.append(_divergence_finding(subject, run, target, X, y, clip_norm,
                                                        result.series))
+    raised = any(f.kind == "exception" for f in result.findings)
     if trained:
-        result.passed = True
+        result.passed = not raised  # the network's code raising is a failure at any rate
         result.findings.append(Finding(
             "divergence", subject, f"{subject}: the loss falls by 10% or more in {steps} steps at "
             f"lr {', '.join(f'{r:g}' for r in trained)}", severity="info",
             data={"trained": trained, "diverges_from": result.breaking_magnitude}))
-    elif not any(f.kind == "exception" for f in result.findings):
+    elif not raised:
         result.findings.append(Finding(
             "divergence", subject,
             f"{subject}: no rate from {rates[0]:g} to {rates[-1]:g} lowers the loss by 10% in "
@@ -203,8 +194,10 @@ def probe_activations(target, X, y, *, lr: float = 0.1, steps: int = 20,
 
     Series: ``{"layer", "mean", "std", "dead_at_init", "dead_after_training"}``.
     """
-    _positive("lr", lr)
-    _positive("steps", steps, integer=True)
+    target = probe_target(target)
+    X, y = probe_batch(target, X, y)
+    positive("lr", lr)
+    positive("steps", steps, integer=True)
     result = ProbeResult(name="activations", subject=subject, passed=True)
     if not callable(getattr(target, "activations", None)):
         result.findings.append(Finding(
@@ -271,9 +264,17 @@ def probe_gradient_flow(target, X, y, *, subject: str = "gradient flow") -> Prob
     one's (vanishing: the first layers barely learn, e.g. a deep sigmoid stack) or above its
     inverse (exploding). Series: ``{"layer": weight names, "grad_rms": [...]}``.
     """
+    target = probe_target(target)
+    X, y = probe_batch(target, X, y)
     params = target_params(target)
-    with np.errstate(all="ignore"):
-        grads = target.gradients(X, y)
+    findings: list[Finding] = []
+    try:
+        with parameters_kept(target, subject, findings), np.errstate(all="ignore"):
+            grads = call_user(subject, "gradients(X, y)", target.gradients, X, y)
+    except UserCodeRaised as raised:
+        findings.insert(0, raised.finding)
+    if findings:
+        return ProbeResult(name="gradient_flow", subject=subject, passed=False, findings=findings)
     # weight matrices only: a column-layout bias is 2-D too, but one of its sides is 1
     weights = [name for name, arr in params.items() if arr.ndim >= 2 and min(arr.shape) > 1 and name in grads]
     rms = [float(np.sqrt(np.mean(np.square(np.asarray(grads[n], dtype=np.float64)))))
@@ -310,14 +311,24 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
 
     Series: ``{"param": names, "rel_difference": [...]}``.
     """
-    _positive("rtol", rtol)
+    target64, target32 = precision_pair(target64, target32)
+    X, y = probe_batch(target64, X, y)
+    positive("rtol", rtol)
     result = ProbeResult(name="precision", subject=subject, passed=True)
     X32 = np.asarray(X, dtype=np.float32)
-    with np.errstate(all="ignore"):
-        loss64 = float(target64.loss(np.asarray(X, dtype=np.float64), y))
-        loss32 = float(target32.loss(X32, y))
-        g64 = target64.gradients(np.asarray(X, dtype=np.float64), y)
-        g32 = target32.gradients(X32, y)
+    X64 = np.asarray(X, dtype=np.float64)
+    try:
+        with parameters_kept(target64, subject, result.findings), \
+                parameters_kept(target32, subject, result.findings), np.errstate(all="ignore"):
+            loss64 = call_user(subject, "target64.loss(X, y)", lambda: float(target64.loss(X64, y)))
+            loss32 = call_user(subject, "target32.loss(X, y)", lambda: float(target32.loss(X32, y)))
+            g64 = call_user(subject, "target64.gradients(X, y)", target64.gradients, X64, y)
+            g32 = call_user(subject, "target32.gradients(X, y)", target32.gradients, X32, y)
+    except UserCodeRaised as raised:
+        result.findings.insert(0, raised.finding)
+    if result.findings:
+        result.passed = False
+        return result
     names = [n for n in g64 if n in g32]
     rel = []
     for n in names:

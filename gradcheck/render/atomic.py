@@ -25,6 +25,32 @@ def _file_mode(path: Path) -> int:
     return 0o644
 
 
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s directory (created if missing): ``(fd, name)``."""
+    if path.is_dir():
+        raise ReportWriteError(
+            f"{path}: is a directory, expected a file path; pass a file name such as "
+            f"{path / 'report.html'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ReportWriteError(
+            f"{path}: cannot write a report in {path.parent} ({exc.strerror or exc}); "
+            "choose a writable directory, e.g. reports/report.html") from exc
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Raise ReportWriteError now where :func:`write_text_atomic` would fail for want of a
+    place to write (a directory in the way, a file where a directory should be, no
+    permission), so a long run is not wasted. Creates missing parent directories."""
+    path = Path(path)
+    fd, tmp = _temporary_beside(path)
+    os.close(fd)
+    os.unlink(tmp)
+    return path
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory.
 
@@ -44,17 +70,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
         a full disk); the message names the path and says what to do.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ReportWriteError(
-            f"{path}: is a directory, expected a file path; pass a file name such as "
-            f"{path / 'report.html'}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ReportWriteError(
-            f"{path}: cannot write a report in {path.parent} ({exc.strerror or exc}); "
-            "choose a writable directory, e.g. -o reports/report.html") from exc
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)

@@ -155,7 +155,7 @@ def test_float32_agrees_with_float64_on_the_reference_network(mnist_batch):
 def test_precision_flags_a_float32_network_that_upcasts(mnist_batch):
     class Upcasting:
         def __init__(self, net):
-            self.net = net
+            self.net, self.params = net, net.params
 
         def loss(self, X, y):
             return self.net.loss(X, y)

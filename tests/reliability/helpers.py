@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+import sys
 from dataclasses import dataclass
 from unittest import mock
 
@@ -53,6 +55,21 @@ class CliOutcome:
     code: int
     stdout: str
     stderr: str
+
+
+@dataclass
+class PytestOutcome:
+    """What ``pytest`` printed and returned when run on a target in a fresh process."""
+
+    code: int
+    output: str
+
+
+def run_pytest(directory, argv: list[str]) -> PytestOutcome:
+    """``python -m pytest -q *argv`` in ``directory`` (a fresh process: the plugin as users get it)."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *argv],
+                          cwd=directory, capture_output=True, text=True, timeout=600)
+    return PytestOutcome(done.returncode, done.stdout + done.stderr)
 
 
 def run_cli(argv: list[str]) -> CliOutcome:

@@ -1,9 +1,10 @@
 """The bad-input catalogue: one row per line of the README's catalogue, id = the line.
 
-Every public entry point (check_gradients, check_layer, the adapters, the target loaders and
-``gradcheck check``) gets bad inputs; each row says what must happen: a documented error naming
-the argument and the problem, a result that says what is wrong, or (command line) exit code 2
-with one line on stderr. Every user array is bit-for-bit unchanged afterwards.
+Every public entry point (check_gradients, check_layer, the probes, the adapters, the target
+loaders, the command line and the pytest plugin) gets bad inputs; each row says what must happen:
+a documented error naming the argument and the problem, a result that says what is wrong,
+(command line) exit code 2 with one line on stderr, or (pytest) a usage error or one failing
+item, never a traceback. Every user array is bit-for-bit unchanged afterwards.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from gradcheck import adapters, check_gradients, check_layer
+from gradcheck import probes as P
 from gradcheck.errors import (
     CheckTooSlowError,
     GradcheckError,
@@ -24,15 +26,20 @@ from gradcheck.errors import (
     TargetLoadError,
     UserCodeError,
 )
+from gradcheck.probes import ProbeResult
+from gradcheck.pytest_plugin import parametrize_with_checks
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.batches import synthetic_batch
 from gradcheck.targets.loading import load_object
 from gradcheck.targets.protocol import as_target
 from tests.reliability.helpers import (
+    TARGET_SOURCE,
     CliOutcome,
+    PytestOutcome,
     bits,
     quadratic_problem,
     run_cli,
+    run_pytest,
     with_clock,
     write_target,
 )
@@ -265,8 +272,84 @@ def _cli_json_under_a_file(tmp):
     return outcome
 
 
+def _cli_probe_json_under_a_file(tmp):
+    (tmp / "file.txt").write_text("not a directory", encoding="utf-8")
+    return run_cli(["probe", f"{write_target(tmp, 'target = Net()')}:target", "--json",
+                    str(tmp / "file.txt" / "sub" / "report.json")])
+
+
 def _cli_too_slow(tmp):
     return with_clock(1000.0, lambda: _cli(tmp, "target = Net()"))
+
+
+# -- the probes ---------------------------------------------------------------------------------
+def _batch(n: int = 8):
+    rng = np.random.default_rng(0)
+    return rng.uniform(0.0, 1.0, size=(n, 4)), np.arange(n) % 3
+
+
+def _net(dtype=np.float64):
+    namespace: dict = {}
+    exec(compile(TARGET_SOURCE, "net.py", "exec"), namespace)
+    return namespace["Net"](dtype)
+
+
+def _training(probe, X=None, y=None, target=None, **options):
+    """A training probe on the helper network; X, y and the parameters must come back unchanged."""
+    X0, y0 = _batch()
+    X = X0 if X is None else X
+    y = y0 if y is None else y
+    target = _net() if target is None else target
+    watched = {"X": X, "y": y} if isinstance(X, np.ndarray) and isinstance(y, np.ndarray) else {}
+    params = getattr(target, "params", {})
+    before, params_before = bits(watched), bits(params) if isinstance(params, dict) else {}
+    try:
+        return probe(target, X, y, **options)
+    finally:
+        assert bits(watched) == before
+        if params_before:
+            assert bits(params) == params_before
+
+
+class _LossOnly:
+    params = {"W": np.ones((4, 3))}
+
+    def loss(self, X, y):
+        return 1.0
+
+
+def _in_place_softmax(Z):
+    Z -= Z.max(axis=-1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=-1, keepdims=True)
+    return Z
+
+
+def _gradients_raising_on_call(n: int):
+    net, calls = _net(), {"n": 0}
+    correct = net.gradients
+
+    def gradients(X, y):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise FloatingPointError("step 3 blew up")
+        return correct(X, y)
+
+    net.gradients = gradients
+    return net
+
+
+NO_GRADIENTS = "class T:\n    params = Net().params\n\n\ntarget = T()"
+
+
+def _plugin(tmp, *options, body="target = Net()"):
+    return run_pytest(tmp, [f"--gradcheck-target={write_target(tmp, body)}:target",
+                            "--gradcheck-mode", "directional", *options])
+
+
+def _plugin_html_under_a_file(tmp):
+    (tmp / "file.txt").write_text("not a directory", encoding="utf-8")
+    return _plugin(tmp, f"--gradcheck-html={tmp / 'file.txt' / 'sub' / 'r.html'}")
 
 
 R = Row
@@ -577,6 +660,87 @@ ROWS = [
     R("synthetic_batch: loss failing with rows and with columns",
       lambda t: synthetic_batch(_Loaded(loss=lambda X, y: 1 / 0), 4),
       "could not call loss(X, y) with examples as rows or as columns", ProtocolError),
+    # -- the function probes: bad arguments raise, a broken function is a finding ------------------
+    R("probe_softmax: fn not callable", lambda t: P.probe_softmax(3), "got int, expected a function",
+      InvalidArgumentError, "fn"),
+    R("probe_softmax: axis 2", lambda t: P.probe_softmax(_in_place_softmax, axis=2),
+      "got 2, expected 0, 1 or -1", InvalidArgumentError, "axis"),
+    R("probe_softmax: dtype integer", lambda t: P.probe_softmax(_in_place_softmax, dtype=np.int32),
+      "expected float32 or float64", InvalidArgumentError, "dtype"),
+    R("probe_softmax: fn raising", lambda t: P.probe_softmax(lambda Z: 1 / 0),
+      "ZeroDivisionError: division by zero (exception)", passed=False),
+    R("probe_softmax: fn returning None", lambda t: P.probe_softmax(lambda Z: None),
+      "returned None, expected an array (a missing return statement?)", passed=False),
+    R("probe_softmax: fn returning a string", lambda t: P.probe_softmax(lambda Z: "probabilities"),
+      "returned str, not an array of numbers", passed=False),
+    R("probe_softmax: fn returning the wrong shape", lambda t: P.probe_softmax(lambda Z: Z[:, :1]),
+      "returned shape (3, 1) for logits of shape (3, 5) (shape)", passed=False),
+    R("probe_softmax: fn writing into its input (runs on copies)",
+      lambda t: P.probe_softmax(_in_place_softmax), "PASSED", passed=True),
+    R("probe_log_softmax: fn not callable", lambda t: P.probe_log_softmax("log_softmax"),
+      "got str, expected a function", InvalidArgumentError, "fn"),
+    R("probe_sigmoid: fn not callable", lambda t: P.probe_sigmoid(None), "got NoneType, expected a function",
+      InvalidArgumentError, "fn"),
+    R("probe_sigmoid: fn raising", lambda t: P.probe_sigmoid(lambda z: {}["z"]), "KeyError: 'z' (exception)",
+      passed=False),
+    R("probe_cross_entropy: gradient not callable",
+      lambda t: P.probe_cross_entropy(lambda p, y: 0.0, gradient=5), "got int, expected a function",
+      InvalidArgumentError, "gradient"),
+    R("probe_cross_entropy: loss returning an array", lambda t: P.probe_cross_entropy(lambda p, y: p),
+      "returned an array of shape", passed=False),
+    R("probe_binary_cross_entropy: fn raising", lambda t: P.probe_binary_cross_entropy(lambda p, y: 1 / 0),
+      "ZeroDivisionError", passed=False),
+    # -- the training and contract probes -----------------------------------------------------------
+    R("probe_input_scale: target lacking gradients",
+      lambda t: P.probe_input_scale(_LossOnly(), *_batch()), "lacks gradients", ProtocolError),
+    R("probe_input_scale: X containing NaN",
+      lambda t: _training(P.probe_input_scale, X=np.where(np.eye(8, 4) > 0, np.nan, 0.5)),
+      "contains 4 NaN or inf values", InvalidArgumentError, "X"),
+    R("probe_input_scale: X 1-D", lambda t: _training(P.probe_input_scale, X=np.ones(4)),
+      "has shape (4,), expected a non-empty 2-D batch", InvalidArgumentError, "X"),
+    R("probe_input_scale: X of strings", lambda t: _training(P.probe_input_scale, X=[["a", "b"]]),
+      "not an array of numbers", InvalidArgumentError, "X"),
+    R("probe_input_scale: y with fewer labels than examples",
+      lambda t: _training(P.probe_input_scale, y=np.arange(3)),
+      "has shape (3,) for X of shape (8, 4) (examples as rows): not one label per example",
+      InvalidArgumentError, "y"),
+    R("probe_input_scale: scales empty", lambda t: _training(P.probe_input_scale, scales=[]),
+      "expected a non-empty sequence", InvalidArgumentError, "scales"),
+    R("probe_input_scale: scales negative", lambda t: _training(P.probe_input_scale, scales=[1, -255]),
+      "got -255, expected a positive finite number", InvalidArgumentError, "scales[1]"),
+    R("probe_input_scale: X a list (converted, so it works)",
+      lambda t: _training(P.probe_input_scale, X=_batch()[0].tolist(), scales=[1]), "PASSED", passed=True),
+    R("probe_learning_rate: rates containing 0", lambda t: _training(P.probe_learning_rate, rates=[0.1, 0]),
+      "got 0, expected a positive finite number", InvalidArgumentError, "rates[1]"),
+    R("probe_learning_rate: clip_norm negative", lambda t: _training(P.probe_learning_rate, clip_norm=-1),
+      "got -1, expected a positive finite number", InvalidArgumentError, "clip_norm"),
+    R("probe_learning_rate: gradients raising at the third call",
+      lambda t: _training(P.probe_learning_rate, target=_gradients_raising_on_call(3)),
+      "FloatingPointError: step 3 blew up", passed=False),
+    R("probe_activations: steps 0", lambda t: _training(P.probe_activations, steps=0),
+      "got 0, expected a positive integer", InvalidArgumentError, "steps"),
+    R("probe_activations: lr NaN", lambda t: _training(P.probe_activations, lr=float("nan")),
+      "got nan, expected a positive finite number", InvalidArgumentError, "lr"),
+    R("probe_gradient_flow: gradients raising",
+      lambda t: _training(P.probe_gradient_flow, target=_gradients_raising_on_call(1)),
+      "gradients(X, y) raised FloatingPointError: step 3 blew up", passed=False),
+    R("probe_precision: target32 with float64 parameters",
+      lambda t: P.probe_precision(_net(), _net(), *_batch()),
+      "has parameters W (float64), b (float64), expected float32", InvalidArgumentError, "target32"),
+    R("probe_precision: networks of different sizes",
+      lambda t: P.probe_precision(_net(), _Loaded(params={"W": np.ones((4, 2), np.float32),
+                                                          "b": np.zeros(2, np.float32)}), *_batch()),
+      "not the same network", InvalidArgumentError, "target32"),
+    R("probe_shapes: batch_sizes empty", lambda t: P.probe_shapes(_net(), batch_sizes=[]),
+      "expected a non-empty sequence of positive integers", InvalidArgumentError, "batch_sizes"),
+    R("probe_shapes: batch size 0", lambda t: P.probe_shapes(_net(), batch_sizes=[0, 4]),
+      "got 0, expected a positive integer", InvalidArgumentError, "batch_sizes[0]"),
+    R("probe_shapes: batch size a string", lambda t: P.probe_shapes(_net(), batch_sizes=["8"]),
+      "got '8', expected a positive integer", InvalidArgumentError, "batch_sizes[0]"),
+    R("probe_example_order: batch_size 1", lambda t: P.probe_example_order(_net(), batch_size=1),
+      "expected at least 2 examples to reorder", InvalidArgumentError, "batch_size"),
+    R("probe_example_order: permutations 0", lambda t: P.probe_example_order(_net(), permutations=0),
+      "got 0, expected a positive integer", InvalidArgumentError, "permutations"),
     # -- the command line: exit code 2 and one line on stderr ----------------------------------
     R("gradcheck check: target without ':'", lambda t: run_cli(["check", "mymodule"]),
       "is not of the form 'package.module:attr'"),
@@ -606,6 +770,27 @@ ROWS = [
     R("gradcheck check: --json under a regular file", _cli_json_under_a_file, "cannot write"),
     R("gradcheck check: full mode estimated over 60 s", _cli_too_slow,
       "mode: 'full' would take about 8.3 h (30 loss evaluations at 17 min each), over max_seconds=60"),
+    R("gradcheck probe: an object without gradients",
+      lambda t: run_cli(["probe", f"{write_target(t, NO_GRADIENTS)}:target"]),
+      "lacks loss, gradients"),
+    R("gradcheck probe: --json under a regular file", _cli_probe_json_under_a_file, "cannot write"),
+    R("gradcheck report: --epochs negative", lambda t: run_cli(["report", "--epochs", "-1"]),
+      "--epochs: got -1, expected 0 or more"),
+    R("gradcheck report: -o a directory", lambda t: run_cli(["report", f"{write_target(t, 'target = Net()')}:target",
+                                                             "-o", str(t)]), "is a directory, expected a file path"),
+    # -- the pytest plugin: a usage error before anything runs, or one failing item ------------
+    R("pytest plugin: --gradcheck-target unloadable",
+      lambda t: run_pytest(t, ["--gradcheck-target=no_such_module_abc:target"]),
+      "the target could not be loaded: no module named 'no_such_module_abc'"),
+    R("pytest plugin: --gradcheck-target an object without gradients",
+      lambda t: _plugin(t, body=NO_GRADIENTS), "lacks loss, gradients"),
+    R("pytest plugin: --gradcheck-xfail naming no check", lambda t: _plugin(t, "--gradcheck-xfail=check_typo"),
+      "--gradcheck-xfail: no check named check_typo; the checks of"),
+    R("pytest plugin: --gradcheck-html under a regular file", _plugin_html_under_a_file,
+      "cannot write a report in"),
+    R("parametrize_with_checks: xfail naming no check",
+      lambda t: parametrize_with_checks(_net(), xfail={"check_typo": "?"}), "xfail names unknown checks ['check_typo']",
+      GradcheckError),
 ]
 
 
@@ -627,6 +812,16 @@ def test_bad_input(row, tmp_path):
         message = outcome.stderr.strip()
         assert message.startswith("gradcheck: error: ") and "\n" not in message
         assert row.excerpt in message
+        return
+    if isinstance(outcome, PytestOutcome):
+        assert outcome.code != 0, outcome.output
+        assert "Traceback" not in outcome.output and "INTERNALERROR" not in outcome.output
+        assert row.excerpt in outcome.output
+        return
+    if isinstance(outcome, ProbeResult):
+        assert outcome.passed is row.passed
+        text = "\n".join(f.message for f in outcome.findings) if outcome.findings else "PASSED"
+        assert row.excerpt in text
         return
     assert isinstance(outcome, GradientCheckResult)
     assert outcome.passed is row.passed

@@ -1,0 +1,95 @@
+"""Checking what a caller hands the target-level probes: numbers, batches, pairs of targets.
+
+Every function raises :class:`~gradcheck.errors.InvalidArgumentError` (or
+:class:`~gradcheck.errors.ProtocolError` for an object that is not a target) naming the argument,
+before any probe touches the network.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gradcheck.errors import InvalidArgumentError
+from gradcheck.targets.protocol import as_target, target_params
+
+
+def positive(name: str, value: Any, *, integer: bool = False):
+    """``value`` if it is a positive finite number (a positive integer with ``integer=True``)."""
+    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
+    if not ok or isinstance(value, bool) or not value > 0 or not math.isfinite(value):
+        kind = "a positive integer" if integer else "a positive finite number"
+        raise InvalidArgumentError(name, f"got {value!r}, expected {kind}", f"Pass {name}=10, say.")
+    return value
+
+
+def positive_list(name: str, values: Sequence, *, integer: bool = False) -> list:
+    """A non-empty sequence of positive numbers (integers with ``integer=True``), as a list."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise InvalidArgumentError(name, f"got {values!r}, expected a non-empty sequence of "
+                                   f"{'positive integers' if integer else 'numbers'}",
+                                   f"Pass {name}=(1, 255), say.")
+    convert = int if integer else float
+    return [convert(positive(f"{name}[{i}]", v, integer=integer)) for i, v in enumerate(values)]
+
+
+def probe_target(target: Any, argument: str = "target"):
+    """The target after the protocol's checks (a zero-argument factory is called)."""
+    return as_target(target, label=argument)
+
+
+def probe_batch(target: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` as arrays after checking they form one batch for ``target``.
+
+    X: a finite, non-empty 2-D array of numbers (a list is converted; the caller's object is
+    never modified). y: labels or one-hot rows with one entry per example, the examples being
+    the rows of X (``layout="rows"``), its columns (``"columns"``) or either (no layout).
+    """
+    try:
+        X_arr = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError("X", f"got {type(X).__name__} that is not an array of numbers ({exc})",
+                                   "Pass the batch as a 2-D float ndarray.") from exc
+    if not np.issubdtype(X_arr.dtype, np.number) or np.issubdtype(X_arr.dtype, np.complexfloating):
+        raise InvalidArgumentError("X", f"has dtype {X_arr.dtype}, expected real numbers",
+                                   "Convert it with X.astype(np.float64).")
+    if X_arr.ndim != 2 or X_arr.size == 0:
+        raise InvalidArgumentError("X", f"has shape {X_arr.shape}, expected a non-empty 2-D batch",
+                                   "Pass (n_examples, n_features), or (n_features, n_examples) "
+                                   "for a columns-layout target.")
+    if not np.all(np.isfinite(X_arr)):
+        bad = int(np.sum(~np.isfinite(X_arr)))
+        raise InvalidArgumentError("X", f"contains {bad} NaN or inf value{'s' if bad > 1 else ''}; "
+                                   "a probe needs finite inputs to say where training breaks",
+                                   "Clean the batch first, e.g. np.nan_to_num, or pick other examples.")
+    y_arr = np.asarray(y)
+    layout = getattr(target, "layout", None)
+    counts = {"rows": [X_arr.shape[0]], "columns": [X_arr.shape[1]]}.get(layout, list(X_arr.shape))
+    if y_arr.ndim not in (1, 2) or not ({y_arr.shape[0], y_arr.shape[-1]} & set(counts)):
+        where = f"examples as {layout}" if layout else "examples as rows or columns"
+        raise InvalidArgumentError("y", f"has shape {y_arr.shape} for X of shape {X_arr.shape} "
+                                   f"({where}): not one label per example",
+                                   "Pass the labels of the same examples as X, in the same order.")
+    return X_arr, y_arr
+
+
+def precision_pair(target64: Any, target32: Any):
+    """``(target64, target32)`` after checking they are one network in float64 and float32."""
+    target64, target32 = probe_target(target64, "target64"), probe_target(target32, "target32")
+    params64, params32 = target_params(target64), target_params(target32)
+    for argument, params, dtype in (("target64", params64, np.float64), ("target32", params32, np.float32)):
+        wrong = [f"{name} ({arr.dtype})" for name, arr in params.items() if arr.dtype != dtype]
+        if wrong:
+            raise InvalidArgumentError(argument, f"has parameters {', '.join(wrong)}, expected "
+                                       f"{np.dtype(dtype).name}",
+                                       "Build the same network twice, with dtype=np.float64 and "
+                                       "dtype=np.float32.")
+    if list(params64) != list(params32) or any(params64[n].shape != params32[n].shape for n in params64):
+        shapes64 = {n: a.shape for n, a in params64.items()}
+        shapes32 = {n: a.shape for n, a in params32.items()}
+        raise InvalidArgumentError("target32", f"has parameters {shapes32}, target64 {shapes64}: "
+                                   "not the same network", "Build both from the same sizes and seed.")
+    return target64, target32
