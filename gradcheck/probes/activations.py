@@ -121,8 +121,10 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
                 kind = "nonfinite"
                 msg = out.warning or "the output has NaN or inf"
             else:
-                kind = _normalisation_kind(L, axis, rounding(dt, m))
-                msg = f"exp of the output sums to {np.exp(logsumexp(L, axis)).ravel()[0]:.6g} per example"
+                with np.errstate(all="ignore"):  # the user's output may be huge; say so, quietly
+                    kind = _normalisation_kind(L, axis, rounding(dt, m))
+                    total = np.exp(logsumexp(L, axis)).ravel()[0]
+                msg = f"exp of the output sums to {total:.6g} per example"
             if kind is None and not np.all(np.abs(L - exact) <= allowed):
                 kind = "inaccurate"
                 msg = f"differs from the log-sum-exp log-softmax by up to {err:.3g}"

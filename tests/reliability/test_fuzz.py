@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from gradcheck import GradcheckError, check_gradients, check_layer
+from gradcheck import probes as P
 from tests.reliability.helpers import bits
 
 FUZZ = settings(max_examples=80, derandomize=True, deadline=None,
@@ -131,3 +133,82 @@ def test_check_layer_raises_only_documented_errors(X, forward, backward, options
     else:
         json.dumps(result.to_dict(), allow_nan=False)
     assert bits({"X": X}) == before
+
+
+# -- the probes -----------------------------------------------------------------------------------
+FUNCTIONS = st.sampled_from([
+    lambda *a: a[0],
+    lambda *a: None,
+    lambda *a: "probabilities",
+    lambda *a: np.ones(3),
+    lambda *a: a[0][..., :1],
+    lambda *a: 1 / 0,
+    lambda *a: float("nan"),
+    lambda *a: [[1, 2], [3]],
+    lambda *a: np.exp(a[0]),
+    lambda *a: a[0].astype(complex),
+    3,
+    None,
+])
+FUNCTION_PROBES = st.sampled_from([P.probe_softmax, P.probe_log_softmax, P.probe_sigmoid,
+                                   P.probe_cross_entropy, P.probe_binary_cross_entropy])
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a probe records NumPy's warnings, never leaks them
+@seed(20240607)
+@FUZZ
+@given(probe=FUNCTION_PROBES, fn=FUNCTIONS,
+       options=st.fixed_dictionaries({}, optional={"dtype": st.sampled_from([np.float32, np.float64, int, "x"]),
+                                                   "seed": st.integers(0, 3)}))
+def test_function_probes_raise_only_documented_errors(probe, fn, options):
+    try:
+        result = probe(fn, **options)
+    except GradcheckError:
+        return
+    json.dumps(result.to_dict(), allow_nan=False)
+    assert result.passed in (True, False)
+
+
+class _Regression:
+    """Softmax regression over 4 inputs and 3 classes, rows are examples."""
+
+    def __init__(self):
+        self.params = {"W": np.random.default_rng(0).normal(size=(4, 3)), "b": np.zeros(3)}
+
+    def _probabilities(self, X):
+        Z = np.asarray(X, dtype=float) @ self.params["W"] + self.params["b"]
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+
+    def loss(self, X, y):
+        return float(-np.mean(np.log(self._probabilities(X)[np.arange(len(y)), y] + 1e-300)))
+
+    def gradients(self, X, y):
+        dZ = self._probabilities(X)
+        dZ[np.arange(len(y)), y] -= 1
+        return {"W": np.asarray(X, dtype=float).T @ dZ / len(y), "b": dZ.mean(axis=0)}
+
+
+TRAINING_PROBES = st.sampled_from([P.probe_input_scale, P.probe_learning_rate, P.probe_activations,
+                                   P.probe_gradient_flow])
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@seed(20240607)
+@settings(FUZZ, max_examples=40)
+@given(probe=TRAINING_PROBES,
+       X=arrays(shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)),
+       y=st.one_of(arrays(dtype=st.sampled_from([np.int64, np.float64])), st.none(), st.text(max_size=2)))
+def test_training_probes_raise_only_documented_errors(probe, X, y):
+    target = _Regression()
+    watched = {"X": X, **({"y": y} if isinstance(y, np.ndarray) else {})}
+    before, params_before = bits(watched), bits(target.params)
+    options = {"steps": 2} if probe is not P.probe_gradient_flow else {}
+    try:
+        result = probe(target, X, y, **options)
+    except GradcheckError:
+        pass
+    else:
+        json.dumps(result.to_dict(), allow_nan=False)
+    assert bits(watched) == before
+    assert bits(target.params) == params_before
