@@ -326,12 +326,12 @@ def render(data: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def replace_section(text: str, section: str) -> str:
+def replace_section(text: str, section: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with everything between the two markers replaced by ``section``."""
-    start, end = text.find(START), text.find(END)
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < 0 or end < start:
-        raise ValueError(f"README: expected the markers {START} and {END}, in that order")
-    return text[: start + len(START)] + "\n" + section + text[end:]
+        raise ValueError(f"README: expected the markers {start_marker} and {end_marker}, in that order")
+    return text[: start + len(start_marker)] + "\n" + section + text[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
