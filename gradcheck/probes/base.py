@@ -8,7 +8,7 @@ a crash; a RuntimeWarning it emits is a finding too (``overflow`` or ``warning``
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -272,3 +272,13 @@ def call_user(subject: str, call: str, fn: Callable, *args: Any) -> Any:
         raise UserCodeRaised(Finding(
             "exception", subject, f"{subject}: {call} raised {type(exc).__name__}: {exc}",
             "Run the same call yourself on this batch; the traceback shows the line.")) from exc
+
+
+def call_gradients(subject: str, call: str, target: Any, X: Any, y: Any) -> Mapping:
+    """``target.gradients(X, y)``, or UserCodeRaised when it raises or returns no mapping."""
+    grads = call_user(subject, call, target.gradients, X, y)
+    if not isinstance(grads, Mapping):
+        raise UserCodeRaised(Finding(
+            "shape", subject, f"{subject}: {call} returned {type(grads).__name__}, expected a dict "
+            "name -> gradient array", "Return {name: gradient} with the names of params."))
+    return grads

@@ -76,6 +76,12 @@ def probe_batch(target: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     return X_arr, y_arr
 
 
+def target_and_batch(target: Any, X: Any, y: Any):
+    """``(target, X, y)`` after :func:`probe_target` and :func:`probe_batch`."""
+    target = probe_target(target)
+    return (target, *probe_batch(target, X, y))
+
+
 def precision_pair(target64: Any, target32: Any):
     """``(target64, target32)`` after checking they are one network in float64 and float32."""
     target64, target32 = probe_target(target64, "target64"), probe_target(target32, "target32")

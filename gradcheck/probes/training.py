@@ -15,8 +15,8 @@ import numpy as np
 
 from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
-from gradcheck.probes.base import ProbeResult, UserCodeRaised, call_user, parameters_kept
-from gradcheck.probes.inputs import positive, positive_list, precision_pair, probe_batch, probe_target
+from gradcheck.probes.base import ProbeResult, UserCodeRaised, call_gradients, call_user, parameters_kept
+from gradcheck.probes.inputs import positive, positive_list, precision_pair, probe_batch, target_and_batch
 from gradcheck.probes.runs import RunRecord, apply_step, first_nonfinite_layer, global_norm, sgd_run
 from gradcheck.targets.protocol import target_params
 
@@ -52,8 +52,7 @@ def probe_input_scale(target, X, y, *, scales: Sequence[float] = INPUT_SCALES, l
     Series: one group per scale, ``{"step", "loss", "grad_norm"}``.
     ``breaking_magnitude``: the smallest scale at which training went non-finite.
     """
-    target = probe_target(target)
-    X, y = probe_batch(target, X, y)
+    target, X, y = target_and_batch(target, X, y)
     scales = positive_list("scales", scales)
     positive("lr", lr)
     positive("steps", steps, integer=True)
@@ -111,8 +110,7 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
     Series: one group per rate (``"lr 0.1"``) and per clipped rerun (``"lr 10 clipped"``),
     each ``{"step", "loss", "grad_norm"}``. ``breaking_magnitude``: the smallest diverging rate.
     """
-    target = probe_target(target)
-    X, y = probe_batch(target, X, y)
+    target, X, y = target_and_batch(target, X, y)
     rates = sorted(positive_list("rates", rates))
     positive("steps", steps, integer=True)
     positive("clip_norm", clip_norm)
@@ -194,8 +192,7 @@ def probe_activations(target, X, y, *, lr: float = 0.1, steps: int = 20,
 
     Series: ``{"layer", "mean", "std", "dead_at_init", "dead_after_training"}``.
     """
-    target = probe_target(target)
-    X, y = probe_batch(target, X, y)
+    target, X, y = target_and_batch(target, X, y)
     positive("lr", lr)
     positive("steps", steps, integer=True)
     result = ProbeResult(name="activations", subject=subject, passed=True)
@@ -264,13 +261,12 @@ def probe_gradient_flow(target, X, y, *, subject: str = "gradient flow") -> Prob
     one's (vanishing: the first layers barely learn, e.g. a deep sigmoid stack) or above its
     inverse (exploding). Series: ``{"layer": weight names, "grad_rms": [...]}``.
     """
-    target = probe_target(target)
-    X, y = probe_batch(target, X, y)
+    target, X, y = target_and_batch(target, X, y)
     params = target_params(target)
     findings: list[Finding] = []
     try:
         with parameters_kept(target, subject, findings), np.errstate(all="ignore"):
-            grads = call_user(subject, "gradients(X, y)", target.gradients, X, y)
+            grads = call_gradients(subject, "gradients(X, y)", target, X, y)
     except UserCodeRaised as raised:
         findings.insert(0, raised.finding)
     if findings:
@@ -322,8 +318,8 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
                 parameters_kept(target32, subject, result.findings), np.errstate(all="ignore"):
             loss64 = call_user(subject, "target64.loss(X, y)", lambda: float(target64.loss(X64, y)))
             loss32 = call_user(subject, "target32.loss(X, y)", lambda: float(target32.loss(X32, y)))
-            g64 = call_user(subject, "target64.gradients(X, y)", target64.gradients, X64, y)
-            g32 = call_user(subject, "target32.gradients(X, y)", target32.gradients, X32, y)
+            g64 = call_gradients(subject, "target64.gradients(X, y)", target64, X64, y)
+            g32 = call_gradients(subject, "target32.gradients(X, y)", target32, X32, y)
     except UserCodeRaised as raised:
         result.findings.insert(0, raised.finding)
     if result.findings:
