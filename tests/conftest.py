@@ -1,12 +1,27 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: one BLAS thread per test process, and hypothesis profiles.
 
-``ci`` (the default) is derandomised and bounded so the suite is fast and
+BLAS: under ``pytest -n 2`` on two cores, two workers each running two OpenBLAS threads
+oversubscribe the machine, and OpenBLAS's spinning threads then make the small products of a
+784-10-10 network up to a hundred times slower for seconds at a time (measured: 0.08 ms median
+per loss call alone, 8 ms beside two busy processes with NumPy 1.26's OpenBLAS; 0.085 ms with one
+thread). One thread per process keeps every test's time, and the full-mode time guard's
+estimate, what the code costs. Subprocesses (the command line, nested pytest) inherit it through
+the environment. The benchmarks set their own thread counts per test.
+
+Hypothesis: ``ci`` (the default) is derandomised and bounded so the suite is fast and
 reproducible; ``dev`` explores much more. Select with HYPOTHESIS_PROFILE=dev.
 """
 
 import os
 
-from hypothesis import HealthCheck, settings
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+# NumPy is already imported (by the gradcheck plugin), so its BLAS is limited at run time too.
+threadpool_limits(limits=1)
 
 settings.register_profile(
     "ci",
