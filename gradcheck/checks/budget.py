@@ -52,6 +52,8 @@ def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode
                "max_seconds=None to run it anyway.")
     else:
         fix = "Pass fewer directions, or max_seconds=None to run it anyway."
+    fix += (" If other processes share these cores (pytest -n, a busy machine), one BLAS thread "
+            "per process (OPENBLAS_NUM_THREADS=1) can make small products many times faster.")
     raise CheckTooSlowError(
         "mode",
         f"{mode!r} would take about {format_duration(estimate)} ({evaluations:,} loss "
