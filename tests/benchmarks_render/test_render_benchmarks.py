@@ -1,20 +1,13 @@
 """The README benchmark renderer, on a small fake pytest-benchmark JSON."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "render_benchmarks.py"
-
 
 @pytest.fixture(scope="module")
-def render():
-    spec = importlib.util.spec_from_file_location("render_benchmarks", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def render(load_script):
+    return load_script("render_benchmarks")
 
 
 def _stats(median, low, high):

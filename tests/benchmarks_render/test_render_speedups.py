@@ -1,20 +1,13 @@
 """The README's before/after speed-up table, rendered from two small fake benchmark runs."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "render_speedups.py"
-
 
 @pytest.fixture(scope="module")
-def speedups():
-    spec = importlib.util.spec_from_file_location("render_speedups", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def speedups(load_script):
+    return load_script("render_speedups")
 
 
 def _run(medians: dict) -> dict:
