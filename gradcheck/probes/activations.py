@@ -21,9 +21,9 @@ from gradcheck.probes.base import (
     check_axis,
     check_dtype,
     check_function,
+    logit_sweep,
     logsumexp,
     max_abs,
-    per_example_shift,
     rounding,
     shift_check,
     stable_log_softmax,
@@ -96,14 +96,10 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     check_function("fn", fn)
     axis = check_axis(axis)
     dt = check_dtype(dtype)
-    rng = np.random.default_rng(seed)
-    base = sweep_base((3, 5) if axis == 1 else (5, 3), axis, seed)
     sweep = Sweep("log_softmax", subject, dt)
     errors: list[float] = []
     shift_errors: list[float] = []
-    for m in MAGNITUDES:
-        Z = (base * m).astype(dt)
-        shifted = (Z.astype(np.float64) + per_example_shift(Z, axis, rng, m)).astype(dt)
+    for m, Z, shifted in logit_sweep(axis, dt, seed):
         exact = stable_log_softmax(Z, axis)
         allowed = allowed_error(dt, m, exact)
         out = call_guarded(fn, Z)

@@ -144,6 +144,16 @@ def sweep_base(shape: tuple[int, int], axis: int, seed: int) -> np.ndarray:
     return base
 
 
+def logit_sweep(axis: int, dtype: np.dtype, seed: int) -> Iterator[tuple[float, np.ndarray, np.ndarray]]:
+    """``(m, Z, shifted)`` for each m in :data:`MAGNITUDES`: logits (3, 5) for axis 1, (5, 3)
+    for axis 0, scaled to magnitude m, and the same logits plus one constant per example."""
+    rng = np.random.default_rng(seed)
+    base = sweep_base((3, 5) if axis == 1 else (5, 3), axis, seed)
+    for m in MAGNITUDES:
+        Z = (base * m).astype(dtype)
+        yield m, Z, (Z.astype(np.float64) + per_example_shift(Z, axis, rng, m)).astype(dtype)
+
+
 def per_example_shift(Z: np.ndarray, axis: int, rng: np.random.Generator, magnitude: float) -> np.ndarray:
     """Constants, one per example, that move each example's largest logit into [-m/2, 0].
 

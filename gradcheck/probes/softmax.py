@@ -15,11 +15,10 @@ from gradcheck.probes.base import (
     check_axis,
     check_dtype,
     check_function,
+    logit_sweep,
     max_abs,
-    per_example_shift,
     rounding,
     shift_check,
-    sweep_base,
     warning_kind,
 )
 
@@ -83,15 +82,11 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     check_function("fn", fn)
     axis = check_axis(axis)
     dt = check_dtype(dtype)
-    rng = np.random.default_rng(seed)
-    base = sweep_base((3, 5) if axis == 1 else (5, 3), axis, seed)
     tol = 1e-4 if dt == np.float32 else 1e-8
     sweep = Sweep("softmax", subject, dt)
     errors: list[float] = []
     shift_errors: list[float] = []
-    for m in MAGNITUDES:
-        Z = (base * m).astype(dt)
-        shifted = (Z.astype(np.float64) + per_example_shift(Z, axis, rng, m)).astype(dt)
+    for m, Z, shifted in logit_sweep(axis, dt, seed):
         out = call_guarded(fn, Z)
         if out.error is not None:
             errors.append(float("nan"))
