@@ -137,3 +137,57 @@ def test_the_conformance_suite_runs_both_and_fails_with_the_diagnosis():
     assert checks["check_loss_example_order"]().passed
     with pytest.raises(ConformanceFailure, match="still has the batch axis"):
         checks["check_shapes_any_batch_size"]()
+
+
+class SeededDropout(SoftmaxRegression):
+    """Inverted dropout on the inputs with its mask reseeded on every call (cs231n's test
+    setup): repeatable, but the mask belongs to the batch position, not the example."""
+
+    def forward(self, X):
+        np.random.seed(3)
+        mask = (np.random.rand(*X.shape) < 0.5) / 0.5
+        return super().forward(X * mask)
+
+    def gradients(self, X, y):
+        np.random.seed(3)
+        mask = (np.random.rand(*X.shape) < 0.5) / 0.5
+        dZ = self.delta(X, y)
+        return {"W": (X * mask).T @ dZ, "b": dZ.sum(axis=0)}
+
+
+class UnseededDropout(SeededDropout):
+    def forward(self, X):
+        mask = (np.random.rand(*X.shape) < 0.5) / 0.5
+        return SoftmaxRegression.forward(self, X * mask)
+
+
+def test_a_dropout_mask_fixed_by_a_seed_warns_with_the_reason_instead_of_failing():
+    result = probe_example_order(SeededDropout())
+    assert result.passed
+    [warning] = result.findings
+    assert warning.severity == "warning" and "random" in warning.data["reason"]
+
+
+def test_labels_indexing_rows_still_fails_next_to_the_dropout_rule():
+    result = probe_example_order(LabelsIndexRows())
+    assert not result.passed and result.findings[0].is_failure
+
+
+def test_a_loss_that_is_not_repeatable_skips_the_order_probe_with_the_reason():
+    result = probe_example_order(UnseededDropout())
+    assert result.passed
+    [skipped] = result.findings
+    assert skipped.data["skipped"] and "same order" in skipped.message
+
+
+def test_a_functional_target_without_outputs_skips_the_forward_shapes_with_the_reason():
+    from gradcheck.adapters import functional
+
+    net = SoftmaxRegression()
+    target = functional(net.params, loss=lambda p, X, y: net.loss(X, y),
+                        gradients=lambda p, X, y: net.gradients(X, y))
+    result = probe_shapes(target)
+    assert result.passed
+    [skipped] = result.findings
+    assert skipped.severity == "info" and "no output function" in skipped.message
+    assert result.series["passed"] == [1.0] * len(result.series["batch_size"])
