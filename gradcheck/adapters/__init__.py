@@ -3,15 +3,18 @@
 from gradcheck.adapters.cache_pairs import CacheModelTarget, cache_model
 from gradcheck.adapters.functional import FunctionalTarget, functional
 from gradcheck.adapters.layer_objects import LayerObjectsTarget, layer_objects
+from gradcheck.adapters.model import ModelTarget, model
 from gradcheck.adapters.per_sample import PerSampleTarget, per_sample
 
 __all__ = [
     "CacheModelTarget",
     "FunctionalTarget",
     "LayerObjectsTarget",
+    "ModelTarget",
     "PerSampleTarget",
     "cache_model",
     "functional",
     "layer_objects",
+    "model",
     "per_sample",
 ]

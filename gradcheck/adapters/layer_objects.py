@@ -1,88 +1,292 @@
-"""Layer-object style ("Neural Networks from Scratch"): objects with forward/backward and state.
+"""Layer-object style: layers with forward/backward and state, and a loss object.
 
-Each layer's ``forward(inputs)`` stores ``output``; ``backward(dvalues)`` stores ``dinputs`` and,
-for layers with parameters, ``dweights`` and ``dbiases``. The loss object offers ``calculate(output,
-y)`` (or ``forward(output, y)`` returning the per-example or mean loss) and ``backward(output, y)``
-storing ``dinputs``. Glue::
+Covers the book "Neural Networks from Scratch" (``forward(inputs)`` or ``forward(inputs,
+training)``, ``dweights``/``dbiases``, a loss with ``calculate``/``backward`` or a combined
+softmax/cross-entropy) and layer libraries (``layer.parameters["W"]`` and ``layer.gradients``,
+created on the first forward, accumulated with ``+=``, inputs appended to a list; a loss with
+``loss(y, y_pred)`` summed over examples and ``grad`` giving dL/dlogits). Glue::
 
-    target = gradcheck.adapters.layer_objects([dense1, relu1, dense2], loss_softmax_ce)
+    target = gradcheck.adapters.layer_objects([dense1, relu1, dense2], loss)
+
+What is found rather than configured (see :mod:`gradcheck.adapters.layer_access` and
+:mod:`gradcheck.adapters.loss_access` for the layer and loss sides):
+
+- a sum loss (the loss of a batch twice over is twice the loss) is divided, with its
+  gradients, by the batch size, so the target's loss is a mean as the protocol says;
+- a loss gradient taken with respect to the logits (the input of a last, parameter-free
+  layer such as a softmax) rather than the output is recognised by a directional derivative of
+  the loss object's own value, and the backward starts below that layer;
+- regularisation held on the layers (``weight_regularizer_l2`` ...) is added to the loss
+  through the loss object's ``regularization_loss`` (or ``regularization=``), since the
+  layers' backward adds its gradient.
+
+Scripts that train when imported should guard the training with
+``if __name__ == "__main__":`` so that loading the target does not train the network first.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+
 import numpy as np
 
+from gradcheck.adapters.layer_access import LayerAccess
+from gradcheck.adapters.loss_access import LossAccess
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+
+LOSS_GRADIENT_CHOICES = ("output", "logits")
+_named_access: dict[type, type] = {}
+
+
+def access_for(layer, label: str) -> LayerAccess:
+    """A LayerAccess whose class carries the layer's class name (single-layer checks are named by it)."""
+    cls = type(layer)
+    if cls not in _named_access:
+        _named_access[cls] = type(cls.__name__, (LayerAccess,), {"__module__": __name__})
+    return _named_access[cls](layer, label)
+
+
+def _required_count(function) -> int | None:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return sum(1 for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def _regularizer_settings(layer) -> dict[str, float]:
+    """Non-zero numbers a layer holds under a name containing "regulari" (weight_regularizer_l2 ...)."""
+    return {name: value for name, value in vars(layer).items() if "regulari" in name.lower()
+            and isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and value != 0}
 
 
 class LayerObjectsTarget:
-    """A target over a list of layer objects and a loss object. Examples are rows."""
+    """A target over a list of layer objects and a loss object. Examples are rows.
+
+    Parameters
+    ----------
+    layers : list of layer objects, in order (input side first).
+    loss : loss object with a gradient method (``backward``/``grad``) and usually a value
+        method (``calculate``/``forward``/``loss``).
+    regularization : callable () -> float, optional
+        The regularisation term of the network's loss, when it is not the loss object's
+        ``regularization_loss``.
+    n_inputs : int, optional
+        Input width, needed only when the layers create their parameters on the first forward.
+    dtype : float dtype, optional
+        Dtype of that first forward (layers that create parameters in their input's dtype);
+        default float64.
+    loss_gradient : "output" or "logits", optional
+        What the loss object's gradient is taken with respect to; found by itself when omitted.
+    """
 
     layout = "rows"
 
-    def __init__(self, layers, loss, *, weights="weights", biases="biases",
-                 dweights="dweights", dbiases="dbiases"):
+    def __init__(self, layers, loss, *, regularization: Callable | None = None, n_inputs: int | None = None,
+                 loss_gradient: str | None = None, dtype=None):
         if not isinstance(layers, (list, tuple)):
             raise InvalidArgumentError(
                 "layers", f"got {type(layers).__name__}, expected a list of layer objects.",
                 "Pass the layers in order, e.g. layer_objects([dense1, relu1, dense2], loss).")
-        self.layers = list(layers)
-        if not self.layers:
+        if not layers:
             raise InvalidArgumentError("layers", "is empty.", "Pass the network's layers in order.")
-        for i, layer in enumerate(self.layers):
-            if not (hasattr(layer, "forward") and hasattr(layer, "backward")):
-                raise InvalidArgumentError(f"layers[{i}]", f"({type(layer).__name__}) has no forward/backward.")
-        if not hasattr(loss, "backward"):
-            raise InvalidArgumentError("loss", f"({type(loss).__name__}) has no backward(output, y).")
+        for i, layer in enumerate(layers):
+            if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
+                raise InvalidArgumentError(f"layers[{i}]", f"({type(layer).__name__}) has no forward/backward.",
+                                           "Pass only the network's layers, in order.")
+        if loss_gradient not in (None, *LOSS_GRADIENT_CHOICES):
+            raise InvalidArgumentError("loss_gradient", f"got {loss_gradient!r}, expected 'output' or 'logits'.")
+        if regularization is not None and not callable(regularization):
+            raise InvalidArgumentError("regularization", f"got {type(regularization).__name__}, expected a "
+                                       "function () -> float.", "Pass e.g. regularization=model.regularization_loss.")
+        if n_inputs is not None and (not isinstance(n_inputs, (int, np.integer)) or isinstance(n_inputs, bool)
+                                     or n_inputs < 1):
+            raise InvalidArgumentError("n_inputs", f"got {n_inputs!r}, expected a positive integer (the input width).")
+        self.layers = [access_for(layer, f"layers[{i}]") for i, layer in enumerate(layers)]
         self.loss_object = loss
-        self._names = (weights, biases, dweights, dbiases)
-        self.params: dict[str, np.ndarray] = {}
-        self._owners = []  # (param name, layer, attribute of its gradient)
+        self._loss = LossAccess(loss)
+        self._check_loss()
+        self._loss_gradient = loss_gradient
+        self._regularization = regularization or self._find_regularization()
+        self._calibrated = False
+        self._sum = False  # a sum over examples rather than a mean; found on first use
+        self._wake(n_inputs, np.dtype(dtype or np.float64))
+        self._owners: dict[str, tuple[LayerAccess, object]] = {}
         k = 0
-        for layer in self.layers:
-            if hasattr(layer, weights):
+        for access in self.layers:
+            slots = access.param_slots()
+            if slots:
                 k += 1
-                for prefix, attr, grad_attr in (("W", weights, dweights), ("b", biases, dbiases)):
-                    if hasattr(layer, attr):
-                        self.params[f"{prefix}{k}"] = getattr(layer, attr)
-                        self._owners.append((f"{prefix}{k}", layer, grad_attr))
-        if not self.params:
-            raise ProtocolError(f"no layer has a `{weights}` attribute; pass weights=... naming it")
+                for short, key in slots:
+                    self._owners[f"{short}{k}"] = (access, key)
+        if not self._owners:
+            raise ProtocolError("no layer has a `weights` attribute, `W`, or a `parameters` dict of float "
+                                "arrays; pass the layers that hold the network's parameters")
+        self.params = {name: access.get_param(key) for name, (access, key) in self._owners.items()}
 
+    # -- set-up ----------------------------------------------------------------------------
+    def _check_loss(self) -> None:
+        if not self._loss.has_gradient:
+            raise InvalidArgumentError("loss", f"({type(self.loss_object).__name__}) has no backward(output, y) "
+                                       "or grad(y, output).", "Pass the loss object the network backpropagates from.")
+
+    def _find_regularization(self) -> Callable | None:
+        method = getattr(self.loss_object, "regularization_loss", None)
+        if callable(method):
+            if _required_count(method) == 1:  # regularization_loss(layer), summed over the layers
+                holders = [access.layer for access in self.layers if access.param_slots() or access.is_lazy()]
+                return lambda: sum(float(method(layer)) for layer in holders)
+            return method
+        held = {f"layers[{i}].{name}": value for i, access in enumerate(self.layers)
+                for name, value in _regularizer_settings(access.layer).items()}
+        if held:
+            first = next(iter(held))
+            raise ProtocolError(
+                f"{first} = {held[first]:g} adds a term to the gradients, but no regularization_loss() was "
+                "found to add it to the loss; pass regularization=<function returning the network's "
+                "regularisation loss>, e.g. regularization=model.regularization_loss")
+        return None
+
+    def _wake(self, n_inputs: int | None, dtype: np.dtype) -> None:
+        """One forward on zeros: creates lazy parameters and finds the lists forward appends to."""
+        if n_inputs is None:
+            if any(access.is_lazy() for access in self.layers):
+                lazy = next(a for a in self.layers if a.is_lazy())
+                raise ProtocolError(f"{lazy.label} ({type(lazy.layer).__name__}) creates its parameters on the "
+                                    "first forward; pass n_inputs=<input width> so gradcheck can run one "
+                                    "forward before reading them")
+            weights = [a.get_param(key) for a in self.layers for _, key in a.param_slots()]
+            first = next((w for w in weights if w.ndim == 2), None)
+            if first is None:
+                return
+            n_inputs, dtype = first.shape[0], first.dtype
+        lengths = [access.list_lengths() for access in self.layers]
+        self._forward(np.zeros((2, int(n_inputs)), dtype=dtype))
+        for access, before in zip(self.layers, lengths):
+            access.remember_growing(before)
+
+    # -- the network's own passes (a model can use its own) -------------------------------
+    def _forward(self, X):
+        for access in self.layers:
+            X = access.forward(X)
+        return X
+
+    def _backward_from(self, dvalues, layers) -> None:
+        for access in reversed(layers):
+            dvalues = access.backward(dvalues)
+
+    def _backward(self, output, y) -> None:
+        start = getattr(self.loss_object, "output", None)
+        if isinstance(start, np.ndarray) and start.shape == output.shape:
+            # a combined softmax/cross-entropy object backpropagates from its own probabilities
+            self._backward_from(self._loss.gradient(start, y), self.layers)
+        elif self._loss_gradient == "logits":
+            self._backward_from(self._loss.gradient(output, y), self.layers[:-1])
+        else:
+            self._backward_from(self._loss.gradient(output, y), self.layers)
+
+    # -- found on first use ---------------------------------------------------------------
+    def _calibrate(self, X, y) -> None:
+        if self._calibrated:
+            return
+        X, y = np.asarray(X), np.asarray(y)
+        n_classes = np.asarray(self._forward(X[:1])).shape[-1]
+        rows = np.arange(n_classes + 1) % len(X)  # a batch size unequal to the class count
+        Xd, yd = X[rows], y[rows]
+        self._loss.calibrate(self._forward(Xd), yd)
+        once = self._loss.value(self._forward(Xd), yd)
+        twice = self._loss.value(self._forward(np.concatenate([Xd, Xd])), np.concatenate([yd, yd]))
+        is_sum = np.isfinite(once) and abs(once) > 1e-12 and abs(twice - 2 * once) <= 1e-6 * abs(once)
+        self._sum = bool(is_sum)
+        if self._loss_gradient is None:
+            self._loss_gradient = self._find_loss_gradient(Xd, yd)
+        self._calibrated = True
+
+    def _find_loss_gradient(self, X, y) -> str:
+        """'logits' when the loss gradient is the derivative with respect to the last layer's input.
+
+        Only asked when the last layer has no parameters (a softmax, say): the loss object's
+        gradient is compared, along six random directions, with central differences of the
+        loss object's own value, as a function of the output and of the last layer's input.
+        """
+        last = self.layers[-1]
+        if len(self.layers) < 2 or last.param_slots():
+            return "output"
+        Z = np.asarray(self._forward_to(X, len(self.layers) - 1), dtype=np.float64)
+        P = np.asarray(last.forward(Z))
+        if getattr(self.loss_object, "output", None) is not None:
+            return "output"
+        g = np.asarray(self._loss.gradient(P, y), dtype=np.float64)
+        if g.shape != P.shape:
+            return "output"
+        rng = np.random.default_rng(0)
+        h = 1e-3 * (1.0 + float(np.max(np.abs(Z))))
+        numeric, as_logits, as_output = [], [], []
+        for _ in range(6):
+            d = rng.standard_normal(Z.shape)
+            P_plus, P_minus = np.asarray(last.forward(Z + h * d)), np.asarray(last.forward(Z - h * d))
+            numeric.append((self._loss.value(P_plus, y) - self._loss.value(P_minus, y)) / (2 * h))
+            as_logits.append(float(np.sum(g * d)))
+            as_output.append(float(np.sum(g * (P_plus - P_minus) / (2 * h))))
+        numeric = np.array(numeric)
+
+        def misfit(analytic):
+            # how far numeric is from any multiple of analytic: a wrong scale (a missing 1/m)
+            # must not hide which quantity the gradient is taken with respect to
+            a = np.array(analytic)
+            if not np.all(np.isfinite(a)) or not np.any(a):
+                return np.inf
+            residual = numeric - a * (a @ numeric) / (a @ a)
+            return float(np.linalg.norm(residual) / (np.linalg.norm(numeric) + 1e-30))
+
+        logits, output = misfit(as_logits), misfit(as_output)
+        return "logits" if logits < 1e-2 and logits < output / 100 else "output"
+
+    def _forward_to(self, X, stop: int):
+        for access in self.layers[:stop]:
+            X = access.forward(X)
+        return X
+
+    def _per_example(self, X) -> float:
+        return 1.0 / len(X) if self._sum else 1.0
+
+    # -- the protocol -----------------------------------------------------------------------
     def forward(self, X):
-        out = X
-        for layer in self.layers:
-            result = layer.forward(out)
-            out = layer.output if getattr(layer, "output", None) is not None else result
-        return out
+        return self._forward(X)
 
-    def _loss_value(self, output, y) -> float:
-        if hasattr(self.loss_object, "calculate"):
-            return float(self.loss_object.calculate(output, y))
-        value = self.loss_object.forward(output, y)
-        return float(np.mean(value))
+    def activations(self, X) -> dict[str, np.ndarray]:
+        """Every layer's output in order, named like the single-layer checks (layer1_dense, ...)."""
+        outputs = {}
+        for i, access in enumerate(self.layers, start=1):
+            X = access.forward(X)
+            kind = "".join(ch for ch in type(access).__name__.lower() if ch.isalnum())
+            outputs[f"layer{i}_{kind}"] = np.array(X)
+        return outputs
 
     def loss(self, X, y) -> float:
-        return self._loss_value(self.forward(X), y)
+        self._calibrate(X, y)
+        value = self._loss.value(self._forward(X), y)
+        if self._regularization is not None:
+            value += float(self._regularization())
+        return value * self._per_example(X)
 
     def gradients(self, X, y) -> dict[str, np.ndarray]:
-        output = self.forward(X)
-        self._loss_value(output, y)  # loss objects cache what their backward needs
-        # A combined softmax/cross-entropy object backpropagates from its own probabilities.
-        start = getattr(self.loss_object, "output", None)
-        self.loss_object.backward(output if start is None else start, y)
-        dvalues = self.loss_object.dinputs
-        for layer in reversed(self.layers):
-            layer.backward(dvalues)
-            dvalues = layer.dinputs
+        self._calibrate(X, y)
+        output = self._forward(X)
+        self._loss.value(output, y)  # loss objects cache what their backward needs
+        self._backward(output, y)
+        scale = self._per_example(X)
         grads = {}
-        for name, layer, grad_attr in self._owners:
-            if not hasattr(layer, grad_attr):
-                raise ProtocolError(f"after backward, layer {type(layer).__name__} has no `{grad_attr}`")
-            grads[name] = np.array(getattr(layer, grad_attr), dtype=np.float64)
+        for name, (access, key) in self._owners.items():
+            grad = access.get_grad(key)
+            if not isinstance(grad, np.ndarray):
+                raise ProtocolError(f"the gradient of {name} ({access.label}) is {type(grad).__name__}, "
+                                    "expected an array")
+            grads[name] = np.array(grad) * scale if scale != 1.0 else np.array(grad)
         return grads
 
 
-def layer_objects(layers, loss, **names) -> LayerObjectsTarget:
+def layer_objects(layers, loss, **options) -> LayerObjectsTarget:
     """Wrap layer objects and a loss object as a target; see :class:`LayerObjectsTarget`."""
-    return LayerObjectsTarget(layers, loss, **names)
+    return LayerObjectsTarget(layers, loss, **options)

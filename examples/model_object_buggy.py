@@ -1,0 +1,13 @@
+"""A model object whose dense layers add l2 * W, not 2 * l2 * W, to the weight gradient.
+
+    gradcheck check examples/model_object_buggy.py:target
+"""
+
+from _book_model_style import build
+
+import gradcheck
+
+target = gradcheck.adapters.model(build(half_l2_gradient=True))
+
+if __name__ == "__main__":  # python examples/this_file.py: the same as `gradcheck check this_file.py:target`
+    raise SystemExit(gradcheck.cli.main(["check", f"{__file__}:target"]))

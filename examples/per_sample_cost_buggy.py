@@ -1,0 +1,13 @@
+"""Per-example backprop whose cross-entropy output error keeps the sigmoid's derivative.
+
+    gradcheck check examples/per_sample_cost_buggy.py:target
+"""
+
+from _nielsen_cost_style import Network
+
+import gradcheck
+
+target = gradcheck.adapters.per_sample(Network([20, 12, 10], quadratic_delta=True))
+
+if __name__ == "__main__":  # python examples/this_file.py: the same as `gradcheck check this_file.py:target`
+    raise SystemExit(gradcheck.cli.main(["check", f"{__file__}:target"]))

@@ -1,0 +1,192 @@
+"""One user layer behind a uniform face: forward(X), backward(dY), live params and their grads.
+
+Layers in published from-scratch code differ in small ways that each break a naive caller:
+
+- ``forward(inputs, training)``: the flag is found by name and passed as ``False``;
+- parameters as attribute pairs (``weights``/``dweights``, ``W``/``dW``) or as dicts
+  (``layer.parameters["W"]`` / ``layer.gradients["W"]``, ``params`` / ``grads``);
+- parameters created on the first forward (lazily): run one forward, then read them;
+- gradients accumulated with ``+=``: they are zeroed in place before every backward;
+- inputs appended to a list on every forward: lists found growing are emptied before every
+  forward, so a check never grows them and a backward that reads the first entry sees this
+  forward's input;
+- ``backward`` returning the input gradient, or storing it in ``dinputs``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+
+import numpy as np
+
+from gradcheck.errors import ProtocolError
+
+# (parameter attribute, gradient attribute, short name used in the target's params)
+ATTRIBUTE_PAIRS = (("weights", "dweights", "W"), ("biases", "dbiases", "b"), ("W", "dW", "W"), ("b", "db", "b"))
+DICT_PAIRS = (("parameters", "gradients"), ("params", "grads"))
+TRAINING_FLAGS = ("training", "train", "is_training", "train_mode")
+
+
+def training_keyword(method) -> str | None:
+    """The name of ``method``'s training-mode parameter, if it has one of the usual names."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((name for name in TRAINING_FLAGS if name in parameters), None)
+
+
+def _required_extra(method, flag: str | None, takes: int) -> list[str]:
+    """Required parameters of ``method`` beyond its first ``takes`` and the training flag."""
+    try:
+        parameters = list(inspect.signature(method).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters[takes:] if p.default is p.empty and p.name != flag
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)
+
+
+class LayerAccess:
+    """A user layer seen through forward(X) -> Y and backward(dY) -> dX.
+
+    ``W``/``b`` and ``dW``/``db`` read the layer's parameters and their gradients, whatever
+    the layer calls them, so single-layer checks see one convention.
+    """
+
+    def __init__(self, layer, label: str):
+        for method in ("forward", "backward"):
+            if not callable(getattr(layer, method, None)):
+                raise ProtocolError(f"{label} ({type(layer).__name__}) has no {method}() method; "
+                                    "pass only the network's layers, in order")
+        self.layer = layer
+        self.label = label
+        self._flag = training_keyword(layer.forward)
+        extra = _required_extra(layer.forward, self._flag, 1)
+        if extra:
+            raise ProtocolError(f"{label}.forward needs {', '.join(extra)} besides the input; gradcheck "
+                                "calls forward(X) (and training=False when the layer takes it)")
+        self._history: list[list] = []
+
+    # -- parameters ----------------------------------------------------------------------
+    def _dict_pair(self):
+        for params_attr, grads_attr in DICT_PAIRS:
+            if isinstance(getattr(self.layer, params_attr, None), Mapping):
+                return params_attr, grads_attr
+        return None
+
+    def is_lazy(self) -> bool:
+        """True when the layer declares parameters it has not created yet."""
+        pair = self._dict_pair()
+        if pair is not None:
+            values = getattr(self.layer, pair[0]).values()
+            return any(v is None for v in values)
+        return getattr(self.layer, "is_initialized", True) is False
+
+    def param_slots(self) -> list[tuple[str, object]]:
+        """(short name, key) for each parameter; key is an attribute name or a dict key."""
+        pair = self._dict_pair()
+        if pair is not None:
+            return [(str(key), key) for key, value in getattr(self.layer, pair[0]).items() if _is_array(value)]
+        slots, seen = [], set()
+        for attr, _, short in ATTRIBUTE_PAIRS:
+            if short not in seen and _is_array(getattr(self.layer, attr, None)):
+                slots.append((short, attr))
+                seen.add(short)
+        return slots
+
+    def get_param(self, key):
+        pair = self._dict_pair()
+        return getattr(self.layer, pair[0])[key] if pair else getattr(self.layer, key)
+
+    def get_grad(self, key):
+        pair = self._dict_pair()
+        if pair is not None:
+            grads = getattr(self.layer, pair[1], None)
+            if not isinstance(grads, Mapping) or key not in grads:
+                raise ProtocolError(f"after backward, {self.label}.{pair[1]} has no entry {key!r}; store "
+                                    f"the gradient of {pair[0]}[{key!r}] there")
+            return grads[key]
+        grad_attr = {attr: g for attr, g, _ in ATTRIBUTE_PAIRS}[key]
+        if not hasattr(self.layer, grad_attr):
+            raise ProtocolError(f"after backward, {self.label} ({type(self.layer).__name__}) has no "
+                                f"`{grad_attr}`; its backward must store the gradient of `{key}` there")
+        return getattr(self.layer, grad_attr)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {short: self.get_param(key) for short, key in self.param_slots()}
+
+    def grads(self) -> dict[str, np.ndarray]:
+        return {short: self.get_grad(key) for short, key in self.param_slots()}
+
+    # single-layer checks read W/b and dW/db
+    W = property(lambda self: self.params.get("W"))
+    b = property(lambda self: self.params.get("b"))
+    dW = property(lambda self: self._grad_or_none("W"))
+    db = property(lambda self: self._grad_or_none("b"))
+
+    def _grad_or_none(self, short):
+        keys = dict(self.param_slots())
+        return self.get_grad(keys[short]) if short in keys else None
+
+    # -- state that would leak from one call into the next ------------------------------
+    def _lists(self) -> list[list]:
+        found = []
+        for value in vars(self.layer).values():
+            if isinstance(value, list):
+                found.append(value)
+            elif isinstance(value, Mapping):
+                found.extend(v for v in value.values() if isinstance(v, list))
+        return found
+
+    def list_lengths(self) -> list[tuple[list, int]]:
+        return [(lst, len(lst)) for lst in self._lists()]
+
+    def remember_growing(self, lengths: list[tuple[list, int]]) -> None:
+        """Keep the lists that grew since ``lengths`` was taken (the layer's input history)."""
+        self._history = [lst for lst, n in lengths if len(lst) > n]
+        self.clear_history()
+
+    def clear_history(self) -> None:
+        for lst in self._history:
+            lst.clear()
+
+    def zero_grads(self) -> None:
+        """Zero existing gradient arrays in place, so a backward that accumulates starts at 0."""
+        pair = self._dict_pair()
+        if pair is not None:
+            grads = getattr(self.layer, pair[1], None)
+            values = list(grads.values()) if isinstance(grads, Mapping) else []
+        else:
+            values = [getattr(self.layer, g, None) for _, g, _ in ATTRIBUTE_PAIRS]
+        for value in values:
+            if _is_array(value) and value.flags.writeable:
+                value[...] = 0
+
+    # -- calls -----------------------------------------------------------------------------
+    def forward(self, X):
+        self.clear_history()
+        out = self.layer.forward(X, **{self._flag: False}) if self._flag else self.layer.forward(X)
+        if out is None:
+            out = getattr(self.layer, "output", None)
+        if out is None:
+            raise ProtocolError(f"{self.label}.forward returned None and stored no `output`; return the "
+                                "layer's output or store it in self.output")
+        return out
+
+    def backward(self, dY):
+        self.zero_grads()
+        out = self.layer.backward(dY)
+        if out is None:
+            out = getattr(self.layer, "dinputs", None)
+        if isinstance(out, list) and len(out) == 1:  # layers that keep one entry per forward call
+            out = out[0]
+        if out is None:
+            raise ProtocolError(f"{self.label}.backward returned None and stored no `dinputs`; return "
+                                "the gradient with respect to the layer's input or store it in self.dinputs")
+        return out
