@@ -13,6 +13,7 @@ from gradcheck.checks.gradients import ParamChecker, select_indices
 from gradcheck.checks.integrity import mutation_findings, nondeterminism_finding
 from gradcheck.errors import InvalidArgumentError, UserCodeError
 from gradcheck.findings import Finding
+from gradcheck.numeric.parallel import ParallelDifferences
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
@@ -69,6 +70,7 @@ def check_gradients(
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_seconds: float | None = MAX_SECONDS,
+    jobs=None,
 ) -> GradientCheckResult:
     """Compare analytic gradients with finite differences, and explain every disagreement.
 
@@ -110,6 +112,11 @@ def check_gradients(
         says how long it would take and suggests a cheaper mode. The estimate is the time of
         one loss evaluation (the faster of the first two) times the evaluations the mode needs
         (2 per entry in full mode). None turns the guard off.
+    jobs : int, concurrent.futures.Executor or None
+        Worker processes for the entry-wise differences: N, or -1 for one per core; each
+        perturbs its own copy of the parameters, the results are a serial run's, bit for bit.
+        An Executor (e.g. dask.distributed's ``client.get_executor()``) runs them wherever it
+        sends tasks. None or 1: in this process. See :mod:`gradcheck.numeric.parallel`.
 
     Returns
     -------
@@ -140,6 +147,7 @@ def check_gradients(
     tol = tolerance_for(dtype, rtol=rtol, atol=atol)
     rng = np.random.default_rng(seed)
     evaluate = LossEvaluator(loss)
+    parallel = ParallelDifferences(evaluate, params, jobs)
     snapshot = Snapshot(params)
     notes = [_shared_memory_note(first, second) for first, second in shared_memory_pairs(params)]
     check_findings: list[Finding] = []
@@ -167,7 +175,7 @@ def check_gradients(
             )
         refuse_if_too_slow(evaluate.seconds_per_call, [arr.size for arr in params.values()], mode=mode,
                            method=method, samples=samples, directions=directions, max_seconds=max_seconds,
-                           retime=evaluate.retime)
+                           retime=evaluate.retime, workers=parallel.workers)
         analytic = validate_grads(_call_grads(grads), params)
         changed = snapshot.changed()
         if changed:
@@ -179,7 +187,7 @@ def check_gradients(
                          f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
         checker = ParamChecker(
             evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
-            batch_size, evaluate.at,
+            batch_size, evaluate.at, parallel,
         )
         reports = []
         total = sum(arr.size for arr in params.values()) if mode == "full" else len(params)
@@ -222,11 +230,12 @@ def check_gradients(
         _flag_mutation(reports, changed)
         check_findings.extend(_nonfinite_warning(evaluate, reports))
     finally:
+        parallel.close()
         snapshot.restore()
     return GradientCheckResult(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
-        n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes,
+        n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes + parallel.notes,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gradcheck.errors import CheckTooSlowError
-from gradcheck.numeric.selection import planned_evaluations
+from gradcheck.numeric.selection import planned_evaluations, planned_seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -21,21 +21,22 @@ def format_duration(seconds: float) -> str:
 
 def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode: str, method: str,
                        samples: int | None, directions: int, max_seconds: float | None,
-                       retime: Callable[[], float | None] | None = None) -> None:
+                       retime: Callable[[], float | None] | None = None, workers: int = 1) -> None:
     """Raise CheckTooSlowError when the planned loss calls x one call's time exceed ``max_seconds``.
 
     ``sizes`` are the parameters' entry counts; ``seconds_per_call`` is the measured time of
     one loss evaluation (None when unknown: nothing is refused). ``retime``, when given, times a
     few more calls and returns the fastest per-call time: it is asked before refusing, so a
-    single slow call on a busy machine does not refuse a check that would be quick.
+    single slow call on a busy machine does not refuse a check that would be quick. ``workers``
+    is how many loss evaluations run at once (``jobs``).
     """
     if max_seconds is None or not seconds_per_call:
         return
     evaluations = planned_evaluations(sizes, mode, method, samples, directions)
-    estimate = seconds_per_call * evaluations
+    estimate = planned_seconds(seconds_per_call, evaluations, workers)
     if estimate > max_seconds and retime is not None:
         seconds_per_call = retime() or seconds_per_call
-        estimate = seconds_per_call * evaluations
+        estimate = planned_seconds(seconds_per_call, evaluations, workers)
     if estimate <= max_seconds:
         return
 

@@ -40,9 +40,11 @@ class ParamChecker:
     method : "central" or "richardson".
     user_atol : atol given by the caller, or None to use max(tol.atol, noise floor).
     batch_size : lets the diagnosis name a missing 1/m.
+    parallel : ParallelDifferences or None, passed on to entry_differences (worker processes).
     """
 
-    def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, batch_size, where):
+    def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, batch_size, where,
+                 parallel=None):
         self.evaluate = evaluate
         self.f0 = f0
         self.tol = tol
@@ -51,6 +53,7 @@ class ParamChecker:
         self.user_atol = user_atol
         self.batch_size = batch_size
         self.set_where = where
+        self.parallel = parallel
 
     def atol(self, dtype) -> float:
         if self.user_atol is not None:
@@ -62,11 +65,12 @@ class ParamChecker:
         """Numeric derivative at flat indices, plus one-sided estimates (for kinks)."""
         self.set_where(name, array.shape)
         locate = getattr(self.evaluate, "locate", None)
-        diff = entry_differences(self.evaluate, array, indices, self.step_base, self.f0, on_entry, locate)
+        diff = entry_differences(self.evaluate, array, indices, self.step_base, self.f0, on_entry, locate,
+                                 self.parallel)
         numeric = diff.central
         if self.method == "richardson":
             fine = entry_differences(self.evaluate, array, indices, self.step_base / 2, self.f0,
-                                     locate=locate)
+                                     locate=locate, parallel=self.parallel)
             numeric = richardson(diff.central, fine.central)
         return numeric, diff.forward, diff.backward
 
@@ -92,7 +96,7 @@ class ParamChecker:
             return
         self.set_where(name, array.shape)
         small = entry_differences(self.evaluate, array, indices[failing], self.step_base / 10, self.f0,
-                                  locate=getattr(self.evaluate, "locate", None))
+                                  locate=getattr(self.evaluate, "locate", None), parallel=self.parallel)
         agree = entries_pass(small.central, numeric[failing], self.tol, atol)
         fits = entries_pass(a_sel[failing], small.central, self.tol, atol)
         replace = ~agree | fits

@@ -59,12 +59,16 @@ def entry_differences(
     f0: float,
     on_entry: Callable[[int], None] | None = None,
     locate: Callable[[int], None] | None = None,
+    parallel=None,
 ) -> EntryDifferences:
     """Central differences at the flat ``indices`` of ``array``, perturbing it in place.
 
     Each entry is restored from its saved original value (bit exact) before the next one,
     also when ``evaluate`` raises. ``locate(flat_index)`` is told which entry is about to move
     (so an error can name it); ``on_entry(k)`` is told when the k-th entry is done.
+    ``parallel`` (a :class:`gradcheck.numeric.parallel.ParallelDifferences`) may compute the
+    loss values in worker processes instead, leaving ``array`` untouched; the steps and the
+    arithmetic are the same, so are the results, bit for bit.
     """
     perturber = EntryPerturber(array)
     indices = np.asarray(indices, dtype=np.intp)
@@ -72,6 +76,22 @@ def entry_differences(
     h = step_sizes(originals, base).astype(array.dtype)
     plus = originals + h
     minus = originals - h
+    values = parallel.loss_values(array, indices, base, f0, on_entry) if parallel is not None else None
+    f_plus, f_minus = values if values is not None else _loss_values(
+        evaluate, perturber, indices, plus, minus, originals, on_entry, locate)
+    wide = originals.astype(np.float64)
+    return EntryDifferences(
+        indices=indices,
+        f_plus=f_plus,
+        f_minus=f_minus,
+        h_plus=plus.astype(np.float64) - wide,
+        h_minus=wide - minus.astype(np.float64),
+        f0=f0,
+    )
+
+
+def _loss_values(evaluate, perturber, indices, plus, minus, originals, on_entry, locate):
+    """The loop: f(x + h) and f(x - h) entry by entry, each entry restored before the next."""
     f_plus = np.empty(indices.size)
     f_minus = np.empty(indices.size)
     target = perturber.target
@@ -90,15 +110,7 @@ def entry_differences(
             target[key] = orig
         if on_entry is not None:
             on_entry(k)
-    wide = originals.astype(np.float64)
-    return EntryDifferences(
-        indices=indices,
-        f_plus=f_plus,
-        f_minus=f_minus,
-        h_plus=plus.astype(np.float64) - wide,
-        h_minus=wide - minus.astype(np.float64),
-        f0=f0,
-    )
+    return f_plus, f_minus
 
 
 def richardson(coarse: np.ndarray, fine: np.ndarray) -> np.ndarray:

@@ -38,3 +38,8 @@ def planned_evaluations(sizes: list[int], mode: str, method: str, samples: int |
         return per_entry * sum(sizes)
     return per_entry * sum(min(samples or DEFAULT_SAMPLES, size) for size in sizes)
 
+
+
+def planned_seconds(seconds_per_call: float, evaluations: int, workers: int = 1) -> float:
+    """How long ``evaluations`` loss calls take, ``workers`` at a time, given one call's time."""
+    return seconds_per_call * evaluations / workers
