@@ -47,7 +47,8 @@ def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode
 
     if mode == "full":
         fix = (f"Pass mode='sample' (e.g. samples=64: {cost('sample', samples=64)}) or "
-               f"mode='directional' ({cost('directional')}), or max_seconds=None to run it anyway.")
+               f"mode='directional' ({cost('directional')}), jobs=-1 to use every core, or max_seconds=None "
+               "to run it anyway.")
     elif mode == "sample":
         fix = (f"Pass fewer samples, or mode='directional' ({cost('directional')}), or "
                "max_seconds=None to run it anyway.")
@@ -58,7 +59,8 @@ def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode
     raise CheckTooSlowError(
         "mode",
         f"{mode!r} would take about {format_duration(estimate)} ({evaluations:,} loss "
-        f"evaluations at {format_duration(seconds_per_call)} each), over max_seconds={max_seconds:g}.",
+        f"evaluations at {format_duration(seconds_per_call)} each{f', {workers} at a time' if workers > 1 else ''}), "
+        f"over max_seconds={max_seconds:g}.",
         fix,
         estimated_seconds=estimate,
         evaluations=evaluations,
