@@ -200,6 +200,38 @@ def checker_table(data: dict) -> list[str]:
     return _table(header, out) if out else []
 
 
+def _load_cell(info: dict) -> str:
+    return f"{info['load_before']:.1f}" if "load_before" in info else "—"
+
+
+def parallel_table(data: dict) -> list[str]:
+    """A full 784-10-10 check on 1 and on N worker processes, against the serial floor."""
+    out = []
+    for bench in sorted(_by_test(data, "test_parallel_check_cost"), key=lambda b: b["extra_info"]["jobs"]):
+        info = bench["extra_info"]
+        out.append([
+            str(info["jobs"]), fmt_range(*_stats(bench), fmt_seconds), fmt_seconds(info["serial_floor_s"]),
+            f"{info['ratio_to_serial_floor']:.2f}", _load_cell(info),
+        ])
+    header = ["jobs", "time", "serial floor (2n + 2 calls)", "time / serial floor", "load average"]
+    return _table(header, out) if out else []
+
+
+def guard_table(data: dict) -> list[str]:
+    """The time guard's estimate of each benchmark network's full check, and the time it took."""
+    out = []
+    runs = _by_test(data, "test_time_guard_estimate")
+    for bench in sorted(runs, key=lambda b: (b["extra_info"]["parameters"], b["extra_info"]["jobs"])):
+        info = bench["extra_info"]
+        out.append([
+            info["network"], fmt_count(info["parameters"]), str(info["jobs"]), fmt_count(info["loss_evals"]),
+            fmt_seconds(info["estimate_s"]), fmt_seconds(bench["stats"]["median"]),
+            f"{info['time_over_estimate']:.2f}", _load_cell(info),
+        ])
+    header = ["network", "parameters", "jobs", "loss calls", "estimate", "time", "time / estimate", "load average"]
+    return _table(header, out) if out else []
+
+
 # -- prose ---------------------------------------------------------------------------------
 def summary(data: dict) -> list[str]:
     """A paragraph answering the usual questions, from the same numbers as the tables."""
@@ -319,6 +351,14 @@ def render(data: dict) -> str:
          "784-10-10 (7,960 parameters) on real MNIST, float64; the floor is the number of loss calls "
          "times one call's time. torch.autograd.gradcheck runs on the same weights and batch "
          "(fast_mode for the directional row).", checker_table(data)),
+        ("### Checks on several cores",
+         "The same full check at batch 64 with `jobs` worker processes; the serial floor is 2n + 2 "
+         "loss calls at one call's time, which only workers can beat. The load average (1 minute, "
+         "at the start) tells a quiet machine's numbers from a busy one's.", parallel_table(data)),
+        ("### The time guard's estimate",
+         "Full checks at batch 64: the time guard's estimate, made before the first difference, "
+         "against the time the check then took (one run each; with 2 jobs under the default "
+         "max_seconds=60).", guard_table(data)),
     ]
     for title, note, table in sections:
         if table:

@@ -107,3 +107,29 @@ def test_only_the_marked_section_is_rewritten(render, tmp_path):
 def test_missing_or_reversed_markers_are_an_error(render, readme):
     with pytest.raises(ValueError, match="benchmarks:start"):
         render.replace_section(readme, "section\n")
+
+
+PARALLEL = [
+    {"name": "test_parallel_check_cost[1]", "params": {"jobs": 1}, "stats": _stats(1.6, 1.55, 1.7),
+     "extra_info": {"jobs": 1, "serial_floor_s": 1.5, "ratio_to_serial_floor": 1.07, "load_before": 0.4}},
+    {"name": "test_parallel_check_cost[2]", "params": {"jobs": 2}, "stats": _stats(0.85, 0.8, 0.9),
+     "extra_info": {"jobs": 2, "serial_floor_s": 1.5, "ratio_to_serial_floor": 0.57, "load_before": 0.5}},
+    {"name": "test_time_guard_estimate[128-2]", "params": {"hidden": 128, "jobs": 2}, "stats": _stats(36.0, 36.0, 36.0),
+     "extra_info": {"network": "784-128-10", "parameters": 101770, "jobs": 2, "loss_evals": 203542,
+                    "estimate_s": 30.0, "time_over_estimate": 1.2}},
+    {"name": "test_time_guard_estimate[10-1]", "params": {"hidden": 10, "jobs": 1}, "stats": _stats(1.6, 1.6, 1.6),
+     "extra_info": {"network": "784-10-10", "parameters": 7960, "jobs": 1, "loss_evals": 15922,
+                    "estimate_s": 1.5, "time_over_estimate": 1.07, "load_before": 0.3}},
+]
+
+
+def test_parallel_checks_and_the_guard_estimate_get_their_tables(render):
+    data = json.loads(json.dumps(FAKE))
+    data["benchmarks"] += PARALLEL
+    text = render.render(data)
+    assert "| 1 | 1.6 s (1.55 s–1.7 s) | 1.5 s | 1.07 | 0.4 |" in text
+    assert "| 2 | 850 ms (800 ms–900 ms) | 1.5 s | 0.57 | 0.5 |" in text
+    guard = text[text.index("### The time guard's estimate"):]
+    assert guard.index("| 784-10-10 | 7,960 | 1 | 15,922 | 1.5 s | 1.6 s | 1.07 | 0.3 |") < guard.index(
+        "| 784-128-10 | 101,770 | 2 | 203,542 | 30 s | 36 s | 1.20 | — |")
+    assert "### Checks on several cores" not in render.render(FAKE)

@@ -121,19 +121,27 @@ def test_a_loss_that_cannot_be_sent_to_workers_runs_serially_with_a_note():
     assert "ran serially" in parallel.notes[-1]
 
 
+class ReadsOneBuffer:
+    """The network's loss, reading both weight matrices out of one flat buffer (picklable)."""
+
+    def __init__(self, buffer, net, X, y):
+        self.buffer, self.net, self.X, self.y = buffer, net, X, y
+
+    def __call__(self):
+        W1, W2 = self.buffer[:192].reshape(12, 16), self.buffer[192:].reshape(16, 6)
+        hidden = np.maximum(self.X @ W1 + self.net.params["b1"], 0)
+        Z = hidden @ W2 + self.net.params["b2"]
+        Z = Z - Z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(len(self.y)), self.y]))
+
+
 def test_a_loss_reading_arrays_that_do_not_travel_with_params_runs_serially_with_a_note():
-    # The loss reads one buffer; params hold views of it, which pickle as separate copies.
+    # params hold views of the buffer the loss reads; pickled, each view becomes an array of its own.
     net, X, y = _network()
     buffer = np.concatenate([net.params["W1"].ravel(), net.params["W2"].ravel()])
-    W1, W2 = buffer[:192].reshape(12, 16), buffer[192:].reshape(16, 6)
-
-    def loss():
-        hidden = np.maximum(X @ buffer[:192].reshape(12, 16) + net.params["b1"], 0)
-        Z = hidden @ buffer[192:].reshape(16, 6) + net.params["b2"]
-        Z = Z - Z.max(axis=1, keepdims=True)
-        return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(len(y)), y]))
-
-    params = {"W1": W1, "b1": net.params["b1"], "W2": W2, "b2": net.params["b2"]}
+    params = {"W1": buffer[:192].reshape(12, 16), "b1": net.params["b1"],
+              "W2": buffer[192:].reshape(16, 6), "b2": net.params["b2"]}
+    loss = ReadsOneBuffer(buffer, net, X, y)
     grads = net.gradients(X, y)
     serial = check_gradients(loss, params, grads)
     with ThreadPoolExecutor(2) as executor:
@@ -146,11 +154,12 @@ def test_a_loss_reading_arrays_that_do_not_travel_with_params_runs_serially_with
 def test_an_executor_gets_its_own_copies_and_gives_the_serial_numbers():
     # Threads share memory: only the pickled copies keep two workers from moving each other's entries.
     net, X, y = _network()
+    loss = ParentCalls(net, X, y)
     grads = net.gradients(X, y)
     before = _bits(net.params)
-    serial = check_gradients(lambda: net.loss(X, y), net.params, grads)
+    serial = check_gradients(loss, net.params, grads)
     with ThreadPoolExecutor(2) as executor:
-        parallel = check_gradients(lambda: net.loss(X, y), net.params, grads, jobs=executor)
+        parallel = check_gradients(loss, net.params, grads, jobs=executor)
     assert parallel.to_dict() == serial.to_dict()
     assert _bits(net.params) == before
 
