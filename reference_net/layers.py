@@ -62,7 +62,7 @@ class Dense:
             )
         if dZ.dtype == self.X.dtype == self.dW.dtype:  # write straight into dW and db, no temporaries
             np.matmul(self.X.T, dZ, out=self.dW)
-            np.sum(dZ, axis=0, out=self.db)
+            dZ.sum(axis=0, out=self.db)
         else:
             self.dW[...] = self.X.T @ dZ
             self.db[...] = dZ.sum(axis=0)

@@ -1,7 +1,8 @@
 """Losses, each value beside its gradient. Rows are examples; every loss is a mean over them.
 
 Each class has ``forward(pred, y) -> float`` and ``backward() -> dpred``, where dpred has the
-shape of ``pred`` and already includes the 1/n of the mean.
+shape of ``pred`` and already includes the 1/n of the mean. ``forward(..., y_checked=True)`` skips
+checking y, for a caller that has checked every label once (training).
 """
 
 from __future__ import annotations
@@ -87,20 +88,23 @@ class SoftmaxCrossEntropy:
 
     takes_logits = True
 
-    def forward(self, logits: np.ndarray, y: np.ndarray) -> float:
-        _check_2d("logits", logits)
+    def forward(self, logits: np.ndarray, y: np.ndarray, *, y_checked: bool = False) -> float:
+        """``y_checked=True``: y is known to be (n,) integer labels in 0..k-1 (training checks
+        all labels once, not every batch)."""
+        if not y_checked:
+            _check_2d("logits", logits)
         n, k = logits.shape
-        self.y = _class_labels(y, k, n)
+        self.y = y if y_checked else _class_labels(y, k, n)
         shifted = logits - logits.max(axis=1, keepdims=True)
         self.P = np.exp(shifted)
         total = self.P.sum(axis=1, keepdims=True)
         self.P /= total
-        shifted -= np.log(total)  # now log softmax(logits)
         if self.y.ndim == 2:
-            picked = (self.y.astype(logits.dtype, copy=False) * shifted).sum()
-        else:
-            picked = shifted[np.arange(n), self.y].sum()
-        return float(-picked / n)
+            shifted -= np.log(total)  # now log softmax(logits)
+            return float(-(self.y.astype(logits.dtype, copy=False) * shifted).sum() / n)
+        # -log softmax(Z_i)[y_i] = log(total_i) - shifted_i[y_i]: only the labels' entries are needed
+        self.rows = np.arange(n)  # kept for the backward pass
+        return float((np.log(total).sum() - shifted[self.rows, self.y].sum()) / n)
 
     def backward(self) -> np.ndarray:
         n = self.P.shape[0]
@@ -108,7 +112,7 @@ class SoftmaxCrossEntropy:
             dZ = self.P - self.y.astype(self.P.dtype, copy=False)
         else:
             dZ = self.P.copy()
-            dZ[np.arange(n), self.y] -= 1
+            dZ[self.rows, self.y] -= 1
         dZ /= n
         return dZ
 
@@ -124,7 +128,7 @@ class BinaryCrossEntropy:
 
     takes_logits = True
 
-    def forward(self, logits: np.ndarray, y: np.ndarray) -> float:
+    def forward(self, logits: np.ndarray, y: np.ndarray, *, y_checked: bool = False) -> float:
         self.z = np.asarray(logits)
         self.y = np.asarray(y, dtype=self.z.dtype).reshape(self.z.shape)
         return binary_cross_entropy(self.z, self.y)
@@ -141,7 +145,7 @@ class MSE:
 
     takes_logits = False
 
-    def forward(self, pred: np.ndarray, y: np.ndarray) -> float:
+    def forward(self, pred: np.ndarray, y: np.ndarray, *, y_checked: bool = False) -> float:
         self.pred = np.asarray(pred)
         self.y = np.asarray(y, dtype=self.pred.dtype).reshape(self.pred.shape)
         return float(np.mean((self.pred - self.y) ** 2))

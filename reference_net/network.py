@@ -45,9 +45,10 @@ class Network:
             raise ValueError("layers: the network needs at least one Dense layer")
         self.layer_names = _layer_names(self.layers)
         self.params: dict[str, np.ndarray] = {}
+        self._grads: dict[str, np.ndarray] = {}  # the layers' dW and db buffers, by parameter name
         for i, layer in enumerate(self.dense, start=1):
-            self.params[f"W{i}"] = layer.W
-            self.params[f"b{i}"] = layer.b
+            self.params[f"W{i}"], self.params[f"b{i}"] = layer.W, layer.b
+            self._grads[f"W{i}"], self._grads[f"b{i}"] = layer.dW, layer.db
         self.n_in = self.dense[0].n_in
         self.n_out = self.dense[-1].n_out
         self.dtype = self.dense[0].W.dtype
@@ -123,13 +124,10 @@ class Network:
             first.backward(dA, need_dX=False)
         else:
             first.backward(dA)
-        grads = {}
-        for i, layer in enumerate(self.dense, start=1):
-            if self.l2:
+        if self.l2:
+            for layer in self.dense:
                 layer.dW += 2 * self.l2 * layer.W
-            grads[f"W{i}"] = layer.dW
-            grads[f"b{i}"] = layer.db
-        return grads
+        return dict(self._grads)
 
     def gradients(self, X, y) -> dict[str, np.ndarray]:
         """dLoss/dparam for every parameter, evaluated without dropout; fresh copies."""

@@ -5,6 +5,9 @@ Rows are examples: X (n, n_in) float, y (n,) integer class labels.
 
 from __future__ import annotations
 
+import copy
+import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -48,7 +51,10 @@ def _validate(net, X, y, name_X: str, name_y: str) -> tuple[np.ndarray, np.ndarr
     if not np.issubdtype(X.dtype, np.floating):
         raise ShapeError(f"{name_X}: expected a float array, got dtype {X.dtype}; divide pixels by 255.0")
     X = X.astype(getattr(net, "dtype", X.dtype), copy=False)  # cast once, not once per batch
-    if not np.all(np.isfinite(X)):
+    # one pass and no temporary: only a non-finite sum (a NaN or inf, or overflow) needs the exact check
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = X.sum()
+    if not np.isfinite(total) and not np.all(np.isfinite(X)):
         row = int(np.argwhere(~np.isfinite(X))[0, 0])
         raise DataError(f"{name_X}: row {row} contains NaN or inf; clean the data before training")
     if not np.issubdtype(y.dtype, np.integer):
@@ -61,35 +67,128 @@ def _validate(net, X, y, name_X: str, name_y: str) -> tuple[np.ndarray, np.ndarr
     return X, y
 
 
-def _train_step(net, X, y, optimizer, step: int, clip_value, clip_norm) -> tuple[float, float]:
-    """One forward, backward and update on (X, y); returns (loss, accuracy before the update)."""
-    net._set_training(True)
-    with np.errstate(over="ignore", invalid="ignore"):  # the guard below reports it instead
-        return _guarded_step(net, X, y, optimizer, step, clip_value, clip_norm)
-
-
-def _guarded_step(net, X, y, optimizer, step, clip_value, clip_norm) -> tuple[float, float]:
+def _forward_loss(net, X, y) -> tuple[np.ndarray, float]:
+    """Output (n, n_out) of the last layer and the loss (plus L2 penalty) for one batch."""
     A = X
-    for name, layer in zip(net.layer_names, net.layers):
+    for layer in net.layers:
         A = layer.forward(A)
-        if not np.isfinite(A).all():
-            raise NonFiniteError(step=step, layer=name, quantity="activation")
-    loss = net.loss_fn.forward(A, y) + net._penalty()
-    if not np.isfinite(loss):
-        raise NonFiniteError(step=step, layer="loss", quantity="loss", detail=f"loss = {loss}")
-    accuracy = np.count_nonzero(np.argmax(A, axis=1) == y) / len(y) if A.shape[1] > 1 else float("nan")
-    grads = net.backward()
-    for name, g in grads.items():
-        if not np.isfinite(g).all():
-            layer = f"dense{name[1:]}"
-            raise NonFiniteError(step=step, layer=layer, quantity="gradient", detail=f"in d{name}")
+    return A, net.loss_fn.forward(A, y, y_checked=True) + net._penalty()
+
+
+def _update(net, optimizer, grads, clip_value, clip_norm) -> None:
     if clip_value is not None:
         grads = clip_by_value(grads, clip_value)
     if clip_norm is not None:
         grads, _ = clip_by_global_norm(grads, clip_norm)
     optimizer.step(net.params, grads)
-    net._set_training(False)
-    return loss, accuracy
+
+
+def _step(net, X, y, optimizer, step, clip_value, clip_norm, predicted) -> float:
+    """One forward, backward and update on (X, y); returns the loss and writes each row's predicted
+    class (before the update) into ``predicted``.
+
+    Only the loss is checked: a NaN anywhere in the forward pass reaches it at this step, and a NaN
+    or inf in a gradient reaches the parameters through the update, then the loss at the next step.
+    Clipping by value would turn an infinite gradient into a finite one, so then gradients are
+    checked too. The caller locates the first non-finite value by replaying with every check.
+    """
+    Z, loss = _forward_loss(net, X, y)
+    if not math.isfinite(loss):
+        raise _NonFiniteLoss(step, f"the loss is {loss}")
+    Z.argmax(axis=1, out=predicted)
+    grads = net.backward()
+    if clip_value is not None and _first_non_finite(grads) is not None:
+        raise _NonFiniteLoss(step, "a gradient is not finite")
+    _update(net, optimizer, grads, clip_value, clip_norm)
+    return loss
+
+
+def _checked_step(net, X, y, optimizer, step, clip_value, clip_norm, predicted) -> float:
+    """:func:`_step` with every activation, the loss and every gradient checked, in that order."""
+    A = X
+    for name, layer in zip(net.layer_names, net.layers):
+        A = layer.forward(A)
+        if not np.isfinite(A).all():
+            raise NonFiniteError(step=step, layer=name, quantity="activation")
+    loss = net.loss_fn.forward(A, y, y_checked=True) + net._penalty()
+    if not math.isfinite(loss):
+        raise NonFiniteError(step=step, layer="loss", quantity="loss", detail=f"loss = {loss}")
+    A.argmax(axis=1, out=predicted)
+    grads = net.backward()
+    bad = _first_non_finite(grads)
+    if bad is not None:
+        raise NonFiniteError(step=step, layer=f"dense{bad[1:]}", quantity="gradient", detail=f"in d{bad}")
+    _update(net, optimizer, grads, clip_value, clip_norm)
+    return loss
+
+
+def _first_non_finite(grads: dict) -> str | None:
+    """Name of the first gradient holding a NaN or inf, or None."""
+    for name, g in grads.items():
+        if not np.isfinite(g).all():
+            return name
+    return None
+
+
+class _NonFiniteLoss(Exception):
+    """Raised by :func:`_step`; train() replays the epoch with every check to say where."""
+
+    def __init__(self, step: int, what: str):
+        self.step, self.what = step, what
+
+
+class _Snapshot:
+    """What an epoch's replay needs: parameters, optimiser state, and the random generators
+    of the layers that draw (dropout masks), taken at the start of the epoch."""
+
+    def __init__(self, net, optimizer):
+        self.params = {name: p.copy() for name, p in net.params.items()}
+        self.optimizer = copy.deepcopy(optimizer)
+        self.rngs = {i: copy.deepcopy(layer.rng) for i, layer in enumerate(net.layers) if hasattr(layer, "rng")}
+
+    def restore(self, net, optimizer) -> None:
+        for name, p in net.params.items():
+            p[...] = self.params[name]
+        optimizer.__dict__.update(copy.deepcopy(self.optimizer).__dict__)
+        for i, rng in self.rngs.items():
+            net.layers[i].rng = copy.deepcopy(rng)
+
+
+def _epoch(net, X, y, order, m, optimizer, step, clip_value, clip_norm, step_fn, predicted, batch_X):
+    """One pass over (X, y): full batch when ``order`` is None, else mini-batches of ``m`` rows in
+    that order. Returns (mean loss, training accuracy measured before each step's update)."""
+    n = X.shape[0]
+    if order is None:
+        loss = step_fn(net, X, y, optimizer, step, clip_value, clip_norm, predicted)
+        return loss, _fraction_correct(net, predicted, y)
+    losses = []
+    for lo in range(0, n, m):
+        idx = order[lo : lo + m]
+        X_b = X.take(idx, axis=0, out=batch_X[: len(idx)], mode="clip")  # no new array; indices are valid
+        y_b = y[idx]
+        losses.append(step_fn(net, X_b, y_b, optimizer, step, clip_value, clip_norm, predicted[lo : lo + m])
+                      * len(idx))
+        step += 1
+    return float(np.sum(losses) / n), _fraction_correct(net, predicted, y[order])
+
+
+def _fraction_correct(net, predicted, y) -> float:
+    """Share of rows whose arg-max class is the label; NaN for a one-output network (no arg-max)."""
+    return np.count_nonzero(predicted == y) / len(y) if net.n_out > 1 else float("nan")
+
+
+def _progress_bar(progress, epochs: int):
+    """A tqdm bar over the epochs on stderr, drawn only when stderr is a terminal; None if not asked."""
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    label = progress if isinstance(progress, str) else "training"
+    return tqdm(total=epochs, desc=label, unit="epoch", leave=False, file=sys.stderr, disable=None)
+
+
+def _all_finite(params: dict) -> bool:
+    return all(np.isfinite(p).all() for p in params.values())
 
 
 def accuracy(net, X, y) -> float:
@@ -111,6 +210,8 @@ def train(
     clip_value: float | None = None,
     clip_norm: float | None = None,
     target_val_accuracy: float | None = None,
+    check_every_step: bool = False,
+    progress: bool | str = False,
 ) -> History:
     """Train ``net`` in place and return its :class:`History`.
 
@@ -126,11 +227,21 @@ def train(
     clip_value, clip_norm : optional gradient clipping, by value then by global norm.
     target_val_accuracy : float, optional
         Stop as soon as held-out accuracy reaches this fraction (history.stopped_early).
+    check_every_step : bool
+        Check every activation and gradient at every step, as the replay below does. The default
+        checks the loss each step and the parameters each epoch, which is all a NaN or inf can
+        reach, and is as fast as a plain NumPy loop.
+    progress : bool or str
+        Show a progress bar over the epochs on stderr when it is a terminal (a str is its label).
 
     Raises
     ------
     NonFiniteError
-        As soon as an activation, the loss or a gradient is NaN or inf, naming layer and step.
+        At the first activation, loss or gradient that is NaN or inf, naming layer, quantity and
+        step: when the loss or a parameter turns non-finite, the epoch is replayed from its start
+        (parameters, optimiser state, dropout generators) with every value checked.
+        An infinity that an activation maps to a finite value (sigmoid or tanh of +-inf, ReLU of
+        -inf) changes no later value and is not reported.
     """
     X, y = _validate(net, X, y, "X", "y")
     has_val = X_val is not None
@@ -145,31 +256,49 @@ def train(
         raise ValueError("target_val_accuracy: needs X_val and y_val to measure it")
     rng = np.random.default_rng(seed)
     history = History(batch_size=batch_size)
+    progress = _progress_bar(progress, int(epochs))
+    step_fn = _checked_step if check_every_step else _step
+    m = n if batch_size is None else int(batch_size)
+    predicted = np.empty(n, dtype=np.intp)  # each row's predicted class, in the epoch's order
+    batch_X = np.empty((m, X.shape[1]), dtype=X.dtype)
     start = time.perf_counter()
     step = 0
-    for epoch in range(int(epochs)):
-        if batch_size is None:
-            loss, acc = _train_step(net, X, y, optimizer, step, clip_value, clip_norm)
-        else:
-            order = rng.permutation(n)
-            losses, correct = [], 0.0
-            for lo in range(0, n, int(batch_size)):
-                idx = order[lo : lo + int(batch_size)]
-                batch_loss, batch_acc = _train_step(net, X[idx], y[idx], optimizer, step, clip_value, clip_norm)
-                losses.append(batch_loss * len(idx))
-                correct += batch_acc * len(idx)
-                step += 1
-            loss, acc = float(np.sum(losses) / n), correct / n
-            step -= 1
-        val_acc = accuracy(net, X_val, y_val) if has_val else float("nan")
-        history.step.append(step)
-        history.epoch.append(epoch)
-        history.loss.append(float(loss))
-        history.train_accuracy.append(float(acc))
-        history.val_accuracy.append(val_acc)
-        history.seconds.append(time.perf_counter() - start)
-        step += 1
-        if target_val_accuracy is not None and val_acc >= target_val_accuracy:
-            history.stopped_early = True
-            break
+    try:
+        # overflow shows up as inf or NaN, which the loss check below reports with its place
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(int(epochs)):
+                order = None if batch_size is None else rng.permutation(n)
+                snapshot = None if check_every_step else _Snapshot(net, optimizer)
+                net._set_training(True)
+                try:
+                    loss, acc = _epoch(net, X, y, order, m, optimizer, step, clip_value, clip_norm,
+                                       step_fn, predicted, batch_X)
+                    if not (check_every_step or _all_finite(net.params)):
+                        raise _NonFiniteLoss(step, "a parameter is not finite after the epoch")
+                except _NonFiniteLoss as found:
+                    snapshot.restore(net, optimizer)  # replay the epoch with every check: says where
+                    _epoch(net, X, y, order, m, optimizer, step, clip_value, clip_norm,
+                           _checked_step, predicted, batch_X)
+                    raise NonFiniteError(  # only if the replay differs: a layer that is not deterministic
+                        step=found.step, layer="network", quantity="value",
+                        detail=f"{found.what}, but not when the epoch was replayed with every value checked",
+                    ) from None
+                net._set_training(False)
+                step += 1 if order is None else -(-n // m)
+                val_acc = accuracy(net, X_val, y_val) if has_val else float("nan")
+                history.step.append(step - 1)
+                history.epoch.append(epoch)
+                history.loss.append(float(loss))
+                history.train_accuracy.append(float(acc))
+                history.val_accuracy.append(val_acc)
+                history.seconds.append(time.perf_counter() - start)
+                if progress is not None:
+                    progress.update(1)
+                if target_val_accuracy is not None and val_acc >= target_val_accuracy:
+                    history.stopped_early = True
+                    break
+    finally:
+        net._set_training(False)
+        if progress is not None:
+            progress.close()
     return history

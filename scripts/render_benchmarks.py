@@ -129,17 +129,19 @@ def training_table(data: dict) -> list[str]:
         two = rows.get(("numpy", network, dtype, batch, 2))
         torch_one = rows.get(("torch", network, dtype, batch, 1))
         torch_two = rows.get(("torch", network, dtype, batch, 2))
+        plain = rows.get(("plain", network, dtype, batch, 1))
         out.append([
             network, dtype, batch_label(batch),
             fmt_range(one["examples_per_s_median"], one["examples_per_s_min"], one["examples_per_s_max"], fmt_rate),
             fmt_rate(two["extra_info"]["examples_per_s_median"]) if two else "—",
+            fmt_ratio(one["examples_per_s_median"] / plain["extra_info"]["examples_per_s_median"]) if plain else "—",
             fmt_percent(one["matmul_fraction"]),
             fmt_ratio(torch_one["extra_info"]["examples_per_s_median"] / one["examples_per_s_median"])
             if torch_one else "—",
             fmt_ratio(torch_two["extra_info"]["examples_per_s_median"] / two["extra_info"]["examples_per_s_median"])
             if torch_two and two else "—",
         ])
-    header = ["network", "dtype", "batch", "examples/s, 1 thread", "2 threads", "of matmul limit",
+    header = ["network", "dtype", "batch", "examples/s, 1 thread", "2 threads", "of plain loop", "of matmul limit",
               "PyTorch / NumPy", "PyTorch / NumPy, 2 threads"]
     return _table(header, out)
 
@@ -275,6 +277,16 @@ def _throughput_sentences(data: dict) -> list[str]:
                              f"reaches only {fmt_span(min(ratios), max(ratios), fmt_percent)} by itself, so the "
                              "narrow network cannot get near the limit")
         text.append(sentence + ".")
+        plain_ratios = {k: v["examples_per_s_median"] / rows[("plain",) + k[1:]]["extra_info"]["examples_per_s_median"]
+                        for k, v in numpy_one.items() if ("plain",) + k[1:] in rows}
+        if plain_ratios:
+            small = [r for k, r in plain_ratios.items() if k[3] in ("32", "64", "256")]
+            sentence = (f"**Against a plain NumPy loop** doing the same arithmetic (it ends on the same weights, "
+                        f"bit for bit), reference_net runs at "
+                        f"{fmt_span(min(plain_ratios.values()), max(plain_ratios.values()), fmt_ratio)} its speed")
+            if small:
+                sentence += f" ({fmt_span(min(small), max(small), fmt_ratio)} at batches 32, 64 and 256)"
+            text.append(sentence + ".")
         torch_ratios = {k: rows[("torch",) + k[1:]]["extra_info"]["examples_per_s_median"] / v["examples_per_s_median"]
                         for k, v in numpy_one.items() if ("torch",) + k[1:] in rows}
         if torch_ratios:
@@ -339,6 +351,8 @@ def render(data: dict) -> str:
     sections = [
         ("### Training throughput",
          "SGD on the 4,000 training images, 10 epochs per round; examples/s is a median (min–max). "
+         "\"Of plain loop\" is reference_net's examples/s over those of the same arithmetic written as a "
+         "plain NumPy loop (`tests/benchmarks/workloads.py`), measured right after it. "
          "\"Of matmul limit\" is the FLOP rate of the step's matrix multiplies (forward, dW, and dX "
          "except for the first layer) over that of a (1024, 1024) @ (1024, 1024) np.matmul, same dtype "
          "and threads. PyTorch runs the same network, initial weights and loop.", training_table(data)),

@@ -1,4 +1,5 @@
-"""Training throughput (examples/second) of reference_net, and of the same loop in PyTorch on the CPU.
+"""Training throughput (examples/second) of reference_net, of the same arithmetic in a plain NumPy
+loop, and of the same loop in PyTorch on the CPU.
 
 One round is 10 epochs over the 4,000 training rows with SGD (lr 0.1), full batch or mini-batches.
 ``extra_info`` holds the examples per round and the matrix multiplies' FLOP rate as a fraction of
@@ -17,6 +18,7 @@ from .workloads import (
     matmul_flops_per_example,
     matmul_peak_flops,
     numpy_trainer,
+    plain_loop_trainer,
     steps_per_epoch,
     torch_trainer,
 )
@@ -62,16 +64,24 @@ _dtypes = pytest.mark.parametrize("dtype", list(DTYPES))
 _batches = pytest.mark.parametrize("batch_size", BATCH_SIZES, ids=batch_id)
 
 
+#: reference_net, then the same arithmetic in a plain NumPy loop (workloads.plain_loop_trainer), one
+#: right after the other for each network, dtype and batch, so both see the same machine.
+LOOPS = {"reference_net": numpy_trainer, "plain": plain_loop_trainer}
+
+
+@pytest.mark.parametrize("loop", list(LOOPS))
 @_grid
 @_batches
 @_dtypes
 @_nets
-def test_train_numpy(benchmark, mnist_split, network, dtype, batch_size, threads):
+def test_train_numpy(benchmark, mnist_split, network, dtype, batch_size, threads, loop):
+    if loop == "plain" and threads != 1:
+        pytest.skip("the plain loop is the 1-thread yardstick")
     X, y = mnist_split[0], mnist_split[1]
     sizes, np_dtype = NETWORKS[network], DTYPES[dtype]
-    run = numpy_trainer(sizes, np_dtype, batch_size, X, y)
+    run = LOOPS[loop](sizes, np_dtype, batch_size, X, y)
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1, warmup_rounds=1)
-    _record(benchmark, sizes, np_dtype, batch_size, len(y), threads, "numpy")
+    _record(benchmark, sizes, np_dtype, batch_size, len(y), threads, "numpy" if loop == "reference_net" else "plain")
 
 
 @_grid

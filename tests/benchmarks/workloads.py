@@ -1,4 +1,5 @@
-"""What the benchmarks run: training epochs in NumPy and PyTorch, matrix-multiply FLOP counts.
+"""What the benchmarks run: training epochs in reference_net, in a plain NumPy loop and in PyTorch,
+matrix-multiply FLOP counts.
 
 Rows are examples. A network is named by its widths, e.g. (784, 10, 10).
 """
@@ -54,6 +55,50 @@ def numpy_trainer(sizes, dtype, batch_size, X, y, *, epochs: int = EPOCHS_PER_RO
 
     def run():
         train(net, X, y, optimizer=optimizer, epochs=epochs, batch_size=batch_size, seed=0)
+
+    return run
+
+
+def plain_loop_trainer(sizes, dtype, batch_size, X, y, *, epochs: int = EPOCHS_PER_ROUND):
+    """The same training as :func:`numpy_trainer` in a plain NumPy loop: no classes, no checks.
+
+    Same initial weights, shuffle (``default_rng(0)``, a permutation per epoch), ReLU hidden layers,
+    softmax cross-entropy (its value computed each step, as any loop that reports it does) and SGD.
+    The callable returns the weights [W1, b1, W2, b2, ...] after its epochs.
+    """
+    reference = build_mlp(sizes, seed=0, dtype=dtype)
+    Ws = [dense.W.copy() for dense in reference.dense]
+    bs = [dense.b.copy() for dense in reference.dense]
+    X, y = np.ascontiguousarray(X, dtype=dtype), np.asarray(y)
+    n = len(y)
+    rng = np.random.default_rng(0)
+
+    def run():
+        for _ in range(epochs):
+            order = None if batch_size is None else rng.permutation(n)
+            for lo in range(0, n, n if batch_size is None else int(batch_size)):
+                idx = None if order is None else order[lo : lo + int(batch_size)]
+                Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
+                rows = np.arange(len(yb))
+                As = [Xb]  # each layer's input
+                for W, b in zip(Ws[:-1], bs[:-1]):
+                    As.append(np.maximum(As[-1] @ W + b, 0))
+                Z = As[-1] @ Ws[-1] + bs[-1]
+                S = Z - Z.max(axis=1, keepdims=True)
+                P = np.exp(S)
+                total = P.sum(axis=1, keepdims=True)
+                P /= total
+                loss = (np.log(total).sum() - S[rows, yb].sum()) / len(yb)  # noqa: F841 (a loop would print it)
+                dZ = P
+                dZ[rows, yb] -= 1
+                dZ /= len(yb)
+                for i in reversed(range(len(Ws))):
+                    dW, db = As[i].T @ dZ, dZ.sum(axis=0)
+                    if i:
+                        dZ = (dZ @ Ws[i].T) * (As[i] > 0)
+                    Ws[i] -= LR * dW
+                    bs[i] -= LR * db
+        return [p for pair in zip(Ws, bs) for p in pair]
 
     return run
 
