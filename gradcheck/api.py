@@ -11,12 +11,13 @@ from gradcheck.checks.diagnosis import diagnose_shape
 from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator
 from gradcheck.checks.gradients import ParamChecker, select_indices
 from gradcheck.checks.integrity import mutation_findings, nondeterminism_finding
-from gradcheck.errors import InvalidArgumentError, UserCodeError
+from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
 from gradcheck.numeric.parallel import ParallelDifferences
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
+from gradcheck.usercode import UserCodeCrash, call_user
 from gradcheck.validation import (
     require_callable,
     resolve_grads,
@@ -132,9 +133,13 @@ def check_gradients(
     CheckTooSlowError
         The check would take longer than ``max_seconds``; nothing was perturbed.
     UserCodeError
-        ``loss`` or ``grads`` raised; the original exception is chained. KeyboardInterrupt and
-        other non-Exception errors propagate unchanged. Either way every array in ``params``
-        is restored bit for bit first.
+        ``loss`` raised; the original exception is chained. KeyboardInterrupt and other
+        non-Exception errors propagate unchanged. Either way every array in ``params`` is
+        restored bit for bit first.
+
+    An exception raised by ``grads`` is not an error of the call: it is the bug being looked
+    for, so the result fails with an ``exception`` finding naming the exception, the user's
+    file and line, and the shapes of the arrays on that line.
     """
     require_callable(loss, "loss")
     validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
@@ -176,7 +181,14 @@ def check_gradients(
         refuse_if_too_slow(evaluate.seconds_per_call, [arr.size for arr in params.values()], mode=mode,
                            method=method, samples=samples, directions=directions, max_seconds=max_seconds,
                            retime=evaluate.retime, workers=parallel.workers)
-        analytic = validate_grads(_call_grads(grads), params)
+        try:
+            returned = call_user(resolve_grads, grads, call="gradients")
+        except UserCodeCrash as crash:
+            # The user's own backward raising is the bug report, not an unusable target.
+            snapshot.restore()
+            return unrun_result(params, [crash.crash.finding("gradients")], mode, method, seed, tol,
+                                evaluate.calls, note=CRASH_NOTE)
+        analytic = validate_grads(returned, params)
         changed = snapshot.changed()
         if changed:
             snapshot.restore()
@@ -285,17 +297,6 @@ def _nonfinite_warning(evaluate: LossEvaluator, reports: list[ParamReport]) -> l
     )]
 
 
-def _call_grads(grads):
-    """The analytic gradients; an exception in the user's function is named as theirs."""
-    try:
-        return resolve_grads(grads)
-    except Exception as exc:
-        raise UserCodeError(
-            f"the gradients function raised {type(exc).__name__}: {exc}; the parameters have "
-            "been restored", call="grads()",
-        ) from exc
-
-
 def _values_right(finding, how: str):
     """The same shape finding, noting that the values themselves are right."""
     from dataclasses import replace
@@ -304,7 +305,15 @@ def _values_right(finding, how: str):
     return replace(finding, message=message)
 
 
-def unrun_result(params, findings, mode, method, seed, tol, calls) -> GradientCheckResult:
+#: Note of a result whose gradients function raised before anything could be compared.
+CRASH_NOTE = "finite differences were not run: the analytic gradients could not be computed"
+#: Note of a result stopped because the loss is not a pure function of the parameters.
+IMPURE_NOTE = ("finite differences were not run: the loss must be a pure function of the "
+               "parameters for them to mean anything")
+
+
+def unrun_result(params, findings, mode, method, seed, tol, calls, *,
+                 note: str = IMPURE_NOTE) -> GradientCheckResult:
     """A result for a check that could not run finite differences at all."""
     bad = {f.subject for f in findings}
     reports = [
@@ -315,6 +324,5 @@ def unrun_result(params, findings, mode, method, seed, tol, calls) -> GradientCh
     return GradientCheckResult(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol, atol=tol.atol,
         dtype=tol.dtype, n_loss_evals=calls, check_findings=whole,
-        notes=["finite differences were not run: the loss must be a pure function of the "
-               "parameters for them to mean anything"],
+        notes=[note],
     )

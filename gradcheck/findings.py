@@ -34,6 +34,7 @@ GRADIENT_KINDS = (
     "mutation",
     "nondeterministic",
     "mismatch",
+    "exception",
 )
 
 #: The vocabulary of stability-probe finding kinds.

@@ -10,12 +10,13 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from gradcheck.api import check_gradients, unrun_result
+from gradcheck.api import CRASH_NOTE, IMPURE_NOTE, check_gradients, unrun_result
 from gradcheck.checks.integrity import mutation_findings
 from gradcheck.errors import InvalidArgumentError, UserCodeError
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult
+from gradcheck.usercode import UserCodeCrash, call_user
 from gradcheck.validation import require_callable, validate_array, validate_options, validate_params
 
 
@@ -67,14 +68,22 @@ def check_layer(
     arrays = {input_name: X_work, **params}
     snapshot = Snapshot(arrays)
     try:
-        Y = _call_layer(forward, X_work, "forward")
+        Y = call_user(forward, X_work, call="forward")
         _validate_layer_output(Y)
         changed = snapshot.changed()
         if changed:
             return _layerunrun_result(arrays, mutation_findings(changed, "forward"), seed, options)
         dY = np.random.default_rng(seed).standard_normal(Y.shape).astype(Y.dtype)
-        returned = _call_layer(backward, dY.copy(), "backward")
-        grads = _layer_grads(returned, input_name, params, param_grads)
+        try:
+            returned = call_user(backward, dY.copy(), call="backward")
+            if param_grads is not None:
+                stored = call_user(param_grads, call="param_grads")
+        except UserCodeCrash as crash:
+            # The user's backward raising is the bug report, not an unusable layer.
+            return _layerunrun_result(arrays, [crash.crash.finding(crash.crash.call)], seed,
+                                      options, note=CRASH_NOTE)
+        grads = _layer_grads(returned, input_name, params,
+                             None if param_grads is None else (lambda: stored))
         changed = snapshot.changed()
         if changed:
             return _layerunrun_result(arrays, mutation_findings(changed, "backward"), seed, options)
@@ -126,17 +135,6 @@ def _validate_layer_arguments(X, params, param_grads, input_name, options) -> No
                                    "Pass e.g. input_name='X'.")
 
 
-def _call_layer(function, argument, name: str):
-    """Call the user's forward or backward; an exception in it is named as theirs."""
-    try:
-        return function(argument)
-    except Exception as exc:
-        raise UserCodeError(
-            f"the {name} function raised {type(exc).__name__}: {exc}; the parameters have been "
-            "restored", call=f"{name}(...)",
-        ) from exc
-
-
 def _validate_layer_output(Y) -> None:
     if not isinstance(Y, np.ndarray):
         raise InvalidArgumentError(
@@ -156,7 +154,7 @@ def _validate_layer_output(Y) -> None:
             "Check the layer where its output is finite (scale the input, or use a stable formula).")
 
 
-def _layerunrun_result(arrays, findings, seed, options) -> GradientCheckResult:
+def _layerunrun_result(arrays, findings, seed, options, *, note=IMPURE_NOTE) -> GradientCheckResult:
     mode, method = options.get("mode", "full"), options.get("method", "central")
     validate_options(mode=mode, eps=options.get("eps"), rtol=options.get("rtol"),
                      atol=options.get("atol"), samples=options.get("samples"), seed=seed,
@@ -164,7 +162,7 @@ def _layerunrun_result(arrays, findings, seed, options) -> GradientCheckResult:
                      batch_size=options.get("batch_size"))
     dtype = max({arr.dtype for arr in arrays.values()}, key=lambda d: np.finfo(d).eps)
     tol = tolerance_for(dtype, rtol=options.get("rtol"), atol=options.get("atol"))
-    return unrun_result(arrays, findings, mode, method, seed, tol, 0)
+    return unrun_result(arrays, findings, mode, method, seed, tol, 0, note=note)
 
 
 def _layer_grads(returned, input_name, params, param_grads) -> dict:
@@ -177,7 +175,7 @@ def _layer_grads(returned, input_name, params, param_grads) -> dict:
     elif returned is not None:
         grads[input_name] = returned
     if param_grads is not None:
-        stored = _call_layer(lambda _: param_grads(), None, "param_grads")
+        stored = param_grads()
         if not isinstance(stored, Mapping):
             raise InvalidArgumentError(
                 "param_grads", f"returned {type(stored).__name__}, expected a mapping of name to array.",

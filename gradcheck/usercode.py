@@ -1,0 +1,140 @@
+"""The one guarded call into a user's code, and the finding its exception becomes.
+
+When the user's ``gradients()`` or ``backward`` raises, that is usually the bug being looked
+for (a transposed ``dW`` meeting a broadcast), so it is reported as a failed check that
+points at the user's own file and line, with the shapes of the arrays on that line.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from gradcheck.errors import UserCodeError
+from gradcheck.findings import Finding
+
+#: Frames in these packages are ours or numpy's, never the line a user should look at.
+_NOT_USER = (os.path.dirname(os.path.abspath(np.__file__)) + os.sep,
+             os.path.dirname(os.path.abspath(__file__)) + os.sep)
+#: At most this many arrays are named in a crash's hint.
+MAX_SHAPES = 6
+_NAME = re.compile(r"\b([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?")
+
+
+@dataclass(frozen=True)
+class Crash:
+    """Where and how a user's function raised.
+
+    Attributes
+    ----------
+    call : str
+        Which user function raised: ``"gradients"``, ``"backward"``, ``"forward"``, ``"loss"``.
+    error_type, message : str
+        The exception's class name and text.
+    file, line, function, code : location in the user's code (None when every frame was
+        gradcheck's or numpy's, e.g. a builtin that raised directly).
+    shapes : dict
+        Array name on that line -> shape, e.g. ``{"dW": (784, 10), "X": (20, 784)}``.
+    """
+
+    call: str
+    error_type: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    function: str | None = None
+    code: str | None = None
+    shapes: dict[str, tuple] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return "" if self.file is None else f"{self.file}:{self.line}"
+
+    def finding(self, subject: str) -> Finding:
+        """A failing ``exception`` finding in the fixed format, with the location as its hint."""
+        at = f" at {self.where}" if self.file else ""
+        message = f"{subject}: raised {self.error_type}: {self.message}{at} (exception)"
+        if self.file:
+            arrays = ", ".join(f"{n} {tuple(s)}" for n, s in self.shapes.items())
+            hint = (f"Line {self.line} of {os.path.basename(self.file)}, in {self.function}(): "
+                    f"{self.code or '(source not available)'}"
+                    + (f" — arrays there: {arrays}." if arrays else "."))
+        else:
+            hint = f"Call {self.call} yourself on the same batch to see the full traceback."
+        return Finding(kind="exception", subject=subject, message=message, hint=hint,
+                       data={"call": self.call, "error_type": self.error_type,
+                             "error": self.message, "file": self.file, "line": self.line,
+                             "function": self.function,
+                             "shapes": {n: list(s) for n, s in self.shapes.items()}})
+
+
+def _is_user_file(filename: str) -> bool:
+    path = os.path.abspath(filename)
+    return not filename.startswith("<frozen") and not path.startswith(_NOT_USER)
+
+
+def _user_frame(tb: TracebackType | None):
+    """The innermost traceback entry in the user's code: (frame, line number) or None."""
+    found = None
+    while tb is not None:
+        if _is_user_file(tb.tb_frame.f_code.co_filename):
+            found = (tb.tb_frame, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _shapes_on_line(code: str, local_vars: dict[str, Any]) -> dict[str, tuple]:
+    """Shapes of the arrays a line names: locals (``dW``) and their attributes (``self.W``)."""
+    shapes: dict[str, tuple] = {}
+    for name, attr in _NAME.findall(code):
+        value = local_vars.get(name)
+        label = name
+        if attr:
+            value, label = getattr(value, attr, None), f"{name}.{attr}"
+        if isinstance(value, np.ndarray) and label not in shapes:
+            shapes[label] = tuple(value.shape)
+        if len(shapes) >= MAX_SHAPES:
+            break
+    return shapes
+
+
+def describe(exc: BaseException, call: str) -> Crash:
+    """A :class:`Crash` for ``exc``, located at its innermost frame in the user's code."""
+    located = _user_frame(exc.__traceback__)
+    if located is None:
+        return Crash(call, type(exc).__name__, str(exc))
+    frame, lineno = located
+    filename = frame.f_code.co_filename
+    code = linecache.getline(filename, lineno).strip() or None
+    shapes = _shapes_on_line(code, dict(frame.f_locals)) if code else {}
+    return Crash(call, type(exc).__name__, str(exc), filename, lineno, frame.f_code.co_name,
+                 code, shapes)
+
+
+class UserCodeCrash(UserCodeError):
+    """The user's function raised; ``crash`` says where, ``__cause__`` is the original."""
+
+    def __init__(self, crash: Crash, restored: str = "the parameters have been restored"):
+        self.crash = crash
+        at = f" at {crash.where}" if crash.file else ""
+        super().__init__(f"the {crash.call} function raised {crash.error_type}: {crash.message}"
+                         f"{at}; {restored}", call=crash.call)
+
+
+def call_user(function: Callable, *args: Any, call: str) -> Any:
+    """``function(*args)``; an Exception in it becomes :class:`UserCodeCrash` (chained).
+
+    KeyboardInterrupt and other non-Exception errors propagate unchanged.
+    """
+    try:
+        return function(*args)
+    except Exception as exc:
+        raise UserCodeCrash(describe(exc, call)) from exc
+
