@@ -1,7 +1,9 @@
 """gradcheck: tells you whether your from-scratch neural network is right."""
 
-from gradcheck import adapters, cli
+from gradcheck import adapters
 from gradcheck.api import check_gradients
+from gradcheck.config import CheckConfig
+from gradcheck.engine import iter_checks, run_suite
 from gradcheck.errors import (
     CheckTooSlowError,
     GradcheckError,
@@ -14,14 +16,19 @@ from gradcheck.errors import (
 )
 from gradcheck.findings import Finding
 from gradcheck.layer_check import check_layer
-from gradcheck.results import GradientCheckResult, ParamReport
+from gradcheck.render import terminal as _terminal  # noqa: F401  registers str() of results
+from gradcheck.results import CheckOutcome, GradientCheckResult, ParamReport, SuiteResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckConfig",
+    "CheckOutcome",
     "GradientCheckResult",
+    "SuiteResult",
     "adapters",
-    "cli",
+    "iter_checks",
+    "run_suite",
     "ParamReport",
     "check_gradients",
     "check_layer",

@@ -106,11 +106,6 @@ class Finding:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
 
     @property
-    def param(self) -> str:
-        """The parameter this finding is about (alias of ``subject``)."""
-        return self.subject
-
-    @property
     def is_failure(self) -> bool:
         """True when this finding makes a check fail."""
         return self.severity == "error"
@@ -124,6 +119,13 @@ class Finding:
             "severity": self.severity,
             "data": json_safe(self.data),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The finding :meth:`to_dict` wrote."""
+        return cls(kind=data["kind"], subject=data["subject"], message=data["message"],
+                   hint=data.get("hint", ""), severity=data.get("severity", "error"),
+                   data=dict(data.get("data") or {}))
 
     def __str__(self) -> str:
         return f"{self.message}\n    {self.hint}" if self.hint else self.message

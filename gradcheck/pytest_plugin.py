@@ -1,118 +1,129 @@
-"""pytest plugin: run gradcheck's conformance suite against someone else's network.
+"""pytest plugin: run gradcheck's checks against someone else's network.
 
     pytest --gradcheck-target=path/to/student.py:target
 
-collects one test item per check (``check_gradients_batch1``, ...), each failing with the
-diagnosis. ``GRADCHECK_TARGET`` in the environment does the same. For your own test files,
-``gradcheck.pytest_plugin.parametrize_with_checks`` turns the suite into parametrized tests.
+collects one test item per check of the engine (``student.py::check_gradients_batch1``, ...),
+each failing with the diagnosis. ``GRADCHECK_TARGET`` in the environment does the same. The
+options (``--gradcheck-mode``, ``--gradcheck-batch-size``, ...) are the command line's, from
+:data:`gradcheck.config.OPTIONS`, so both run the same checks and give the same verdicts.
+For your own test files, :func:`parametrize_with_checks` turns the checks into parametrized
+tests.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
-from gradcheck.conformance import ConformanceFailure, iter_checks
+from gradcheck.config import OPTIONS, CheckConfig
+from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
-from gradcheck.targets.builders import dtype_builder
-from gradcheck.targets.loading import load_object
+from gradcheck.results import CheckOutcome, SuiteResult
+from gradcheck.session import LoadedTarget, config_for, load_target
 from gradcheck.targets.protocol import as_target
+
+RESULT_PROPERTY = "gradcheck_outcome"
+_LOADED = pytest.StashKey[object]()
+
+
+def _flag(name: str) -> str:
+    return "--gradcheck-" + name.replace("_", "-")
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("gradcheck", "gradient checks of a network under test")
     group.addoption("--gradcheck-target", default=None,
-                    help="package.module:attr or path/file.py:attr to run the conformance suite on "
+                    help="package.module:attr or path/file.py:attr to run the checks on "
                          "(default: $GRADCHECK_TARGET)")
-    group.addoption("--gradcheck-mode", default="full", choices=["full", "sample", "directional"],
-                    help="finite-difference mode of the gradient checks")
-    group.addoption("--gradcheck-seed", type=int, default=0, help="seed of data and sampling")
+    for option in OPTIONS:
+        group.addoption(_flag(option.name), dest=f"gradcheck_{option.name}", type=option.parse,
+                        default=None, choices=option.choices, help=option.help)
+    group.addoption("--gradcheck-layout", default=None, choices=["rows", "columns"],
+                    help="examples as rows or columns of X (default: declared, else detected)")
     group.addoption("--gradcheck-xfail", action="append", default=[], metavar="CHECK",
                     help="mark this check as an expected failure (repeatable)")
     group.addoption("--gradcheck-html", default=None, metavar="PATH",
-                    help="write an HTML report of the conformance suite's results to PATH")
+                    help="write an HTML report of the checks' results to PATH")
 
 
-RESULT_PROPERTY = "gradcheck_result"
-_LABEL = pytest.StashKey[str]()
+def _spec(config) -> str | None:
+    return config.getoption("gradcheck_target", None) or os.environ.get("GRADCHECK_TARGET")
 
 
-def _raw(spec: str):
-    return load_object(spec)
+def _config(config) -> CheckConfig:
+    values = {option.name: config.getoption(f"gradcheck_{option.name}") for option in OPTIONS}
+    try:
+        return config_for(values, _flag)
+    except GradcheckError as exc:
+        raise pytest.UsageError(str(exc)) from exc
 
 
-def _load(spec: str):
-    return as_target(_raw(spec), label=spec)
-
-
-class _HtmlReport:
-    """Collects every check's result (from this process or an xdist worker) and writes HTML."""
-
-    def __init__(self, config, path: str):
-        self.config, self.path = config, path
-        self.results: dict[str, dict] = {}
-
-    def pytest_runtest_logreport(self, report):
-        if report.when != "call":
-            return
-        for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                self.results[report.nodeid.rsplit("::", 1)[-1]] = json.loads(value)
-
-    def pytest_sessionfinish(self, session):
-        from gradcheck.environment import collect_environment
-        from gradcheck.render.html_report import write_html
-        from gradcheck.report import report_from_checks
-
-        label = self.config.stash.get(_LABEL, "conformance suite")
-        environment = collect_environment(
-            seed=self.config.getoption("gradcheck_seed"), dtype=None,
-            argv=["pytest", *self.config.invocation_params.args])
-        report = report_from_checks(label, self.results, environment=environment)
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+def _loaded(config) -> LoadedTarget | GradcheckError:
+    """The target, loaded once per process (the user's file runs once), or the load error."""
+    if _LOADED not in config.stash:
         try:
-            written = write_html(report, self.path)
-        except GradcheckError as exc:  # the directory went away during the run
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
-            if reporter is not None:
-                reporter.write_line(f"gradcheck: no HTML report: {exc}", red=True)
-            return
-        if reporter is not None:
-            reporter.write_line(f"gradcheck: HTML report written to {written}")
-
-
-def pytest_configure(config):
-    path = config.getoption("gradcheck_html", None)
-    if path and not hasattr(config, "workerinput"):  # only the controller writes the file
-        from gradcheck.render.atomic import check_writable
-
-        try:
-            check_writable(path)  # before the suite runs, not after
+            config.stash[_LOADED] = load_target(_spec(config), _config(config),
+                                                layout=config.getoption("gradcheck_layout"))
         except GradcheckError as exc:
-            raise pytest.UsageError(f"--gradcheck-html: {exc}") from exc
-        config.pluginmanager.register(_HtmlReport(config, path), "gradcheck-html")
+            config.stash[_LOADED] = exc
+    return config.stash[_LOADED]
+
+
+def _node_name(spec: str, rootpath: Path) -> str:
+    """``student.py`` for ``path/to/student.py:attr`` (relative to the root), else the spec."""
+    location = spec.rsplit(":", 1)[0]
+    if location.endswith(".py"):
+        path = Path(location).resolve()
+        try:
+            return path.relative_to(rootpath).as_posix()
+        except ValueError:
+            return path.name
+    return spec
+
+
+class TargetChecks(pytest.Collector):
+    """The checks of one target: collected as one node, so ids read ``student.py::check_...``."""
+
+    def collect(self):
+        loaded = _loaded(self.config)
+        if isinstance(loaded, GradcheckError):
+            yield _LoadFailure.from_parent(self, name="check_target_loads", error=loaded)
+            return
+        args = loaded.engine_arguments()
+        del args["label"]
+        for index, check in enumerate(iter_checks(loaded.target, _config(self.config), **args)):
+            yield GradcheckItem.from_parent(self, name=check.name, check=check, index=index)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """Add the target's checks to the session's collection, so "collected N items" counts them."""
+    report = yield
+    spec = _spec(collector.config)
+    if isinstance(collector, pytest.Session) and spec and report.passed:
+        name = _node_name(spec, collector.config.rootpath)
+        report.result.append(TargetChecks.from_parent(collector, name=name, nodeid=name))
+    return report
 
 
 class GradcheckItem(pytest.Item):
-    """One conformance check as a pytest item."""
+    """One check as a pytest item."""
 
-    def __init__(self, *, check, **kwargs):
+    def __init__(self, *, check, index: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.check = check
+        self.index = index
 
     def runtest(self):
-        result = None
-        try:
-            result = self.check()
-        except ConformanceFailure as exc:
-            result = exc.result
-            raise
-        finally:
-            if result is not None and hasattr(result, "to_dict"):
-                # user_properties travel from xdist workers to the controller, which writes HTML
-                self.user_properties.append((RESULT_PROPERTY, json.dumps(result.to_dict())))
+        outcome = self.check.outcome()
+        # user_properties travel from xdist workers to the controller, which writes HTML
+        self.user_properties.append((RESULT_PROPERTY, json.dumps(
+            {"index": self.index, "outcome": outcome.to_dict()})))
+        if not outcome.passed:
+            raise ConformanceFailure(failure_text(outcome), outcome.result)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ConformanceFailure):
@@ -136,42 +147,92 @@ class _LoadFailure(pytest.Item):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    spec = config.getoption("gradcheck_target") or os.environ.get("GRADCHECK_TARGET")
-    if not spec:
-        return
-    try:
-        target = _load(spec)
-    except GradcheckError as exc:
-        items.append(_LoadFailure.from_parent(session, name="check_target_loads", error=exc))
-        return
     expected = set(config.getoption("gradcheck_xfail"))
-    config.stash[_LABEL] = spec
-    checks = list(iter_checks(target, seed=config.getoption("gradcheck_seed"),
-                              mode=config.getoption("gradcheck_mode"), build=dtype_builder(_raw(spec))))
-    unknown = sorted(expected - {check.name for check in checks})
-    if unknown:
+    if not expected:
+        return
+    ours = [item for item in items if isinstance(item, GradcheckItem)]
+    unknown = sorted(expected - {item.name for item in ours})
+    if unknown and ours:
         raise pytest.UsageError(f"--gradcheck-xfail: no check named {', '.join(unknown)}; the checks "
-                                f"of {spec} are {', '.join(check.name for check in checks)}")
-    for check in checks:
-        item = GradcheckItem.from_parent(session, name=check.name, check=check)
-        if check.name in expected:
+                                f"of {_spec(config)} are {', '.join(item.name for item in ours)}")
+    for item in ours:
+        if item.name in expected:
             item.add_marker(pytest.mark.xfail(reason="expected failure (--gradcheck-xfail)", strict=True))
-        items.append(item)
+
+
+class _HtmlReport:
+    """Collects every check's outcome (from this process or an xdist worker) and writes HTML."""
+
+    def __init__(self, config, path: str):
+        self.config, self.path = config, path
+        self.outcomes: dict[str, tuple[int, dict]] = {}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                data = json.loads(value)
+                self.outcomes[report.nodeid] = (data["index"], data["outcome"])
+
+    def pytest_sessionfinish(self, session):
+        from gradcheck.environment import collect_environment
+        from gradcheck.render.html_report import write_html
+        from gradcheck.report import Report
+
+        ordered = [outcome for _, outcome in sorted(self.outcomes.values(), key=lambda o: o[0])]
+        checked = _config(self.config)
+        environment = collect_environment(
+            seed=checked.seed, dtype=checked.dtype,
+            argv=["pytest", *self.config.invocation_params.args])
+        suite = SuiteResult(target=_spec(self.config) or "conformance suite",
+                            config=checked.to_dict(),
+                            outcomes=[CheckOutcome.from_dict(o) for o in ordered],
+                            environment=environment)
+        report = Report.from_suite(suite)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        try:
+            written = write_html(report, self.path)
+        except GradcheckError as exc:  # the directory went away during the run
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            if reporter is not None:
+                reporter.write_line(f"gradcheck: no HTML report: {exc}", red=True)
+            return
+        if reporter is not None:
+            reporter.write_line(f"gradcheck: HTML report written to {written}")
+
+
+def pytest_configure(config):
+    if _spec(config):
+        _config(config)  # a bad option is a usage error before anything runs
+    path = config.getoption("gradcheck_html", None)
+    if path and not hasattr(config, "workerinput"):  # only the controller writes the file
+        from gradcheck.render.atomic import check_writable
+
+        try:
+            check_writable(path)  # before the suite runs, not after
+        except GradcheckError as exc:
+            raise pytest.UsageError(f"--gradcheck-html: {exc}") from exc
+        config.pluginmanager.register(_HtmlReport(config, path), "gradcheck-html")
 
 
 @pytest.fixture
 def gradcheck_target(request):
     """The target named by --gradcheck-target (or $GRADCHECK_TARGET), loaded and validated."""
-    spec = request.config.getoption("gradcheck_target") or os.environ.get("GRADCHECK_TARGET")
-    if not spec:
+    if not _spec(request.config):
         pytest.skip("no --gradcheck-target given")
-    return _load(spec)
+    loaded = _loaded(request.config)
+    if isinstance(loaded, GradcheckError):
+        raise loaded
+    return loaded.target
 
 
-def parametrize_with_checks(target, *, xfail=None, seed=0, mode="full"):
-    """Decorator: one parametrized test per conformance check of ``target`` (object or factory).
+def parametrize_with_checks(target, *, xfail=None, config: CheckConfig | None = None, **options):
+    """Decorator: one parametrized test per check of ``target`` (object or factory).
 
-    ``xfail`` maps check names to reasons for known failures::
+    ``config`` (a :class:`~gradcheck.config.CheckConfig`) or keyword options (``seed=0``,
+    ``mode="directional"``, ...) set how the checks run. ``xfail`` maps check names to
+    reasons for known failures::
 
         @parametrize_with_checks(make_net, xfail={"check_gradients_batch1": "no batch of one"})
         def test_my_net(check):
@@ -180,7 +241,7 @@ def parametrize_with_checks(target, *, xfail=None, seed=0, mode="full"):
     target = as_target(target, label="target")
     xfail = dict(xfail or {})
     params = []
-    for check in iter_checks(target, seed=seed, mode=mode):
+    for check in iter_checks(target, config, **options):
         marks = [pytest.mark.xfail(reason=xfail[check.name], strict=True)] if check.name in xfail else []
         params.append(pytest.param(check, id=check.name, marks=marks))
     unknown = set(xfail) - {p.id for p in params}

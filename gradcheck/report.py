@@ -1,8 +1,9 @@
-"""The data model of an HTML stability report: one page, built from results, rendered elsewhere.
+"""The data model of an HTML report: one page, built from a suite's results, rendered elsewhere.
 
 A :class:`Report` holds only JSON-safe data (the ``to_dict()`` of each result), so the page
 can be rendered again from a saved JSON file: ``render_html(Report.from_dict(d))`` gives the
-same HTML as rendering the original report.
+same HTML as rendering the original report. :meth:`Report.from_suite` makes one from a
+:class:`gradcheck.results.SuiteResult`, with every gradient check's table.
 """
 
 from __future__ import annotations
@@ -52,8 +53,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def summarize(gradients: dict | None, probes: Sequence[dict]) -> tuple[bool, str]:
+def summarize(gradients: dict | None, probes: Sequence[dict],
+              more_gradients: Sequence[dict] = ()) -> tuple[bool, str]:
     """The verdict and one sentence saying it, from result dicts.
+
+    ``more_gradients`` are the gradient checks after the first (``{"check", "result"}``);
+    the failing ones are named.
 
     Returns
     -------
@@ -61,6 +66,7 @@ def summarize(gradients: dict | None, probes: Sequence[dict]) -> tuple[bool, str
     """
     parts: list[str] = []
     passed = True
+    failing_checks = [g["check"] for g in more_gradients if not g["result"].get("passed")]
     if gradients is not None:
         params = gradients.get("params", [])
         failed = [p["name"] for p in params if not p.get("passed", False)]
@@ -84,6 +90,9 @@ def summarize(gradients: dict | None, probes: Sequence[dict]) -> tuple[bool, str
     if not parts:
         return True, "Nothing was checked."
     sentence = "; ".join(parts) + "."
+    if failing_checks:
+        passed = False
+        sentence += f" Other failing gradient checks: {', '.join(failing_checks)}."
     return passed, sentence[0].upper() + sentence[1:]
 
 
@@ -100,7 +109,10 @@ class Report:
     summary : str
         One sentence saying the verdict, e.g. ``"1 of 4 gradients is wrong: b1."``.
     gradients : dict or None
-        ``GradientCheckResult.to_dict()``; None when no gradient check was run.
+        ``GradientCheckResult.to_dict()`` of the first gradient check; None when none was run.
+    more_gradients : list of dict
+        The other gradient checks of a suite, in run order: ``{"check": name, "description":
+        ..., "result": GradientCheckResult.to_dict()}``. Each gets its own table.
     probes : list of dict
         ``ProbeResult.to_dict()`` of each stability probe, in run order.
     training : dict
@@ -119,6 +131,8 @@ class Report:
     summary: str
     gradients: dict[str, Any] | None = None
     probes: list[dict[str, Any]] = field(default_factory=list)
+    more_gradients: list[dict[str, Any]] = field(default_factory=list)
+    gradients_check: str = ""
     training: dict[str, dict[str, list]] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=_now)
@@ -126,7 +140,9 @@ class Report:
     @classmethod
     def build(cls, title: str, *, gradients: Any = None, probes: Sequence[Any] = (),
               training: Mapping[str, Any] | None = None,
-              environment: Mapping[str, Any] | None = None, created: str | None = None) -> Report:
+              environment: Mapping[str, Any] | None = None, created: str | None = None,
+              more_gradients: Sequence[tuple[str, str, Any]] = (),
+              gradients_check: str = "") -> Report:
         """Assemble a report from result objects (or their dicts) and compute the verdict.
 
         Parameters
@@ -137,6 +153,8 @@ class Report:
         training : run name -> reference_net ``History`` (or a dict of per-step lists).
         environment : from :func:`gradcheck.environment.collect_environment`.
         created : timestamp; default now (UTC).
+        more_gradients : (check name, description, result) of further gradient checks.
+        gradients_check : name of the check ``gradients`` came from ("" for a single check).
         """
         if not isinstance(title, str):
             raise InvalidArgumentError("title", f"got {type(title).__name__}, expected str",
@@ -144,11 +162,48 @@ class Report:
         grad = None if gradients is None else _as_dict(gradients, "gradients")
         probe_dicts = [_as_dict(p, f"probes[{i}]") for i, p in enumerate(probes)]
         curves = {str(k): _curves(str(k), v) for k, v in (training or {}).items()}
-        passed, summary = summarize(grad, probe_dicts)
+        more = [{"check": str(name), "description": str(description),
+                 "result": _as_dict(result, f"more_gradients[{i}]")}
+                for i, (name, description, result) in enumerate(more_gradients)]
+        passed, summary = summarize(grad, probe_dicts, more)
         return cls(title=title, passed=passed, summary=summary, gradients=grad,
-                   probes=probe_dicts, training=curves,
-                   environment=json_safe(dict(environment or {})),
+                   probes=probe_dicts, more_gradients=more, gradients_check=gradients_check,
+                   training=curves, environment=json_safe(dict(environment or {})),
                    created=created or _now())
+
+    @classmethod
+    def from_suite(cls, suite, *, training: Mapping[str, Any] | None = None,
+                   environment: Mapping[str, Any] | None = None,
+                   created: str | None = None) -> Report:
+        """A report of every check of a :class:`~gradcheck.results.SuiteResult` (or its dict).
+
+        Every gradient check gets its table; a check that could not run is a failed probe
+        entry carrying its error, so the verdict counts it.
+        """
+        data = _as_dict(suite, "suite")
+        gradient_checks, probes = [], []
+        for check in data.get("checks", []):
+            result = check.get("result")
+            if check.get("result_kind") == "gradient_check":
+                gradient_checks.append((check["name"], check["description"], result))
+            elif result is not None:
+                probes.append(dict(result, check=check["name"], description=check["description"]))
+            else:
+                probes.append({"name": check["name"], "subject": check["name"], "passed": False,
+                               "check": check["name"], "description": check["description"],
+                               "findings": [{"kind": "exception", "subject": check["name"],
+                                             "message": f"{check['name']}: {check.get('error')}",
+                                             "hint": "The check could not run; fix the error "
+                                                     "above.", "severity": "error", "data": {}}],
+                               "series": {}, "breaking_magnitude": None})
+        first = gradient_checks[0] if gradient_checks else None
+        if environment is None:
+            environment = data.get("environment")
+        return cls.build(data.get("target", "target"),
+                         gradients=None if first is None else first[2],
+                         gradients_check="" if first is None else first[0],
+                         more_gradients=gradient_checks[1:], probes=probes, training=training,
+                         environment=environment, created=created)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict with ``format_version`` and ``kind: "report"``."""
@@ -159,6 +214,8 @@ class Report:
             "passed": self.passed,
             "summary": self.summary,
             "gradients": self.gradients,
+            "gradients_check": self.gradients_check,
+            "more_gradients": self.more_gradients,
             "probes": self.probes,
             "training": self.training,
             "environment": self.environment,
@@ -179,28 +236,7 @@ class Report:
                 "Regenerate the JSON with this version of gradcheck.")
         return cls(title=data["title"], passed=bool(data["passed"]), summary=data["summary"],
                    gradients=data.get("gradients"), probes=list(data.get("probes") or []),
+                   more_gradients=list(data.get("more_gradients") or []),
+                   gradients_check=data.get("gradients_check") or "",
                    training=dict(data.get("training") or {}),
                    environment=dict(data.get("environment") or {}), created=data["created"])
-
-
-def report_from_checks(label: str, results: Mapping[str, Mapping[str, Any]], *,
-                       environment: Mapping[str, Any] | None = None) -> Report:
-    """A report from a conformance run: check name -> that check's result dict.
-
-    The page holds one gradient table: the first failing gradient check's, else the last
-    one's. Other failing gradient checks are named in the summary, so the verdict counts
-    every check.
-    """
-    gradient_checks = {n: r for n, r in results.items() if r.get("kind") == "gradient_check"}
-    probes = [dict(r, check=n) for n, r in results.items() if r.get("kind") != "gradient_check"]
-    failing = [n for n, r in gradient_checks.items() if not r.get("passed")]
-    shown = failing[0] if failing else next(reversed(gradient_checks), None)
-    title = label if shown is None else f"{label} — gradient table from {shown}"
-    report = Report.build(title, gradients=gradient_checks.get(shown), probes=probes,
-                          environment=environment)
-    others = [n for n in failing if n != shown]
-    if others:
-        report.passed = False
-        report.summary += f" Other failing gradient checks: {', '.join(others)}."
-    return report
-

@@ -1,16 +1,49 @@
-"""Results of a gradient check: plain data, with ``to_dict()`` for JSON and reports.
+"""The results model: plain data with ``to_dict()``/``from_dict()``, one JSON format version.
 
-No printing and no formatting here beyond ``__str__`` delegating to the terminal renderer.
+``ParamReport`` and ``GradientCheckResult`` (one gradient check), ``ProbeResult`` (one
+stability probe), ``CheckOutcome`` (one named check of a suite: its verdict and result) and
+``SuiteResult`` (every check run on one target, what every renderer consumes). No printing
+and no formatting here: ``str(result)`` asks the text renderer registered for the result's
+type (:mod:`gradcheck.render.terminal` registers itself when gradcheck is imported).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import JSON_FORMAT_VERSION, Finding, json_safe
+
+#: Text renderers by result type; filled by :mod:`gradcheck.render.terminal`.
+TEXT_RENDERERS: dict[type, Callable[[Any], str]] = {}
+
+
+def _text(result) -> str:
+    render = TEXT_RENDERERS.get(type(result))
+    return object.__repr__(result) if render is None else render(result)
+
+
+def _float(x) -> float:
+    """A number from JSON: None (written for NaN/inf) comes back as NaN."""
+    return float("nan") if x is None else float(x)
+
+
+def check_format(data: Any, kind: str) -> Mapping[str, Any]:
+    """``data`` if it is a dict of this format version and ``kind``, else InvalidArgumentError."""
+    if not isinstance(data, Mapping):
+        raise InvalidArgumentError("data", f"got {type(data).__name__}, expected a dict",
+                                   "Pass the dict loaded from a gradcheck JSON file.")
+    version = data.get("format_version")
+    if version != JSON_FORMAT_VERSION or data.get("kind") != kind:
+        raise InvalidArgumentError(
+            "data", f"got format_version {version!r} and kind {data.get('kind')!r}, expected "
+            f"format_version {JSON_FORMAT_VERSION} and kind {kind!r}",
+            "Regenerate the JSON with this version of gradcheck.")
+    return data
 
 
 def _num(x) -> float | None:
@@ -86,6 +119,21 @@ class ParamReport:
             "n_loss_evals": self.n_loss_evals,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ParamReport:
+        """The report :meth:`to_dict` wrote (NaN/inf, written as null, come back as NaN)."""
+        worst = data.get("worst_index")
+        return cls(
+            name=data["name"], shape=tuple(data["shape"]), dtype=data["dtype"], mode=data["mode"],
+            n_checked=int(data["n_checked"]), max_abs_error=_float(data.get("max_abs_error")),
+            max_rel_error=_float(data.get("max_rel_error")),
+            worst_index=None if worst is None else tuple(worst),
+            worst_analytic=data.get("worst_analytic"), worst_numeric=data.get("worst_numeric"),
+            tier=data["tier"], passed=bool(data["passed"]), n_kinks=int(data.get("n_kinks", 0)),
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            error_map=data.get("error_map"), n_loss_evals=int(data.get("n_loss_evals", 0)),
+        )
+
 
 @dataclass
 class GradientCheckResult:
@@ -144,10 +192,177 @@ class GradientCheckResult:
             "n_loss_evals": self.n_loss_evals,
             "params": [p.to_dict() for p in self.params],
             "findings": [f.to_dict() for f in self.findings],
+            "check_findings": [f.to_dict() for f in self.check_findings],
             "notes": list(self.notes),
         }
 
-    def __str__(self) -> str:
-        from gradcheck.render.terminal import format_gradient_result
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GradientCheckResult:
+        """The result :meth:`to_dict` wrote, e.g. read back from a JSON file."""
+        data = check_format(data, "gradient_check")
+        params = [ParamReport.from_dict(p) for p in data["params"]]
+        whole = [Finding.from_dict(f) for f in data.get("check_findings", [])]
+        return cls(params=params, mode=data["mode"], method=data["method"], seed=data["seed"],
+                   rtol=data["rtol"], atol=data["atol"], dtype=data["dtype"],
+                   n_loss_evals=data["n_loss_evals"], check_findings=whole,
+                   notes=list(data.get("notes", [])))
 
-        return format_gradient_result(self)
+    def __str__(self) -> str:
+        return _text(self)
+
+
+@dataclass
+class ProbeResult:
+    """Outcome of one stability probe: verdict, findings and plottable series.
+
+    ``series`` maps names to equal-length lists over ``series["magnitude"]``; NaN marks a
+    magnitude at which the quantity could not be computed. ``breaking_magnitude`` is the
+    smallest swept magnitude with a finding (None when the function never broke).
+    """
+
+    name: str
+    subject: str
+    passed: bool
+    findings: list[Finding] = field(default_factory=list)
+    series: dict[str, Any] = field(default_factory=dict)
+    breaking_magnitude: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({
+            "name": self.name, "subject": self.subject, "passed": self.passed,
+            "findings": [f.to_dict() for f in self.findings], "series": self.series,
+            "breaking_magnitude": self.breaking_magnitude,
+        })
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProbeResult:
+        return cls(name=data["name"], subject=data["subject"], passed=bool(data["passed"]),
+                   findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+                   series=dict(data.get("series") or {}),
+                   breaking_magnitude=data.get("breaking_magnitude"))
+
+
+#: What a suite's check can be: it ran and passed, ran and failed, or could not run.
+STATUSES = ("passed", "failed", "error")
+
+
+@dataclass
+class CheckOutcome:
+    """One named check of a suite, e.g. ``check_gradients_batch1``, and how it came out.
+
+    Attributes
+    ----------
+    name : str
+        The check's name (the pytest id), ``check_<subject>_<property>``.
+    group : str
+        ``"gradients"`` or ``"probes"``.
+    description : str
+        What the check does, in a few words.
+    status : str
+        ``"passed"``, ``"failed"`` or ``"error"`` (the check could not run; see ``error``).
+    result : GradientCheckResult, ProbeResult or None
+        None when the check could not run.
+    error : str or None
+        The message of the error that stopped the check.
+    """
+
+    name: str
+    group: str
+    description: str
+    status: str
+    result: GradientCheckResult | ProbeResult | None = None
+    error: str | None = None
+    #: The exception behind ``error`` in this process (not saved: it does not survive JSON).
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [] if self.result is None else list(self.result.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        kind = None if self.result is None else (
+            "gradient_check" if isinstance(self.result, GradientCheckResult) else "probe")
+        return {"name": self.name, "group": self.group, "description": self.description,
+                "status": self.status, "result_kind": kind,
+                "result": None if self.result is None else self.result.to_dict(),
+                "error": self.error}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:
+        loaders = {"gradient_check": GradientCheckResult.from_dict, "probe": ProbeResult.from_dict}
+        raw, kind = data.get("result"), data.get("result_kind")
+        return cls(name=data["name"], group=data["group"], description=data["description"],
+                   status=data["status"], result=None if raw is None else loaders[kind](raw),
+                   error=data.get("error"))
+
+
+@dataclass
+class SuiteResult:
+    """Every check run on one target: what the terminal, JSON and HTML renderers consume.
+
+    Attributes
+    ----------
+    target : str
+        What was checked, e.g. ``"student.py:target (examples as rows)"``.
+    config : dict
+        The :class:`gradcheck.config.CheckConfig` the checks ran with, as a dict.
+    outcomes : list of CheckOutcome
+        In run order.
+    environment : dict
+        Where it ran (:func:`gradcheck.environment.collect_environment`), filled by front ends.
+    """
+
+    target: str
+    config: dict[str, Any] = field(default_factory=dict)
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the checks that failed or could not run."""
+        return [o.name for o in self.outcomes if not o.passed]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for o in self.outcomes for f in o.findings]
+
+    def group(self, name: str) -> list[CheckOutcome]:
+        """The outcomes of one group (``"gradients"`` or ``"probes"``), in run order."""
+        return [o for o in self.outcomes if o.group == name]
+
+    def __getitem__(self, name: str) -> CheckOutcome:
+        for outcome in self.outcomes:
+            if outcome.name == name:
+                return outcome
+        raise KeyError(f"no check named {name!r}; ran {[o.name for o in self.outcomes]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({
+            "format_version": JSON_FORMAT_VERSION,
+            "kind": "suite",
+            "target": self.target,
+            "passed": self.passed,
+            "failed": self.failed,
+            "config": dict(self.config),
+            "checks": [o.to_dict() for o in self.outcomes],
+            "environment": dict(self.environment),
+        })
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SuiteResult:
+        """The suite :meth:`to_dict` wrote, e.g. ``json.load`` of ``gradcheck check --json``."""
+        data = check_format(data, "suite")
+        return cls(target=data["target"], config=dict(data.get("config") or {}),
+                   outcomes=[CheckOutcome.from_dict(o) for o in data.get("checks", [])],
+                   environment=dict(data.get("environment") or {}))
+
+    def __str__(self) -> str:
+        return _text(self)

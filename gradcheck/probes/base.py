@@ -10,13 +10,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.findings import Finding, json_safe
+from gradcheck.findings import Finding
+from gradcheck.results import ProbeResult
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.targets.protocol import target_params
 
@@ -25,30 +26,6 @@ MAGNITUDES = (1.0, 10.0, 50.0, 88.0, 90.0, 100.0, 500.0, 709.0, 711.0, 1000.0, 1
 
 #: The dtypes a probe runs in.
 FLOAT_DTYPES = ("float32", "float64")
-
-
-@dataclass
-class ProbeResult:
-    """Outcome of one probe: verdict, findings and plottable series.
-
-    ``series`` maps names to equal-length lists over ``series["magnitude"]``; NaN marks a
-    magnitude at which the quantity could not be computed. ``breaking_magnitude`` is the
-    smallest swept magnitude with a finding (None when the function never broke).
-    """
-
-    name: str
-    subject: str
-    passed: bool
-    findings: list[Finding] = field(default_factory=list)
-    series: dict[str, list[float]] = field(default_factory=dict)
-    breaking_magnitude: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe({
-            "name": self.name, "subject": self.subject, "passed": self.passed,
-            "findings": [f.to_dict() for f in self.findings], "series": self.series,
-            "breaking_magnitude": self.breaking_magnitude,
-        })
 
 
 @dataclass(frozen=True)

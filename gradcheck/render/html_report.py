@@ -91,9 +91,22 @@ def _heatmap(param: dict[str, Any], salt: str) -> Markup | None:
                                xlabel=xlabel, ylabel=ylabel, salt=salt))
 
 
-def _gradient_view(gradients: dict[str, Any] | None) -> dict[str, Any] | None:
-    if gradients is None:
-        return None
+def _gradient_views(report: Report) -> list[dict[str, Any]]:
+    """One view per gradient check: the first (``gradients``), then ``more_gradients``."""
+    checks = [] if report.gradients is None else [
+        (report.gradients_check, "", report.gradients)]
+    checks += [(g["check"], g.get("description", ""), g["result"]) for g in report.more_gradients]
+    views = []
+    for k, (check, description, gradients) in enumerate(checks):
+        view = _gradient_view(gradients, salt=f"heat{k}-" if k else "heat")
+        view.update(check=check, description=description,
+                    anchor="gradients" if k == 0 else f"gradients-{k}",
+                    table_id="gradient-table" if k == 0 else f"gradient-table-{k}")
+        views.append(view)
+    return views
+
+
+def _gradient_view(gradients: dict[str, Any], salt: str = "heat") -> dict[str, Any]:
     failing = []
     for i, param in enumerate(gradients.get("params", [])):
         if param.get("passed"):
@@ -102,7 +115,7 @@ def _gradient_view(gradients: dict[str, Any] | None) -> dict[str, Any] | None:
         failing.append({
             "param": param,
             "worst": _index(param.get("worst_index")),
-            "heatmap": _heatmap(param, f"heat{i}"),
+            "heatmap": _heatmap(param, f"{salt}{i}"),
             "n_entries": n_entries,
         })
     return {"data": gradients, "failing": failing,
@@ -208,7 +221,7 @@ def render_html(report: Report) -> str:
     template = _environment().get_template("report.html")
     return template.render(
         report=report,
-        gradients=_gradient_view(report.gradients),
+        gradient_views=_gradient_views(report),
         probes=[_probe_view(p, i) for i, p in enumerate(report.probes)],
         training=_training_view(report.training),
         environment=report.environment,

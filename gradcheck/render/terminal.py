@@ -1,6 +1,12 @@
-"""Plain-text rendering of a gradient check for the terminal."""
+"""Plain-text rendering of results for the terminal: ``str()`` of every result type.
+
+Importing this module registers its formatters in :data:`gradcheck.results.TEXT_RENDERERS`
+(``gradcheck/__init__`` does), so ``print(result)`` works without the results importing it.
+"""
 
 from __future__ import annotations
+
+from gradcheck.results import TEXT_RENDERERS, GradientCheckResult, SuiteResult
 
 
 def _num(x) -> str:
@@ -50,27 +56,51 @@ def format_gradient_result(result) -> str:
     if result.passed:
         out.append(f"PASSED: all {len(result.params)} parameters agree with finite differences")
     else:
-        out.append(f"FAILED: wrong gradient for {', '.join(result.failed) or 'the loss'}")
+        whole = [f"{f.subject} ({f.kind})" for f in result.check_findings if f.is_failure]
+        out.append(f"FAILED: wrong gradient for {', '.join(result.failed)}" if result.failed
+                   else f"FAILED: {', '.join(whole) or 'the loss'}")
     return "\n".join(out)
 
 
-def format_probe_suite(suite) -> str:
-    """One line per probe (verdict, check name, what it does), its findings, then the verdict."""
+def _finding_lines(findings, passed: bool, indent: str) -> list[str]:
     out = []
-    for name, description, result in suite.entries:
-        verdict = "pass" if result.passed else "FAIL"
-        out.append(f"{verdict:4}  {name}: {description}")
-        for f in result.findings:
-            if f.severity == "info" and result.passed:
-                continue
-            marker = "!!" if f.is_failure else "--"
-            out.append(f"      {marker} {f.message}")
-            if f.hint and f.severity != "info":
-                out.append(f"         {f.hint}")
+    for f in findings:
+        if f.severity == "info" and passed:
+            continue
+        marker = "!!" if f.is_failure else "--"
+        out.append(f"{indent}{marker} {f.message}")
+        if f.hint and f.severity != "info":
+            out.append(f"{indent}   {f.hint}")
+    return out
+
+
+def format_suite(suite: SuiteResult) -> str:
+    """Every check: a verdict line, then its gradient table or probe findings; then the verdict.
+
+    A gradient check that passes is one line; a failing one shows its table and findings.
+    """
+    out = []
+    for outcome in suite.outcomes:
+        verdict = {"passed": "pass", "failed": "FAIL", "error": "ERROR"}[outcome.status]
+        out.append(f"{verdict:5} {outcome.name}: {outcome.description}")
+        result = outcome.result
+        if outcome.status == "error":
+            out.append(f"      !! {outcome.error}")
+        elif isinstance(result, GradientCheckResult):
+            if not result.passed:
+                out.extend("      " + line if line else "" for line in
+                           format_gradient_result(result).splitlines())
+                out.append("")
+        else:
+            out.extend(_finding_lines(result.findings, result.passed, "      "))
     out.append("")
+    n = len(suite.outcomes)
     if suite.passed:
-        out.append(f"PASSED: all {len(suite.entries)} stability probes")
+        out.append(f"PASSED: all {n} checks of {suite.target}")
     else:
-        out.append(f"FAILED: {len(suite.failed)} of {len(suite.entries)} stability probes: "
-                   f"{', '.join(suite.failed)}")
+        out.append(f"FAILED: {len(suite.failed)} of {n} checks: {', '.join(suite.failed)}")
     return "\n".join(out)
+
+
+TEXT_RENDERERS[GradientCheckResult] = format_gradient_result
+TEXT_RENDERERS[SuiteResult] = format_suite

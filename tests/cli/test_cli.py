@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gradcheck.cli import main
+from gradcheck.results import SuiteResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -27,8 +28,10 @@ def test_blog_article_fails_with_reduction_diagnosis(capsys, tmp_path):
     assert code == 1
     assert "examples as columns" in out
     assert "(reduction)" in out and "FAILED: wrong gradient for b1, b2" in out
-    data = json.loads(json_path.read_text())
-    assert data["failed"] == ["b1", "b2"]
+    suite = SuiteResult.from_dict(json.loads(json_path.read_text()))
+    assert suite["check_gradients_batch20"].result.failed == ["b1", "b2"]
+    assert suite.failed == ["check_gradients_batch1", "check_gradients_batch20",
+                            "check_gradients_batch_missing_classes"]
 
 
 def test_fixed_blog_passes_in_directional_mode(capsys):

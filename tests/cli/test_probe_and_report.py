@@ -15,8 +15,8 @@ def test_probe_reference_network_passes_every_probe(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "PASSED: all" in out
     data = json.loads((tmp_path / "p.json").read_text())
-    assert data["kind"] == "probe_suite" and data["passed"]
-    checks = [p["check"] for p in data["probes"]]
+    assert data["kind"] == "suite" and data["passed"]
+    checks = [c["name"] for c in data["checks"]]
     # the reference network can be rebuilt in float32, so the precision probe runs
     assert "check_precision_float32" in checks
     assert "check_training_input_scale" in checks
@@ -28,7 +28,7 @@ def test_probe_blog_article_names_the_breaking_magnitudes(capsys):
     assert "logits of magnitude 711" in out
     assert "input scale[255]: first non-finite value is the activation of A2 at step 0" in out
     assert "b1: gradient has shape (), the parameter (10, 1) (batch of 1); it is summed over every axis" in out
-    assert "FAILED: 3 of 7 stability probes: check_softmax_stable, check_shapes_any_batch_size, " \
+    assert "FAILED: 3 of 7 checks: check_softmax_stable, check_shapes_any_batch_size, " \
         "check_training_input_scale" in out
 
 
@@ -45,7 +45,8 @@ def test_report_writes_one_html_page_and_its_json(capsys, tmp_path):
     assert "(reduction)" in html and "input scale" in html
     report = json.loads(data.read_text())
     assert report["kind"] == "report" and not report["passed"]
-    assert report["gradients"]["failed"] == ["b1", "b2"]
+    more = {g["check"]: g["result"] for g in report["more_gradients"]}
+    assert more["check_gradients_batch20"]["failed"] == ["b1", "b2"]
     assert "--mode directional" in report["environment"]["command"]
     assert not list(tmp_path.glob("**/*.tmp"))  # no temporary file left behind
 
@@ -90,7 +91,7 @@ def test_max_seconds_refuses_a_full_check_that_would_be_too_slow(capsys):
 def test_probe_names_each_unstable_function_and_where_it_breaks(capsys, tmp_path):
     data = tmp_path / "unstable.json"
     assert main(["probe", f"{EXAMPLES / 'unstable_functions.py'}:target", "--json", str(data)]) == 1
-    probes = {p["check"]: p for p in json.loads(data.read_text())["probes"]}
+    probes = {c["name"]: c["result"] for c in json.loads(data.read_text())["checks"]}
     breaks = {name: p["breaking_magnitude"] for name, p in probes.items() if not p["passed"]}
     # naive exp overflows past 709.8; a stable softmax underflows to exactly 0 (log -> -inf) by
     # 500; a probability of exactly 1 appears in binary cross-entropy by logit 50

@@ -1,0 +1,165 @@
+"""The options of a check run, validated once, and the table front ends build their flags from.
+
+:class:`CheckConfig` is what the engine (:mod:`gradcheck.engine`) takes; the command line
+and the pytest plugin both read their options from :data:`OPTIONS`, so they offer the same
+options with the same defaults and the same help, and give the same verdicts.
+
+To add an option: add a field to :class:`CheckConfig` (with its check in
+``__post_init__``) and an :class:`Option` row to :data:`OPTIONS`; the CLI gains
+``--name`` and the plugin ``--gradcheck-name``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradcheck.errors import InvalidArgumentError
+from gradcheck.validation import METHODS, MODES, validate_options
+
+#: The dtypes a run can use for its data (and for the reference network).
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """How the checks of one run are done; every field is checked when the config is made.
+
+    Attributes
+    ----------
+    mode : {"full", "sample", "directional"}
+        Finite-difference mode of the gradient checks (see :func:`gradcheck.check_gradients`).
+    method : {"central", "richardson"}
+    eps, rtol, atol : float or None
+        Step and tolerances; None for the defaults of the dtype.
+    samples : int or None
+        Entries per parameter in "sample" mode (default 16).
+    seed : int
+        Seeds the synthetic data, the sampled entries and the directions.
+    directions : int
+        Random directions per parameter in "directional" mode.
+    batch_size : int or None
+        Examples in the main gradient check's batch; None chooses max(8, 2 x classes), so
+        every class is present.
+    dtype : {"float64", "float32"}
+        dtype of the synthetic data.
+    max_seconds : float or None
+        Refuse a gradient check estimated to take longer; None turns the guard off.
+    """
+
+    mode: str = "full"
+    method: str = "central"
+    eps: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    samples: int | None = None
+    seed: int = 0
+    directions: int = 3
+    batch_size: int | None = None
+    dtype: str = "float64"
+    max_seconds: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        validate_options(mode=self.mode, eps=self.eps, rtol=self.rtol, atol=self.atol,
+                         samples=self.samples, seed=self.seed, method=self.method,
+                         directions=self.directions, batch_size=self.batch_size,
+                         max_seconds=self.max_seconds)
+        try:
+            name = np.dtype(self.dtype).name
+        except TypeError:
+            name = None
+        if name not in DTYPES:
+            raise InvalidArgumentError("dtype", f"got {self.dtype!r}, expected one of {DTYPES}.",
+                                       "Pass dtype='float64' or dtype='float32'.")
+        object.__setattr__(self, "dtype", name)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any] | None = None, **more: Any) -> CheckConfig:
+        """A config from keyword options; unknown names are an error that lists the known ones."""
+        values = {**(options or {}), **more}
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InvalidArgumentError("options", f"got unknown options {unknown}.",
+                                       f"The options are {sorted(known)}.")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> CheckConfig:
+        """A copy with ``changes``, validated again."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        return np.dtype(self.dtype)
+
+    def gradient_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`gradcheck.check_gradients` (all but batch_size and dtype)."""
+        return {"mode": self.mode, "method": self.method, "eps": self.eps, "rtol": self.rtol,
+                "atol": self.atol, "samples": self.samples, "seed": self.seed,
+                "directions": self.directions, "max_seconds": self.max_seconds}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option as a front end shows it: a CLI flag and a pytest plugin option.
+
+    ``parse`` turns the command-line text into the field's value; ``zero_is_none`` makes 0
+    mean "off" (``--max-seconds 0``).
+    """
+
+    name: str
+    help: str
+    parse: Any = str
+    choices: tuple[str, ...] | None = None
+    zero_is_none: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def default(self) -> Any:
+        return CheckConfig.__dataclass_fields__[self.name].default
+
+    def value(self, raw: Any) -> Any:
+        """The config value of what the user typed (already parsed by argparse/pytest)."""
+        if self.zero_is_none and raw == 0:
+            return None
+        return raw
+
+
+#: Every option of :class:`CheckConfig`, in the order ``--help`` lists them.
+OPTIONS: tuple[Option, ...] = (
+    Option("mode", "finite-difference mode of the gradient checks", choices=MODES),
+    Option("method", "central differences, or Richardson extrapolation (4 calls per entry)",
+           choices=METHODS),
+    Option("eps", "relative step of the finite differences (default: cbrt of machine eps)",
+           parse=float),
+    Option("rtol", "relative tolerance (default by dtype)", parse=float),
+    Option("atol", "absolute tolerance (default by dtype)", parse=float),
+    Option("samples", "entries per parameter in sample mode (default 16)", parse=int),
+    Option("seed", "seed of the data and of sampling", parse=int),
+    Option("directions", "random directions per parameter in directional mode", parse=int),
+    Option("batch_size", "examples in the main gradient check's batch (default: max(8, 2 x "
+           "classes), every class present)", parse=int),
+    Option("dtype", "dtype of the data (and of the reference network)", choices=DTYPES),
+    Option("max_seconds", "refuse a gradient check estimated to take longer (default 60; 0 = no "
+           "limit)", parse=float, zero_is_none=True),
+)
+
+
+def config_from(values: Mapping[str, Any]) -> CheckConfig:
+    """A config from front-end values keyed by option name (None or missing = the default)."""
+    chosen = {}
+    for option in OPTIONS:
+        raw = values.get(option.name)
+        if raw is not None:
+            chosen[option.name] = option.value(raw)
+    return CheckConfig(**chosen)

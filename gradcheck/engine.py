@@ -1,0 +1,363 @@
+"""The one engine: named checks of a target, chosen by what it offers, run into one suite result.
+
+The command line (``check``, ``probe``, ``report``), the pytest plugin and the Python API
+are selections from :func:`iter_checks`; :func:`run_suite` runs a selection into a
+:class:`gradcheck.results.SuiteResult`.
+
+Checks come from families registered with :func:`register`: a family is a generator that
+looks at the :class:`Context` (the target, the config, what the target offers) and yields
+the :class:`Check` objects that apply, e.g. one ``check_<layer>`` per layer with forward and
+backward, a ``check_softmax_stable`` only for a target with a ``softmax``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from gradcheck.api import check_gradients
+from gradcheck.config import CheckConfig
+from gradcheck.errors import GradcheckError, InvalidArgumentError
+from gradcheck.layer_check import check_layer
+from gradcheck.probes.contracts import BATCH_SIZES, probe_example_order, probe_shapes
+from gradcheck.probes.functions import function_probe_calls
+from gradcheck.probes.training import (
+    probe_activations,
+    probe_gradient_flow,
+    probe_input_scale,
+    probe_learning_rate,
+    probe_precision,
+)
+from gradcheck.results import CheckOutcome, GradientCheckResult, SuiteResult
+from gradcheck.targets.batches import synthetic_batch
+from gradcheck.targets.layers import layer_inputs, layer_views
+from gradcheck.targets.protocol import infer_n_classes, target_params
+
+#: The groups of checks; ``gradcheck check`` runs the first, ``probe`` the second, the rest both.
+GROUPS = ("gradients", "probes")
+
+
+class ConformanceFailure(AssertionError):
+    """A check failed; its text is the diagnosis (what pytest shows).
+
+    ``result`` is the failing check's result object, or None when the check could not run.
+    """
+
+    def __init__(self, message: str, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of a target.
+
+    ``name`` is the pytest id (``check_gradients_batch1``), so ``pytest -k`` selects one;
+    ``run()`` returns a GradientCheckResult or ProbeResult (or raises a GradcheckError when the
+    check cannot run).
+    """
+
+    name: str
+    description: str
+    group: str
+    run: Callable[[], Any] = field(repr=False, compare=False)
+
+    def outcome(self) -> CheckOutcome:
+        """Run the check; a gradcheck error becomes an outcome of status "error"."""
+        try:
+            result = self.run()
+        except GradcheckError as exc:
+            return CheckOutcome(self.name, self.group, self.description, "error", None, str(exc),
+                                exception=exc)
+        status = "passed" if result.passed else "failed"
+        return CheckOutcome(self.name, self.group, self.description, status, result)
+
+    def __call__(self):
+        """Run the check; return its result, or raise :class:`ConformanceFailure` with the diagnosis."""
+        outcome = self.outcome()
+        if not outcome.passed:
+            raise ConformanceFailure(failure_text(outcome), outcome.result)
+        return outcome.result
+
+
+def failure_text(outcome: CheckOutcome) -> str:
+    """What a failed check says: its name and description, then the result or the error."""
+    if outcome.status == "error":
+        return f"{outcome.name}: {outcome.error}"
+    result = outcome.result
+    body = str(result) if isinstance(result, GradientCheckResult) else "\n".join(
+        str(f) for f in result.findings)
+    return f"{outcome.name} ({outcome.description})\n{body}"
+
+
+@dataclass
+class Context:
+    """What a run knows about its target, worked out once and shared by every family.
+
+    ``data`` is the front end's own ``(X, y)`` (e.g. real MNIST for the reference network),
+    used by the main gradient check and the training probes instead of a synthetic batch.
+    ``build(dtype)`` makes the same network in another dtype, when the target allows it.
+    """
+
+    target: Any
+    config: CheckConfig
+    data: tuple[np.ndarray, np.ndarray] | None = None
+    build: Callable[[Any], Any] | None = None
+    layout_hint: str | None = None
+
+    @cached_property
+    def params(self) -> dict[str, np.ndarray]:
+        return target_params(self.target)
+
+    @cached_property
+    def n_classes(self) -> int:
+        return infer_n_classes(self.target, self.params)
+
+    @cached_property
+    def small(self) -> int:
+        """The smallest batch that holds every class (at least 8)."""
+        return max(8, 2 * self.n_classes)
+
+    @property
+    def batch_size(self) -> int:
+        """Examples in the main gradient check: the config's, the data's, else :attr:`small`."""
+        if self.data is not None:
+            return int(np.asarray(self.data[1]).shape[0])
+        return self.config.batch_size or self.small
+
+    @cached_property
+    def layout(self) -> str:
+        return synthetic_batch(self.target, 1, seed=self.config.seed, layout=self.layout_hint,
+                               dtype=self.config.np_dtype)[2]
+
+    def batch(self, size: int, *, missing_classes: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """A synthetic ``(X, y)`` of ``size`` examples in the target's layout."""
+        X, y, _ = synthetic_batch(self.target, size, seed=self.config.seed, layout=self.layout,
+                                  dtype=self.config.np_dtype, missing_classes=missing_classes)
+        return X, y
+
+    def main_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.data if self.data is not None else self.batch(self.batch_size)
+
+    def training_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.data if self.data is not None else self.batch(max(self.small, 32))
+
+
+@dataclass(frozen=True)
+class Family:
+    """A registered generator of checks: ``make(context)`` yields the checks that apply."""
+
+    name: str
+    group: str
+    make: Callable[[Context], Iterable[Check]]
+
+
+#: Every family of checks, in run order; :func:`register` appends to it.
+REGISTRY: list[Family] = []
+
+
+def register(group: str) -> Callable:
+    """Decorator: add a generator ``make(context) -> checks`` to :data:`REGISTRY` under ``group``."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+
+    def add(make: Callable[[Context], Iterable[Check]]):
+        REGISTRY.append(Family(make.__name__, group, make))
+        return make
+
+    return add
+
+
+def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
+    """Check every parameter of a protocol target on one batch (X, y).
+
+    ``options`` go to :func:`gradcheck.check_gradients`; the batch size is taken from y so a
+    gradient off by exactly that factor is named as a missing 1/m.
+    """
+    options.setdefault("batch_size", int(np.asarray(y).shape[0]))
+    return check_gradients(lambda: target.loss(X, y), target_params(target),
+                           lambda: target.gradients(X, y), **options)
+
+
+# -- the families ----------------------------------------------------------------------------
+
+
+@register("gradients")
+def gradient_checks(ctx: Context) -> Iterator[Check]:
+    """A batch of one, the main batch, and a batch lacking the top classes (``y.max() + 1``)."""
+    options = ctx.config.gradient_options()
+    size = ctx.batch_size
+    every = "every class" if size >= ctx.n_classes else f"{ctx.n_classes} classes"
+    source = "given" if ctx.data is not None else every
+    batches = [("check_gradients_batch1", "one example", lambda: ctx.batch(1)),
+               (f"check_gradients_batch{size}", f"{size} examples, {source}", ctx.main_batch)]
+    if ctx.n_classes >= 3:
+        batches.append(("check_gradients_batch_missing_classes",
+                        f"{ctx.small} examples, the top 2 of {ctx.n_classes} classes absent",
+                        lambda: ctx.batch(ctx.small, missing_classes=2)))
+    for name, description, make_batch in batches:
+        def run(make_batch=make_batch):
+            X, y = make_batch()
+            return check_target_gradients(ctx.target, X, y, **options)
+
+        yield Check(name, description, "gradients", run)
+
+
+@register("gradients")
+def layer_checks(ctx: Context) -> Iterator[Check]:
+    """One ``check_layer`` per layer with forward and backward (examples as rows)."""
+    if ctx.layout != "rows":
+        return
+    views = layer_views(ctx.target)
+    if not views:
+        return
+    options = ctx.config.gradient_options()
+    seed = options.pop("seed")
+    X = ctx.batch(ctx.small)[0]
+    inputs: list[np.ndarray] = []
+
+    def layer_input(i: int) -> np.ndarray:
+        if not inputs:  # forward through every layer once, when the first layer check runs
+            inputs.extend(layer_inputs(views, X))
+        return inputs[i]
+
+    for i, view in enumerate(views):
+        def run(i=i, view=view):
+            return check_layer(view.forward, view.backward, layer_input(i), view.params,
+                               param_grads=view.param_grads, seed=seed, **options)
+
+        yield Check(f"check_{view.name}", f"{type(view.layer).__name__} on its own, input and "
+                    "parameter gradients", "gradients", run)
+
+
+@register("probes")
+def function_checks(ctx: Context) -> Iterator[Check]:
+    """A stability probe for each function the target exposes (softmax, sigmoid, ...)."""
+    calls = function_probe_calls(ctx.target, dtype=ctx.config.np_dtype, seed=ctx.config.seed,
+                                 layout=ctx.layout)
+    for attr, takes, run in calls:
+        over = "logits" if takes == "logits" else f"{takes} from logits"
+        yield Check(f"check_{attr}_stable", f"{attr} over {over} of growing magnitude, up to 1e4",
+                    "probes", run)
+
+
+@register("probes")
+def contract_checks(ctx: Context) -> Iterator[Check]:
+    """Shapes at batch sizes from 1 to 64 and the loss's independence of example order."""
+    seed, dtype = ctx.config.seed, ctx.config.np_dtype
+    sizes = tuple(sorted({*BATCH_SIZES, ctx.small}))
+    yield Check("check_shapes_any_batch_size",
+                f"forward, loss and gradient shapes for batches of {', '.join(map(str, sizes))}",
+                "probes", lambda: probe_shapes(ctx.target, batch_sizes=sizes, seed=seed, dtype=dtype))
+    yield Check("check_loss_example_order",
+                "the loss of a batch against the same examples reordered", "probes",
+                lambda: probe_example_order(ctx.target, batch_size=max(ctx.small, 16), seed=seed,
+                                            dtype=dtype))
+
+
+TRAINING_PROBES = (
+    ("check_training_input_scale", "a few steps on inputs x1, x255, x1e4", probe_input_scale),
+    ("check_training_learning_rate", "learning rates 1e-3 to 100, with and without clipping",
+     probe_learning_rate),
+    ("check_training_activations", "per-layer statistics and dead units", probe_activations),
+    ("check_training_gradient_flow", "gradient size from first to last layer", probe_gradient_flow),
+)
+
+
+@register("probes")
+def training_checks(ctx: Context) -> Iterator[Check]:
+    """A few steps of gradient descent: input scale, learning rate, activations, gradient flow."""
+    for name, description, probe in TRAINING_PROBES:
+        yield Check(name, description, "probes",
+                    lambda probe=probe: probe(ctx.target, *ctx.training_batch()))
+
+
+@register("probes")
+def precision_checks(ctx: Context) -> Iterator[Check]:
+    """float32 against float64, when ``build(dtype)`` can make the same network in both."""
+    if ctx.build is None:
+        return
+
+    def run():
+        X, y = ctx.training_batch()
+        return probe_precision(ctx.build(np.float64), ctx.build(np.float32), X, y)
+
+    yield Check("check_precision_float32", "float32 against float64 loss and gradients", "probes",
+                run)
+
+
+# -- selections ------------------------------------------------------------------------------
+
+
+def _config(config: CheckConfig | None, options: dict[str, Any]) -> CheckConfig:
+    if config is not None and not isinstance(config, CheckConfig):
+        raise InvalidArgumentError("config", f"got {type(config).__name__}, expected a CheckConfig "
+                                   "or None.", "Pass config=CheckConfig(mode='sample'), or the "
+                                   "options as keywords.")
+    if dtype := options.get("dtype"):
+        options["dtype"] = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    base = config or CheckConfig()
+    return base.replace(**options) if options else base
+
+
+def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
+                batch=None, build=None, layout: str | None = None, **options) -> Iterator[Check]:
+    """The named checks for a protocol target, chosen by what it offers.
+
+    Parameters
+    ----------
+    target : protocol target (see :func:`gradcheck.targets.protocol.as_target`)
+    config : CheckConfig, optional
+        The run's options; keyword ``options`` (``mode="sample"``, ``seed=1``...) override it.
+    groups : subset of :data:`GROUPS`
+    batch : (X, y), optional
+        Data in the target's layout for the main gradient check and the training probes
+        (default: a synthetic batch).
+    build : callable dtype -> target, optional
+        Makes the same network in float32 and float64, for ``check_precision_float32``.
+    layout : {"rows", "columns"}, optional
+        Where the examples are in X (default: declared by the target, else detected).
+    """
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        raise InvalidArgumentError("groups", f"got {sorted(unknown)}, expected a subset of {GROUPS}",
+                                   "Pass groups=('gradients',) or groups=('probes',).")
+    ctx = Context(target, _config(config, dict(options)), batch, build, layout)
+    ctx.layout  # an unusable target fails here, before any check is listed
+    for family in REGISTRY:
+        if family.group in groups:
+            yield from family.make(ctx)
+
+
+def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
+              label: str = "target", batch=None, build=None, layout: str | None = None,
+              select: Callable[[Check], bool] | None = None,
+              on_outcome: Callable[[CheckOutcome], None] | None = None,
+              stop_on_error: bool = False, **options) -> SuiteResult:
+    """Run the checks of :func:`iter_checks` (those ``select`` keeps) into one SuiteResult.
+
+    ``on_outcome`` is called after each check (e.g. to print as the run goes). With
+    ``stop_on_error`` a check that cannot run raises its GradcheckError instead of becoming
+    an outcome of status "error".
+    """
+    checks = iter_checks(target, config, groups=groups, batch=batch, build=build, layout=layout,
+                         **options)
+    used = _config(config, dict(options))
+    suite = SuiteResult(target=label, config=used.to_dict())
+    for check in checks:
+        if select is not None and not select(check):
+            continue
+        if stop_on_error:
+            result = check.run()
+            outcome = CheckOutcome(check.name, check.group, check.description,
+                                   "passed" if result.passed else "failed", result)
+        else:
+            outcome = check.outcome()
+        suite.outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+    return suite

@@ -1,0 +1,88 @@
+"""What every front end does before the engine runs: load the target once, make the config.
+
+The command line and the pytest plugin read their options from :data:`gradcheck.config.OPTIONS`
+and call :func:`config_for` and :func:`load_target`; the Python API passes a target object
+and a :class:`~gradcheck.config.CheckConfig` to the engine directly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradcheck.config import OPTIONS, CheckConfig, config_from
+from gradcheck.errors import GradcheckError, InvalidArgumentError
+from gradcheck.targets.batches import synthetic_batch
+from gradcheck.targets.builders import dtype_builder
+from gradcheck.targets.loading import load_object
+from gradcheck.targets.protocol import as_target
+
+#: Batch of the default target (the reference network on MNIST) when no batch size is given.
+DEFAULT_TARGET_BATCH = 64
+
+
+@dataclass
+class LoadedTarget:
+    """A target ready for the engine.
+
+    Attributes
+    ----------
+    target : the protocol target.
+    label : what was checked, e.g. ``"net.py:target (examples as rows)"``.
+    name : a file-name-safe stem for reports, e.g. ``"net"``.
+    layout : "rows" or "columns".
+    data : (X, y) the front end supplies (real MNIST for the default target), or None.
+    build : dtype -> target of the same network, or None.
+    """
+
+    target: Any
+    label: str
+    name: str
+    layout: str
+    data: tuple[np.ndarray, np.ndarray] | None = None
+    build: Callable[[Any], Any] | None = None
+
+    def engine_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`gradcheck.engine.run_suite` for this target."""
+        return {"label": self.label, "batch": self.data, "build": self.build,
+                "layout": self.layout}
+
+
+def config_for(values: Mapping[str, Any], flag: Callable[[str], str]) -> CheckConfig:
+    """A config from front-end values; a bad value's error names the flag (``--batch-size``)."""
+    try:
+        return config_from(values)
+    except InvalidArgumentError as exc:
+        names = {option.name for option in OPTIONS}
+        where = flag(exc.argument) if exc.argument in names else exc.argument
+        raise InvalidArgumentError(where, exc.problem, exc.fix) from None
+
+
+def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = None) -> LoadedTarget:
+    """Load ``spec`` (``module:attr`` or ``path.py:attr``) once, or the default target for None.
+
+    The user's file is executed exactly once: the protocol target and the dtype builder are
+    both made from the one loaded object.
+    """
+    if spec is None:
+        from gradcheck.default_target import LABEL, DefaultTarget, default_target
+
+        size = config.batch_size or DEFAULT_TARGET_BATCH
+        default = default_target(batch_size=size, seed=config.seed, dtype=config.np_dtype)
+        return LoadedTarget(default.target, LABEL, "reference_net", "rows", (default.X, default.y),
+                            lambda dt: DefaultTarget.build(dt, seed=config.seed))
+    obj = load_object(spec)
+    target = as_target(obj, label=spec)
+    layout = synthetic_batch(target, 1, seed=config.seed, layout=layout, dtype=config.np_dtype)[2]
+    stem = Path(spec.rsplit(":", 1)[0]).stem.rsplit(".", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "target"
+    return LoadedTarget(target, f"{spec} (examples as {layout})", name, layout,
+                        build=dtype_builder(obj))
+
+
+__all__ = ["GradcheckError", "LoadedTarget", "config_for", "load_target"]
