@@ -21,6 +21,15 @@ from gradcheck.results import CheckOutcome, GradientCheckResult, ParamReport, Su
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # gradcheck.cli stays reachable as an attribute without the package importing its front end
+    if name == "cli":
+        import gradcheck.cli
+
+        return gradcheck.cli
+    raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
+
 __all__ = [
     "CheckConfig",
     "CheckOutcome",

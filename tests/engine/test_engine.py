@@ -165,3 +165,19 @@ def test_front_ends_name_the_flag_of_a_bad_option(tmp_path):
     assert outcome.code == 2 and "--directions: got 0, expected a positive integer" in outcome.stderr
     result = run_pytest(tmp_path, [f"--gradcheck-target={BUGGY}", "--gradcheck-directions=0"])
     assert result.code == 4 and "--gradcheck-directions: got 0" in result.output
+
+
+def test_a_layers_l2_term_is_not_a_failure_when_the_network_agrees():
+    loaded = load_target(f"{EXAMPLES / 'model_object_correct.py'}:target", CheckConfig())
+    suite = run_suite(loaded.target, groups=("gradients",), **loaded.engine_arguments())
+    layer = suite["check_layer1_dense"]
+    assert suite.passed and layer.passed
+    assert any("an L2 penalty" in note for note in layer.result.notes)
+    assert [f.severity for f in layer.result["W"].findings] == ["warning"]
+
+
+def test_a_wrong_layer_gradient_still_fails_when_the_network_disagrees():
+    loaded = load_target(f"{EXAMPLES / 'model_object_buggy.py'}:target", CheckConfig())
+    suite = run_suite(loaded.target, groups=("gradients",), **loaded.engine_arguments())
+    assert not suite["check_gradients_batch20"].passed
+    assert not suite["check_layer1_dense"].passed
