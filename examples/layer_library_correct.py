@@ -3,13 +3,12 @@
     gradcheck check examples/layer_library_correct.py:target
 """
 
-import numpy as np
 from _layer_library_style import build
 
 import gradcheck
 
 
-def target(dtype=np.float64):  # a factory with dtype: --dtype float32 builds the network in float32
+def target(dtype="float64"):  # a factory with dtype: --dtype float32 builds the network in float32
     layers, loss = build()
     return gradcheck.adapters.layer_objects(layers, loss, n_inputs=20, dtype=dtype)
 

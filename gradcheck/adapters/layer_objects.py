@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradcheck.adapters.layer_access import LayerAccess
+from gradcheck.adapters.layer_access import LayerAccess, regularizer_settings
 from gradcheck.adapters.loss_access import LossAccess
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 
@@ -53,12 +53,6 @@ def _required_count(function) -> int | None:
     except (TypeError, ValueError):
         return None
     return sum(1 for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-
-
-def _regularizer_settings(layer) -> dict[str, float]:
-    """Non-zero numbers a layer holds under a name containing "regulari" (weight_regularizer_l2 ...)."""
-    return {name: value for name, value in vars(layer).items() if "regulari" in name.lower()
-            and isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and value != 0}
 
 
 class LayerObjectsTarget:
@@ -103,7 +97,7 @@ class LayerObjectsTarget:
         if n_inputs is not None and (not isinstance(n_inputs, (int, np.integer)) or isinstance(n_inputs, bool)
                                      or n_inputs < 1):
             raise InvalidArgumentError("n_inputs", f"got {n_inputs!r}, expected a positive integer (the input width).")
-        self.layers = [access_for(layer, f"layers[{i}]") for i, layer in enumerate(layers)]
+        self._accesses = [access_for(layer, f"layers[{i}]") for i, layer in enumerate(layers)]
         self.loss_object = loss
         self._loss = LossAccess(loss)
         self._check_loss()
@@ -114,7 +108,7 @@ class LayerObjectsTarget:
         self._wake(n_inputs, np.dtype(dtype or np.float64))
         self._owners: dict[str, tuple[LayerAccess, object]] = {}
         k = 0
-        for access in self.layers:
+        for access in self._accesses:
             slots = access.param_slots()
             if slots:
                 k += 1
@@ -124,6 +118,7 @@ class LayerObjectsTarget:
             raise ProtocolError("no layer has a `weights` attribute, `W`, or a `parameters` dict of float "
                                 "arrays; pass the layers that hold the network's parameters")
         self.params = {name: access.get_param(key) for name, (access, key) in self._owners.items()}
+        self.layers = [access.alone() for access in self._accesses]  # for single-layer checks
 
     # -- set-up ----------------------------------------------------------------------------
     def _check_loss(self) -> None:
@@ -135,11 +130,11 @@ class LayerObjectsTarget:
         method = getattr(self.loss_object, "regularization_loss", None)
         if callable(method):
             if _required_count(method) == 1:  # regularization_loss(layer), summed over the layers
-                holders = [access.layer for access in self.layers if access.param_slots() or access.is_lazy()]
+                holders = [access.layer for access in self._accesses if access.param_slots() or access.is_lazy()]
                 return lambda: sum(float(method(layer)) for layer in holders)
             return method
-        held = {f"layers[{i}].{name}": value for i, access in enumerate(self.layers)
-                for name, value in _regularizer_settings(access.layer).items()}
+        held = {f"layers[{i}].{name}": value for i, access in enumerate(self._accesses)
+                for name, value in regularizer_settings(access.layer).items()}
         if held:
             first = next(iter(held))
             raise ProtocolError(
@@ -151,24 +146,24 @@ class LayerObjectsTarget:
     def _wake(self, n_inputs: int | None, dtype: np.dtype) -> None:
         """One forward on zeros: creates lazy parameters and finds the lists forward appends to."""
         if n_inputs is None:
-            if any(access.is_lazy() for access in self.layers):
-                lazy = next(a for a in self.layers if a.is_lazy())
+            if any(access.is_lazy() for access in self._accesses):
+                lazy = next(a for a in self._accesses if a.is_lazy())
                 raise ProtocolError(f"{lazy.label} ({type(lazy.layer).__name__}) creates its parameters on the "
                                     "first forward; pass n_inputs=<input width> so gradcheck can run one "
                                     "forward before reading them")
-            weights = [a.get_param(key) for a in self.layers for _, key in a.param_slots()]
+            weights = [a.get_param(key) for a in self._accesses for _, key in a.param_slots()]
             first = next((w for w in weights if w.ndim == 2), None)
             if first is None:
                 return
             n_inputs, dtype = first.shape[0], first.dtype
-        lengths = [access.list_lengths() for access in self.layers]
+        lengths = [access.list_lengths() for access in self._accesses]
         self._forward(np.zeros((2, int(n_inputs)), dtype=dtype))
-        for access, before in zip(self.layers, lengths):
+        for access, before in zip(self._accesses, lengths):
             access.remember_growing(before)
 
     # -- the network's own passes (a model can use its own) -------------------------------
     def _forward(self, X):
-        for access in self.layers:
+        for access in self._accesses:
             X = access.forward(X)
         return X
 
@@ -180,11 +175,11 @@ class LayerObjectsTarget:
         start = getattr(self.loss_object, "output", None)
         if isinstance(start, np.ndarray) and start.shape == output.shape:
             # a combined softmax/cross-entropy object backpropagates from its own probabilities
-            self._backward_from(self._loss.gradient(start, y), self.layers)
+            self._backward_from(self._loss.gradient(start, y), self._accesses)
         elif self._loss_gradient == "logits":
-            self._backward_from(self._loss.gradient(output, y), self.layers[:-1])
+            self._backward_from(self._loss.gradient(output, y), self._accesses[:-1])
         else:
-            self._backward_from(self._loss.gradient(output, y), self.layers)
+            self._backward_from(self._loss.gradient(output, y), self._accesses)
 
     # -- found on first use ---------------------------------------------------------------
     def _calibrate(self, X, y) -> None:
@@ -210,10 +205,10 @@ class LayerObjectsTarget:
         gradient is compared, along six random directions, with central differences of the
         loss object's own value, as a function of the output and of the last layer's input.
         """
-        last = self.layers[-1]
-        if len(self.layers) < 2 or last.param_slots():
+        last = self._accesses[-1]
+        if len(self._accesses) < 2 or last.param_slots():
             return "output"
-        Z = np.asarray(self._forward_to(X, len(self.layers) - 1), dtype=np.float64)
+        Z = np.asarray(self._forward_to(X, len(self._accesses) - 1), dtype=np.float64)
         P = np.asarray(last.forward(Z))
         if getattr(self.loss_object, "output", None) is not None:
             return "output"
@@ -244,9 +239,14 @@ class LayerObjectsTarget:
         return "logits" if logits < 1e-2 and logits < output / 100 else "output"
 
     def _forward_to(self, X, stop: int):
-        for access in self.layers[:stop]:
+        for access in self._accesses[:stop]:
             X = access.forward(X)
         return X
+
+    @property
+    def reduction(self) -> str | None:
+        """"sum" or "mean": how the code's own loss reduces over examples (None before first use)."""
+        return ("sum" if self._sum else "mean") if self._calibrated else None
 
     def _per_example(self, X) -> float:
         return 1.0 / len(X) if self._sum else 1.0
@@ -258,7 +258,7 @@ class LayerObjectsTarget:
     def activations(self, X) -> dict[str, np.ndarray]:
         """Every layer's output in order, named like the single-layer checks (layer1_dense, ...)."""
         outputs = {}
-        for i, access in enumerate(self.layers, start=1):
+        for i, access in enumerate(self._accesses, start=1):
             X = access.forward(X)
             kind = "".join(ch for ch in type(access).__name__.lower() if ch.isalnum())
             outputs[f"layer{i}_{kind}"] = np.array(X)

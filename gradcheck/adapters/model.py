@@ -78,7 +78,7 @@ class ModelTarget(LayerObjectsTarget):
     def _forward(self, X):
         if self._model_forward is None:
             return super()._forward(X)
-        for access in self.layers:
+        for access in self._accesses:
             access.clear_history()
         if self._model_flag:
             return self._model_forward(X, **{self._model_flag: False})
@@ -86,11 +86,11 @@ class ModelTarget(LayerObjectsTarget):
 
     def _backward(self, output, y) -> None:
         if self._model_backward is not None:
-            for access in self.layers:
+            for access in self._accesses:
                 access.zero_grads()
             self._model_backward(output, y)
         elif self._combined is not None:
-            self._backward_from(self._combined.gradient(output, y), self.layers[:-1])
+            self._backward_from(self._combined.gradient(output, y), self._accesses[:-1])
         else:
             super()._backward(output, y)
 
