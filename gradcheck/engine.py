@@ -201,7 +201,7 @@ def gradient_checks(ctx: Context) -> Iterator[Check]:
     """A batch of one, the main batch, and a batch lacking the top classes (``y.max() + 1``)."""
     size = ctx.batch_size
     every = "every class" if size >= ctx.n_classes else f"{ctx.n_classes} classes"
-    source = "given" if ctx.data is not None else every
+    source = "from the given data" if ctx.data is not None else every
     batches = [("check_gradients_batch1", "one example", lambda: ctx.batch(1)),
                (f"check_gradients_batch{size}", f"{size} examples, {source}", ctx.main_batch)]
     if ctx.n_classes >= 3:

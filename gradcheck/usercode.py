@@ -55,7 +55,14 @@ class Crash:
 
     @property
     def where(self) -> str:
-        return "" if self.file is None else f"{self.file}:{self.line}"
+        """``file:line``, the file relative to the working directory when it is under it."""
+        if self.file is None:
+            return ""
+        try:
+            shown = os.path.relpath(self.file)
+        except ValueError:  # another drive on Windows
+            shown = self.file
+        return f"{self.file if shown.startswith('..') else shown}:{self.line}"
 
     def finding(self, subject: str) -> Finding:
         """A failing ``exception`` finding in the fixed format, with the location as its hint."""
