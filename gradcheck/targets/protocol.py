@@ -105,7 +105,8 @@ def first_weight(params: dict[str, np.ndarray]) -> np.ndarray:
         if arr.ndim == 2:
             return arr
     raise ProtocolError("the target has no 2-D weight matrix, so its input width cannot be inferred; "
-                        "give it an `n_inputs` attribute")
+                        "put the first layer's weight matrix first in params, or wrap layer objects "
+                        "with gradcheck.adapters.layer_objects(..., n_inputs=N)")
 
 
 def infer_n_classes(target, params: dict[str, np.ndarray]) -> int:
