@@ -365,7 +365,7 @@ def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[s
         raise InvalidArgumentError("groups", f"got {sorted(unknown)}, expected a subset of {GROUPS}",
                                    "Pass groups=('gradients',) or groups=('probes',).")
     ctx = Context(target, _config(config, dict(options)), batch, build, layout)
-    ctx.layout  # an unusable target fails here, before any check is listed
+    _ = ctx.layout  # an unusable target fails here, before any check is listed
     for family in REGISTRY:
         if family.group in groups:
             yield from family.make(ctx)

@@ -9,8 +9,8 @@ type (:mod:`gradcheck.render.terminal` registers itself when gradcheck is import
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np

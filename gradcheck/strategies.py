@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.validation import is_count
 
 __all__ = ["MLPProblem", "class_axes", "label_batches", "layer_widths", "logits", "mlp_problems"]
 
@@ -27,7 +28,7 @@ HIDDEN = ("relu", "leaky_relu", "sigmoid", "tanh")
 
 
 def _positive(name: str, value: Any, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+    if not is_count(value, minimum=minimum):
         raise InvalidArgumentError(name, f"got {value!r}, expected an integer >= {minimum}.")
     return int(value)
 

@@ -179,6 +179,19 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def is_count(value, *, minimum: int = 1) -> bool:
+    """An integer (not a bool) of at least ``minimum``."""
+    return _is_int(value) and value >= minimum
+
+
+def positive_int(value, argument: str, *, minimum: int = 1, fix: str = "") -> int:
+    """``value`` as an int, or InvalidArgumentError naming ``argument``: the one check of counts."""
+    if not is_count(value, minimum=minimum):
+        expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise InvalidArgumentError(argument, f"got {value!r}, expected {expected}.", fix)
+    return int(value)
+
+
 def _is_positive_number(value) -> bool:
     return (isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value)) and value > 0)

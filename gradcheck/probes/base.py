@@ -17,8 +17,8 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
-from gradcheck.results import ProbeResult
 from gradcheck.numeric.perturbation import Snapshot
+from gradcheck.results import ProbeResult
 from gradcheck.targets.protocol import target_params
 
 #: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).

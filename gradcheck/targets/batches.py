@@ -6,6 +6,7 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.targets.protocol import first_weight, infer_n_classes, target_params
+from gradcheck.validation import positive_int
 
 
 def labels(batch_size: int, n_classes: int, rng: np.random.Generator, *, missing: int = 0) -> np.ndarray:
@@ -21,9 +22,7 @@ def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | Non
     With ``layout=None`` the layout is the target's declared one, or detected by trying rows
     (X: (batch, n_in)) and then columns (X: (n_in, batch)) with the first weight matrix.
     """
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
-        raise InvalidArgumentError("batch_size", f"got {batch_size!r}, expected a positive integer.",
-                                   "Pass e.g. batch_size=64.")
+    positive_int(batch_size, "batch_size", fix="Pass e.g. batch_size=64.")
     if layout is not None and layout not in ("rows", "columns"):
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
     params = target_params(target)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from gradcheck.errors import ProtocolError
+from gradcheck.validation import is_count
 
 REQUIRED = {
     "params": "a `params` mapping of name -> float ndarray (the arrays the network computes with)",
@@ -74,14 +75,10 @@ def as_target(obj, *, label: str = "target"):
     if layout is not None and layout not in LAYOUTS:
         raise ProtocolError(f"{label}.layout is {layout!r}, expected 'rows' or 'columns'")
     n_classes = getattr(obj, "n_classes", None)
-    if n_classes is not None and not _is_count(n_classes, minimum=2):
+    if n_classes is not None and not is_count(n_classes, minimum=2):
         raise ProtocolError(f"{label}.n_classes is {n_classes!r}, expected an integer of at least 2 "
                             "(or leave it out to infer it from the last parameter)")
     return obj
-
-
-def _is_count(value, *, minimum: int) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
 
 
 def _required_arguments(function) -> list[str]:
