@@ -103,7 +103,7 @@ def _run(args) -> int:
         from gradcheck.default_target import training_curves
 
         print(f"training full batch and mini-batch 64 for {args.epochs} epochs each")
-        training = training_curves(epochs=args.epochs, seed=config.seed)
+        training = training_curves(epochs=args.epochs, seed=config.seed, progress=True)
     report = _write_html(args, suite, html, training) if html else None
     if args.json:
         # report: the page's data (with the training curves); check, probe: the suite itself

@@ -45,12 +45,12 @@ def default_target(*, batch_size: int = 64, seed: int = 0, dtype=np.float64) -> 
     return DefaultTarget(net, X[rows].astype(dtype), y[rows])
 
 
-def training_curves(*, epochs: int = 30, seed: int = 0) -> dict[str, dict[str, list]]:
+def training_curves(*, epochs: int = 30, seed: int = 0, progress: bool = False) -> dict[str, dict[str, list]]:
     """Train the reference network full-batch and with mini-batches of 64 on 4,000 MNIST
     images (1,000 held out), ``epochs`` passes each; per-epoch curves for the report.
 
     Returns run name -> ``{"epoch", "loss" (mean over the epoch's steps), "train_acc",
-    "val_acc"}``, accuracies as fractions.
+    "val_acc"}``, accuracies as fractions. ``progress=True``: a bar per run on a terminal's stderr.
     """
     from reference_net.data import load_mnist, train_test_split
     from reference_net.optimizers import SGD
@@ -62,7 +62,8 @@ def training_curves(*, epochs: int = 30, seed: int = 0) -> dict[str, dict[str, l
     for name, batch_size in (("full batch", None), ("mini-batch 64", 64)):
         net = DefaultTarget.build(seed=seed)
         history = train(net, X_train, y_train, optimizer=SGD(lr=0.1), epochs=epochs,
-                        batch_size=batch_size, X_val=X_val, y_val=y_val, seed=seed)
+                        batch_size=batch_size, X_val=X_val, y_val=y_val, seed=seed,
+                        progress=progress and f"training {name}")
         curves[name] = _per_epoch(history)
     return curves
 

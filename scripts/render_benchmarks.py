@@ -89,7 +89,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 def _training_rows(data: dict) -> dict:
     """{(framework, network, dtype, batch, threads): benchmark}."""
     rows = {}
-    for name in ("test_train_numpy", "test_train_torch"):
+    for name in ("test_train_numpy", "test_train_plain_loop", "test_train_torch"):
         for bench in _by_test(data, name):
             info = bench["extra_info"]
             key = (info["framework"], info["network"], info["dtype"], str(info["batch_size"]),

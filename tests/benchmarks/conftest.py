@@ -92,6 +92,14 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 def pytest_collection_modifyitems(config, items):
-    """PyTorch benchmarks run last: once its thread pool has started it competes with NumPy's BLAS threads."""
+    """PyTorch benchmarks run last: once its thread pool has started it competes with NumPy's BLAS threads.
+    Each plain-loop benchmark runs right after reference_net's on the same network, dtype and batch
+    (1 thread), so that the two see the same machine."""
     here = Path(__file__).parent
     items.sort(key=lambda item: item.path.parent == here and "torch" in item.name)
+    plain = {item.name.replace("test_train_plain_loop[", "test_train_numpy[").rstrip("]") + "-1]": item
+             for item in items if item.name.startswith("test_train_plain_loop[")}
+    if plain:
+        rest = [item for item in items if item not in plain.values()]
+        items[:] = [placed for item in rest for placed in (item, plain.pop(item.name, None)) if placed is not None]
+        items.extend(plain.values())

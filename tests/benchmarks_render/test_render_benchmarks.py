@@ -15,7 +15,7 @@ def _stats(median, low, high):
 
 
 def _train(framework, batch, threads, rate, fraction=0.25):
-    test = "torch" if framework == "torch" else "numpy"  # the plain loop is a parameter of test_train_numpy
+    test = {"plain": "plain_loop"}.get(framework, framework)
     return {
         "name": f"test_train_{test}[784-10-10-float64-{batch}-{threads}]",
         "params": {"network": "784-10-10", "dtype": "float64", "batch_size": batch, "threads": threads},
