@@ -15,7 +15,6 @@ Layers in published from-scratch code differ in small ways that each break a nai
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Mapping
 
@@ -78,18 +77,6 @@ class LayerAccess:
             raise ProtocolError(f"{label}.forward needs {', '.join(extra)} besides the input; gradcheck "
                                 "calls forward(X) (and training=False when the layer takes it)")
         self._history: list[list] = []
-        self._alone = False
-
-    def alone(self) -> LayerAccess:
-        """The same layer for a check of its own: its backward runs with regularisation off.
-
-        A layer that adds ``2 * l2 * W`` to its weight gradient differentiates a loss that
-        includes the network's regularisation term; on its own, the layer has no such loss, so
-        the term is left to the whole-network check.
-        """
-        view = copy.copy(self)
-        view._alone = True
-        return view
 
     # -- parameters ----------------------------------------------------------------------
     def _dict_pair(self):
@@ -200,14 +187,7 @@ class LayerAccess:
 
     def backward(self, dY):
         self.zero_grads()
-        held = regularizer_settings(self.layer) if self._alone else {}
-        try:
-            for name in held:
-                setattr(self.layer, name, 0.0)
-            out = self.layer.backward(dY)
-        finally:
-            for name, value in held.items():
-                setattr(self.layer, name, value)
+        out = self.layer.backward(dY)
         if out is None:
             out = getattr(self.layer, "dinputs", None)
         if isinstance(out, list) and len(out) == 1:  # layers that keep one entry per forward call

@@ -118,7 +118,7 @@ class LayerObjectsTarget:
             raise ProtocolError("no layer has a `weights` attribute, `W`, or a `parameters` dict of float "
                                 "arrays; pass the layers that hold the network's parameters")
         self.params = {name: access.get_param(key) for name, (access, key) in self._owners.items()}
-        self.layers = [access.alone() for access in self._accesses]  # for single-layer checks
+        self.layers = self._accesses  # single-layer checks see the layers through the same faces
 
     # -- set-up ----------------------------------------------------------------------------
     def _check_loss(self) -> None:
