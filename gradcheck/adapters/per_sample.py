@@ -91,8 +91,8 @@ class PerSampleTarget:
     def loss(self, X, y) -> float:
         m = X.shape[1]
         Y = self._one_hot(y, X.dtype)
-        if self._batched is None:
-            self._batched = m > 1 and self._accepts_batches(X, Y)
+        if self._batched is None and m > 1:  # one column says nothing about batches: ask later
+            self._batched = self._accepts_batches(X, Y)
         if self._batched:
             return float(self.cost(self.network.feedforward(X), Y)) / m
         return self._cost_per_column(X, Y) / m
