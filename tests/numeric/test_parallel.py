@@ -103,6 +103,23 @@ def test_progress_is_reported_for_every_entry_the_workers_did():
     assert [k for k, _ in done] == sorted(k for k, _ in done)
 
 
+@needs_fork
+def test_a_nan_met_in_a_worker_is_reported_as_the_serial_check_reports_it():
+    net, X, y = _network()
+    W1 = net.params["W1"]
+    start = float(W1.flat[100])
+    h = np.cbrt(np.finfo(np.float64).eps) * max(1.0, abs(start))
+
+    def loss():  # NaN a full step above W1[6, 4], finite a tenth of a step away
+        return float("nan") if W1.flat[100] - start > h / 2 else net.loss(X, y)
+
+    grads = net.gradients(X, y)
+    serial = check_gradients(loss, net.params, grads)
+    parallel = check_gradients(loss, net.params, grads, jobs=2)
+    assert "call 203, while perturbing W1[6, 4]" in serial.check_findings[0].message
+    assert parallel.to_dict() == serial.to_dict()
+
+
 def test_a_loss_that_cannot_be_sent_to_workers_runs_serially_with_a_note():
     net, X, y = _network()
     lock = threading.Lock()  # neither pickle nor cloudpickle can send a lock
