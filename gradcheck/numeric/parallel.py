@@ -203,12 +203,12 @@ class ParallelDifferences:
 
     def _payload(self) -> _Payload:
         """The loss and the parameters pickled together, with the loss along each probe direction."""
+        dumps, sends_closures = _pickler()
         try:
-            dumps = _pickler()
             data = dumps((self.evaluate, dict(self.params)))
         except Exception as exc:
-            raise _CannotSend(f"the loss could not be sent to the workers ({_brief(exc)}); define it at "
-                              "module level, or install cloudpickle to send closures") from exc
+            hint = "" if sends_closures else "; installing cloudpickle lets closures and lambdas travel"
+            raise _CannotSend(f"the loss could not be sent to the workers ({_brief(exc)}){hint}") from exc
         probes = {}
         counters = {key: getattr(self.evaluate, key) for key in COUNTERS if hasattr(self.evaluate, key)}
         try:
@@ -391,11 +391,12 @@ def _blas_limits(blas: dict | None):
 
 
 def _pickler():
+    """(dumps, whether it sends closures): cloudpickle's where installed, else the standard one."""
     try:
         import cloudpickle
     except ImportError:
-        return lambda obj: pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return lambda obj: cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        return (lambda obj: pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)), False
+    return (lambda obj: cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)), True
 
 
 def _same(a: float, b: float) -> bool:
