@@ -228,9 +228,12 @@ def guard_table(data: dict) -> list[str]:
         out.append([
             info["network"], fmt_count(info["parameters"]), str(info["jobs"]), fmt_count(info["loss_evals"]),
             fmt_seconds(info["estimate_s"]), fmt_seconds(bench["stats"]["median"]),
-            f"{info['time_over_estimate']:.2f}", _load_cell(info),
+            f"{info['time_over_estimate']:.2f}",
+            f"{info['cpu_per_worker_over_estimate']:.2f}" if "cpu_per_worker_over_estimate" in info else "—",
+            _load_cell(info),
         ])
-    header = ["network", "parameters", "jobs", "loss calls", "estimate", "time", "time / estimate", "load average"]
+    header = ["network", "parameters", "jobs", "loss calls", "estimate", "time", "time / estimate",
+              "CPU time per worker / estimate", "load average"]
     return _table(header, out) if out else []
 
 
@@ -372,7 +375,8 @@ def render(data: dict) -> str:
         ("### The time guard's estimate",
          "Full checks at batch 64: the time guard's estimate, made before the first difference, "
          "against the time the check then took (one run each; with 2 jobs under the default "
-         "max_seconds=60).", guard_table(data)),
+         "max_seconds=60). Other processes on the machine stretch the time but not the CPU time "
+         "the check's processes use, shown per worker.", guard_table(data)),
     ]
     for title, note, table in sections:
         if table:

@@ -122,7 +122,8 @@ PARALLEL = [
                     "estimate_s": 30.0, "time_over_estimate": 1.2}},
     {"name": "test_time_guard_estimate[10-1]", "params": {"hidden": 10, "jobs": 1}, "stats": _stats(1.6, 1.6, 1.6),
      "extra_info": {"network": "784-10-10", "parameters": 7960, "jobs": 1, "loss_evals": 15922,
-                    "estimate_s": 1.5, "time_over_estimate": 1.07, "load_before": 0.3}},
+                    "estimate_s": 1.5, "time_over_estimate": 1.07, "load_before": 0.3,
+                    "cpu_per_worker_over_estimate": 1.04}},
 ]
 
 
@@ -133,6 +134,6 @@ def test_parallel_checks_and_the_guard_estimate_get_their_tables(render):
     assert "| 1 | 1.6 s (1.55 s–1.7 s) | 1.5 s | 1.07 | 0.4 |" in text
     assert "| 2 | 850 ms (800 ms–900 ms) | 1.5 s | 0.57 | 0.5 |" in text
     guard = text[text.index("### The time guard's estimate"):]
-    assert guard.index("| 784-10-10 | 7,960 | 1 | 15,922 | 1.5 s | 1.6 s | 1.07 | 0.3 |") < guard.index(
-        "| 784-128-10 | 101,770 | 2 | 203,542 | 30 s | 36 s | 1.20 | — |")
+    assert guard.index("| 784-10-10 | 7,960 | 1 | 15,922 | 1.5 s | 1.6 s | 1.07 | 1.04 | 0.3 |") < guard.index(
+        "| 784-128-10 | 101,770 | 2 | 203,542 | 30 s | 36 s | 1.20 | — | — |")
     assert "### Checks on several cores" not in render.render(FAKE)
