@@ -2,57 +2,224 @@
 
 Every write is undone from a saved copy of the original value, never by subtracting the
 step, so restoration is exact to the bit. :class:`Snapshot` is the last line of defence:
-whatever happens (an exception in the user's code, KeyboardInterrupt), ``restore()`` in a
-``finally`` block copies every array back to its original bits.
+whatever happens (an exception in the user's code, Ctrl-C, SIGTERM from a CI timeout or
+``docker stop``), ``restore()`` in a ``finally`` block copies every array back to its
+original bits.
+
+Signals. While a snapshot is held, the main thread turns SIGTERM (when its handler is the
+default, i.e. "die now") into a :class:`Terminated` exception, so the ``finally`` blocks run
+instead of the process vanishing with an entry moved by h. Once the outermost snapshot is
+restored the previous handlers are back and the signal is delivered again, so the process
+still ends as SIGTERM would (exit status 143, or -15 seen from a parent). After the first
+Ctrl-C or SIGTERM has been raised, further ones are held until the arrays are back, and a
+signal arriving during ``restore()`` itself is held until it ends: a restore is never cut
+short.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+import weakref
+
 import numpy as np
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived while parameters were perturbed.
+
+    Raised from the signal handler so that ``finally`` blocks restore the parameters; a
+    ``BaseException`` so that ``except Exception`` in user code does not swallow it. The
+    signal itself is delivered again once the last snapshot is restored.
+    """
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        self.signum = signum
+        super().__init__(f"{signal.Signals(signum).name} received while parameters were perturbed; "
+                         "they are restored before the process ends")
+
+
+class _Guard:
+    """Handlers installed while at least one snapshot is held (main thread only)."""
+
+    def __init__(self, previous: dict[int, object]):
+        self.previous = previous
+        self.owners: list[weakref.ref] = []
+        self.raised: int | None = None  # the signal already turned into an exception
+        self.pending: list[int] = []  # signals held until the arrays are back
+
+
+_guard: _Guard | None = None
+_CRITICAL: set = set()  # code objects during which a signal is held, never raised
+
+
+def _critical(function):
+    """Mark ``function`` as a restore: a signal arriving while it runs waits for it to end."""
+    _CRITICAL.add(function.__code__)
+    return function
+
+
+def _in_critical_section(frame) -> bool:
+    while frame is not None:
+        if frame.f_code in _CRITICAL:
+            return True
+        frame = frame.f_back
+    return False
+
+
+@_critical
+def _on_signal(signum, frame):
+    guard = _guard
+    if guard is not None and not any(owner() is not None for owner in guard.owners):
+        _release()  # every holder was dropped without restoring; nothing is perturbed any more
+        guard = None
+    if guard is None:  # the guard ended after the signal was flagged: act as the default
+        _deliver([signum])
+        return
+    if guard.raised is not None or _in_critical_section(frame):
+        guard.pending.append(signum)
+        return
+    guard.raised = signum
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
+
+
+def _acquire(owner) -> bool:
+    """Hold the guard for ``owner``; False (and nothing installed) off the main thread."""
+    global _guard
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if _guard is None:
+        previous = {}
+        for signum, default in ((signal.SIGINT, signal.default_int_handler),
+                                (signal.SIGTERM, signal.SIG_DFL)):
+            current = signal.getsignal(signum)
+            if current is default:  # a program's own handler (or SIG_IGN) is left alone
+                previous[signum] = current
+        _guard = _Guard(previous)
+        for signum in previous:
+            signal.signal(signum, _on_signal)
+    _guard.owners.append(weakref.ref(owner))
+    return True
+
+
+@_critical
+def _drop(owner) -> None:
+    """Release ``owner``'s hold; the last one out puts the handlers back and re-delivers."""
+    guard = _guard
+    if guard is None:
+        return
+    guard.owners = [ref for ref in guard.owners if ref() is not None and ref() is not owner]
+    if not guard.owners:
+        _release()
+
+
+@_critical
+def _release() -> None:
+    global _guard
+    guard = _guard
+    if guard is None:
+        return
+    for signum, previous in guard.previous.items():
+        signal.signal(signum, previous)
+    _guard = None
+    deliver = []
+    if guard.raised == signal.SIGTERM or signal.SIGTERM in guard.pending:
+        deliver.append(signal.SIGTERM)  # the process was asked to end: it ends, now
+    deliver += [s for s in dict.fromkeys(guard.pending) if s != guard.raised and s not in deliver]
+    _deliver(deliver)
+
+
+def _deliver(signums) -> None:
+    for signum in signums:
+        if signum == signal.SIGINT and signal.getsignal(signum) is signal.default_int_handler:
+            raise KeyboardInterrupt
+        handler = signal.getsignal(signum)
+        if handler is _on_signal:  # cannot happen after _release; never loop
+            signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+
+def _value_bytes(arr: np.ndarray) -> bytes:
+    """The bytes that carry ``arr``'s values, in C order.
+
+    All of them, except for x87 80-bit extended precision (``np.longdouble`` on x86), which
+    is padded to 12 or 16 bytes: the padding is not part of the value and writing a value
+    back may change it, so only the 10 value bytes of each component are compared.
+    """
+    dtype = arr.dtype
+    if dtype.kind in "fc" and dtype.isnative and sys.byteorder == "little":
+        component = np.dtype(dtype.char.lower()) if dtype.kind == "c" else dtype
+        if component.itemsize > 10 and np.finfo(component).nmant == 63:
+            rows = np.ascontiguousarray(arr).view(np.uint8).reshape(-1, component.itemsize)
+            return rows[:, :10].tobytes()
+    return arr.tobytes()
+
+
 class Snapshot:
-    """Bit-exact copies of a mapping of arrays, taken at construction."""
+    """Bit-exact copies of a mapping of arrays, taken at construction.
+
+    Holding a snapshot also holds the signal guard (see the module docstring) until the
+    first :meth:`restore`. Use it in ``try``/``finally``, or as a context manager::
+
+        with Snapshot(params) as snapshot:
+            ...  # perturb; every array is restored on the way out, whatever happens
+    """
 
     def __init__(self, arrays: dict[str, np.ndarray]):
         self._arrays = arrays
         self._copies = {name: arr.copy() for name, arr in arrays.items()}
+        self._guarded = _acquire(self)
 
     def changed(self) -> list[str]:
-        """Names of arrays whose bits differ from the snapshot."""
+        """Names of arrays whose values differ from the snapshot, bit for bit."""
         return [
             name
             for name, arr in self._arrays.items()
-            if arr.tobytes() != self._copies[name].tobytes()
+            if _value_bytes(arr) != _value_bytes(self._copies[name])
         ]
 
-    def original(self, name: str) -> np.ndarray:
-        return self._copies[name]
+    @_critical
+    def restore(self) -> list[str]:
+        """Copy every array back to its snapshot bits; return the names that had changed.
 
-    def restore(self) -> None:
-        """Copy every array back to its snapshot bits (a no-op where nothing changed)."""
+        Signals arriving meanwhile wait until every array is back. The first call also
+        releases the signal guard, which delivers any signal held meanwhile (SIGTERM ends
+        the process here, after the restore). Later calls only copy (a no-op where nothing
+        changed).
+        """
+        changed = self.changed()
         for name, arr in self._arrays.items():
             np.copyto(arr, self._copies[name], casting="no")
+        if self._guarded:
+            self._guarded = False
+            _drop(self)
+        return changed
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.restore()
 
 
 class EntryPerturber:
-    """Set single entries of one array to chosen values and put them back.
+    """Index single entries of one array, to set them to chosen values and put them back.
 
     Works on a flat view when the array is contiguous (the fast path) and on
     multi-indices otherwise, so non-contiguous views are perturbed in place too.
-    ``target[key]`` for ``key`` in ``keys(flat_indices)`` addresses the same entries as
-    ``get``/``set``, without a method call per access (the loop that calls the loss uses it).
+    ``target[key]`` for ``key`` in ``keys(flat_indices)`` addresses those entries without a
+    method call per access (the loop that calls the loss uses it). Subclasses of ndarray
+    (``np.matrix``, ``np.memmap``) are addressed through a plain ndarray view of the same
+    memory, so ``np.matrix``'s two-dimensional indexing does not get in the way.
     """
 
     def __init__(self, array: np.ndarray):
-        self.array = array
-        self._flat = array.reshape(-1) if array.flags.c_contiguous else None
-        self.target = self._flat if self._flat is not None else array
-
-    def _index(self, flat_index: int):
-        if self._flat is not None:
-            return flat_index
-        return np.unravel_index(flat_index, self.array.shape)
+        self.array = array.view(np.ndarray)
+        self._flat = self.array.reshape(-1) if self.array.flags.c_contiguous else None
+        self.target = self._flat if self._flat is not None else self.array
 
     def keys(self, flat_indices: np.ndarray) -> list:
         """One index into ``target`` per flat index: ints on the fast path, else index tuples."""
@@ -67,15 +234,3 @@ class EntryPerturber:
         if self._flat is not None:
             return self._flat[flat_indices]
         return self.array[np.unravel_index(flat_indices, self.array.shape)]
-
-    def get(self, flat_index: int):
-        return self.target[self._index(flat_index)]
-
-    def set(self, flat_index: int, value) -> None:
-        self.target[self._index(flat_index)] = value
-
-
-def representable_step(x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """The step actually applied in the array's dtype: (x + h) - x, which may differ from h."""
-    x = np.asarray(x)
-    return ((x + h).astype(x.dtype) - x).astype(np.float64)
