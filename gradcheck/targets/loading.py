@@ -1,13 +1,29 @@
-"""Load a target from ``package.module:attr`` or ``path/to/file.py:attr``."""
+"""Load a target from ``package.module:attr`` or ``path/to/file.py:attr``.
+
+A target file is imported under a name of its own, derived from its resolved path, so
+``a/model.py`` and ``b/model.py`` are two modules, and each is registered in ``sys.modules``
+(objects defined in it pickle). While a file runs, the modules other target files imported
+from their own folders (a sibling ``helper.py``) are set aside, so each file imports its own
+neighbours. A target that exits (``sys.exit``, ``raise SystemExit``) while it is imported or
+built is a :class:`TargetLoadError` naming the file and line, never the end of the run.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
 import importlib.util
+import os
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from gradcheck.errors import TargetLoadError
+
+#: Modules each target folder brought in from itself: folder -> {module name: module}.
+_NEIGHBOURS: dict[str, dict[str, object]] = {}
 
 
 def load_object(spec: str):
@@ -28,7 +44,8 @@ def load_object(spec: str):
         module = _load_file(Path(where))
     else:
         try:
-            module = importlib.import_module(where)
+            with no_exit("at import"):
+                module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
             raise TargetLoadError(
                 f"no module named {exc.name!r} (from target {spec!r}); check the spelling, install "
@@ -36,6 +53,8 @@ def load_object(spec: str):
             ) from exc
         except SyntaxError as exc:
             raise TargetLoadError(_syntax_message(exc)) from exc
+        except TargetLoadError:
+            raise
         except Exception as exc:
             raise TargetLoadError(f"importing {where} raised {type(exc).__name__}: {exc}") from exc
     obj = module
@@ -50,28 +69,110 @@ def load_object(spec: str):
     return obj
 
 
+def module_name(path: str | os.PathLike) -> str:
+    """The ``sys.modules`` name a target file is imported under: its stem and a hash of its
+    resolved path, e.g. ``gradcheck_target_model_1a2b3c4d5e``; the same file, the same name."""
+    resolved = os.path.realpath(path)
+    stem = re.sub(r"\W", "_", Path(resolved).stem)
+    digest = hashlib.sha256(resolved.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"gradcheck_target_{stem}_{digest}"
+
+
 def _load_file(path: Path):
     if path.is_dir():
         raise TargetLoadError(f"{path} is a directory; give the path of a Python file in it, e.g. "
                               f"{path / 'model.py'}:target")
     if not path.is_file():
         raise TargetLoadError(f"no such file: {path}; give the path of your Python script")
-    name = "gradcheck_target_" + path.stem.replace("-", "_")
+    name = module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    directory = os.path.dirname(os.path.realpath(path))
     sys.modules[name] = module
-    directory = str(path.resolve().parent)
+    try:
+        with _own_neighbours(directory, name), no_exit("at import"):
+            spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise TargetLoadError(_syntax_message(exc)) from exc
+    except TargetLoadError:
+        sys.modules.pop(name, None)
+        raise
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise TargetLoadError(f"running {path} raised {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _inside(module, directory: str) -> bool:
+    file = getattr(module, "__file__", None)
+    if not file:
+        return False
+    return os.path.realpath(file).startswith(directory + os.sep)
+
+
+@contextlib.contextmanager
+def _own_neighbours(directory: str, target: str) -> Iterator[None]:
+    """While a target file runs: its folder first on sys.path, other target folders' modules
+    out of sys.modules (so ``import helper`` finds this folder's helper), then put back."""
+    set_aside = {}
+    for folder, modules in _NEIGHBOURS.items():
+        if folder == directory:
+            continue
+        for name, module in modules.items():
+            if sys.modules.get(name) is module:
+                set_aside[name] = sys.modules.pop(name)
+    before = set(sys.modules)
     sys.path.insert(0, directory)  # let the script import its neighbours
     try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise TargetLoadError(_syntax_message(exc)) from exc
-    except Exception as exc:
-        raise TargetLoadError(f"running {path} raised {type(exc).__name__}: {exc}") from exc
+        yield
     finally:
-        if sys.path and sys.path[0] == directory:
-            sys.path.pop(0)
-    return module
+        if directory in sys.path:
+            sys.path.remove(directory)
+        mine = _NEIGHBOURS.setdefault(directory, {})
+        for name in set(sys.modules) - before:
+            module = sys.modules[name]
+            if name != target and _inside(module, directory):
+                mine[name] = module
+        for name, module in set_aside.items():
+            sys.modules.setdefault(name, module)  # this file's own neighbour keeps the name
+
+
+def _exit_call(code) -> str:
+    return "sys.exit()" if code is None else f"sys.exit({code!r})"
+
+
+def _exit_site(exc: BaseException) -> str:
+    """``model.py line 12``: where the innermost frame of ``exc``'s traceback was."""
+    tb = exc.__traceback__
+    if tb is None:
+        return "an unknown place"
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{os.path.basename(tb.tb_frame.f_code.co_filename)} line {tb.tb_lineno}"
+
+
+def exit_error(exc: SystemExit, when: str) -> TargetLoadError:
+    """The TargetLoadError for a SystemExit raised by user code ``when`` ("at import", "in the
+    factory model.py:build"): names the call, the file and the line."""
+    return TargetLoadError(
+        f"the target called {_exit_call(exc.code)} {when}, in {_exit_site(exc)}; a target must not "
+        "end the process: remove the call, or put the script part under "
+        "`if __name__ == \"__main__\":`")
+
+
+@contextlib.contextmanager
+def no_exit(when: str) -> Iterator[None]:
+    """Turn a SystemExit raised by user code inside the block into :func:`exit_error`.
+
+    KeyboardInterrupt and every other exception pass through unchanged. Front ends wrap
+    calls of a target's factory in it, e.g. ``with no_exit("in the factory model.py:build"):
+    obj = factory()``.
+    """
+    try:
+        yield
+    except SystemExit as exc:
+        raise exit_error(exc, when) from exc
 
 
 def _syntax_message(exc: SyntaxError) -> str:
