@@ -20,9 +20,13 @@ import numpy as np
 SHAPES = {"W1": (12, 24), "b1": (24,), "W2": (24, 6), "b2": (6,)}
 
 CHILD = r'''
+import signal
 import sys
 import numpy as np
 import gradcheck
+
+# as when started from a shell: a test runner's worker may be ignoring SIGINT, and children inherit it
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 folder, shapes = sys.argv[1], eval(sys.argv[2])
 P = {name: np.memmap(f"{folder}/{name}.bin", dtype=np.float64, mode="r+", shape=shape)
@@ -107,7 +111,7 @@ def interrupt_once(folder: Path, originals: dict[str, bytes], rnd: random.Random
                 break
             child.send_signal(signum)
             time.sleep(rnd.uniform(0.0, 0.004))
-        _, err = child.communicate(timeout=60)
+        _, err = child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()

@@ -16,6 +16,16 @@ from tests.safety.faults import SCENARIOS, run_campaign
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX signals")
 
 
+@pytest.fixture(autouse=True)
+def default_handlers():
+    """The handlers of a program started from a shell (a test runner's worker may ignore SIGINT)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler), \
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGINT, previous[0])
+    signal.signal(signal.SIGTERM, previous[1])
+
+
 def test_sigterm_and_repeated_sigint_never_leave_a_parameter_file_changed(tmp_path):
     outcomes = run_campaign(tmp_path, runs=20, seed=16)
     for outcome in outcomes:
