@@ -27,6 +27,7 @@ from gradcheck.errors import (
     UserCodeError,
 )
 from gradcheck.probes import ProbeResult
+from gradcheck.render.atomic import check_writable, write_text_atomic
 from gradcheck.pytest_plugin import parametrize_with_checks
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.batches import synthetic_batch
@@ -122,6 +123,31 @@ def _non_contiguous():
     result = _with_param(view)
     assert buffer.tobytes() == before and result["x"].n_checked == view.size
     return result
+
+
+def _matrix_param():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        M = np.matrix(np.random.default_rng(0).normal(size=(3, 4)))
+    return _with_param(M, loss=lambda: float(np.sum(np.multiply(M, M))), grad=2 * np.asarray(M))
+
+
+def _padded_longdouble():
+    x = np.empty(4, dtype=np.longdouble)
+    x.view(np.uint8)[:] = 0xAB  # garbage in the padding bytes, as np.empty or a file may hold
+    x[...] = np.linspace(-1, 1, 4)
+    return _with_param(x)
+
+
+def _write_over_source(tmp):
+    source = tmp / "model.py"
+    source.write_text("W = 1\n", encoding="utf-8")
+    try:
+        return write_text_atomic(source, "{}", argument="--json", protected=[source])
+    finally:
+        assert source.read_text(encoding="utf-8") == "W = 1\n"
 
 
 # -- check_layer --------------------------------------------------------------------------------
@@ -401,6 +427,9 @@ ROWS = [
     R("check_gradients: params array Fortran-ordered",
       lambda t: _with_param(np.asfortranarray(np.random.default_rng(0).normal(size=(3, 4)))),
       "PASSED", passed=True),
+    R("check_gradients: params array an np.matrix", lambda t: _matrix_param(), "PASSED", passed=True),
+    R("check_gradients: params array longdouble with garbage in its padding bytes",
+      lambda t: _padded_longdouble(), "PASSED", passed=True),
     R("check_gradients: params array zero-dimensional",
       lambda t: _with_param(np.array(1.5)), "scalar", passed=True),
     R("check_gradients: params array float16",
@@ -630,6 +659,19 @@ ROWS = [
       "raised RuntimeError: no data", TargetLoadError),
     R("load_object: attribute missing", lambda t: _load_source(t, "net = 1\n"),
       "has no attribute 'target'; define it there, or pick one of ['net']", TargetLoadError),
+    R("load_object: file calling sys.exit(0) at import", lambda t: _load_source(t, "import sys\nsys.exit(0)\n"),
+      "the target called sys.exit(0) at import, in bad.py line 2", TargetLoadError),
+    R("load_object: file raising SystemExit('bye') at import",
+      lambda t: _load_source(t, "raise SystemExit('bye')\n"),
+      "the target called sys.exit('bye') at import, in bad.py line 1", TargetLoadError),
+    # -- output files --------------------------------------------------------------------------
+    R("write_text_atomic: empty path", lambda t: write_text_atomic("", "{}", argument="--json"),
+      "received an empty path ''", InvalidArgumentError, "--json"),
+    R("write_text_atomic: the source file being checked", _write_over_source,
+      "a source file being checked; writing the report there would overwrite it", InvalidArgumentError,
+      "--json"),
+    R("check_writable: empty path", lambda t: check_writable("", argument="--html"),
+      "received an empty path ''", InvalidArgumentError, "--html"),
     R("as_target: a class instead of an instance", lambda t: _load(t, "target = Net"),
       "pass an instance instead, e.g. Net() rather than Net", ProtocolError),
     R("as_target: a factory that needs arguments", lambda t: _load(t, "def target(seed): return Net()"),
@@ -750,6 +792,8 @@ ROWS = [
       "no such file"),
     R("gradcheck check: file with a syntax error", lambda t: _cli(t, "def broken(:"), "syntax error in"),
     R("gradcheck check: attribute missing", lambda t: _cli(t, "net = Net()"), "has no attribute 'target'"),
+    R("gradcheck check: target calling sys.exit(0) at import", lambda t: _cli(t, "import sys\nsys.exit(0)"),
+      "the target called sys.exit(0) at import, in net.py line"),
     R("gradcheck check: a class instead of an instance", lambda t: _cli(t, "target = Net"),
       "pass an instance instead"),
     R("gradcheck check: a factory that raises", lambda t: _cli(t, "def target(): raise OSError('no weights')"),
