@@ -161,8 +161,9 @@ def _value_bytes(arr: np.ndarray) -> bytes:
 class Snapshot:
     """Bit-exact copies of a mapping of arrays, taken at construction.
 
-    Holding a snapshot also holds the signal guard (see the module docstring) until the
-    first :meth:`restore`. Use it in ``try``/``finally``, or as a context manager::
+    A snapshot holds the signal guard (see the module docstring) from construction until
+    :meth:`restore`, and again from each :meth:`original` call (a caller perturbing from the
+    saved copy) until the next restore. Use it in ``try``/``finally``, or as a context manager::
 
         with Snapshot(params) as snapshot:
             ...  # perturb; every array is restored on the way out, whatever happens
@@ -181,14 +182,24 @@ class Snapshot:
             if _value_bytes(arr) != _value_bytes(self._copies[name])
         ]
 
+    def original(self, name: str) -> np.ndarray:
+        """The saved copy of ``name`` (read it, never write into it).
+
+        Reading it means the caller is about to write from it (x + step), so the snapshot
+        holds the signal guard again until its next :meth:`restore`.
+        """
+        if not self._guarded:
+            self._guarded = _acquire(self)
+        return self._copies[name]
+
     @_critical
     def restore(self) -> list[str]:
         """Copy every array back to its snapshot bits; return the names that had changed.
 
-        Signals arriving meanwhile wait until every array is back. The first call also
-        releases the signal guard, which delivers any signal held meanwhile (SIGTERM ends
-        the process here, after the restore). Later calls only copy (a no-op where nothing
-        changed).
+        Signals arriving meanwhile wait until every array is back. Then this snapshot lets
+        go of the signal guard; when no other snapshot holds it, the previous handlers are
+        put back and any signal held meanwhile is delivered (SIGTERM ends the process here,
+        after the restore).
         """
         changed = self.changed()
         for name, arr in self._arrays.items():

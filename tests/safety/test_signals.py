@@ -237,3 +237,22 @@ def test_check_gradients_on_longdouble_with_padding_is_not_a_mutation():
     result = gradcheck.check_gradients(loss, params, grads, mode="full")
     assert [f.kind for p in result.params for f in p.findings] == []
     assert result.passed
+
+
+def test_perturbing_again_from_original_is_guarded_again(arrays):
+    """As the descent test does: restore, then write x + step from the saved copy, call, restore."""
+    before = {k: v.copy() for k, v in arrays.items()}
+    snapshot = Snapshot(arrays)
+    snapshot.restore()
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    np.copyto(arrays["W"], snapshot.original("W") + 1.0)
+    assert signal.getsignal(signal.SIGTERM) is perturbation._on_signal
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            signal.raise_signal(signal.SIGINT)
+            for _ in range(10_000_000):
+                pass
+        finally:
+            snapshot.restore()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert arrays["W"].tobytes() == before["W"].tobytes()
