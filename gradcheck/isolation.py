@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.targets.loading import exit_call, exit_site
 
 #: Outcome statuses, in the order a summary would list them.
 STATUSES = ("ok", "error", "sys_exit", "timeout", "memory", "crashed", "exited")
@@ -120,27 +121,28 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def _apply_limits(memory_mb: int | None) -> None:
-    if memory_mb is None:
-        return
+def _apply_limits(memory_mb: int | None, seconds: float | None) -> None:
+    """Address-space limit; and backstops should the parent die without killing the worker:
+    CPU time capped at the wall-time limit, and (Linux) SIGKILL when the parent process ends."""
     try:
         import resource
-    except ImportError:  # Windows: no address-space limit
+    except ImportError:  # Windows: no limits from inside the worker
         return
-    limit = memory_mb * 1024 * 1024
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    for kind, value in ((resource.RLIMIT_AS, None if memory_mb is None else memory_mb * 1024 * 1024),
+                        (resource.RLIMIT_CPU, None if seconds is None else math.ceil(seconds) + 1)):
+        if value is None:
+            continue
+        soft, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(kind, (value, hard))
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
 
-
-def _exit_site(exc: BaseException) -> str:
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None:
-        return ""
-    return f" in {os.path.basename(tb.tb_frame.f_code.co_filename)} line {tb.tb_lineno}"
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
 
 
 def _memory_error(exc: BaseException | None) -> MemoryError | None:
@@ -154,7 +156,7 @@ def _memory_error(exc: BaseException | None) -> MemoryError | None:
     return None
 
 
-def _worker(job, target, memory_mb, output_path, conn) -> None:
+def _worker(job, target, memory_mb, seconds, output_path, conn) -> None:
     """The worker process: limits, output to a file, run the job, send one message."""
     with open(output_path, "wb", buffering=0) as out:
         os.dup2(out.fileno(), 1)
@@ -163,19 +165,18 @@ def _worker(job, target, memory_mb, output_path, conn) -> None:
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     faulthandler.enable()  # a segfault leaves its traceback in the output
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _apply_limits(memory_mb)
+    _apply_limits(memory_mb, seconds)
     try:
         result = job(target)
         message = ("ok", result)
     except SystemExit as exc:
-        call = "sys.exit()" if exc.code is None else f"sys.exit({exc.code!r})"
-        message = ("sys_exit", f"called {call}{_exit_site(exc)}")
+        message = ("sys_exit", f"called {exit_call(exc)} in {exit_site(exc)}")
     except BaseException as exc:  # the job's own failure, reported rather than lost
         traceback.print_exc()
         memory = _memory_error(exc)
         if memory is not None:
             limit = f"the memory limit of {memory_mb} MiB" if memory_mb is not None else "the memory"
-            message = ("memory", f"exceeded {limit}{_exit_site(memory)}")
+            message = ("memory", f"exceeded {limit} in {exit_site(memory)}")
         else:
             message = ("error", f"{type(exc).__name__}: {exc}")
     try:
@@ -291,7 +292,7 @@ def run_isolated(
 def _start(context, job, index, target, limits, scratch) -> _Running:
     receive, send = context.Pipe(duplex=False)
     output_path = os.path.join(scratch, f"{index}.out")
-    process = context.Process(target=_worker, args=(job, target, limits.memory_mb, output_path, send),
+    process = context.Process(target=_worker, args=(job, target, limits.memory_mb, limits.seconds, output_path, send),
                               name=f"gradcheck-worker-{index}", daemon=True)
     process.start()
     send.close()  # the parent keeps only the reading end: EOF once the worker is gone
@@ -320,14 +321,20 @@ def _wait_some(running: list[_Running], limits: Limits) -> None:
     now = time.monotonic()
     for item in running:
         if item.process.exitcode is None and limits.seconds is not None \
-                and now >= item.started + limits.seconds and item.message is None:
-            item.timed_out = True
+                and now >= item.started + limits.seconds:
+            item.timed_out = item.message is None  # a result already sent still counts
             item.process.kill()
         if item.process.sentinel in ready or item.timed_out:
             item.process.join()
 
 
 def _outcome(item: _Running, limits: Limits) -> Outcome:
+    if item.message is None:  # sent just before the end, not yet read
+        try:
+            if item.conn.poll():
+                item.message = item.conn.recv()
+        except (EOFError, OSError):
+            pass
     item.conn.close()
     code = item.process.exitcode
     seconds = time.monotonic() - item.started
@@ -337,10 +344,14 @@ def _outcome(item: _Running, limits: Limits) -> Outcome:
     message = item.message if item.message and item.message[0] != "none" else None
     if item.timed_out:
         return Outcome(status="timeout", message=f"timed out after {limits.seconds:g} s", **common)
-    if message is not None and message[0] == "ok" and code == 0:
+    if message is not None and message[0] == "ok":
         return Outcome(status="ok", message="ok", result=message[1], **common)
     if message is not None and message[0] in ("error", "sys_exit", "memory"):
         return Outcome(status=message[0], message=message[1], **common)
+    if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", None) \
+            and limits.seconds is not None:
+        return Outcome(status="timeout", message=f"timed out: over {math.ceil(limits.seconds) + 1} s "
+                       "of CPU time (threads add up)", **common)
     if code is not None and code < 0:
         name = _signal_name(-code)
         hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""

@@ -138,12 +138,13 @@ def _own_neighbours(directory: str, target: str) -> Iterator[None]:
             sys.modules.setdefault(name, module)  # this file's own neighbour keeps the name
 
 
-def _exit_call(code) -> str:
-    return "sys.exit()" if code is None else f"sys.exit({code!r})"
+def exit_call(exc: SystemExit) -> str:
+    """The call that raised ``exc`` as a user would write it: ``sys.exit(0)``, ``sys.exit('bye')``."""
+    return "sys.exit()" if exc.code is None else f"sys.exit({exc.code!r})"
 
 
-def _exit_site(exc: BaseException) -> str:
-    """``model.py line 12``: where the innermost frame of ``exc``'s traceback was."""
+def exit_site(exc: BaseException) -> str:
+    """``model.py line 12``: the innermost frame of ``exc``'s traceback (where it was raised)."""
     tb = exc.__traceback__
     if tb is None:
         return "an unknown place"
@@ -156,7 +157,7 @@ def exit_error(exc: SystemExit, when: str) -> TargetLoadError:
     """The TargetLoadError for a SystemExit raised by user code ``when`` ("at import", "in the
     factory model.py:build"): names the call, the file and the line."""
     return TargetLoadError(
-        f"the target called {_exit_call(exc.code)} {when}, in {_exit_site(exc)}; a target must not "
+        f"the target called {exit_call(exc)} {when}, in {exit_site(exc)}; a target must not "
         "end the process: remove the call, or put the script part under "
         "`if __name__ == \"__main__\":`")
 
