@@ -18,9 +18,11 @@ short.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -40,13 +42,21 @@ class Terminated(BaseException):
                          "they are restored before the process ends")
 
 
+#: Seconds after a signal was raised during which further ones are held for the unwinding
+#: (finally blocks, then restore). Past it, the exception was caught somewhere and the process
+#: went on, so a new signal is raised again rather than held for ever.
+UNWIND_SECONDS = 2.0
+
+
 class _Guard:
     """Handlers installed while at least one snapshot is held (main thread only)."""
 
     def __init__(self, previous: dict[int, object]):
         self.previous = previous
+        self.pid = os.getpid()  # a forked child inherits the handlers, not the arrays' fate
         self.owners: list[weakref.ref] = []
         self.raised: int | None = None  # the signal already turned into an exception
+        self.raised_at = 0.0
         self.pending: list[int] = []  # signals held until the arrays are back
 
 
@@ -71,16 +81,20 @@ def _in_critical_section(frame) -> bool:
 @_critical
 def _on_signal(signum, frame):
     guard = _guard
-    if guard is not None and not any(owner() is not None for owner in guard.owners):
-        _release()  # every holder was dropped without restoring; nothing is perturbed any more
+    if guard is not None and (guard.pid != os.getpid()
+                              or not any(owner() is not None for owner in guard.owners)):
+        # a forked child, or every holder dropped without restoring: the handlers go back
+        _release()
         guard = None
-    if guard is None:  # the guard ended after the signal was flagged: act as the default
+    if guard is None:  # act as the previous handler would have
         _deliver([signum])
         return
-    if guard.raised is not None or _in_critical_section(frame):
+    unwinding = guard.raised is not None and time.monotonic() - guard.raised_at < UNWIND_SECONDS
+    if unwinding or _in_critical_section(frame):
         guard.pending.append(signum)
         return
     guard.raised = signum
+    guard.raised_at = time.monotonic()
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
@@ -91,6 +105,8 @@ def _acquire(owner) -> bool:
     global _guard
     if threading.current_thread() is not threading.main_thread():
         return False
+    if _guard is not None and _guard.pid != os.getpid():
+        _release(deliver=False)  # inherited from the parent by fork
     if _guard is None:
         previous = {}
         for signum, default in ((signal.SIGINT, signal.default_int_handler),
@@ -117,7 +133,7 @@ def _drop(owner) -> None:
 
 
 @_critical
-def _release() -> None:
+def _release(deliver: bool = True) -> None:
     global _guard
     guard = _guard
     if guard is None:
@@ -125,11 +141,13 @@ def _release() -> None:
     for signum, previous in guard.previous.items():
         signal.signal(signum, previous)
     _guard = None
-    deliver = []
+    if not deliver or guard.pid != os.getpid():
+        return
+    signums = []
     if guard.raised == signal.SIGTERM or signal.SIGTERM in guard.pending:
-        deliver.append(signal.SIGTERM)  # the process was asked to end: it ends, now
-    deliver += [s for s in dict.fromkeys(guard.pending) if s != guard.raised and s not in deliver]
-    _deliver(deliver)
+        signums.append(signal.SIGTERM)  # the process was asked to end: it ends, now
+    signums += [s for s in dict.fromkeys(guard.pending) if s != guard.raised and s not in signums]
+    _deliver(signums)
 
 
 def _deliver(signums) -> None:

@@ -138,14 +138,8 @@ def _cannot_write(path: Path, directory: Path, exc: BaseException) -> ReportWrit
         "choose a writable directory, e.g. reports/report.html")
 
 
-def check_writable(path: str | os.PathLike, *, argument: str = "path",
-                   protected: Iterable[str | os.PathLike] = ()) -> Path:
-    """Raise now where :func:`write_text_atomic` would fail, so a long run is not wasted.
-
-    Checks: an empty path, a protected source file, a directory in the way, a file where a
-    directory should be, no permission. Creates nothing (missing directories are made when
-    the report is written, and removed again if that fails).
-    """
+def _checked_path(path, argument: str, protected) -> Path:
+    """``path`` as a Path, once it is not empty, not protected and not a directory."""
     if str(path) == "":
         resolve_output(path, argument=argument)  # raises, naming the argument
     path = Path(path)
@@ -154,6 +148,18 @@ def check_writable(path: str | os.PathLike, *, argument: str = "path",
         raise ReportWriteError(
             f"{path}: is a directory, expected a file path; pass a file name such as "
             f"{path / 'report.html'}")
+    return path
+
+
+def check_writable(path: str | os.PathLike, *, argument: str = "path",
+                   protected: Iterable[str | os.PathLike] = ()) -> Path:
+    """Raise now where :func:`write_text_atomic` would fail, so a long run is not wasted.
+
+    Checks: an empty path, a protected source file, a directory in the way, a file where a
+    directory should be, no permission. Creates nothing (missing directories are made when
+    the report is written, and removed again if that fails).
+    """
+    path = _checked_path(path, argument, protected)
     if _is_stream(path):
         if not os.access(path, os.W_OK) and os.path.exists(path):
             raise ReportWriteError(f"{path}: not writable; choose another path")
@@ -192,14 +198,7 @@ def write_text_atomic(path: str | os.PathLike, text: str, *, argument: str = "pa
         When the path cannot be written (permissions, a file in the way, a full disk); the
         message names the path and says what to do.
     """
-    if str(path) == "":
-        resolve_output(path, argument=argument)
-    path = Path(path)
-    refuse_protected(path, protected, argument=argument)
-    if path.is_dir():
-        raise ReportWriteError(
-            f"{path}: is a directory, expected a file path; pass a file name such as "
-            f"{path / 'report.html'}")
+    path = _checked_path(path, argument, protected)
     if _is_stream(path):
         _write_stream(path, text)
     else:

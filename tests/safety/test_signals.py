@@ -256,3 +256,39 @@ def test_perturbing_again_from_original_is_guarded_again(arrays):
             snapshot.restore()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert arrays["W"].tobytes() == before["W"].tobytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_acts_on_sigterm_as_by_default(arrays):
+    snapshot = Snapshot(arrays)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child inherits the handler, not the parent's arrays to restore
+            try:
+                signal.raise_signal(signal.SIGTERM)
+                for _ in range(1000):
+                    pass
+            finally:
+                os._exit(7)  # reached only if SIGTERM did not end the child
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+    finally:
+        snapshot.restore()
+
+
+def test_a_swallowed_interrupt_does_not_hold_later_ones_for_ever(arrays, monkeypatch):
+    snapshot = Snapshot(arrays)
+    try:
+        try:
+            signal.raise_signal(signal.SIGINT)
+            for _ in range(1000):
+                pass
+        except KeyboardInterrupt:
+            pass  # user code that swallows Ctrl-C while the snapshot is still open
+        monkeypatch.setattr(perturbation, "UNWIND_SECONDS", 0.0)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+            for _ in range(1000):
+                pass
+    finally:
+        snapshot.restore()
