@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.perturbation import guard_this_worker
 from gradcheck.targets.loading import exit_call, exit_site
 
 #: Outcome statuses, in the order a summary would list them.
@@ -165,6 +166,7 @@ def _worker(job, target, memory_mb, seconds, output_path, conn) -> None:
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
     faulthandler.enable()  # a segfault leaves its traceback in the output
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    guard_this_worker()  # SIGTERM here still restores memory-mapped parameters first
     _apply_limits(memory_mb, seconds)
     try:
         result = job(target)

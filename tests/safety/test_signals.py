@@ -292,3 +292,22 @@ def test_a_swallowed_interrupt_does_not_hold_later_ones_for_ever(arrays, monkeyp
                 pass
     finally:
         snapshot.restore()
+
+
+def _snapshot_installs_guard(_):
+    snapshot = Snapshot({"x": np.zeros(3)})
+    try:
+        return signal.getsignal(signal.SIGTERM) is perturbation._on_signal
+    finally:
+        snapshot.restore()
+
+
+def test_pool_workers_leave_sigterm_alone_unless_told():
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.map(_snapshot_installs_guard, [0]) == [False]
+    from gradcheck.isolation import run_isolated
+
+    (outcome,) = run_isolated(_snapshot_installs_guard, ["x"], workers=1)
+    assert outcome.result is True
