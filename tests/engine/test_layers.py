@@ -11,13 +11,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "gradcheck"
 
 #: The stages in flow order; a module may import its own stage and the ones before it.
 STAGES = (
-    ("errors", "findings", "environment", "validation", "numeric"),
+    ("errors", "findings", "environment", "validation", "numeric", "text"),
     ("results", "config", "targets", "adapters", "strategies", "usercode"),
     ("checks",),
     ("api", "layer_check", "probes"),
     ("engine", "conformance", "report"),
     ("render",),
-    ("default_target", "session"),
+    ("default_target", "session", "isolation"),
     ("cli", "pytest_plugin", "__main__", "__init__"),
 )
 STAGE = {name: i for i, names in enumerate(STAGES) for name in names}

@@ -37,8 +37,6 @@ def test_a_folder_of_submissions_gets_one_right_outcome_each(tmp_path):
     assert "the target called sys.exit('bye') at import" in got["sys_exit_at_import"].message
     assert "sys.exit(0) in the factory" in got["sys_exit_in_factory"].message
     assert got["large_allocation"].message.startswith("exceeded the memory limit of 1024 MiB")
-    assert got["raises"].message.startswith("UserCodeError: ")
-    assert "shapes do not align" in got["raises"].message
 
 
 def _echo(target):
