@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.parallel import validate_jobs
 from gradcheck.validation import METHODS, MODES, validate_options
 
 #: The dtypes a run can use for its data (and for the reference network).
@@ -49,6 +51,10 @@ class CheckConfig:
         dtype of the synthetic data.
     max_seconds : float or None
         Refuse a gradient check estimated to take longer; None turns the guard off.
+    jobs : int
+        Worker processes for the finite differences of every gradient check: 1 runs them in
+        this process, N >= 2 on N processes, -1 on one per core (see
+        :mod:`gradcheck.numeric.parallel`); the verdicts are the same, bit for bit.
     """
 
     mode: str = "full"
@@ -62,12 +68,18 @@ class CheckConfig:
     batch_size: int | None = None
     dtype: str = "float64"
     max_seconds: float | None = 60.0
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         validate_options(mode=self.mode, eps=self.eps, rtol=self.rtol, atol=self.atol,
                          samples=self.samples, seed=self.seed, method=self.method,
                          directions=self.directions, batch_size=self.batch_size,
                          max_seconds=self.max_seconds)
+        if isinstance(self.jobs, Executor):
+            raise InvalidArgumentError("jobs", "got an Executor; a config holds a number of worker "
+                                       "processes.", "Pass the executor to check_gradients(..., "
+                                       "jobs=executor) directly, or jobs=N here.")
+        object.__setattr__(self, "jobs", validate_jobs(self.jobs))
         try:
             name = np.dtype(self.dtype).name
         except TypeError:
@@ -100,7 +112,8 @@ class CheckConfig:
         """Keyword arguments of :func:`gradcheck.check_gradients` (all but batch_size and dtype)."""
         return {"mode": self.mode, "method": self.method, "eps": self.eps, "rtol": self.rtol,
                 "atol": self.atol, "samples": self.samples, "seed": self.seed,
-                "directions": self.directions, "max_seconds": self.max_seconds}
+                "directions": self.directions, "max_seconds": self.max_seconds,
+                "jobs": self.jobs}
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -152,6 +165,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("dtype", "dtype of the data (and of the reference network)", choices=DTYPES),
     Option("max_seconds", "refuse a gradient check estimated to take longer (default 60; 0 = no "
            "limit)", parse=float, zero_is_none=True),
+    Option("jobs", "worker processes for the finite differences (default 1; -1 = one per core); "
+           "the verdicts are the same as with 1", parse=int),
 )
 
 

@@ -106,7 +106,7 @@ def check_layer(
 
 #: Keyword arguments check_layer passes on to check_gradients.
 LAYER_OPTIONS = ("mode", "eps", "rtol", "atol", "samples", "method", "directions", "batch_size",
-                 "progress", "max_seconds")
+                 "progress", "max_seconds", "jobs")
 
 
 def _validate_layer_arguments(X, params, param_grads, input_name, options) -> None:
