@@ -12,6 +12,7 @@ To add an option: add a field to :class:`CheckConfig` (with its check in
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ class CheckConfig:
         Worker processes for the finite differences of every gradient check: 1 runs them in
         this process, N >= 2 on N processes, -1 on one per core (see
         :mod:`gradcheck.numeric.parallel`); the verdicts are the same, bit for bit.
+    data : str or None
+        A file of the user's examples (``.npz``, ``X.npy,y.npy``, a directory, ``.csv`` with
+        the label first; see :mod:`gradcheck.targets.data`): every batch is drawn from it.
+        None: the target's ``example_batch()``, else synthetic batches.
     """
 
     mode: str = "full"
@@ -69,6 +74,7 @@ class CheckConfig:
     dtype: str = "float64"
     max_seconds: float | None = 60.0
     jobs: int = 1
+    data: str | None = None
 
     def __post_init__(self) -> None:
         validate_options(mode=self.mode, eps=self.eps, rtol=self.rtol, atol=self.atol,
@@ -80,6 +86,11 @@ class CheckConfig:
                                        "processes.", "Pass the executor to check_gradients(..., "
                                        "jobs=executor) directly, or jobs=N here.")
         object.__setattr__(self, "jobs", validate_jobs(self.jobs))
+        if self.data is not None and (not isinstance(self.data, (str, os.PathLike)) or not str(self.data)):
+            raise InvalidArgumentError("data", f"got {self.data!r}, expected a path",
+                                       "Pass e.g. data='train.npz' (arrays X and y).")
+        if self.data is not None:
+            object.__setattr__(self, "data", os.fspath(self.data))
         try:
             name = np.dtype(self.dtype).name
         except TypeError:
@@ -167,6 +178,10 @@ OPTIONS: tuple[Option, ...] = (
            "limit)", parse=float, zero_is_none=True),
     Option("jobs", "worker processes for the finite differences (default 1; -1 = one per core); "
            "the verdicts are the same as with 1", parse=int),
+    Option("data", "your examples: a .npz with arrays X and y, X.npy,y.npy, a directory holding "
+           "them, or a .csv with the label in the first column; batches of --batch-size rows "
+           "(default 64) are drawn from it by --seed (default: the target's example_batch(), "
+           "else synthetic data)"),
 )
 
 

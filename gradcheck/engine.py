@@ -24,6 +24,7 @@ from gradcheck.api import check_gradients
 from gradcheck.config import CheckConfig
 from gradcheck.errors import GradcheckError, InvalidArgumentError
 from gradcheck.layer_check import check_layer
+from gradcheck.probes.base import skipped_probe
 from gradcheck.probes.contracts import BATCH_SIZES, probe_example_order, probe_shapes
 from gradcheck.probes.functions import function_probe_calls
 from gradcheck.probes.training import (
@@ -34,9 +35,11 @@ from gradcheck.probes.training import (
     probe_precision,
 )
 from gradcheck.results import CheckOutcome, GradientCheckResult, SuiteResult
-from gradcheck.targets.batches import synthetic_batch
+from gradcheck.targets.batches import describe, synthetic_batch
+from gradcheck.targets.data import DataSet
 from gradcheck.targets.layers import layer_inputs, layer_views
-from gradcheck.targets.protocol import infer_n_classes, target_params
+from gradcheck.targets.protocol import target_params
+from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
 
 #: The groups of checks; ``gradcheck check`` runs the first, ``probe`` the second, the rest both.
 GROUPS = ("gradients", "probes")
@@ -101,6 +104,8 @@ class Context:
 
     ``data`` is the front end's own ``(X, y)`` (e.g. real MNIST for the reference network),
     used by the main gradient check and the training probes instead of a synthetic batch.
+    ``dataset`` is the user's data (``--data``, or the target's ``example_batch()``): every
+    batch of the run is drawn from it instead of being synthetic.
     ``build(dtype)`` makes the same network in another dtype, when the target allows it.
     """
 
@@ -109,6 +114,7 @@ class Context:
     data: tuple[np.ndarray, np.ndarray] | None = None
     build: Callable[[Any], Any] | None = None
     layout_hint: str | None = None
+    dataset: DataSet | None = None
     network_checks: dict[str, GradientCheckResult] = field(default_factory=dict)
 
     @cached_property
@@ -116,8 +122,19 @@ class Context:
         return target_params(self.target)
 
     @cached_property
+    def described(self) -> tuple[str, Task]:
+        """(layout, task): declared by the target, else found by calling its loss."""
+        return describe(self.target, seed=self.config.seed, layout=self.layout_hint,
+                        dtype=self.config.np_dtype)
+
+    @property
+    def task(self) -> Task:
+        return self.described[1]
+
+    @property
     def n_classes(self) -> int:
-        return infer_n_classes(self.target, self.params)
+        """The output width: classes for a classifier, outputs for the rest."""
+        return self.task.n_outputs
 
     @cached_property
     def small(self) -> int:
@@ -128,18 +145,25 @@ class Context:
     def batch_size(self) -> int:
         """Examples in the main gradient check: the config's, the data's, else :attr:`small`."""
         if self.data is not None:
-            return int(np.asarray(self.data[1]).shape[0])
+            return count_examples(np.asarray(self.data[0]), self.layout)
+        if self.dataset is not None:
+            return min(self.config.batch_size or DATA_BATCH, self.dataset.n_examples)
         return self.config.batch_size or self.small
 
-    @cached_property
+    @property
     def layout(self) -> str:
-        return synthetic_batch(self.target, 1, seed=self.config.seed, layout=self.layout_hint,
-                               dtype=self.config.np_dtype)[2]
+        return self.described[0]
 
     def batch(self, size: int, *, missing_classes: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """A synthetic ``(X, y)`` of ``size`` examples in the target's layout."""
+        """``(X, y)`` of ``size`` examples in the target's layout: from the user's data when
+        there is some, else synthetic."""
+        if self.dataset is not None:
+            return self.dataset.batch(size, seed=self.config.seed, layout=self.layout,
+                                      task=self.task, dtype=self.config.np_dtype,
+                                      missing_classes=missing_classes)
         X, y, _ = synthetic_batch(self.target, size, seed=self.config.seed, layout=self.layout,
-                                  dtype=self.config.np_dtype, missing_classes=missing_classes)
+                                  dtype=self.config.np_dtype, missing_classes=missing_classes,
+                                  task=self.task)
         return X, y
 
     def gradients_on(self, name: str, make_batch: Callable[[], tuple]) -> GradientCheckResult:
@@ -147,14 +171,18 @@ class Context:
         if name not in self.network_checks:
             X, y = make_batch()
             self.network_checks[name] = check_target_gradients(
-                self.target, X, y, **self.config.gradient_options())
+                self.target, X, y, batch_size=count_examples(np.asarray(X), self.layout),
+                **self.config.gradient_options())
         return self.network_checks[name]
 
     def main_batch(self) -> tuple[np.ndarray, np.ndarray]:
         return self.data if self.data is not None else self.batch(self.batch_size)
 
     def training_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.data if self.data is not None else self.batch(max(self.small, 32))
+        if self.data is not None:
+            return self.data
+        size = max(self.small, 32)
+        return self.batch(size if self.dataset is None else min(size, self.dataset.n_examples))
 
 
 @dataclass(frozen=True)
@@ -165,6 +193,9 @@ class Family:
     group: str
     make: Callable[[Context], Iterable[Check]]
 
+
+#: Examples in the main gradient check on the user's data when no batch size is given.
+DATA_BATCH = 64
 
 #: Every family of checks, in run order; :func:`register` appends to it.
 REGISTRY: list[Family] = []
@@ -198,19 +229,32 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
 
 @register("gradients")
 def gradient_checks(ctx: Context) -> Iterator[Check]:
-    """A batch of one, the main batch, and a batch lacking the top classes (``y.max() + 1``)."""
-    size = ctx.batch_size
-    every = "every class" if size >= ctx.n_classes else f"{ctx.n_classes} classes"
-    source = "from the given data" if ctx.data is not None else every
+    """A batch of one, the main batch, and a batch lacking the top classes (``y.max() + 1``).
+
+    The missing-classes batch is for multi-class targets of at least 3 classes; a target of
+    another task has it listed as skipped, with the reason.
+    """
+    size, task = ctx.batch_size, ctx.task
+    if task.has_classes:
+        source = "every class" if size >= ctx.n_classes else f"{ctx.n_classes} classes"
+    else:
+        source = f"{TASK_NAMES[task.name]}, labels {task.label_text(ctx.layout)}"
+    if ctx.data is not None or ctx.dataset is not None:
+        source = "from the given data"
     batches = [("check_gradients_batch1", "one example", lambda: ctx.batch(1)),
                (f"check_gradients_batch{size}", f"{size} examples, {source}", ctx.main_batch)]
-    if ctx.n_classes >= 3:
+    if task.has_classes and ctx.n_classes >= 3:
         batches.append(("check_gradients_batch_missing_classes",
                         f"{ctx.small} examples, the top 2 of {ctx.n_classes} classes absent",
                         lambda: ctx.batch(ctx.small, missing_classes=2)))
     for name, description, make_batch in batches:
         yield Check(name, description, "gradients",
                     lambda name=name, make_batch=make_batch: ctx.gradients_on(name, make_batch))
+    if not task.has_classes:
+        reason = (f"the target does {TASK_NAMES[task.name]}, which has no class labels to leave "
+                  "out of a batch")
+        yield Check("check_gradients_batch_missing_classes", "skipped: no class labels", "gradients",
+                    lambda: skipped_probe("missing classes", reason))
 
 
 @register("gradients")
@@ -288,13 +332,19 @@ def contract_checks(ctx: Context) -> Iterator[Check]:
     """Shapes at batch sizes from 1 to 64 and the loss's independence of example order."""
     seed, dtype = ctx.config.seed, ctx.config.np_dtype
     sizes = tuple(sorted({*BATCH_SIZES, ctx.small}))
+    batches = None if ctx.dataset is None else ctx.batch
     yield Check("check_shapes_any_batch_size",
                 f"forward, loss and gradient shapes for batches of {', '.join(map(str, sizes))}",
-                "probes", lambda: probe_shapes(ctx.target, batch_sizes=sizes, seed=seed, dtype=dtype))
+                "probes", lambda: probe_shapes(ctx.target, batch_sizes=sizes, seed=seed, dtype=dtype,
+                                               layout=ctx.layout, task=ctx.task, batches=batches))
+    order_size = max(ctx.small, 16)
+    if ctx.dataset is not None:
+        order_size = min(order_size, ctx.dataset.n_examples)
     yield Check("check_loss_example_order",
                 "the loss of a batch against the same examples reordered", "probes",
-                lambda: probe_example_order(ctx.target, batch_size=max(ctx.small, 16), seed=seed,
-                                            dtype=dtype))
+                lambda: probe_example_order(ctx.target, batch_size=order_size, seed=seed,
+                                            dtype=dtype, layout=ctx.layout, task=ctx.task,
+                                            batches=batches))
 
 
 TRAINING_PROBES = (
@@ -343,7 +393,8 @@ def _config(config: CheckConfig | None, options: dict[str, Any]) -> CheckConfig:
 
 
 def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
-                batch=None, build=None, layout: str | None = None, **options) -> Iterator[Check]:
+                batch=None, build=None, layout: str | None = None, data=None,
+                **options) -> Iterator[Check]:
     """The named checks for a protocol target, chosen by what it offers.
 
     Parameters
@@ -359,20 +410,27 @@ def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[s
         Makes the same network in float32 and float64, for ``check_precision_float32``.
     layout : {"rows", "columns"}, optional
         Where the examples are in X (default: declared by the target, else detected).
+    data : DataSet or (X, y), optional
+        The user's examples, as rows of X (:class:`gradcheck.targets.data.DataSet`); every
+        batch of the run is drawn from them by the seed, in the target's layout. Default: the
+        target's ``example_batch()`` when it has one (its X in the target's layout), else
+        synthetic batches.
     """
     unknown = set(groups) - set(GROUPS)
     if unknown:
         raise InvalidArgumentError("groups", f"got {sorted(unknown)}, expected a subset of {GROUPS}",
                                    "Pass groups=('gradients',) or groups=('probes',).")
     ctx = Context(target, _config(config, dict(options)), batch, build, layout)
-    _ = ctx.layout  # an unusable target fails here, before any check is listed
+    _ = ctx.described  # an unusable target fails here, before any check is listed
+    if batch is None:
+        ctx.dataset = DataSet.for_target(data, target, layout=ctx.layout, task=ctx.task)
     for family in REGISTRY:
         if family.group in groups:
             yield from family.make(ctx)
 
 
 def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
-              label: str = "target", batch=None, build=None, layout: str | None = None,
+              label: str = "target", batch=None, build=None, layout: str | None = None, data=None,
               select: Callable[[Check], bool] | None = None,
               on_outcome: Callable[[CheckOutcome], None] | None = None,
               stop_on_error: bool = False, **options) -> SuiteResult:
@@ -383,7 +441,7 @@ def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str
     an outcome of status "error".
     """
     checks = iter_checks(target, config, groups=groups, batch=batch, build=build, layout=layout,
-                         **options)
+                         data=data, **options)
     used = _config(config, dict(options))
     suite = SuiteResult(target=label, config=used.to_dict())
     for check in checks:

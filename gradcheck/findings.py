@@ -56,6 +56,7 @@ PROBE_KINDS = (
     "vanishing",
     "dead_relu",
     "dtype_mismatch",
+    "skipped",
 )
 
 

@@ -21,6 +21,7 @@ import pytest
 from gradcheck.config import OPTIONS, CheckConfig
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
+from gradcheck.probes.base import skip_reason
 from gradcheck.results import CheckOutcome, SuiteResult
 from gradcheck.session import LoadedTarget, config_for, load_target
 from gradcheck.targets.protocol import as_target
@@ -66,7 +67,8 @@ def _loaded(config) -> LoadedTarget | GradcheckError:
     if _LOADED not in config.stash:
         try:
             config.stash[_LOADED] = load_target(_spec(config), _config(config),
-                                                layout=config.getoption("gradcheck_layout"))
+                                                layout=config.getoption("gradcheck_layout"),
+                                                flag=_flag)
         except GradcheckError as exc:
             config.stash[_LOADED] = exc
     return config.stash[_LOADED]
@@ -124,6 +126,9 @@ class GradcheckItem(pytest.Item):
             {"index": self.index, "outcome": outcome.to_dict()})))
         if not outcome.passed:
             raise ConformanceFailure(failure_text(outcome), outcome.result)
+        reason = skip_reason(outcome.result)
+        if reason is not None:  # the check does not apply to this target's task
+            pytest.skip(reason)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ConformanceFailure):

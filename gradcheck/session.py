@@ -17,10 +17,13 @@ import numpy as np
 
 from gradcheck.config import OPTIONS, CheckConfig, config_from
 from gradcheck.errors import GradcheckError, InvalidArgumentError
-from gradcheck.targets.batches import synthetic_batch
+from gradcheck.targets.batches import describe
 from gradcheck.targets.builders import dtype_builder
+from gradcheck.targets.data import DataSet
+from gradcheck.targets.data import load_data as read_data
 from gradcheck.targets.loading import load_object
 from gradcheck.targets.protocol import as_target
+from gradcheck.targets.tasks import TASK_NAMES
 
 #: Batch of the default target (the reference network on MNIST) when no batch size is given.
 DEFAULT_TARGET_BATCH = 64
@@ -38,6 +41,7 @@ class LoadedTarget:
     layout : "rows" or "columns".
     data : (X, y) the front end supplies (real MNIST for the default target), or None.
     build : dtype -> target of the same network, or None.
+    dataset : the user's examples (``--data``), or None.
     """
 
     target: Any
@@ -46,11 +50,12 @@ class LoadedTarget:
     layout: str
     data: tuple[np.ndarray, np.ndarray] | None = None
     build: Callable[[Any], Any] | None = None
+    dataset: DataSet | None = None
 
     def engine_arguments(self) -> dict[str, Any]:
         """Keyword arguments of :func:`gradcheck.engine.run_suite` for this target."""
         return {"label": self.label, "batch": self.data, "build": self.build,
-                "layout": self.layout}
+                "layout": self.layout, "data": self.dataset}
 
 
 def config_for(values: Mapping[str, Any], flag: Callable[[str], str]) -> CheckConfig:
@@ -63,12 +68,30 @@ def config_for(values: Mapping[str, Any], flag: Callable[[str], str]) -> CheckCo
         raise InvalidArgumentError(where, exc.problem, exc.fix) from None
 
 
-def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = None) -> LoadedTarget:
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def load_data(config: CheckConfig, flag: Callable[[str], str] = _flag) -> DataSet | None:
+    """The examples of ``config.data`` (None without it); a bad file's error names the flag."""
+    return None if config.data is None else read_data(config.data, argument=flag("data"))
+
+
+def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = None,
+                flag: Callable[[str], str] = _flag) -> LoadedTarget:
     """Load ``spec`` (``module:attr`` or ``path.py:attr``) once, or the default target for None.
 
     The user's file is executed exactly once: the protocol target and the dtype builder are
-    both made from the one loaded object.
+    both made from the one loaded object. ``config.data`` is read here too, and checked
+    against the network (``flag`` names the option in errors: ``--data``).
     """
+    dataset = load_data(config, flag)
+    if spec is None and dataset is not None:  # the reference network on the user's examples
+        from gradcheck.default_target import DefaultTarget
+
+        return _loaded(DefaultTarget.build(config.np_dtype, seed=config.seed),
+                       "the reference network 784-10-10", "reference_net", config, layout, dataset,
+                       lambda dt: DefaultTarget.build(dt, seed=config.seed))
     if spec is None:
         from gradcheck.default_target import LABEL, DefaultTarget, default_target
 
@@ -78,11 +101,21 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
                             lambda dt: DefaultTarget.build(dt, seed=config.seed))
     obj = load_object(spec)
     target = as_target(obj, label=spec)
-    layout = synthetic_batch(target, 1, seed=config.seed, layout=layout, dtype=config.np_dtype)[2]
     stem = Path(spec.rsplit(":", 1)[0]).stem.rsplit(".", 1)[-1]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "target"
-    return LoadedTarget(target, f"{spec} (examples as {layout})", name, layout,
-                        build=dtype_builder(obj))
+    return _loaded(target, spec, name, config, layout, dataset, dtype_builder(obj))
+
+
+def _loaded(target, spec, name, config, layout, dataset, build) -> LoadedTarget:
+    layout, task = describe(target, seed=config.seed, layout=layout, dtype=config.np_dtype)
+    if dataset is not None:  # a file that does not fit the network is the option's error, now
+        dataset = dataset.fitted(target, layout, task)
+    what = f"examples as {layout}"
+    if task.name != "multiclass":
+        what += f", {TASK_NAMES[task.name]}"
+    if dataset is not None:
+        what += f", {dataset.n_examples} examples from {config.data}"
+    return LoadedTarget(target, f"{spec} ({what})", name, layout, build=build, dataset=dataset)
 
 
 __all__ = ["GradcheckError", "LoadedTarget", "config_for", "load_target"]

@@ -39,3 +39,33 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """300 images of the shipped MNIST subset, pixels scaled to [0, 1], labels 0..9."""
+    from reference_net.data import load_mnist
+
+    X, y = load_mnist()
+    return X[:300].astype(np.float64), y[:300].astype(np.int64)
+
+
+@pytest.fixture(scope="session")
+def mnist_files(mnist, tmp_path_factory):
+    """Those examples as a .npz (X, y), (x, y) and unnamed, a .npy pair in a directory, and a
+    Kaggle-style CSV (header, label first): what ``--data`` reads."""
+    X, y = mnist
+    where = tmp_path_factory.mktemp("mnist")
+    np.savez(where / "mnist.npz", X=X, y=y)
+    np.savez(where / "lower.npz", x=X, y=y)
+    np.savez(where / "unnamed.npz", X, y)
+    np.save(where / "X.npy", X)
+    np.save(where / "y.npy", y)
+    header = "label," + ",".join(f"pixel{i}" for i in range(X.shape[1]))
+    np.savetxt(where / "mnist.csv", np.column_stack([y, X]), delimiter=",", header=header,
+               comments="", fmt="%.10g")
+    return where

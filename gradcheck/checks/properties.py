@@ -24,6 +24,7 @@ from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
 from gradcheck.targets.layers import LayerView
 from gradcheck.targets.protocol import infer_n_classes, target_params
+from gradcheck.targets.tasks import take_examples
 
 __all__ = [
     "PropertyViolation",
@@ -221,7 +222,7 @@ def check_loss_order_invariant(loss: Callable, X: np.ndarray, y: np.ndarray, per
     """
     permutation = np.asarray(permutation)
     before = float(_call(loss, X, y, subject=subject, call="loss(X, y)"))
-    after = float(_call(loss, _take(X, permutation, layout), np.asarray(y)[permutation],
+    after = float(_call(loss, _take(X, permutation, layout), take_examples(y, permutation, layout),
                         subject=subject, call="loss(X[perm], y[perm])"))
     tol = 64 * _eps(X) * max(1, permutation.size) * (1 + abs(before))
     if not abs(after - before) <= tol:
@@ -233,17 +234,18 @@ def check_loss_order_invariant(loss: Callable, X: np.ndarray, y: np.ndarray, per
 
 
 def check_output_shape(target, X: np.ndarray, *, n_outputs: int | None = None,
-                       subject: str = "forward") -> None:
+                       subject: str = "forward", layout: str | None = None) -> None:
     """target.forward(X) is (n, n_outputs) for rows layout, (n_outputs, n) for columns.
 
-    ``n_outputs`` defaults to the target's number of classes (see docs/protocol.md).
+    ``n_outputs`` defaults to the target's number of classes (see docs/protocol.md); one output
+    may also come as (n,). ``layout`` defaults to the target's (else rows).
     """
-    layout = getattr(target, "layout", None) or "rows"
+    layout = layout or getattr(target, "layout", None) or "rows"
     n = X.shape[1] if layout == "columns" else X.shape[0]
     k = int(n_outputs) if n_outputs is not None else infer_n_classes(target, target_params(target))
     expected = (k, n) if layout == "columns" else (n, k)
     out = _as_array(_call(target.forward, X, subject=subject, call="forward(X)"), subject, "forward(X)")
-    if out.shape != expected:
+    if out.shape != expected and not (k == 1 and out.shape == (n,)):
         raise _fail("shape", subject, f"forward(X) has shape {out.shape} for {_examples(n)}, expected "
                     f"{expected} ({layout} layout)",
                     "Keep the examples axis through every layer: X @ W + b with W (n_in, n_out) and "

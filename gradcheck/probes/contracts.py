@@ -14,7 +14,7 @@ parameters bit for bit as they were.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -28,7 +28,8 @@ from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.findings import Finding
 from gradcheck.probes.base import ProbeResult, parameters_kept
 from gradcheck.probes.inputs import positive, positive_list, probe_target
-from gradcheck.targets.batches import synthetic_batch
+from gradcheck.targets.batches import describe, synthetic_batch
+from gradcheck.targets.tasks import Task, take_examples
 
 #: Batch sizes of the shape contract: one (squeezes), a few small odd ones, and 64.
 BATCH_SIZES = (1, 2, 3, 5, 64)
@@ -53,8 +54,13 @@ def _declares_no_forward(target, X) -> str | None:
 
 
 def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int = 0,
-                 dtype=np.float64, subject: str = "shapes") -> ProbeResult:
+                 dtype=np.float64, subject: str = "shapes", layout: str | None = None,
+                 task: Task | None = None, batches: Callable | None = None) -> ProbeResult:
     """Forward, loss and gradient shapes on synthetic batches of each size in ``batch_sizes``.
+
+    ``layout`` and ``task`` (:mod:`gradcheck.targets.tasks`) default to the target's, declared
+    or inferred; the output is expected to be (n, k) for its k outputs (rows). ``batches(n)``,
+    when given, makes the batches instead (``(X, y)`` of the user's data, say).
 
     ``series["batch_size"]`` lists the sizes tried and ``series["passed"]`` 1.0 or 0.0 for each;
     the result fails at the first size that breaks a contract, with the finding that says how.
@@ -65,8 +71,17 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
     sizes = sorted(set(positive_list("batch_sizes", batch_sizes, integer=True)))
     verdicts: list[float] = []
     findings: list[Finding] = []
+    if layout is None or task is None:
+        found = describe(target, seed=seed, layout=layout, dtype=dtype)
+        layout, task = layout or found[0], task or found[1]
+
+    def make(n):
+        if batches is not None:
+            return batches(n)
+        return synthetic_batch(target, n, seed=seed, dtype=dtype, layout=layout, task=task)[:2]
+
     with parameters_kept(target, subject, findings):
-        X0, _, _ = synthetic_batch(target, sizes[0], seed=seed, dtype=dtype)
+        X0, _ = make(sizes[0])
         no_forward = _declares_no_forward(target, X0)
         if no_forward is not None and callable(getattr(target, "forward", None)):
             findings.append(Finding(
@@ -74,10 +89,11 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
                 "Give the target an output function to have its output shapes checked too.",
                 severity="info", data={"skipped": True, "reason": no_forward}))
         for n in sizes:
-            X, y, _ = synthetic_batch(target, n, seed=seed, dtype=dtype)
+            X, y = make(n)
             try:
                 if no_forward is None:
-                    check_output_shape(target, X, subject=f"forward, batch of {n}")
+                    check_output_shape(target, X, subject=f"forward, batch of {n}",
+                                       n_outputs=task.n_outputs, layout=layout)
                 check_gradient_shapes(target, X, y, subject=f"gradients, batch of {n}")
             except PropertyViolation as violation:
                 findings.append(violation.finding)
@@ -127,7 +143,8 @@ def _randomness(target, X, y, layout, order) -> str | None:
 
 
 def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, seed: int = 0,
-                        dtype=np.float64, subject: str = "example order") -> ProbeResult:
+                        dtype=np.float64, subject: str = "example order", layout: str | None = None,
+                        task: Task | None = None, batches: Callable | None = None) -> ProbeResult:
     """loss(X, y) on a synthetic batch against the same examples reversed and shuffled.
 
     First the loss is evaluated twice in the same order: a loss that is not repeatable cannot
@@ -137,14 +154,20 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
     dropout mask fixed by a seed gives); then it is a warning that says so.
 
     ``series["permutation"]`` numbers the orders tried, ``series["loss_difference"]`` is
-    ``|loss(reordered) - loss(original)|`` for each (NaN when the call raised).
+    ``|loss(reordered) - loss(original)|`` for each (NaN when the call raised). ``layout``,
+    ``task`` and ``batches`` are as for :func:`probe_shapes`.
     """
     target = probe_target(target)
     positive("permutations", permutations, integer=True)
     if positive("batch_size", batch_size, integer=True) < 2:
         raise InvalidArgumentError("batch_size", f"got {batch_size}, expected at least 2 examples "
                                    "to reorder", "Pass batch_size=16, say.")
-    X, y, layout = synthetic_batch(target, batch_size, seed=seed, dtype=dtype)
+    if batches is not None:
+        layout = layout or describe(target, seed=seed, dtype=dtype)[0]
+        X, y = batches(batch_size)
+    else:
+        X, y, layout = synthetic_batch(target, batch_size, seed=seed, dtype=dtype, layout=layout,
+                                       task=task)
     rng = np.random.default_rng(seed)
     orders = [np.arange(batch_size)[::-1]] + [rng.permutation(batch_size) for _ in range(permutations - 1)]
     findings: list[Finding] = []
@@ -181,7 +204,8 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                 break
             finally:
                 reordered = X[:, order] if layout == "columns" else X[order]
-                differences.append(abs(_loss_or_nan(target, reordered, np.asarray(y)[order]) - base))
+                differences.append(abs(_loss_or_nan(target, reordered, take_examples(y, order, layout))
+                                       - base))
     series["permutation"] = [float(i) for i in range(1, len(differences) + 1)]
     return ProbeResult(subject, subject, not any(f.is_failure for f in findings), findings, series)
 

@@ -5,50 +5,78 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.targets.protocol import first_weight, infer_n_classes, target_params
+from gradcheck.targets.protocol import LAYOUTS, first_weight, target_params
+from gradcheck.targets.tasks import Task, candidate_tasks
 from gradcheck.validation import positive_int
 
 
 def labels(batch_size: int, n_classes: int, rng: np.random.Generator, *, missing: int = 0) -> np.ndarray:
     """Integer labels (batch_size,): every class in turn, shuffled; the top ``missing`` classes absent."""
-    present = max(1, n_classes - missing)
-    return rng.permutation(np.arange(batch_size) % present).astype(np.int64)
+    return Task("multiclass", n_classes, True).labels(batch_size, rng, missing=missing)
 
 
-def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | None = None,
-                    dtype=np.float64, missing_classes: int = 0):
-    """(X, y, layout) with X in [0, 1] shaped for the target's first weight matrix.
+def _inputs(W: np.ndarray, n: int, layout: str, rng: np.random.Generator, dtype) -> np.ndarray:
+    n_in = W.shape[0] if layout == "rows" else W.shape[1]
+    X = rng.uniform(0, 1, size=(n, n_in)).astype(dtype)
+    return np.ascontiguousarray(X.T) if layout == "columns" else X
 
-    With ``layout=None`` the layout is the target's declared one, or detected by trying rows
-    (X: (batch, n_in)) and then columns (X: (n_in, batch)) with the first weight matrix.
+
+def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float64) -> tuple[str, Task]:
+    """``(layout, task)`` of ``target``: declared, or found by calling its loss.
+
+    Each candidate layout (rows, then columns, unless one is given or declared) is tried with
+    each candidate task of :func:`gradcheck.targets.tasks.candidate_tasks`, on a batch of
+    max(3, k + 1) examples (so that labels of the wrong shape cannot broadcast); the first pair
+    whose loss is a finite number wins. A declared layout and task need no call.
     """
-    positive_int(batch_size, "batch_size", fix="Pass e.g. batch_size=64.")
-    if layout is not None and layout not in ("rows", "columns"):
+    if layout is not None and layout not in LAYOUTS:
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
     params = target_params(target)
     W = first_weight(params)
-    rng = np.random.default_rng(seed)
     layout = layout or getattr(target, "layout", None)
-    n_classes = infer_n_classes(target, params)
-    y = labels(batch_size, n_classes, rng, missing=missing_classes)
-    candidates = [layout] if layout else ["rows", "columns"]
+    tasks = candidate_tasks(target, params)
+    layouts = [layout] if layout else list(LAYOUTS)
+    if len(layouts) == 1 and len(tasks) == 1:
+        return layouts[0], tasks[0]
+    n = max(3, tasks[0].n_outputs + 1)
     errors = []
-    for candidate in candidates:
-        n_in = W.shape[0] if candidate == "rows" else W.shape[1]
-        X = rng.uniform(0, 1, size=(batch_size, n_in)).astype(dtype)
-        if candidate == "columns":
-            X = np.ascontiguousarray(X.T)
-        if layout:
-            return X, y, candidate
-        try:
-            value = target.loss(X, y)
-            float(value)
-        except Exception as exc:  # try the other layout; report both if neither works
-            errors.append(f"{candidate}: {type(exc).__name__}: {exc}")
-            continue
-        return X, y, candidate
+    for candidate in layouts:
+        for task in tasks:
+            rng = np.random.default_rng(seed)
+            X = _inputs(W, n, candidate, rng, dtype)
+            y = task.labels(n, rng, layout=candidate, dtype=dtype)
+            try:
+                value = float(target.loss(X, y))
+            except Exception as exc:  # try the next form; report every one if none works
+                errors.append(f"{candidate}, {task.name} labels {y.shape}: {type(exc).__name__}: {exc}")
+                continue
+            if np.isfinite(value):
+                return candidate, task
+            errors.append(f"{candidate}, {task.name} labels {y.shape}: loss {value}")
+    declare = "" if layout else "declare `layout = 'rows'` or `'columns'` and "
     raise ProtocolError(
-        "could not call loss(X, y) with examples as rows or as columns ("
-        + "; ".join(errors) + "); declare `layout = 'rows'` or `'columns'` on the target"
+        "could not call loss(X, y) with any layout and labels gradcheck knows ("
+        + "; ".join(errors) + f"); {declare}declare `task = 'multiclass'`, 'binary', 'multilabel' "
+        "or 'regression' on the target (see docs/protocol.md)"
     )
 
+
+def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | None = None,
+                    dtype=np.float64, missing_classes: int = 0, task: Task | None = None):
+    """(X, y, layout) with X in [0, 1] shaped for the target's first weight matrix.
+
+    y has the form of the target's task (:meth:`Task.labels`). With ``layout=None`` or
+    ``task=None`` they are the target's declared ones or found by :func:`describe`.
+    """
+    positive_int(batch_size, "batch_size", fix="Pass e.g. batch_size=64.")
+    if layout is None or task is None:
+        found_layout, found_task = describe(target, seed=seed, layout=layout, dtype=dtype)
+        layout, task = layout or found_layout, task or found_task
+    elif layout not in LAYOUTS:
+        raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
+    W = first_weight(target_params(target))
+    rng = np.random.default_rng(seed)
+    # labels first, as before tasks existed, so a seed gives the same multi-class batches
+    y = task.labels(batch_size, rng, layout=layout, dtype=dtype, missing=missing_classes)
+    X = _inputs(W, batch_size, layout, rng, dtype)
+    return X, y, layout

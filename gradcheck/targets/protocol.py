@@ -7,7 +7,8 @@ A target is an object (or a zero-argument factory returning one) with
 - ``gradients(X, y) -> mapping name -> ndarray``: the analytic gradients of that loss;
 
 and optionally ``layout`` ("rows": X is (n_examples, n_features); "columns": X is
-(n_features, n_examples)), ``n_classes``, ``forward(X)``, ``softmax(Z)``, ``sigmoid(Z)``.
+(n_features, n_examples)), ``task`` (one of :data:`TASKS`, see :mod:`gradcheck.targets.tasks`),
+``n_classes``, ``forward(X)``, ``softmax(Z)``, ``sigmoid(Z)``, ``example_batch()``.
 See docs/protocol.md.
 """
 
@@ -27,6 +28,8 @@ REQUIRED = {
     "gradients": "a `gradients(X, y)` method returning a dict name -> gradient array",
 }
 LAYOUTS = ("rows", "columns")
+#: What a target can predict (its ``task`` attribute); see :mod:`gradcheck.targets.tasks`.
+TASKS = ("multiclass", "binary", "multilabel", "regression")
 
 
 def as_target(obj, *, label: str = "target"):
@@ -74,6 +77,14 @@ def as_target(obj, *, label: str = "target"):
     layout = getattr(obj, "layout", None)
     if layout is not None and layout not in LAYOUTS:
         raise ProtocolError(f"{label}.layout is {layout!r}, expected 'rows' or 'columns'")
+    task = getattr(obj, "task", None)
+    if task is not None and task not in TASKS:
+        raise ProtocolError(f"{label}.task is {task!r}, expected one of {', '.join(map(repr, TASKS))} "
+                            "(or leave it out to infer it from the outputs and the loss)")
+    example_batch = getattr(obj, "example_batch", None)
+    if example_batch is not None and not callable(example_batch):
+        raise ProtocolError(f"{label}.example_batch is {type(example_batch).__name__}, expected a "
+                            "method returning (X, y)")
     n_classes = getattr(obj, "n_classes", None)
     if n_classes is not None and not is_count(n_classes, minimum=2):
         raise ProtocolError(f"{label}.n_classes is {n_classes!r}, expected an integer of at least 2 "

@@ -145,7 +145,7 @@ def test_a_check_that_cannot_run_is_an_error_outcome():
     ({"seed": -1}, "seed", "non-negative integer"),
     ({"dtype": "float16"}, "dtype", "expected one of ('float64', 'float32')"),
     ({"max_seconds": 0}, "max_seconds", "positive number"),
-    ({"jobs": 2}, "options", "unknown options ['jobs']"),
+    ({"threads": 2}, "options", "unknown options ['threads']"),
 ])
 def test_config_is_validated_once_with_the_argument_named(options, argument, excerpt):
     with pytest.raises(InvalidArgumentError) as info:

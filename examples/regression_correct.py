@@ -1,0 +1,10 @@
+"""Regression network, correct.   gradcheck check examples/regression_correct.py:target"""
+
+from _tasks_style import RegressionNet
+
+target = RegressionNet()
+
+if __name__ == "__main__":  # python examples/this_file.py: the same as `gradcheck check this_file.py:target`
+    import gradcheck
+
+    raise SystemExit(gradcheck.cli.main(["check", f"{__file__}:target"]))

@@ -1,0 +1,126 @@
+"""What a target predicts: the task, and the labels a batch for it carries.
+
+=============  ==============================  ==========================================
+task           outputs                         labels ``y`` (rows layout; columns: transposed)
+=============  ==============================  ==========================================
+multiclass     k >= 2 class scores (softmax)   integers ``(n,)`` in ``0 .. k-1``
+binary         1 probability (sigmoid)         0.0 / 1.0, ``(n, 1)`` or ``(n,)``
+multilabel     k independent probabilities     0.0 / 1.0, ``(n, k)``
+regression     k real values (MSE)             floats, ``(n, k)``, or ``(n,)`` when k = 1
+=============  ==============================  ==========================================
+
+A target declares its task with a ``task`` attribute (adapters take ``task=``). Without one
+it is inferred from the output width and from which labels the loss accepts, trying the forms
+in order: one output is binary ``(n, 1)``, then ``(n,)``; k outputs are multiclass integer
+labels, then multi-label 0/1 rows (multi-label first when the target exposes a ``sigmoid``
+and no ``softmax``). 0/1 targets are valid regression targets too, so a regression network
+that does not declare itself is still checked correctly, as binary or multi-label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcheck.errors import ProtocolError
+from gradcheck.targets.protocol import infer_n_classes, target_params
+
+#: Human names of the tasks, for descriptions and reasons.
+TASK_NAMES = {"multiclass": "multi-class classification", "binary": "binary classification",
+              "multilabel": "multi-label classification", "regression": "regression"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """The task of a target and the form of its labels.
+
+    Attributes
+    ----------
+    name : one of :data:`~gradcheck.targets.protocol.TASKS`.
+    n_outputs : k, the width of the output (classes for multiclass).
+    flat : labels are ``(n,)`` (always for multiclass; for one output when the loss takes them so).
+    declared : the target said so (a ``task`` attribute), rather than it being inferred.
+    """
+
+    name: str
+    n_outputs: int
+    flat: bool
+    declared: bool = False
+
+    @property
+    def has_classes(self) -> bool:
+        """Integer class labels, so a batch can leave classes out."""
+        return self.name == "multiclass"
+
+    def describe(self) -> str:
+        """E.g. ``"binary classification, labels (n, 1) in {0, 1} (inferred)"``."""
+        how = "declared" if self.declared else "inferred"
+        return f"{TASK_NAMES[self.name]}, labels {self.label_text()} ({how})"
+
+    def label_text(self, layout: str = "rows") -> str:
+        k = self.n_outputs
+        if self.name == "multiclass":
+            return f"(n,) integers 0..{k - 1}"
+        shape = "(n,)" if self.flat else (f"(n, {k})" if layout == "rows" else f"({k}, n)")
+        return shape + (" floats" if self.name == "regression" else " in {0, 1}")
+
+    def labels(self, n: int, rng: np.random.Generator, *, layout: str = "rows", dtype=np.float64,
+               missing: int = 0) -> np.ndarray:
+        """``n`` labels of this task's kind, shape and dtype, drawn from ``rng``.
+
+        Class labels cycle through every class (the top ``missing`` classes left out); 0/1
+        labels alternate per output, shuffled, so both values are present from n = 2.
+        """
+        k = self.n_outputs
+        if self.name == "multiclass":
+            present = max(1, k - missing)
+            return rng.permutation(np.arange(n) % present).astype(np.int64)
+        if self.name == "regression":
+            Y = rng.standard_normal((n, k))
+        else:
+            Y = np.stack([rng.permutation(np.arange(i, i + n) % 2) for i in range(k)], axis=1)
+        Y = Y.astype(dtype)
+        if self.flat:
+            return Y[:, 0].copy()
+        return np.ascontiguousarray(Y.T) if layout == "columns" else Y
+
+
+def n_outputs(target, params: dict[str, np.ndarray] | None = None) -> int:
+    """The output width: declared ``n_classes``, else the size of the last parameter."""
+    return infer_n_classes(target, target_params(target) if params is None else params)
+
+
+def candidate_tasks(target, params: dict[str, np.ndarray] | None = None) -> list[Task]:
+    """The tasks ``target`` could be, most likely first (one when it declares its task)."""
+    k = n_outputs(target, params)
+    declared = getattr(target, "task", None)
+    if declared is not None:
+        if declared in ("multiclass",) and k < 2:
+            raise ProtocolError(f"the target declares task 'multiclass' but has {k} output; give it "
+                                "n_classes, or declare task = 'binary' for one sigmoid output")
+        if declared == "binary" and k != 1:
+            raise ProtocolError(f"the target declares task 'binary' but has {k} outputs; binary "
+                                "classification has one sigmoid output (two softmax outputs are "
+                                "task = 'multiclass' with n_classes = 2)")
+        if declared == "multiclass":
+            return [Task("multiclass", k, True, True)]
+        if k == 1:
+            return [Task(declared, 1, False, True), Task(declared, 1, True, True)]
+        return [Task(declared, k, False, True)]
+    if k == 1:
+        return [Task("binary", 1, False), Task("binary", 1, True)]
+    both = [Task("multiclass", k, True), Task("multilabel", k, False)]
+    sigmoid_only = callable(getattr(target, "sigmoid", None)) and not callable(getattr(target, "softmax", None))
+    return both[::-1] if sigmoid_only else both
+
+
+def take_examples(y: np.ndarray, order, layout: str) -> np.ndarray:
+    """``y`` with its examples in ``order``: the columns of 2-D labels in the columns layout."""
+    y = np.asarray(y)
+    return y[:, order] if (y.ndim == 2 and layout == "columns") else y[order]
+
+
+def count_examples(X: np.ndarray, layout: str) -> int:
+    """Examples in a batch ``X`` of this layout."""
+    return int(X.shape[1] if layout == "columns" else X.shape[0])
