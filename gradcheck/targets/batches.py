@@ -27,7 +27,8 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
     Each candidate layout (rows, then columns, unless one is given or declared) is tried with
     each candidate task of :func:`gradcheck.targets.tasks.candidate_tasks`, on a batch of
     max(3, k + 1) examples (so that labels of the wrong shape cannot broadcast); the first pair
-    whose loss is a finite number wins. A declared layout and task need no call.
+    whose loss returns a number wins. A declared layout and task need no call; with the layout
+    known and no form accepted, the likeliest task is returned and the checks say what failed.
     """
     if layout is not None and layout not in LAYOUTS:
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
@@ -46,18 +47,18 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
             X = _inputs(W, n, candidate, rng, dtype)
             y = task.labels(n, rng, layout=candidate, dtype=dtype)
             try:
-                value = float(target.loss(X, y))
+                float(target.loss(X, y))
             except Exception as exc:  # try the next form; report every one if none works
                 errors.append(f"{candidate}, {task.name} labels {y.shape}: {type(exc).__name__}: {exc}")
                 continue
-            if np.isfinite(value):
-                return candidate, task
-            errors.append(f"{candidate}, {task.name} labels {y.shape}: loss {value}")
-    declare = "" if layout else "declare `layout = 'rows'` or `'columns'` and "
+            return candidate, task  # a NaN loss is a finding of the checks, not of the form
+    if layout:
+        # the layout is known: the checks report what the loss does with the likeliest labels
+        return layout, tasks[0]
     raise ProtocolError(
-        "could not call loss(X, y) with any layout and labels gradcheck knows ("
-        + "; ".join(errors) + f"); {declare}declare `task = 'multiclass'`, 'binary', 'multilabel' "
-        "or 'regression' on the target (see docs/protocol.md)"
+        "could not call loss(X, y) with examples as rows or as columns, with any labels gradcheck "
+        "knows (" + "; ".join(errors) + "); declare `layout = 'rows'` or `'columns'` and `task = "
+        "'multiclass'`, 'binary', 'multilabel' or 'regression' on the target (see docs/protocol.md)"
     )
 
 

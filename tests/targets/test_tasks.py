@@ -143,11 +143,16 @@ def test_a_bad_task_declaration_says_what_to_write(task, n_out, message):
 
 def test_a_loss_no_label_form_fits_says_to_declare_the_task():
     class Picky(BinaryNet):
+        def __init__(self):
+            super().__init__()
+            self.layout = None  # undeclared: found by calling the loss
+
         def loss(self, X, y):
             raise ValueError("labels must be strings")
 
-    with pytest.raises(ProtocolError, match="declare `task = 'multiclass'`"):
+    with pytest.raises(ProtocolError, match="declare `layout = 'rows'`.* and `task = 'multiclass'`"):
         describe(Picky())
+    assert describe(Picky(), layout="rows")[1].name == "binary"  # the checks will say what failed
 
 
 def test_missing_classes_is_listed_as_skipped_with_the_reason():
