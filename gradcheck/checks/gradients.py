@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck.checks.diagnosis import diagnose_values, format_index
-from gradcheck.checks.kinks import kink_mask
+from gradcheck.checks.kinks import kink_mask, shrinking_steps
 from gradcheck.findings import Finding
 from gradcheck.numeric.differences import directional_difference, entry_differences, richardson
 from gradcheck.numeric.selection import DEFAULT_SAMPLES, rademacher_directions, sample_indices
@@ -78,39 +78,68 @@ class ParamChecker:
                       reduced_to_scalar=False) -> ParamReport:
         calls_before = _calls(self.evaluate)
         numeric_sel, fwd, bwd = self.numeric_at(name, array, indices, on_entry)
-        self._retry_nonsmooth(name, array, analytic, indices, numeric_sel, fwd, bwd)
+        resolved = self._retry_nonsmooth(name, array, analytic, indices, numeric_sel, fwd, bwd)
         return self._entry_report(name, array, analytic, indices, numeric_sel, fwd, bwd, mode,
-                                  _calls(self.evaluate) - calls_before, reduced_to_scalar)
+                                  _calls(self.evaluate) - calls_before, reduced_to_scalar, resolved)
 
-    def _retry_nonsmooth(self, name, array, analytic, indices, numeric, fwd, bwd) -> None:
-        """Re-difference failing entries at a 10x smaller step (2 more calls each, failures only).
+    def _retry_nonsmooth(self, name, array, analytic, indices, numeric, fwd, bwd) -> np.ndarray:
+        """Re-difference failing entries at steps shrinking tenfold (2 calls each, failures only).
 
         Where the loss is smooth, central differences at h and h/10 agree to O(h^2), so a
-        disagreement between them means a kink (e.g. a ReLU input crossing 0) lies within h.
-        There the smaller step's estimates replace the larger one's, in place.
+        disagreement means kinks (ReLU inputs crossing 0) lie within h. One weight moves several
+        pre-activations at once, and with several kinks inside h the analytic value need not lie
+        between the one-sided differences; but a kink at a distance d > 0 is out of reach once
+        the step is below d, and there the difference is the exact derivative at x. So the step
+        shrinks (see :func:`~gradcheck.checks.kinks.shrinking_steps`) while the entry fails and
+        its one-sided differences disagree, down to where the loss's rounding would reach 1% of
+        the entry's size; each step below the first retry is judged with its own rounding noise. An entry that agrees at a smaller step takes that
+        step's estimates, in place; a wrong gradient never agrees, however small the step.
+
+        Returns a boolean mask over ``indices``: entries resolved at a smaller step (a kink was
+        within the default step).
         """
+        resolved = np.zeros(indices.size, dtype=bool)
         atol = self.atol(array.dtype)
         a_sel = analytic.reshape(-1)[indices]
         failing = np.flatnonzero(~entries_pass(a_sel, numeric, self.tol, atol))
-        if failing.size == 0:
-            return
-        self.set_where(name, array.shape)
-        small = entry_differences(self.evaluate, array, indices[failing], self.step_base / 10, self.f0,
-                                  locate=getattr(self.evaluate, "locate", None), parallel=self.parallel)
-        agree = entries_pass(small.central, numeric[failing], self.tol, atol)
-        fits = entries_pass(a_sel[failing], small.central, self.tol, atol)
-        replace = ~agree | fits
-        numeric[failing[replace]] = small.central[replace]
-        # One-sided differences over the shorter step straddle fewer kinks.
-        fwd[failing] = small.forward
-        bwd[failing] = small.backward
+        locate = getattr(self.evaluate, "locate", None)
+        for k, step in enumerate(shrinking_steps(self.step_base, array.dtype), start=1):
+            if failing.size == 0:
+                break
+            noise = noise_floor(self.f0, step, array.dtype)
+            if k > 1:
+                # below the first retry an entry stops where the loss's rounding would reach 1%
+                # of its size: a smaller step could then no longer tell a wrong value from a right one
+                size = np.maximum(np.abs(a_sel[failing]), np.abs(numeric[failing]))
+                failing = failing[noise <= 0.01 * size]
+                if failing.size == 0:
+                    break
+            self.set_where(name, array.shape)
+            small = entry_differences(self.evaluate, array, indices[failing], step, self.f0,
+                                      locate=locate, parallel=self.parallel)
+            step_atol = atol if k == 1 else max(atol, noise)
+            fits = entries_pass(a_sel[failing], small.central, self.tol, step_atol)
+            smooth = entries_pass(small.forward, small.backward, self.tol, step_atol)
+            # take the smaller step's estimates where they fit, or where the larger one was
+            # not smooth; one-sided differences over a shorter step straddle fewer kinks
+            take = fits | ~entries_pass(small.central, numeric[failing], self.tol, step_atol)
+            numeric[failing[take]] = small.central[take]
+            fwd[failing] = small.forward
+            bwd[failing] = small.backward
+            resolved[failing[fits]] = k > 1  # the first retry is judged by the usual tolerance
+            # smooth at this step and still disagreeing: the gradient is wrong, stop shrinking
+            failing = failing[~fits & ~smooth]
+        return resolved
 
     def _entry_report(self, name, array, analytic, indices, numeric_sel, fwd, bwd, mode, evals,
-                      reduced_to_scalar=False):
+                      reduced_to_scalar=False, resolved=None):
         atol = self.atol(array.dtype)
         a_sel = analytic.reshape(-1)[indices]
-        ok = entries_pass(a_sel, numeric_sel, self.tol, atol)
-        kinks = np.zeros_like(ok)
+        if resolved is None:
+            resolved = np.zeros(indices.size, dtype=bool)
+        # entries resolved at a smaller step were judged with that step's rounding noise
+        ok = entries_pass(a_sel, numeric_sel, self.tol, atol) | resolved
+        kinks = resolved.copy()
         kinks[~ok] = kink_mask(a_sel[~ok], fwd[~ok], bwd[~ok], self.tol.rtol, atol)
         ok |= kinks
         rel = relative_error(a_sel, numeric_sel, atol)

@@ -1,0 +1,137 @@
+"""Run every gradient check and every probe over the corpus; count false alarms and detections.
+
+A *false alarm* is a failing verdict on a correct network of :mod:`tests.corpus.networks`. A bug
+of :data:`BUGS` is *detected* when the gradient check fails, and *named* when the parameters it
+fails are exactly the one the bug was injected into. Shared by the parametrised test and by
+``scripts/false_alarm_table.py``, which runs the full grid and writes the README table.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcheck.conformance import check_target_gradients
+from gradcheck.probes import (
+    probe_activations,
+    probe_example_order,
+    probe_gradient_flow,
+    probe_input_scale,
+    probe_learning_rate,
+    probe_precision,
+    probe_shapes,
+)
+from tests.corpus.networks import STYLES, batch
+
+#: The checks run on every cell of the grid (``shapes`` and ``example_order`` build their own
+#: batches, so they run once per style, seed and dtype).
+PER_BATCH = ("gradients", "learning_rate", "input_scale", "activations", "gradient_flow", "precision")
+PER_NETWORK = ("shapes", "example_order")
+CHECKS = PER_BATCH + PER_NETWORK
+
+
+def in_layout(target, X):
+    return np.ascontiguousarray(X.T) if getattr(target, "layout", "rows") == "columns" else X
+
+
+def build(style: str, seed: int, dtype, n: int):
+    """(target, X, y) for one cell: X in the target's layout and dtype."""
+    X, y = batch(n, seed, dtype)
+    target = STYLES[style](seed, dtype, X, y)
+    return target, in_layout(target, X), y
+
+
+def _verdict(result) -> tuple[bool, str]:
+    failures = [f for f in result.findings if f.is_failure]
+    return bool(result.passed), (failures[0].message if failures else "")
+
+
+def run_check(check: str, style: str, n: int, seed: int, dtype) -> tuple[bool, str]:
+    """(passed, first failing message) of one check on one correct network."""
+    # shapes and order make their own batches: their cells carry n = 0
+    target, X, y = build(style, seed, dtype, n if n > 0 else 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if check == "gradients":
+            return _verdict(check_target_gradients(target, X, y, mode="full", seed=seed))
+        if check == "precision":
+            t64, X64, _ = build(style, seed, np.float64, n)
+            t32, _, _ = build(style, seed, np.float32, n)
+            return _verdict(probe_precision(t64, t32, X64, y))
+        if check in ("shapes", "example_order"):
+            probe = probe_shapes if check == "shapes" else probe_example_order
+            return _verdict(probe(target, seed=seed, dtype=dtype))
+        probe = {"learning_rate": probe_learning_rate, "input_scale": probe_input_scale,
+                 "activations": probe_activations, "gradient_flow": probe_gradient_flow}[check]
+        return _verdict(probe(target, X, y))
+
+
+# -- injected bugs ----------------------------------------------------------------------------------
+class Injected:
+    """The same network with one parameter's gradient made wrong by ``bug``."""
+
+    def __init__(self, target, bug: Callable, param: str):
+        self._target, self._bug, self._param = target, bug, param
+        self.params = target.params
+
+    def __getattr__(self, name):
+        return getattr(self._target, name)
+
+    def loss(self, X, y):
+        return self._target.loss(X, y)
+
+    def gradients(self, X, y):
+        grads = dict(self._target.gradients(X, y))
+        grads[self._param] = self._bug(np.array(grads[self._param], dtype=np.float64))
+        return grads
+
+
+def _first(params, ndim):
+    return next(n for n, a in params.items() if a.size > 1 and (a.ndim == ndim or ndim is None and
+                                                                  min(a.shape) == 1))
+
+
+def _weights(params):
+    return [n for n, a in params.items() if a.ndim == 2 and min(a.shape) > 1]
+
+
+def _biases(params):
+    return [n for n, a in params.items() if not (a.ndim == 2 and min(a.shape) > 1) and a.size > 1]
+
+
+@dataclass(frozen=True)
+class Bug:
+    """A defect applied to one parameter's gradient: ``pick(params)`` names the parameter."""
+
+    name: str
+    pick: Callable
+    apply: Callable
+
+
+def _zero_first_row(g):
+    g = g.copy()
+    g.reshape(g.shape[0], -1)[0] = 0.0
+    return g
+
+
+BUGS = (
+    Bug("sign_flipped", lambda p: _weights(p)[-1], lambda g: -g),
+    Bug("doubled", lambda p: _weights(p)[0], lambda g: 2.0 * g),
+    Bug("row_never_written", lambda p: _weights(p)[0], _zero_first_row),
+    Bug("bias_summed_over_every_axis", lambda p: _biases(p)[0], lambda g: np.full_like(g, g.sum())),
+)
+
+
+def run_bug(bug: Bug, style: str, n: int, seed: int, dtype) -> tuple[bool, bool, str]:
+    """(detected, right parameter named, finding kinds) for one injected bug."""
+    target, X, y = build(style, seed, dtype, n)
+    param = bug.pick(target.params)
+    buggy = Injected(target, bug.apply, param)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = check_target_gradients(buggy, X, y, mode="full", seed=seed)
+    kinds = ",".join(sorted({f.kind for f in result.findings if f.is_failure}))
+    return (not result.passed), set(result.failed) == {param}, kinds
