@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from gradcheck.checks.budget import refuse_if_too_slow
-from gradcheck.checks.diagnosis import diagnose_shape
+from gradcheck.checks.diagnosis import diagnose_shape, reused_buffer_findings
 from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator
 from gradcheck.checks.gradients import ParamChecker, select_indices
 from gradcheck.checks.integrity import mutation_findings, nondeterminism_finding
@@ -241,6 +241,7 @@ def check_gradients(
             changed = snapshot.changed()
         _flag_mutation(reports, changed)
         check_findings.extend(_nonfinite_warning(evaluate, reports))
+        check_findings.extend(reused_buffer_findings(returned, analytic))
     finally:
         parallel.close()
         snapshot.restore()

@@ -49,15 +49,18 @@ def _scale_story(c: float, batch_size: int | None) -> tuple[str, str]:
     """(meaning, hint) for a gradient that is c times too large."""
     if batch_size and batch_size > 1 and _close(c, batch_size):
         return (
-            f"gradient is {_fmt(c)}x too large, exactly the batch size {batch_size}: a missing 1/m",
-            "The loss is a mean over examples, so its gradient needs the same 1/m: "
-            "divide the summed gradient by the batch size.",
+            f"gradient is {_fmt(c)}x too large, exactly the batch size {batch_size}: a missing "
+            "1/m, the gradient sums over the examples where the loss averages",
+            "Use one reduction in both: if the loss is a mean over examples, divide the summed "
+            "gradient by the batch size; if it is meant to be a sum, drop the 1/m from the loss.",
         )
     if batch_size and batch_size > 1 and _close(c * batch_size, 1.0):
         return (
-            f"gradient is {batch_size}x too small, exactly the batch size: divided by m twice",
-            "The gradient is divided by the batch size twice, e.g. once in the loss gradient "
-            "and again in dW; keep only one 1/m.",
+            f"gradient is {batch_size}x too small, exactly the batch size: the gradient has one "
+            "1/m more than the loss",
+            "The gradient is divided by the batch size once more than the loss: a summed loss "
+            "whose gradient averages, or a mean loss whose gradient divides by m twice (in the "
+            "loss gradient and again in dW). Use the same reduction in both.",
         )
     if _close(c, 2.0):
         return (
@@ -82,6 +85,29 @@ def _scale_story(c: float, batch_size: int | None) -> tuple[str, str]:
     )
 
 
+def _regularisation_story(name, A, N, W) -> tuple[str, str, float] | None:
+    """(meaning, hint, c) when analytic - numeric = c W: an L2 term missing, doubled or extra."""
+    error = A - N
+    if W.size < 2 or not np.any(error) or float(W @ W) == 0.0:
+        return None
+    c, residual = fit_scale(error, W)
+    # the error must follow W, not the gradient itself (a plain scale error also fits N)
+    _, along_gradient = fit_scale(error, N) if np.any(N) else (0.0, np.inf)
+    if not (np.isfinite(c) and residual < 1e-3 and along_gradient > 1e-2):
+        return None
+    if c < 0:
+        return (f"analytic - numeric = {_fmt(c)} x {name}: a regularisation term's gradient "
+                f"({_fmt(-c)} {name}) is missing",
+                f"The loss has a penalty on {name} (L2: lambda/2 * sum({name}^2) or lambda * "
+                f"sum({name}^2)) that d{name} leaves out: add its gradient, lambda * {name} (or "
+                f"2 lambda * {name}).", c)
+    return (f"analytic - numeric = {_fmt(c)} x {name}: a term {_fmt(c)} {name} too many in the "
+            "gradient",
+            f"d{name} carries a penalty gradient the loss does not have, or counts it twice: the "
+            f"L2 term is lambda * {name} for a loss with lambda/2 * sum({name}^2); check that the "
+            "loss and the gradient add the same penalty once.", c)
+
+
 def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w) -> Finding | None:
     """One value repeated where the entries should differ: summed over the wrong axes."""
     spread_a = float(np.ptp(A)) if A.size else 0.0
@@ -100,18 +126,26 @@ def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w) -> Finding | 
         elif abs(value - mean) <= slack / n_full.size:
             relation = ", equal to the mean of the correct gradients"
     meaning = f"one value ({_fmt(value)}) repeated for every entry{relation}"
-    hint = (
-        f"d{name} was reduced over every axis (np.sum(dZ) or a sum over the wrong axis), so all "
-        f"{int(np.prod(shape))} entries got the same number; sum over the examples axis only, "
-        "e.g. np.sum(dZ, axis=0) for rows = examples or np.sum(dZ, axis=1, keepdims=True) for "
-        "columns = examples."
-    )
+    if relation:
+        hint = (
+            f"d{name} was summed over every axis (np.sum(dZ) without axis=), so all "
+            f"{int(np.prod(shape))} entries got the same number; sum over the examples axis only, "
+            "e.g. np.sum(dZ, axis=0) for rows = examples or np.sum(dZ, axis=1, keepdims=True) "
+            "for columns = examples (per-example code: no sum at all)."
+        )
+    else:
+        hint = (
+            f"d{name} holds one number broadcast to all {int(np.prod(shape))} entries, and it is "
+            "not the sum of the correct gradients: a sum over another axis than the examples', "
+            "or of another array, reduced to one value; keep one value per unit."
+        )
     return Finding(
         kind="reduction",
         subject=name,
         message=_message(name, shape, worst, a_w, n_w, meaning, "reduction"),
         hint=hint,
-        data={"repeated_value": value, "equals_sum_or_mean": bool(relation)},
+        data={"repeated_value": value, "equals_sum_or_mean": bool(relation),
+              "every_axis": bool(relation)},
     )
 
 
@@ -121,9 +155,10 @@ def _localise(shape: tuple, wrong_flat: np.ndarray, n_checked: int) -> str:
         return f"a single entry{format_index(shape, int(wrong_flat[0]))} is wrong, the rest agree"
     if len(shape) == 2 and wrong_flat.size > 1:
         rows, cols = np.unravel_index(wrong_flat, shape)
-        if np.all(rows == rows[0]):
+        # a one-row (or one-column) parameter has nothing else to tell its wrong entries from
+        if shape[0] > 1 and np.all(rows == rows[0]):
             return f"only row {int(rows[0])} is wrong ({wrong_flat.size} entries)"
-        if np.all(cols == cols[0]):
+        if shape[1] > 1 and np.all(cols == cols[0]):
             return f"only column {int(cols[0])} is wrong ({wrong_flat.size} entries)"
     return f"{wrong_flat.size} of {n_checked} checked entries are wrong"
 
@@ -137,6 +172,7 @@ def diagnose_values(
     *,
     batch_size: int | None = None,
     reduced_to_scalar: bool = False,
+    values: np.ndarray | None = None,
 ) -> Finding:
     """Explain why a parameter's gradient failed.
 
@@ -154,6 +190,9 @@ def diagnose_values(
         Lets a scale of exactly m be named as a missing 1/m.
     reduced_to_scalar : bool
         The analytic gradient arrived as a single number and was broadcast to the shape.
+    values : ndarray, optional
+        The parameter's values: an error proportional to them is a missing or extra
+        regularisation term.
 
     Returns
     -------
@@ -191,6 +230,30 @@ def diagnose_values(
         # single number it arrived as tells a reduction from a gradient never filled in.
         if reduced_to_scalar or np.any(A != 0):
             return reduction
+    if A.size and np.all(N == 0) and np.any(A != 0):
+        return finding(
+            "mismatch", "the loss did not change when any checked entry moved: these are not the "
+            "arrays your loss reads",
+            f"The loss never reads the {name} that was handed over: pass the live arrays your "
+            f"forward pass uses (not {name}.copy(), and not arrays that a later assignment "
+            "replaces), or check that the loss uses this parameter at all.",
+            not_read=True,
+        )
+    wrong_a = analytic.reshape(-1)[wrong]
+    wrong_n = numeric.reshape(-1)[wrong]
+    if wrong.size and np.any(A != 0) and np.all(wrong_a == 0) and np.all(wrong_n != 0):
+        return finding(
+            "zero", f"{wrong.size} of {flat_checked.size} checked entries are exactly 0 where the "
+            "loss does depend on them: never written",
+            f"Part of d{name} is never written: a slice the backward skips, an array from "
+            "np.zeros_like filled only in part, or a mask that zeroes live entries.",
+            never_written=int(wrong.size),
+        )
+    if values is not None:
+        story = _regularisation_story(name, A, N, np.asarray(values, dtype=np.float64).reshape(-1)[flat_checked])
+        if story is not None:
+            meaning, hint, coefficient = story
+            return finding("scale", meaning, hint, l2_coefficient=coefficient)
     if np.all(A == 0) and np.any(~ok.reshape(-1)[flat_checked]):
         return finding(
             "zero", "analytic gradient is all zeros but the loss does depend on it",
@@ -282,3 +345,30 @@ def diagnose_shape(
         data={"analytic_shape": list(analytic_shape), "param_shape": list(param_shape)},
     )
     return finding, how
+
+
+def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Finding]:
+    """``mutation`` warnings for gradient arrays the network overwrote after returning them.
+
+    ``returned`` is the mapping the gradients call gave back (the user's own arrays), ``kept``
+    the float64 copies taken when it returned. A returned array whose values changed while the
+    loss ran again is an internal buffer the next forward or backward reuses: right when read at
+    once, wrong for anyone who keeps, accumulates or logs gradients.
+    """
+    findings = []
+    for name, copy in kept.items():
+        array = returned.get(name) if hasattr(returned, "get") else None
+        if not isinstance(array, np.ndarray) or array.shape != copy.shape:
+            continue
+        with np.errstate(invalid="ignore"):
+            same = np.array_equal(np.asarray(array, dtype=np.float64), copy, equal_nan=True)
+        if not same:
+            findings.append(Finding(
+                kind="mutation", subject=name, severity="warning",
+                message=f"{name}: the gradient array returned for {name} changed after it was "
+                "returned, when the loss ran again — it is an internal buffer that the next call "
+                "overwrites (mutation)",
+                hint=f"Return a fresh array (d{name}.copy()) if anyone keeps, accumulates or logs "
+                "gradients; the values were checked as they were when returned.",
+            ))
+    return findings

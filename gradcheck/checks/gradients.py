@@ -174,7 +174,7 @@ class ParamChecker:
         elif not passed:
             findings.append(diagnose_values(name, analytic, numeric_full, checked, ok_full,
                                             batch_size=self.batch_size,
-                                            reduced_to_scalar=reduced_to_scalar))
+                                            reduced_to_scalar=reduced_to_scalar, values=array))
         if int(kinks.sum()):
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(

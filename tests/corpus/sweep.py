@@ -89,11 +89,6 @@ class Injected:
         return grads
 
 
-def _first(params, ndim):
-    return next(n for n, a in params.items() if a.size > 1 and (a.ndim == ndim or ndim is None and
-                                                                  min(a.shape) == 1))
-
-
 def _weights(params):
     return [n for n, a in params.items() if a.ndim == 2 and min(a.shape) > 1]
 
@@ -121,7 +116,7 @@ BUGS = (
     Bug("sign_flipped", lambda p: _weights(p)[-1], lambda g: -g),
     Bug("doubled", lambda p: _weights(p)[0], lambda g: 2.0 * g),
     Bug("row_never_written", lambda p: _weights(p)[0], _zero_first_row),
-    Bug("bias_summed_over_every_axis", lambda p: _biases(p)[0], lambda g: np.full_like(g, g.sum())),
+    Bug("bias_summed_over_every_axis", lambda p: _biases(p)[-1], lambda g: np.full_like(g, g.sum())),
 )
 
 

@@ -1,0 +1,27 @@
+"""A bounded slice of the false-alarm sweep (the full grid is scripts/false_alarm_table.py):
+every correct network passes every check, every injected bug fails on its own parameter."""
+
+import numpy as np
+import pytest
+
+from tests.corpus.networks import STYLES
+from tests.corpus.sweep import BUGS, CHECKS, run_bug, run_check
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("style", list(STYLES))
+def test_a_correct_network_passes_every_check(style, dtype):
+    n, seed = (1, 1) if dtype == np.float32 else (8, 0)
+    alarms = {}
+    for check in CHECKS:
+        passed, message = run_check(check, style, n, seed, dtype)
+        if not passed:
+            alarms[check] = message
+    assert alarms == {}
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.name for b in BUGS])
+@pytest.mark.parametrize("style", list(STYLES))
+def test_an_injected_bug_fails_on_its_own_parameter(style, bug):
+    detected, named, kinds = run_bug(bug, style, 8, 0, np.float64)
+    assert detected and named, kinds
