@@ -1,22 +1,17 @@
-"""First-order tests along one line through the parameters: tolerance-free gradient verdicts.
+"""First-order tests along one line through the parameters: a gradient verdict without a
+tolerance on the gradient itself.
 
 Along a direction ``v`` the loss is ``phi(t) = L(x + t v)``. A right gradient ``g`` predicts
-``phi(t) - phi(0) = t g.v + O(t^2)``, so
-
-- the *ratio* ``(phi(t) - phi(-t)) / (2 t g.v)`` tends to 1 as ``t`` shrinks (error O(t^2) where
-  the loss is smooth), and
-- the *Taylor remainder* ``|phi(t) - phi(0) - t g.v|`` falls like ``t^2`` for a right ``g.v`` and
-  only like ``t`` for a wrong one: shrinking ``t`` tenfold divides it by about 100 or about 10.
-
-Neither needs a tolerance on the gradient itself; the only threshold is the rounding floor of
-the loss, below which a difference of two loss values says nothing. Pure functions: the caller
-supplies ``phi`` and the slopes.
+``phi(t) - phi(0) = t g.v + O(t^2)``, so the *ratio* ``(phi(t) - phi(-t)) / (2 t g.v)`` tends to
+1 as ``t`` shrinks (error O(t^2) where the loss is smooth); a wrong one settles elsewhere. The
+only threshold is the rounding floor of the loss, below which a difference of two loss values
+says nothing. Pure functions: the caller measures the ratios.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,40 +74,4 @@ def judge_ratios(steps: Sequence[float], ratios: Sequence[float], noise: Sequenc
     return sweep
 
 
-@dataclass(frozen=True)
-class RemainderTest:
-    """Taylor remainders at steps shrinking tenfold, and the order at which they fall.
-
-    ``order`` is the fitted exponent p in remainder ~ t^p over the usable steps: about 2 for a
-    right slope, about 1 for a wrong one (NaN when fewer than two steps were above the rounding
-    floor). ``right`` is True for order >= 1.5, False for order < 1.5, None when undecided.
-    """
-
-    steps: tuple[float, ...]
-    remainders: tuple[float, ...]
-    order: float
-    right: bool | None
-
-
-def remainder_order(phi: Callable[[float], float], phi0: float, slope: float, steps: Sequence[float],
-                    floor: float) -> RemainderTest:
-    """Fit the order of the Taylor remainder |phi(t) - phi0 - t slope| over ``steps``.
-
-    Remainders at or below ``floor`` (the loss's rounding) are dropped: a remainder there is
-    rounding, and a right slope is expected to reach it fast. When every remainder sits below
-    the floor the slope is right to rounding (``right=True``, order ``inf``).
-    """
-    steps = tuple(float(t) for t in steps)
-    remainders = tuple(abs(phi(t) - phi0 - t * slope) for t in steps)
-    usable = [(t, r) for t, r in zip(steps, remainders) if math.isfinite(r) and r > floor]
-    if all(math.isfinite(r) and r <= floor for r in remainders):
-        return RemainderTest(steps, remainders, math.inf, True)
-    if len(usable) < 2:
-        return RemainderTest(steps, remainders, math.nan, None)
-    logs_t = np.log([t for t, _ in usable])
-    logs_r = np.log([r for _, r in usable])
-    order = float(np.polyfit(logs_t, logs_r, 1)[0])
-    return RemainderTest(steps, remainders, order, order >= 1.5)
-
-
-__all__ = ["RatioSweep", "RemainderTest", "judge_ratios", "loss_rounding", "remainder_order"]
+__all__ = ["RatioSweep", "judge_ratios", "loss_rounding"]
