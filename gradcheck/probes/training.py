@@ -186,9 +186,6 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
     positive("clip_norm", clip_norm)
     result = ProbeResult(name="learning_rate", subject=subject, passed=True)
     descent = descent_test(target, X, y)
-    if descent.sweep is not None:
-        result.series["descent"] = {"eta": descent.sweep.steps, "ratio": descent.sweep.ratios,
-                                    "noise": descent.sweep.noise}
     finding = descent_finding(subject, descent)
     result.findings.append(finding)
     result.passed = not finding.is_failure
@@ -208,6 +205,9 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
             result.breaking_magnitude = lr
             result.findings.append(_divergence_finding(subject, run, target, X, y, clip_norm,
                                                        result.series))
+    if descent.sweep is not None:  # after the training runs: reports plot those by step
+        result.series["descent"] = {"eta": descent.sweep.steps, "ratio": descent.sweep.ratios,
+                                    "noise": descent.sweep.noise}
     if trained:
         result.findings.append(Finding(
             "divergence", subject, f"{subject}: the loss falls by 10% or more in {steps} steps at "
