@@ -32,6 +32,7 @@ class Descent:
     """What :func:`descent_test` saw.
 
     verdict : ``"downhill"`` (the ratio tends to 1), ``"wrong"`` (it settles elsewhere),
+        ``"not_read"`` (the loss did not change at all: the parameters are not what it reads),
         ``"undecided"`` (rounding or curvature hid the limit), or a reason the test could not
         run: ``"zero_gradient"``, ``"nonfinite"``, ``"nondeterministic"``, ``"shape"``, ``"raised"``.
     sweep : the ratios (None unless the test ran).
@@ -117,6 +118,8 @@ def descent_test(target, X, y) -> Descent:
         snapshot.restore()
     sweep = judge_ratios(steps, ratios, noise)
     verdict = {"agrees": "downhill", "disagrees": "wrong"}.get(sweep.verdict, "undecided")
+    if ratios and all(r == 0.0 for r in ratios):
+        verdict = "not_read"  # the parameters moved and the loss did not change at all
     return Descent(verdict, sweep, f0, math.sqrt(norm2))
 
 
@@ -134,6 +137,12 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
                        f"{where}: a step of {sweep.steps[best]:.3g} along -g changes the loss by "
                        f"{sweep.ratios[best]:.6g} times what the gradients predict — they point "
                        "downhill", severity="info", data=data)
+    if descent.verdict == "not_read":
+        return Finding("divergence", subject,
+                       f"{where}: the loss did not change at all when the parameters moved along "
+                       "-g — these are not the arrays your loss reads (divergence)",
+                       "Expose the live arrays the forward pass uses as params (not copies, and "
+                       "not arrays a later assignment replaces).", data=data)
     if descent.verdict == "wrong":
         r = sweep.limit
         if r < 0:

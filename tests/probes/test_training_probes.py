@@ -326,3 +326,22 @@ def test_an_inf_from_log_of_zero_gets_the_log_hint_not_the_softmax_one(mnist_bat
     failure = next(f for f in result.findings if f.is_failure)
     assert failure.data["scale"] == 255.0
     assert "log of 0" in failure.hint and "Z - Z.max" not in failure.hint
+
+
+def test_parameters_the_loss_does_not_read_fail_the_descent_test_with_that_reason(mnist_batch):
+    class Copies(NaiveSoftmaxNet):
+        def __init__(self):
+            super().__init__()
+            self.live = self.params
+            self.params = {k: v.copy() for k, v in self.live.items()}
+
+        def activations(self, X):
+            self.params, saved = self.live, self.params
+            try:
+                return super().activations(X)
+            finally:
+                self.params = saved
+
+    result = probe_learning_rate(Copies(), *mnist_batch, rates=(0.1,), steps=2)
+    failure = next(f for f in result.findings if f.is_failure)
+    assert failure.data["verdict"] == "not_read" and "not the arrays your loss reads" in failure.message
