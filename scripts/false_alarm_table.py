@@ -80,7 +80,7 @@ def run(jobs: int, seeds: int, bug_seeds: int, batches=BATCHES):
 
 def tables(correct, bugs, seeds, bug_seeds, batches, seconds) -> str:
     runs, alarms = Counter(), Counter()
-    for (check, style, n, seed, dtype), passed, _ in correct:
+    for (check, style, *_), passed, _ in correct:
         runs[style, check] += 1
         alarms[style, check] += not passed
     header = "| style | " + " | ".join(CHECKS) + " | false alarms |"
@@ -90,12 +90,12 @@ def tables(correct, bugs, seeds, bug_seeds, batches, seconds) -> str:
         total = sum(alarms[style, c] for c in CHECKS)
         lines.append(f"| `{style}` | " + " | ".join(cells) + f" | **{total}** |")
     total_alarms, total_runs = sum(alarms.values()), sum(runs.values())
-    lines.append(f"| all | " + " | ".join(f"{sum(alarms[s, c] for s in STYLES)}/"
+    lines.append("| all | " + " | ".join(f"{sum(alarms[s, c] for s in STYLES)}/"
                                           f"{sum(runs[s, c] for s in STYLES)}" for c in CHECKS)
                  + f" | **{total_alarms}/{total_runs}** |")
     by_bug = defaultdict(lambda: [0, 0, 0])
     kinds = defaultdict(Counter)
-    for (bug_index, style, n, seed, dtype), detected, named, kind in bugs:
+    for (bug_index, *_), detected, named, kind in bugs:
         row = by_bug[BUGS[bug_index].name]
         row[0] += 1
         row[1] += detected
@@ -107,7 +107,8 @@ def tables(correct, bugs, seeds, bug_seeds, batches, seconds) -> str:
         total, detected, named = by_bug[bug.name]
         common = ", ".join(f"{k or '-'} ({c})" for k, c in kinds[bug.name].most_common(3))
         bug_lines.append(f"| `{bug.name}` | {total} | {detected} | {named} | {common} |")
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}"
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               f"NumPy {np.__version__}")
     return "\n".join([
         f"Correct networks, every check: false alarms / runs, batch sizes {', '.join(map(str, batches))} "
         f"(shapes and example order build their own batches), seeds 0-{seeds - 1}, float64 and float32:",

@@ -92,7 +92,8 @@ class ParamChecker:
         the step is below d, and there the difference is the exact derivative at x. So the step
         shrinks (see :func:`~gradcheck.checks.kinks.shrinking_steps`) while the entry fails and
         its one-sided differences disagree, down to where the loss's rounding would reach 1% of
-        the entry's size; each step below the first retry is judged with its own rounding noise. An entry that agrees at a smaller step takes that
+        the entry's size; each step below the first retry is judged with its own rounding noise.
+        An entry that agrees at a smaller step takes that
         step's estimates, in place; a wrong gradient never agrees, however small the step.
 
         Returns a boolean mask over ``indices``: entries resolved at a smaller step (a kink was

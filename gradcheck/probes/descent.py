@@ -177,7 +177,9 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
     words, hint = reasons[descent.verdict]
     severity = "error" if descent.verdict == "raised" else "warning"
     return Finding("exception" if descent.verdict == "raised" else "divergence", subject,
-                   f"{subject}: descent test {'inconclusive' if descent.verdict == 'undecided' else 'skipped'} — {words}", hint, severity=severity,
+                   f"{subject}: descent test "
+                   f"{'inconclusive' if descent.verdict == 'undecided' else 'skipped'} — {words}",
+                   hint, severity=severity,
                    data={**data, "skipped": descent.verdict != "undecided"})
 
 

@@ -357,7 +357,8 @@ def probe_gradient_flow(target, X, y, *, subject: str = "gradient flow") -> Prob
     Warns when the first layer's RMS gradient is below :data:`VANISHING_RATIO` times the last
     one's (vanishing: the first layers barely learn, e.g. a deep sigmoid stack) or above its
     inverse (exploding). That is a property of the architecture and the initialisation on this
-    batch, not a bug, so it never fails; the network's code raising does. Series: ``{"layer": weight names, "grad_rms": [...]}``.
+    batch, not a bug, so it never fails; the network's code raising does.
+    Series: ``{"layer": weight names, "grad_rms": [...]}``.
     """
     target, X, y = target_and_batch(target, X, y)
     params = target_params(target)

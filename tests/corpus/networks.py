@@ -165,8 +165,8 @@ def batchnorm_backward(dout, cache):
 
 
 def dropout_forward(x, p, seed):
-    np.random.seed(seed)  # cs231n's test setup: the same mask on every call
-    mask = (np.random.rand(*x.shape) < p) / p
+    np.random.seed(seed)  # noqa: NPY002 (cs231n's test setup: the same mask on every call)
+    mask = (np.random.rand(*x.shape) < p) / p  # noqa: NPY002
     return x * mask, mask
 
 

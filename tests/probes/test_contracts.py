@@ -144,20 +144,20 @@ class SeededDropout(SoftmaxRegression):
     setup): repeatable, but the mask belongs to the batch position, not the example."""
 
     def forward(self, X):
-        np.random.seed(3)
-        mask = (np.random.rand(*X.shape) < 0.5) / 0.5
+        np.random.seed(3)  # noqa: NPY002 (the global generator is what the probe watches)
+        mask = (np.random.rand(*X.shape) < 0.5) / 0.5  # noqa: NPY002
         return super().forward(X * mask)
 
     def gradients(self, X, y):
-        np.random.seed(3)
-        mask = (np.random.rand(*X.shape) < 0.5) / 0.5
+        np.random.seed(3)  # noqa: NPY002 (the global generator is what the probe watches)
+        mask = (np.random.rand(*X.shape) < 0.5) / 0.5  # noqa: NPY002
         dZ = self.delta(X, y)
         return {"W": (X * mask).T @ dZ, "b": dZ.sum(axis=0)}
 
 
 class UnseededDropout(SeededDropout):
     def forward(self, X):
-        mask = (np.random.rand(*X.shape) < 0.5) / 0.5
+        mask = (np.random.rand(*X.shape) < 0.5) / 0.5  # noqa: NPY002
         return SoftmaxRegression.forward(self, X * mask)
 
 
