@@ -47,7 +47,7 @@ class PerSampleNetwork:
         self.weights = [(rng.standard_normal((b, a)) / np.sqrt(a)).astype(dtype)
                         for a, b in zip(sizes[:-1], sizes[1:])]
         self.biases = [rng.standard_normal((b, 1)).astype(dtype) for b in sizes[1:]]
-        self.cost = cost
+        self.cost_kind = cost
 
     def feedforward(self, a):
         for b, w in zip(self.biases, self.weights):
@@ -62,7 +62,7 @@ class PerSampleNetwork:
             activation = stable_sigmoid(z)
             activations.append(activation)
         a = activations[-1]
-        delta = (a - y) if self.cost == "cross_entropy" else (a - y) * a * (1 - a)
+        delta = (a - y) if self.cost_kind == "cross_entropy" else (a - y) * a * (1 - a)
         nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
         for layer in range(1, len(self.weights) + 1):
             if layer > 1:
@@ -261,8 +261,7 @@ class SumSoftmaxCrossEntropy:
 def sum_loss_library(seed, dtype, X, y):
     rng = np.random.default_rng(seed)
     layers = [Linear(N_IN, HIDDEN, rng, dtype), Tanh(), Linear(HIDDEN, N_CLASSES, rng, dtype)]
-    return layer_objects(layers, SumSoftmaxCrossEntropy(), weights="W", biases="b",
-                         dweights="dW", dbiases="db")
+    return layer_objects(layers, SumSoftmaxCrossEntropy())
 
 
 # -- functional: small init, tanh, labels it cannot fit ------------------------------------------
