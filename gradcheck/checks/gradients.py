@@ -78,11 +78,12 @@ class ParamChecker:
                       reduced_to_scalar=False) -> ParamReport:
         calls_before = _calls(self.evaluate)
         numeric_sel, fwd, bwd = self.numeric_at(name, array, indices, on_entry)
-        resolved = self._retry_nonsmooth(name, array, analytic, indices, numeric_sel, fwd, bwd)
+        resolved, side_noise = self._retry_nonsmooth(name, array, analytic, indices, numeric_sel, fwd, bwd)
         return self._entry_report(name, array, analytic, indices, numeric_sel, fwd, bwd, mode,
-                                  _calls(self.evaluate) - calls_before, reduced_to_scalar, resolved)
+                                  _calls(self.evaluate) - calls_before, reduced_to_scalar, resolved,
+                                  side_noise)
 
-    def _retry_nonsmooth(self, name, array, analytic, indices, numeric, fwd, bwd) -> np.ndarray:
+    def _retry_nonsmooth(self, name, array, analytic, indices, numeric, fwd, bwd):
         """Re-difference failing entries at steps shrinking tenfold (2 calls each, failures only).
 
         Where the loss is smooth, central differences at h and h/10 agree to O(h^2), so a
@@ -96,10 +97,12 @@ class ParamChecker:
         An entry that agrees at a smaller step takes that
         step's estimates, in place; a wrong gradient never agrees, however small the step.
 
-        Returns a boolean mask over ``indices``: entries resolved at a smaller step (a kink was
-        within the default step).
+        Returns ``(resolved, side_noise)`` over ``indices``: entries resolved at a smaller step
+        (a kink was within the default step), and the rounding noise of the step the one-sided
+        differences now come from (0 where they are the default step's), for the kink test.
         """
         resolved = np.zeros(indices.size, dtype=bool)
+        side_noise = np.zeros(indices.size)
         atol = self.atol(array.dtype)
         a_sel = analytic.reshape(-1)[indices]
         failing = np.flatnonzero(~entries_pass(a_sel, numeric, self.tol, atol))
@@ -116,24 +119,29 @@ class ParamChecker:
                 if failing.size == 0:
                     break
             self.set_where(name, array.shape)
+            previous = numeric[failing].copy()
             small = entry_differences(self.evaluate, array, indices[failing], step, self.f0,
                                       locate=locate, parallel=self.parallel)
             step_atol = atol if k == 1 else max(atol, noise)
             fits = entries_pass(a_sel[failing], small.central, self.tol, step_atol)
-            smooth = entries_pass(small.forward, small.backward, self.tol, step_atol)
+            # settled: one-sided differences agree and the estimate no longer moves as the step
+            # shrinks (kinks on both sides of a point can cancel in one test, not in both)
+            smooth = entries_pass(small.forward, small.backward, self.tol, step_atol) & \
+                entries_pass(small.central, previous, self.tol, step_atol)
             # take the smaller step's estimates where they fit, or where the larger one was
             # not smooth; one-sided differences over a shorter step straddle fewer kinks
             take = fits | ~entries_pass(small.central, numeric[failing], self.tol, step_atol)
             numeric[failing[take]] = small.central[take]
             fwd[failing] = small.forward
             bwd[failing] = small.backward
+            side_noise[failing] = noise if k > 1 else 0.0
             resolved[failing[fits]] = k > 1  # the first retry is judged by the usual tolerance
-            # smooth at this step and still disagreeing: the gradient is wrong, stop shrinking
+            # settled at this step and still disagreeing: the gradient is wrong, stop shrinking
             failing = failing[~fits & ~smooth]
-        return resolved
+        return resolved, side_noise
 
     def _entry_report(self, name, array, analytic, indices, numeric_sel, fwd, bwd, mode, evals,
-                      reduced_to_scalar=False, resolved=None):
+                      reduced_to_scalar=False, resolved=None, side_noise=None):
         atol = self.atol(array.dtype)
         a_sel = analytic.reshape(-1)[indices]
         if resolved is None:
@@ -141,7 +149,9 @@ class ParamChecker:
         # entries resolved at a smaller step were judged with that step's rounding noise
         ok = entries_pass(a_sel, numeric_sel, self.tol, atol) | resolved
         kinks = resolved.copy()
-        kinks[~ok] = kink_mask(a_sel[~ok], fwd[~ok], bwd[~ok], self.tol.rtol, atol)
+        # one-sided differences from a smaller step carry that step's rounding
+        side_atol = np.maximum(atol, side_noise) if side_noise is not None else np.full(indices.size, atol)
+        kinks[~ok] = kink_mask(a_sel[~ok], fwd[~ok], bwd[~ok], self.tol.rtol, side_atol[~ok])
         ok |= kinks
         rel = relative_error(a_sel, numeric_sel, atol)
         abs_err = np.abs(a_sel - numeric_sel)

@@ -36,11 +36,12 @@ def kink_mask(
     forward: np.ndarray,
     backward: np.ndarray,
     rtol: float,
-    atol: float,
+    atol: float | np.ndarray,
 ) -> np.ndarray:
     """Boolean mask over entries: True where the difference straddles a kink.
 
-    All arrays have shape (k,): analytic values and the one-sided differences at the same entries.
+    All arrays have shape (k,): analytic values and the one-sided differences at the same entries;
+    ``atol`` may be one per entry (the rounding of the step each entry's differences came from).
     """
     with np.errstate(invalid="ignore"):
         gap = np.abs(forward - backward)
