@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.targets.tasks import declared_task
 from gradcheck.validation import validate_params
 
 
@@ -22,7 +23,9 @@ class CacheModelTarget:
 
     layout = "rows"
 
-    def __init__(self, model, *, params_attr: str = "params"):
+    def __init__(self, model, *, params_attr: str = "params", task: str | None = None):
+        if declared_task(task) is not None:
+            self.task = task
         params = getattr(model, params_attr, None)
         if not isinstance(params, Mapping) or not params:
             raise InvalidArgumentError(

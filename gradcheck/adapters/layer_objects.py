@@ -34,6 +34,7 @@ import numpy as np
 from gradcheck.adapters.layer_access import LayerAccess, regularizer_settings
 from gradcheck.adapters.loss_access import LossAccess
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.targets.tasks import declared_task
 
 LOSS_GRADIENT_CHOICES = ("output", "logits")
 _named_access: dict[type, type] = {}
@@ -78,7 +79,9 @@ class LayerObjectsTarget:
     layout = "rows"
 
     def __init__(self, layers, loss, *, regularization: Callable | None = None, n_inputs: int | None = None,
-                 loss_gradient: str | None = None, dtype=None):
+                 loss_gradient: str | None = None, dtype=None, task: str | None = None):
+        if declared_task(task) is not None:
+            self.task = task
         if not isinstance(layers, (list, tuple)):
             raise InvalidArgumentError(
                 "layers", f"got {type(layers).__name__}, expected a list of layer objects.",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.targets.tasks import declared_task
 from gradcheck.validation import validate_params
 
 
@@ -40,7 +41,9 @@ class PerSampleTarget:
 
     layout = "columns"
 
-    def __init__(self, network, *, cost=None):
+    def __init__(self, network, *, cost=None, task: str | None = None):
+        if declared_task(task) is not None:
+            self.task = task
         for attr in ("weights", "biases", "feedforward", "backprop"):
             if not hasattr(network, attr):
                 raise InvalidArgumentError("network", f"({type(network).__name__}) has no `{attr}`.",
@@ -130,6 +133,6 @@ class PerSampleTarget:
         return {name: sums[name] / m for name in self.params}
 
 
-def per_sample(network, *, cost=None) -> PerSampleTarget:
+def per_sample(network, *, cost=None, task=None) -> PerSampleTarget:
     """Wrap a Nielsen-style network as a target; see :class:`PerSampleTarget`."""
-    return PerSampleTarget(network, cost=cost)
+    return PerSampleTarget(network, cost=cost, task=task)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.errors import ProtocolError
-from gradcheck.targets.protocol import infer_n_classes, target_params
+from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.targets.protocol import TASKS, infer_n_classes, target_params
 
 #: Human names of the tasks, for descriptions and reasons.
 TASK_NAMES = {"multiclass": "multi-class classification", "binary": "binary classification",
@@ -84,6 +84,15 @@ class Task:
         if self.flat:
             return Y[:, 0].copy()
         return np.ascontiguousarray(Y.T) if layout == "columns" else Y
+
+
+def declared_task(task, argument: str = "task") -> str | None:
+    """``task`` when it is None or one of the tasks, else InvalidArgumentError (for adapters)."""
+    if task is None or task in TASKS:
+        return task
+    raise InvalidArgumentError(argument, f"got {task!r}, expected one of {', '.join(map(repr, TASKS))} "
+                               "or None.", "Pass task='binary' for one sigmoid output, say, or leave "
+                               "it out to have it inferred.")
 
 
 def n_outputs(target, params: dict[str, np.ndarray] | None = None) -> int:
