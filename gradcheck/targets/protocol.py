@@ -19,7 +19,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from gradcheck.errors import ProtocolError
+from gradcheck.errors import ProtocolError, TargetLoadError
+from gradcheck.targets.loading import no_exit
 from gradcheck.validation import is_count
 
 REQUIRED = {
@@ -34,23 +35,8 @@ TASKS = ("multiclass", "binary", "multilabel", "regression")
 
 def as_target(obj, *, label: str = "target"):
     """Validate ``obj`` against the protocol (calling it first if it is a factory)."""
-    if not all(hasattr(obj, attr) for attr in REQUIRED) and callable(obj) and not isinstance(obj, type):
-        required = _required_arguments(obj)
-        if required:
-            raise ProtocolError(
-                f"{label} is a function that needs arguments ({', '.join(required)}); pass an object "
-                "with params, loss(X, y) and gradients(X, y), or a zero-argument factory returning one"
-            )
-        try:
-            obj = obj()
-        except Exception as exc:
-            raise ProtocolError(
-                f"calling the factory {label}() raised {type(exc).__name__}: {exc}; fix the factory, "
-                "or pass the object it should return"
-            ) from exc
-    elif isinstance(obj, type):
-        name = obj.__name__
-        raise ProtocolError(f"{label} is the class {name}; pass an instance instead, e.g. {name}() rather than {name}")
+    if isinstance(obj, type) or (not all(hasattr(obj, attr) for attr in REQUIRED) and callable(obj)):
+        obj = _call_factory(obj, label)
     missing = [attr for attr in REQUIRED if not hasattr(obj, attr)]
     if missing:
         needs = "; ".join(REQUIRED[attr] for attr in missing)
@@ -90,6 +76,36 @@ def as_target(obj, *, label: str = "target"):
         raise ProtocolError(f"{label}.n_classes is {n_classes!r}, expected an integer of at least 2 "
                             "(or leave it out to infer it from the last parameter)")
     return obj
+
+
+def _call_factory(factory, label: str):
+    """Build the target from a zero-argument factory or a class; say what to write when it needs arguments."""
+    required = _required_arguments(factory)
+    if required and isinstance(factory, type):
+        name = factory.__name__
+        arguments = ", ".join(f"{arg}=..." for arg in required)
+        raise ProtocolError(
+            f"{label} is the class {name}, whose constructor needs {', '.join(required)}; gradcheck "
+            f"cannot choose them. Add a factory to your file and name it instead of the class: "
+            f"`def make_target(): return {name}({arguments})`, then name FILE:make_target "
+            f"(e.g. gradcheck check model.py:make_target)"
+        )
+    if required:
+        raise ProtocolError(
+            f"{label} is a function that needs arguments ({', '.join(required)}); pass an object "
+            "with params, loss(X, y) and gradients(X, y), or a zero-argument factory returning one"
+        )
+    kind = "class" if isinstance(factory, type) else "factory"
+    try:
+        with no_exit(f"in the {kind} {label}()"):
+            return factory()
+    except TargetLoadError:
+        raise
+    except Exception as exc:
+        raise ProtocolError(
+            f"calling the {kind} {label}() raised {type(exc).__name__}: {exc}; fix it, "
+            "or pass the object it should return"
+        ) from exc
 
 
 def _required_arguments(function) -> list[str]:

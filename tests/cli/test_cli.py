@@ -46,7 +46,7 @@ BAD_TARGETS = [
     ("{dir}/raises.py:target", "raised ZeroDivisionError"),
     ("{dir}/ok.py:nothing_here", "has no attribute 'nothing_here'"),
     ("{dir}/ok.py:no_gradients", "lacks gradients"),
-    ("{dir}/ok.py:Klass", "pass an instance instead"),
+    ("{dir}/ok.py:Sized", "return Sized(sizes=...)"),
     ("{dir}/ok.py:bad_params", "expected a non-empty dict"),
     ("{dir}/ok.py:bad_loss", "loss"),
 ]
@@ -64,6 +64,8 @@ def script_dir(tmp_path):
         "no_gradients = NoGradients()\n"
         "class Klass(NoGradients):\n"
         "    def gradients(self, X, y): return {'W': np.zeros((3, 2))}\n"
+        "class Sized(Klass):\n"
+        "    def __init__(self, sizes): pass\n"
         "class BadParams(Klass):\n"
         "    params = [1, 2]\n"
         "bad_params = BadParams()\n"
