@@ -28,6 +28,7 @@ raises whatever a serial check raises. This process's arrays are never written b
 from __future__ import annotations
 
 import math
+import mmap
 import multiprocessing
 import os
 import pickle
@@ -82,6 +83,15 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def maps_a_file(array: np.ndarray) -> bool:
+    """True when ``array`` (or an array it is a view of) is memory-mapped (np.memmap, mmap.mmap)."""
+    while array is not None:
+        if isinstance(array, (np.memmap, mmap.mmap)):
+            return True
+        array = getattr(array, "base", None)
+    return False
 
 
 def can_fork() -> bool:
@@ -184,7 +194,9 @@ class ParallelDifferences:
         """Start the workers (or adopt the Executor); the reason when they cannot be used."""
         self._started = True
         try:
-            if isinstance(self.jobs, Executor) or not can_fork():
+            # A forked worker shares a memory-mapped file's pages with this process and with the
+            # other workers: its perturbations would show in theirs. Such parameters travel pickled.
+            if isinstance(self.jobs, Executor) or not can_fork() or any(map(maps_a_file, self.params.values())):
                 self._source = self._payload()
                 self._blas = blas_threads()
             if isinstance(self.jobs, Executor):

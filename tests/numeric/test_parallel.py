@@ -276,3 +276,36 @@ def test_a_dask_cluster_runs_the_check():
             parallel = check_gradients(lambda: net.loss(X, y), net.params, grads, jobs=client.get_executor(),
                                        max_seconds=None)
     assert parallel.to_dict() == serial.to_dict()
+
+
+class MappedLoss:
+    """The network's loss on memory-mapped weights (picklable, so its copies can travel)."""
+
+    def __init__(self, params, net, X, y):
+        self.params, self.net, self.X, self.y = params, net, X, y
+
+    def __call__(self):
+        hidden = np.maximum(self.X @ self.params["W1"] + self.params["b1"], 0)
+        Z = hidden @ self.params["W2"] + self.params["b2"]
+        Z = Z - Z.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(len(self.y)), self.y]))
+
+
+@needs_fork
+def test_memory_mapped_parameters_are_not_shared_with_forked_workers(tmp_path):
+    # Forked workers would share the file's pages: one worker's perturbation would show in another's.
+    net, X, y = _network()
+    params = {}
+    for name, array in net.params.items():
+        mapped = np.memmap(tmp_path / f"{name}.bin", dtype=array.dtype, mode="w+", shape=array.shape)
+        mapped[...] = array
+        params[name] = mapped
+    loss = MappedLoss(params, net, X, y)
+    grads = net.gradients(X, y)
+    serial = check_gradients(loss, params, grads)
+    before = _bits(params)
+    parallel = check_gradients(loss, params, grads, jobs=2)
+    assert parallel.notes == serial.notes  # no fallback: the copies travelled pickled
+    assert parallel.to_dict() == serial.to_dict()
+    assert _bits(params) == before
+    assert {name: (tmp_path / f"{name}.bin").read_bytes() for name in params} == before
