@@ -10,11 +10,16 @@ from gradcheck.checks.budget import refuse_if_too_slow
 from gradcheck.checks.diagnosis import diagnose_shape, reused_buffer_findings
 from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator
 from gradcheck.checks.gradients import ParamChecker, select_indices
-from gradcheck.checks.integrity import mutation_findings, nondeterminism_finding
+from gradcheck.checks.integrity import (
+    CRASH_NOTE,
+    IMPURE_NOTE,
+    ArrayGuard,
+    mutation_findings,
+    nondeterminism_finding,
+)
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
 from gradcheck.numeric.parallel import ParallelDifferences
-from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.usercode import UserCodeCrash, call_user
@@ -153,103 +158,99 @@ def check_gradients(
     rng = np.random.default_rng(seed)
     evaluate = LossEvaluator(loss)
     parallel = ParallelDifferences(evaluate, params, jobs)
-    snapshot = Snapshot(params)
     notes = [_shared_memory_note(first, second) for first, second in shared_memory_pairs(params)]
     check_findings: list[Finding] = []
-    try:
-        f0 = evaluate()
-        changed = snapshot.changed()
-        if changed:
-            snapshot.restore()
-            return unrun_result(params, mutation_findings(changed, "loss"), mode, method,
-                                     seed, tol, evaluate.calls)
-        f0_again = evaluate()
-        changed = snapshot.changed()
-        if changed:
-            snapshot.restore()
-            return unrun_result(params, mutation_findings(changed, "loss"), mode, method,
-                                     seed, tol, evaluate.calls)
-        finding = nondeterminism_finding(f0, f0_again)
-        if finding is not None:
-            return unrun_result(params, [finding], mode, method, seed, tol, evaluate.calls)
-        if not np.isfinite(f0):
-            raise InvalidArgumentError(
-                "loss", f"returned {f0} at the unperturbed parameters, expected a finite number.",
-                "Gradients cannot be checked where the loss is NaN/inf; check the inputs and "
-                "the parameters first.",
-            )
-        refuse_if_too_slow(evaluate.seconds_per_call, [arr.size for arr in params.values()], mode=mode,
-                           method=method, samples=samples, directions=directions, max_seconds=max_seconds,
-                           retime=evaluate.retime, workers=parallel.workers)
+    with ArrayGuard(params) as guard:
         try:
-            returned = call_user(resolve_grads, grads, call="gradients")
-        except UserCodeCrash as crash:
-            # The user's own backward raising is the bug report, not an unusable target.
-            snapshot.restore()
-            return unrun_result(params, [crash.crash.finding("gradients")], mode, method, seed, tol,
-                                evaluate.calls, note=CRASH_NOTE)
-        analytic = validate_grads(returned, params)
-        changed = snapshot.changed()
-        if changed:
-            snapshot.restore()
-            return unrun_result(params, mutation_findings(changed, "grads"), mode, method,
-                                     seed, tol, evaluate.calls)
-        if dtype != np.float64:
-            notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
-                         f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
-        checker = ParamChecker(
-            evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
-            batch_size, evaluate.at, parallel,
-        )
-        reports = []
-        total = sum(arr.size for arr in params.values()) if mode == "full" else len(params)
-        done = 0
-        for name, array in params.items():
-            aligned, shape_finding, how = _align(name, analytic[name], array, batch_size)
-            if aligned is None:
-                reports.append(_unchecked(name, array, False, [shape_finding]))
-                continue
-            scalar = how == "broadcast"
-            if mode == "directional":
-                report = checker.check_directional(name, array, aligned, rng, directions, scalar)
-            else:
-                indices = select_indices(array.size, mode, samples, rng)
-                on_entry = None
-                if progress is not None and mode == "full":
-                    base = done
-                    on_entry = lambda k, base=base: (k % 256 == 255) and progress(base + k + 1, total)  # noqa: E731
-                report = checker.check_entries(name, array, aligned, indices, mode, on_entry, scalar)
-            if shape_finding is not None:
-                kinds = {f.kind for f in report.findings}
-                if how == "transpose" and report.passed:
-                    shape_finding = _values_right(shape_finding, "transposed back")
-                elif how == "reshape" and report.passed:
-                    shape_finding = _values_right(shape_finding, "reshaped")
-                if not (how == "broadcast" and "reduction" in kinds):
-                    report.findings.insert(0, shape_finding)
-                report.passed = False
-                report.tier = "wrong"
-            reports.append(report)
-            done += array.size if mode == "full" else 1
-            if progress is not None:
-                progress(done, total)
-        # Every perturbation was undone entry by entry, so anything still different was
-        # written by the user's code while the differences ran.
-        changed = snapshot.changed()
-        if not changed and any(not report.passed for report in reports):
-            check_findings.extend(_drift_finding(evaluate, f0))
-            changed = snapshot.changed()
-        _flag_mutation(reports, changed)
-        check_findings.extend(_nonfinite_warning(evaluate, reports))
-        check_findings.extend(reused_buffer_findings(returned, analytic))
-    finally:
-        parallel.close()
-        snapshot.restore()
+            f0 = evaluate()
+            guard.unchanged_by("loss")
+            f0_again = evaluate()
+            guard.unchanged_by("loss")
+            finding = nondeterminism_finding(f0, f0_again)
+            if finding is not None:
+                guard.stop([finding])
+            if not np.isfinite(f0):
+                raise InvalidArgumentError(
+                    "loss", f"returned {f0} at the unperturbed parameters, expected a finite number.",
+                    "Gradients cannot be checked where the loss is NaN/inf; check the inputs and "
+                    "the parameters first.",
+                )
+            refuse_if_too_slow(evaluate.seconds_per_call, [arr.size for arr in params.values()], mode=mode,
+                               method=method, samples=samples, directions=directions, max_seconds=max_seconds,
+                               retime=evaluate.retime, workers=parallel.workers)
+            try:
+                returned = call_user(resolve_grads, grads, call="gradients")
+            except UserCodeCrash as crash:
+                # The user's own backward raising is the bug report, not an unusable target.
+                guard.stop([crash.crash.finding("gradients")], CRASH_NOTE)
+            analytic = validate_grads(returned, params)
+            guard.unchanged_by("grads")
+            if dtype != np.float64:
+                notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
+                             f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
+            reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size,
+                                  parallel, mode, samples, directions, rng, progress)
+            # Every perturbation was undone entry by entry, so anything still different was
+            # written by the user's code while the differences ran.
+            changed = guard.changed()
+            if not changed and any(not report.passed for report in reports):
+                check_findings.extend(_drift_finding(evaluate, f0))
+                changed = guard.changed()
+            _flag_mutation(reports, changed)
+            check_findings.extend(_nonfinite_warning(evaluate, reports))
+            check_findings.extend(reused_buffer_findings(returned, analytic))
+        finally:
+            parallel.close()
+    if guard.stopped is not None:
+        return unrun_result(params, guard.stopped.findings, mode, method, seed, tol, evaluate.calls,
+                            note=guard.stopped.note)
     return GradientCheckResult(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
         n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes + parallel.notes,
     )
+
+
+def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size, parallel, mode,
+                samples, directions, rng, progress) -> list[ParamReport]:
+    """Finite differences for every parameter, each report carrying its shape finding if any."""
+    checker = ParamChecker(
+        evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
+        batch_size, evaluate.at, parallel,
+    )
+    reports = []
+    total = sum(arr.size for arr in params.values()) if mode == "full" else len(params)
+    done = 0
+    for name, array in params.items():
+        aligned, shape_finding, how = _align(name, analytic[name], array, batch_size)
+        if aligned is None:
+            reports.append(_unchecked(name, array, False, [shape_finding]))
+            continue
+        scalar = how == "broadcast"
+        if mode == "directional":
+            report = checker.check_directional(name, array, aligned, rng, directions, scalar)
+        else:
+            indices = select_indices(array.size, mode, samples, rng)
+            on_entry = None
+            if progress is not None and mode == "full":
+                base = done
+                on_entry = lambda k, base=base: (k % 256 == 255) and progress(base + k + 1, total)  # noqa: E731
+            report = checker.check_entries(name, array, aligned, indices, mode, on_entry, scalar)
+        if shape_finding is not None:
+            kinds = {f.kind for f in report.findings}
+            if how == "transpose" and report.passed:
+                shape_finding = _values_right(shape_finding, "transposed back")
+            elif how == "reshape" and report.passed:
+                shape_finding = _values_right(shape_finding, "reshaped")
+            if not (how == "broadcast" and "reduction" in kinds):
+                report.findings.insert(0, shape_finding)
+            report.passed = False
+            report.tier = "wrong"
+        reports.append(report)
+        done += array.size if mode == "full" else 1
+        if progress is not None:
+            progress(done, total)
+    return reports
 
 
 def _shared_memory_note(first: str, second: str) -> str:
@@ -304,13 +305,6 @@ def _values_right(finding, how: str):
 
     message = finding.message.replace(" (shape)", f"; {how}, its values are correct (shape)")
     return replace(finding, message=message)
-
-
-#: Note of a result whose gradients function raised before anything could be compared.
-CRASH_NOTE = "finite differences were not run: the analytic gradients could not be computed"
-#: Note of a result stopped because the loss is not a pure function of the parameters.
-IMPURE_NOTE = ("finite differences were not run: the loss must be a pure function of the "
-               "parameters for them to mean anything")
 
 
 def unrun_result(params, findings, mode, method, seed, tol, calls, *,

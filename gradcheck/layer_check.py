@@ -10,10 +10,9 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from gradcheck.api import CRASH_NOTE, IMPURE_NOTE, check_gradients, unrun_result
-from gradcheck.checks.integrity import mutation_findings
+from gradcheck.api import check_gradients, unrun_result
+from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
 from gradcheck.errors import InvalidArgumentError, UserCodeError
-from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.usercode import UserCodeCrash, call_user
@@ -66,13 +65,10 @@ def check_layer(
     X_work = np.array(X, copy=True)  # writeable and the checker's own: the caller's X is never touched
     validate_array(X_work, "X")
     arrays = {input_name: X_work, **params}
-    snapshot = Snapshot(arrays)
-    try:
+    with ArrayGuard(arrays) as guard:
         Y = call_user(forward, X_work, call="forward")
         _validate_layer_output(Y)
-        changed = snapshot.changed()
-        if changed:
-            return _layerunrun_result(arrays, mutation_findings(changed, "forward"), seed, options)
+        guard.unchanged_by("forward")
         dY = np.random.default_rng(seed).standard_normal(Y.shape).astype(Y.dtype)
         try:
             returned = call_user(backward, dY.copy(), call="backward")
@@ -80,15 +76,12 @@ def check_layer(
                 stored = call_user(param_grads, call="param_grads")
         except UserCodeCrash as crash:
             # The user's backward raising is the bug report, not an unusable layer.
-            return _layerunrun_result(arrays, [crash.crash.finding(crash.crash.call)], seed,
-                                      options, note=CRASH_NOTE)
+            guard.stop([crash.crash.finding(crash.crash.call)], CRASH_NOTE)
         grads = _layer_grads(returned, input_name, params,
                              None if param_grads is None else (lambda: stored))
-        changed = snapshot.changed()
-        if changed:
-            return _layerunrun_result(arrays, mutation_findings(changed, "backward"), seed, options)
-    finally:
-        snapshot.restore()
+        guard.unchanged_by("backward")
+    if guard.stopped is not None:
+        return _layer_unrun_result(arrays, guard.stopped, seed, options)
 
     def surrogate() -> float:
         return float(np.sum(np.asarray(forward(X_work), dtype=np.float64) * dY))
@@ -154,7 +147,7 @@ def _validate_layer_output(Y) -> None:
             "Check the layer where its output is finite (scale the input, or use a stable formula).")
 
 
-def _layerunrun_result(arrays, findings, seed, options, *, note=IMPURE_NOTE) -> GradientCheckResult:
+def _layer_unrun_result(arrays, stopped: NotRun, seed, options) -> GradientCheckResult:
     mode, method = options.get("mode", "full"), options.get("method", "central")
     validate_options(mode=mode, eps=options.get("eps"), rtol=options.get("rtol"),
                      atol=options.get("atol"), samples=options.get("samples"), seed=seed,
@@ -162,7 +155,7 @@ def _layerunrun_result(arrays, findings, seed, options, *, note=IMPURE_NOTE) -> 
                      batch_size=options.get("batch_size"))
     dtype = max({arr.dtype for arr in arrays.values()}, key=lambda d: np.finfo(d).eps)
     tol = tolerance_for(dtype, rtol=options.get("rtol"), atol=options.get("atol"))
-    return unrun_result(arrays, findings, mode, method, seed, tol, 0, note=note)
+    return unrun_result(arrays, stopped.findings, mode, method, seed, tol, 0, note=stopped.note)
 
 
 def _layer_grads(returned, input_name, params, param_grads) -> dict:

@@ -1,10 +1,14 @@
-"""Before any finite difference: does the loss leave the parameters alone, and is it repeatable?"""
+"""Before any finite difference: does the loss leave the parameters alone, and is it repeatable?
+
+:class:`ArrayGuard` is the one snapshot-and-restore guard every check runs user code under.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from gradcheck.findings import Finding
+from gradcheck.numeric.perturbation import Snapshot
 
 
 def mutation_findings(changed: list[str], by: str, *, when: str = "") -> list[Finding]:
@@ -42,3 +46,62 @@ def nondeterminism_finding(first: float, second: float) -> Finding | None:
         "noise added): fix its seed or switch it off while checking gradients.",
         data={"first": first, "second": second},
     )
+
+
+#: Note of a result stopped because the loss is not a pure function of the parameters.
+IMPURE_NOTE = ("finite differences were not run: the loss must be a pure function of the "
+               "parameters for them to mean anything")
+#: Note of a result whose gradients function raised before anything could be compared.
+CRASH_NOTE = "finite differences were not run: the analytic gradients could not be computed"
+
+
+class NotRun(Exception):
+    """Finite differences cannot mean anything: ``findings`` say why, ``note`` goes on the result."""
+
+    def __init__(self, findings: list[Finding], note: str = IMPURE_NOTE):
+        super().__init__(note)
+        self.findings, self.note = list(findings), note
+
+
+class ArrayGuard:
+    """The snapshot-and-restore guard around everything a check does to the user's arrays.
+
+    A :class:`~gradcheck.numeric.perturbation.Snapshot` is taken on entry and restored on exit,
+    whatever happens (its signal handling included). Inside, :meth:`unchanged_by` stops the
+    check with :class:`NotRun` when a user call moved an array, and :meth:`stop` stops it for
+    any other reason; the ``with`` block then ends quietly and ``stopped`` holds the reason::
+
+        with ArrayGuard(params) as guard:
+            f0 = loss()
+            guard.unchanged_by("loss")
+            ...
+        if guard.stopped is not None:
+            return a result that did not run, from guard.stopped.findings and .note
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.snapshot = Snapshot(arrays)
+        self.stopped: NotRun | None = None
+
+    def changed(self) -> list[str]:
+        """Names of the arrays whose values differ from the snapshot, bit for bit."""
+        return self.snapshot.changed()
+
+    def unchanged_by(self, call: str) -> None:
+        """Stop the check with a ``mutation`` finding per array that ``call`` changed."""
+        changed = self.snapshot.changed()
+        if changed:
+            raise NotRun(mutation_findings(changed, call))
+
+    def stop(self, findings: list[Finding], note: str = IMPURE_NOTE) -> None:
+        raise NotRun(findings, note)
+
+    def __enter__(self) -> ArrayGuard:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> bool:
+        self.snapshot.restore()
+        if isinstance(exc, NotRun):
+            self.stopped = exc
+            return True
+        return False
