@@ -10,16 +10,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from gradcheck import usercode
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import ProbeResult
 from gradcheck.targets.protocol import target_params
+from gradcheck.usercode import UserCodeCrash
 
 #: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).
 MAGNITUDES = (1.0, 10.0, 50.0, 88.0, 90.0, 100.0, 500.0, 709.0, 711.0, 1000.0, 1e4)
@@ -37,7 +39,7 @@ class Outcome:
     warning: str | None = None
 
 
-def call_guarded(fn: Callable, *args: Any) -> Outcome:
+def call_guarded(fn: Callable, *args: Any, call: str = "fn") -> Outcome:
     """Call ``fn`` on copies of ``args``; record an exception or the first RuntimeWarning."""
     # underflow to 0 is harmless in exp; overflow, 0/0 and log(0) are not
     quiet_underflow = np.errstate(over="warn", invalid="warn", divide="warn", under="ignore")
@@ -45,9 +47,9 @@ def call_guarded(fn: Callable, *args: Any) -> Outcome:
     with warnings.catch_warnings(record=True) as caught, quiet_underflow:
         warnings.simplefilter("always")
         try:
-            returned = fn(*copies)
-        except Exception as exc:  # a broken user function is a finding, not a crash
-            return Outcome(None, f"{type(exc).__name__}: {exc}")
+            returned = usercode.call_user(fn, *copies, call=call)
+        except UserCodeCrash as crash:  # a broken user function is a finding, not a crash
+            return Outcome(None, f"{crash.crash.error_type}: {crash.crash.message}")
         if returned is None:
             return Outcome(None, "returned None, expected an array (a missing return statement?)")
         try:
@@ -252,13 +254,17 @@ class UserCodeRaised(Exception):
 
 
 def call_user(subject: str, call: str, fn: Callable, *args: Any) -> Any:
-    """``fn(*args)``, or UserCodeRaised with a finding naming ``call`` and the exception."""
+    """``fn(*args)`` through the one guarded call, or UserCodeRaised with a finding naming
+    ``call``, the exception and the user's line."""
     try:
-        return fn(*args)
-    except Exception as exc:  # a broken network is a finding, never a crash
-        raise UserCodeRaised(Finding(
-            "exception", subject, f"{subject}: {call} raised {type(exc).__name__}: {exc}",
-            "Run the same call yourself on this batch; the traceback shows the line.")) from exc
+        return usercode.call_user(fn, *args, call=call)
+    except UserCodeCrash as raised:  # a broken network is a finding, never a crash
+        crash = raised.crash
+        at = f" at {crash.where}" if crash.file else ""
+        finding = crash.finding(subject)
+        raise UserCodeRaised(replace(
+            finding, message=f"{subject}: {call} raised {crash.error_type}: {crash.message}{at} "
+            "(exception)")) from raised.__cause__
 
 
 def call_gradients(subject: str, call: str, target: Any, X: Any, y: Any) -> Mapping:
