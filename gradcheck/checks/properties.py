@@ -71,18 +71,88 @@ def _as_array(value: Any, subject: str, call: str) -> np.ndarray:
                     "Return a NumPy array.") from exc
 
 
-def _eps(*arrays: np.ndarray) -> float:
-    """Machine epsilon of the least precise floating dtype among ``arrays``."""
-    floats = [a.dtype for a in arrays if np.issubdtype(a.dtype, np.floating)]
+def _eps(*arrays: Any) -> float:
+    """Machine epsilon of the least precise floating dtype among ``arrays`` (arrays or dtypes)."""
+    dtypes = [np.dtype(getattr(a, "dtype", a)) for a in arrays if a is not None]
+    floats = [dt for dt in dtypes if np.issubdtype(dt, np.floating)]
     return max((float(np.finfo(dt).eps) for dt in floats), default=float(np.finfo(np.float64).eps))
 
 
 def _scale(Z: np.ndarray) -> float:
-    return float(np.max(np.abs(Z))) if Z.size else 0.0
+    with np.errstate(all="ignore"):
+        return float(np.max(np.abs(Z))) if Z.size else 0.0
 
 
-def _sum_tolerance(Z: np.ndarray, axis: int) -> float:
-    return 64 * _eps(Z) * max(1, Z.shape[axis])
+def softmax_tolerance(*dtypes: Any, n_classes: int, scale: float = 0.0) -> float:
+    """Absolute error a correct softmax may show in a probability, a row sum or under a shift.
+
+    64 machine epsilons (of the least precise of ``dtypes``: the logits' and the output's) per
+    class, for the rounding of the sum, plus 64 per unit of the largest |logit| involved
+    (``scale``), for the rounding of the logits themselves. The softmax check and the softmax
+    probe both use this one rule.
+    """
+    return 64 * _eps(*dtypes) * (max(1, n_classes) + scale)
+
+
+#: What to change, per kind of softmax defect; the check and the probe give the same advice.
+SOFTMAX_HINTS = {
+    "exception": "The softmax raised on a float array of logits; it must accept one.",
+    "shape": "Return an array shaped like the logits: keep the class axis with keepdims=True.",
+    "nonfinite": "Subtract the max along the class axis before np.exp.",
+    "not_normalized": "Sum along the class axis only, np.sum(E, axis=axis, keepdims=True); "
+                      "np.sum(E) or sum(E) over the whole batch mixes the examples.",
+    "wrong_axis": "Normalise along the class axis: axis=-1 when examples are rows, axis=0 when "
+                  "they are columns.",
+    "argmax": "A softmax must keep the order of the logits: the most likely class is the "
+              "largest logit.",
+    "shift_variance": "Exponentiate Z - max along the class axis and divide by the sum along "
+                      "it; nothing else may depend on the level of the logits.",
+}
+
+
+def softmax_sum_defect(P: np.ndarray, axis: int, tol: float) -> tuple[str, float, str] | None:
+    """None when P sums to one along ``axis`` to within ``tol``; else (kind, error, what).
+
+    ``kind`` is ``wrong_axis`` when P sums to one along another axis instead, else
+    ``not_normalized`` (noting when it sums to one over the whole array, i.e. over the batch).
+    """
+    with np.errstate(all="ignore"):
+        sums = P.sum(axis=axis)
+        off = np.abs(sums - 1).ravel()
+    err = float(np.max(off)) if off.size else 0.0
+    if err <= tol:
+        return None
+    worst = sums.ravel()[np.nanargmax(off)] if np.any(np.isfinite(off)) else float("nan")
+    what = f"softmax(Z) sums to {worst:.6g} along axis {axis} of Z with shape {P.shape}"
+    with np.errstate(all="ignore"):
+        if abs(float(P.sum()) - 1) <= tol * max(1, P.size):
+            return "not_normalized", err, f"{what} (it sums to one over the whole array)"
+        for other in range(P.ndim):
+            if other != axis % P.ndim and np.all(np.abs(P.sum(axis=other) - 1) <= tol):
+                return "wrong_axis", err, f"{what}, and to one along axis {other}"
+    return "not_normalized", err, what
+
+
+def argmax_defect(P: np.ndarray, Z: np.ndarray, axis: int) -> str | None:
+    """None when the largest probability is at the largest logit wherever the top two logits
+    differ by more than rounding; else what differs."""
+    if Z.shape[axis] < 2 or Z.size == 0:
+        return None
+    Z64 = Z.astype(np.float64)
+    top2 = -np.sort(-Z64, axis=axis).take([0, 1], axis=axis)
+    gap = top2.take(0, axis=axis) - top2.take(1, axis=axis)
+    clear = gap > 64 * _eps(Z) * (1 + np.abs(top2.take(0, axis=axis)))
+    with np.errstate(invalid="ignore"):
+        differs = (np.argmax(P, axis=axis) != np.argmax(Z64, axis=axis)) & clear
+    if not np.any(differs):
+        return None
+    return (f"the largest probability is not at the largest logit in {int(differs.sum())} "
+            f"of {differs.size} examples")
+
+
+def shift_what(quantity: str, error: float) -> str:
+    """The one sentence for a function that moved when one constant per example was added."""
+    return f"adding one constant per example changed {quantity} by up to {error:.3g}"
 
 
 def check_softmax_sums_to_one(softmax: Callable, Z: np.ndarray, *, axis: int = -1,
@@ -90,25 +160,23 @@ def check_softmax_sums_to_one(softmax: Callable, Z: np.ndarray, *, axis: int = -
     """softmax(Z) is finite, shaped like Z and sums to one along ``axis``, for any shape of Z.
 
     ``softmax`` is called with Z alone; bind its axis first, e.g.
-    ``functools.partial(softmax, axis=axis)``.
+    ``functools.partial(softmax, axis=axis)``. The tolerance is :func:`softmax_tolerance`.
     """
-    P = _as_array(_call(softmax, Z, subject=subject, call="softmax(Z)"), subject, "softmax(Z)")
+    returned = _call(softmax, Z, subject=subject, call="softmax(Z)")
+    P = _as_array(returned, subject, "softmax(Z)")
     if P.shape != Z.shape:
         raise _fail("shape", subject, f"softmax(Z) has shape {P.shape} for Z of shape {Z.shape}",
-                    "Return an array shaped like Z; keep the class axis with keepdims=True.")
+                    SOFTMAX_HINTS["shape"])
     if not np.all(np.isfinite(P)):
         raise _fail("nonfinite", subject, f"softmax(Z) has NaN/inf for |Z| up to {_scale(Z):g}",
-                    "Subtract the max along the class axis before np.exp.")
-    sums = P.sum(axis=axis)
-    err = float(np.max(np.abs(sums - 1))) if sums.size else 0.0
-    if err > _sum_tolerance(Z, axis):
-        whole = abs(float(P.sum()) - 1) <= _sum_tolerance(Z, axis) * max(1, P.size)
-        raise _fail("not_normalized", subject,
-                    f"softmax(Z) sums to {sums.ravel()[np.argmax(np.abs(sums.ravel() - 1))]:.6g} "
-                    f"along axis {axis} of Z with shape {Z.shape}"
-                    + (" (it sums to one over the whole array)" if whole else ""),
-                    "Sum along the class axis only, np.sum(E, axis=axis, keepdims=True); np.sum(E) "
-                    "or sum(E) mixes the examples.", axis=axis, shape=list(Z.shape))
+                    SOFTMAX_HINTS["nonfinite"])
+    if Z.size == 0:
+        return
+    tol = softmax_tolerance(Z, getattr(returned, "dtype", None), n_classes=Z.shape[axis], scale=_scale(Z))
+    defect = softmax_sum_defect(P, axis, tol)
+    if defect is not None:
+        kind, _, what = defect
+        raise _fail(kind, subject, what, SOFTMAX_HINTS[kind], axis=axis, shape=list(Z.shape))
 
 
 def check_softmax_shift_invariant(softmax: Callable, Z: np.ndarray, shift: np.ndarray | float, *,
@@ -116,28 +184,31 @@ def check_softmax_shift_invariant(softmax: Callable, Z: np.ndarray, shift: np.nd
     """softmax(Z + shift) equals softmax(Z) when ``shift`` is constant along ``axis``.
 
     ``shift`` is a scalar or an array broadcastable to Z with size 1 along ``axis`` (one
-    constant per example). Equality is to within rounding of the shifted logits.
+    constant per example). Equality is to within :func:`softmax_tolerance` at the larger of
+    |Z| and |Z + shift|.
     """
     shift = np.asarray(shift, dtype=Z.dtype)
     if shift.ndim and shift.shape[axis] != 1:
         raise InvalidArgumentError("shift", f"got shape {shift.shape}, expected size 1 along axis {axis}.",
                                    "Pass one constant per example, e.g. np.max(Z, axis=axis, keepdims=True).")
     moved = (Z + shift).astype(Z.dtype)
-    P = _as_array(_call(softmax, Z, subject=subject, call="softmax(Z)"), subject, "softmax(Z)")
+    returned = _call(softmax, Z, subject=subject, call="softmax(Z)")
+    P = _as_array(returned, subject, "softmax(Z)")
     Q = _as_array(_call(softmax, moved, subject=subject, call="softmax(Z + c)"), subject, "softmax(Z + c)")
     if P.shape != Q.shape:
         raise _fail("shape", subject, f"softmax(Z + c) has shape {Q.shape}, softmax(Z) {P.shape}",
-                    "Return an array shaped like Z.")
+                    SOFTMAX_HINTS["shape"])
+    if Z.size == 0:
+        return
     with np.errstate(all="ignore"):
         diff = np.abs(P - Q)
-    tol = 64 * _eps(Z) * (1 + max(_scale(Z), _scale(moved)))
+    tol = softmax_tolerance(Z, getattr(returned, "dtype", None), n_classes=Z.shape[axis],
+                            scale=max(_scale(Z), _scale(moved)))
     if not np.all(diff <= tol):
         worst = float(np.nanmax(diff)) if np.any(np.isfinite(diff)) else float("nan")
         raise _fail("shift_variance", subject,
-                    f"adding one constant per example changed softmax(Z) by up to {worst:.3g} "
-                    f"(|Z| up to {_scale(Z):g}, |Z + c| up to {_scale(moved):g})",
-                    "Exponentiate Z - max along the class axis and divide by the sum along it; "
-                    "nothing else may depend on the level of the logits.")
+                    f"{shift_what('softmax(Z)', worst)} (|Z| up to {_scale(Z):g}, "
+                    f"|Z + c| up to {_scale(moved):g})", SOFTMAX_HINTS["shift_variance"])
 
 
 def check_softmax_argmax_preserved(softmax: Callable, Z: np.ndarray, *, axis: int = -1,
@@ -147,19 +218,10 @@ def check_softmax_argmax_preserved(softmax: Callable, Z: np.ndarray, *, axis: in
     P = _as_array(_call(softmax, Z, subject=subject, call="softmax(Z)"), subject, "softmax(Z)")
     if P.shape != Z.shape:
         raise _fail("shape", subject, f"softmax(Z) has shape {P.shape} for Z of shape {Z.shape}",
-                    "Return an array shaped like Z.")
-    if Z.shape[axis] < 2 or Z.size == 0:
-        return
-    Z64 = Z.astype(np.float64)
-    top2 = -np.sort(-Z64, axis=axis).take([0, 1], axis=axis)
-    gap = top2.take(0, axis=axis) - top2.take(1, axis=axis)
-    clear = gap > 64 * _eps(Z) * (1 + np.abs(top2.take(0, axis=axis)))
-    with np.errstate(invalid="ignore"):
-        differs = (np.argmax(P, axis=axis) != np.argmax(Z64, axis=axis)) & clear
-    if np.any(differs):
-        raise _fail("argmax", subject,
-                    f"the largest probability is not at the largest logit in {int(differs.sum())} "
-                    f"of {differs.size} examples", "A softmax must keep the order of the logits.")
+                    SOFTMAX_HINTS["shape"])
+    what = argmax_defect(P, Z, axis)
+    if what is not None:
+        raise _fail("argmax", subject, what, SOFTMAX_HINTS["argmax"])
 
 
 def check_finite_for_large_logits(fn: Callable, Z: np.ndarray, *, subject: str = "softmax") -> None:

@@ -129,7 +129,7 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
             if kind is None and not np.array_equal(L.argmax(axis=axis), Z.argmax(axis=axis)):
                 kind, msg = "argmax", "the largest log-probability is not at the largest logit"
             shift_err, shift_kind, shift_msg = shift_check(
-                fn, shifted, L, 2 * rounding(dt, max_abs(shifted)), "log-probabilities")
+                fn, shifted, L, 2 * rounding(dt, max_abs(shifted)), "the log-probabilities")
             if kind is None and shift_kind is not None:
                 kind, msg = shift_kind, shift_msg
         errors.append(err)

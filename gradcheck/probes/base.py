@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck import usercode
+from gradcheck.checks.properties import shift_what
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
@@ -32,11 +33,13 @@ FLOAT_DTYPES = ("float32", "float64")
 
 @dataclass(frozen=True)
 class Outcome:
-    """One guarded call: the output as float64 (None if it raised), the error, the first warning."""
+    """One guarded call: the output as float64 (None if it raised), the error, the first warning,
+    and the dtype the function returned (None when it returned no array)."""
 
     value: np.ndarray | None
     error: str | None = None
     warning: str | None = None
+    dtype: np.dtype | None = None
 
 
 def call_guarded(fn: Callable, *args: Any, call: str = "fn") -> Outcome:
@@ -57,7 +60,7 @@ def call_guarded(fn: Callable, *args: Any, call: str = "fn") -> Outcome:
         except (TypeError, ValueError) as exc:
             return Outcome(None, f"returned {type(returned).__name__}, not an array of numbers ({exc})")
     runtime = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-    return Outcome(out, None, runtime[0] if runtime else None)
+    return Outcome(out, None, runtime[0] if runtime else None, getattr(returned, "dtype", None))
 
 
 def warning_kind(warning: str | None) -> str | None:
@@ -150,7 +153,7 @@ def shift_check(fn: Callable, shifted: np.ndarray, reference: np.ndarray, tolera
     Returns ``(max |fn(shifted) - reference|, kind, message)``: kind is None when the output
     moved by at most ``tolerance``; else ``shift_variance``, the kind of NumPy's warning, or
     ``exception`` / ``shape`` when the shifted call raised or changed the shape. ``quantity``
-    names the output in the message ("probabilities", "log-probabilities").
+    names the output in the message ("the probabilities", "the log-probabilities").
     """
     moved = call_guarded(fn, shifted)
     after = "after adding one constant per example"
@@ -162,8 +165,7 @@ def shift_check(fn: Callable, shifted: np.ndarray, reference: np.ndarray, tolera
     if moved.warning is not None:
         return error, warning_kind(moved.warning), f"{after}, {moved.warning}"
     if not error <= tolerance:
-        return error, "shift_variance", (f"adding one constant per example changed the {quantity} "
-                                         f"by up to {error:.3g}")
+        return error, "shift_variance", shift_what(quantity, error)
     return error, None, None
 
 
