@@ -242,10 +242,8 @@ def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_si
                 shape_finding = _values_right(shape_finding, "transposed back")
             elif how == "reshape" and report.passed:
                 shape_finding = _values_right(shape_finding, "reshaped")
-            if not (how == "broadcast" and "reduction" in kinds):
-                report.findings.insert(0, shape_finding)
-            report.passed = False
-            report.tier = "wrong"
+            # a broadcast bias whose values show the reduction needs no second finding
+            report.fail(None if how == "broadcast" and "reduction" in kinds else shape_finding)
         reports.append(report)
         done += array.size if mode == "full" else 1
         if progress is not None:
@@ -264,9 +262,7 @@ def _flag_mutation(reports: list[ParamReport], changed: list[str]) -> None:
     findings = {f.subject: f for f in mutation_findings(changed, "loss", when="during the finite differences")}
     for report in reports:
         if report.name in findings:
-            report.findings.insert(0, findings[report.name])
-            report.passed = False
-            report.tier = "wrong"
+            report.fail(findings[report.name])
 
 
 def _drift_finding(evaluate: LossEvaluator, f0: float) -> list[Finding]:

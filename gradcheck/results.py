@@ -98,6 +98,13 @@ class ParamReport:
     def verdict(self) -> str:
         return "pass" if self.passed else "FAIL"
 
+    def fail(self, finding: Finding | None = None) -> None:
+        """Mark this parameter's gradient wrong, with ``finding`` (if any) first among its findings."""
+        self.passed = False
+        self.tier = "wrong"
+        if finding is not None:
+            self.findings.insert(0, finding)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

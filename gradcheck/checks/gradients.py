@@ -266,9 +266,7 @@ class ParamChecker:
         report.n_loss_evals += evals
         if report.passed and not np.all(np.isfinite(n)):
             # The entries agree one by one, but the loss was NaN/inf a step away along a direction.
-            report.passed = False
-            report.tier = "wrong"
-            report.findings.insert(0, Finding(
+            report.fail(Finding(
                 kind="nonfinite", subject=name,
                 message=f"{name}: the loss is NaN or inf a step of {h:.2g} along a random direction, "
                 f"though the {indices.size} entries checked one by one agree (nonfinite)",
@@ -279,9 +277,7 @@ class ParamChecker:
         elif report.passed:
             # The sampled entries agree but the projection does not: the error is elsewhere.
             worst = int(np.argmax(rank))
-            report.passed = False
-            report.tier = "wrong"
-            report.findings.insert(0, Finding(
+            report.fail(Finding(
                 kind="mismatch", subject=name,
                 message=f"{name}: along a random direction, analytic {a[worst]:.6g}, numeric "
                 f"{n[worst]:.6g} — wrong somewhere outside the {indices.size} entries sampled (mismatch)",

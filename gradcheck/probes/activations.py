@@ -18,12 +18,12 @@ from gradcheck.probes.base import (
     Sweep,
     allowed_error,
     call_guarded,
-    check_axis,
     check_dtype,
     check_function,
     logit_sweep,
     logsumexp,
     max_abs,
+    open_logit_sweep,
     rounding,
     shift_check,
     stable_log_softmax,
@@ -93,10 +93,7 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     ProbeResult with series ``magnitude``, ``max_abs_error`` (against log-sum-exp) and
     ``max_shift_error``.
     """
-    check_function("fn", fn)
-    axis = check_axis(axis)
-    dt = check_dtype(dtype)
-    sweep = Sweep("log_softmax", subject, dt)
+    axis, dt, sweep = open_logit_sweep("log_softmax", fn, axis, dtype, subject)
     errors: list[float] = []
     shift_errors: list[float] = []
     for m, Z, shifted in logit_sweep(axis, dt, seed):

@@ -169,6 +169,14 @@ def shift_check(fn: Callable, shifted: np.ndarray, reference: np.ndarray, tolera
     return error, None, None
 
 
+def open_logit_sweep(name: str, fn: Any, axis: int, dtype: Any, subject: str) -> tuple[int, np.dtype, Sweep]:
+    """Validate a logit probe's arguments and open its sweep: (class axis as 0 or 1, dtype, sweep)."""
+    check_function("fn", fn)
+    axis = check_axis(axis)
+    dt = check_dtype(dtype)
+    return axis, dt, Sweep(name, subject, dt)
+
+
 def logsumexp(Z: np.ndarray, axis: int | None) -> np.ndarray:
     """log(sum(exp(Z))) along ``axis`` (keepdims), computed in float64 without overflow."""
     Z = np.asarray(Z, dtype=np.float64)

@@ -16,13 +16,10 @@ from gradcheck.checks.properties import (
 from gradcheck.probes.base import (
     MAGNITUDES,
     ProbeResult,
-    Sweep,
     call_guarded,
-    check_axis,
-    check_dtype,
-    check_function,
     logit_sweep,
     max_abs,
+    open_logit_sweep,
     shift_check,
     warning_kind,
 )
@@ -55,10 +52,7 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     -------
     ProbeResult with series ``magnitude``, ``max_abs_row_sum_error`` and ``max_shift_error``.
     """
-    check_function("fn", fn)
-    axis = check_axis(axis)
-    dt = check_dtype(dtype)
-    sweep = Sweep("softmax", subject, dt)
+    axis, dt, sweep = open_logit_sweep("softmax", fn, axis, dtype, subject)
     errors: list[float] = []
     shift_errors: list[float] = []
     for m, Z, shifted in logit_sweep(axis, dt, seed):
