@@ -13,6 +13,7 @@ from gradcheck.results import SuiteResult
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+@pytest.mark.slow
 def test_reference_network_passes(capsys):
     assert main(["check", "--batch-size", "16"]) == 0
     out = capsys.readouterr().out
@@ -20,6 +21,7 @@ def test_reference_network_passes(capsys):
     assert "PASSED" in out
 
 
+@pytest.mark.slow
 def test_blog_article_fails_with_reduction_diagnosis(capsys, tmp_path):
     json_path = tmp_path / "r" / "blog.json"
     code = main(["check", f"{EXAMPLES / 'blog_buggy.py'}:target", "--batch-size", "20",

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from gradcheck.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -36,6 +38,7 @@ def test_probe_fixed_blog_passes(capsys):
     assert main(["probe", FIXED]) == 0
 
 
+@pytest.mark.slow
 def test_report_writes_one_html_page_and_its_json(capsys, tmp_path):
     page, data = tmp_path / "deep" / "blog.html", tmp_path / "blog.json"
     assert main(["report", BUGGY, "--mode", "directional", "-o", str(page),
@@ -51,6 +54,7 @@ def test_report_writes_one_html_page_and_its_json(capsys, tmp_path):
     assert not list(tmp_path.glob("**/*.tmp"))  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_report_on_the_reference_network_includes_training_curves(capsys, tmp_path):
     page = tmp_path / "ref.html"
     data = tmp_path / "ref.json"

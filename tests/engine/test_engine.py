@@ -54,6 +54,7 @@ def test_plugin_ids_read_well_and_collected_counts_them(pytester):
     result.stdout.fnmatch_lines(["collected 10 items"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["in_process", "xdist"])
 def test_plugin_executes_the_users_file_once_per_process(tmp_path, workers):
     if workers:
@@ -69,6 +70,7 @@ def test_plugin_executes_the_users_file_once_per_process(tmp_path, workers):
     assert len(pids) == len(set(pids)) == (2 if workers else 1)
 
 
+@pytest.mark.slow
 def test_suite_json_loads_back_and_renders_the_same_html(tmp_path):
     path = tmp_path / "suite.json"
     assert main(["check", BUGGY, "--mode", "directional", "--json", str(path)]) == 1

@@ -73,6 +73,7 @@ def test_cli_exits_1_with_the_users_line(student):
     assert outcome.stderr == ""
 
 
+@pytest.mark.slow
 def test_plugin_reports_a_failed_item_not_a_load_failure(student):
     path, line = student
     outcome = run_pytest(path.parent, [f"--gradcheck-target={path}:target", "-k", "check_gradients"])

@@ -73,6 +73,7 @@ def test_parametrize_with_checks_decorator(pytester):
     result.stdout.fnmatch_lines(["*test_student?check_gradients_batch1? XFAIL*"])
 
 
+@pytest.mark.slow
 def test_runs_under_xdist(pytester):
     pytest.importorskip("xdist")
     result = pytester.runpytest_subprocess("-n", "2", "--gradcheck-target", FIXED,
@@ -131,6 +132,7 @@ def test_softmax_probe_joins_the_suite_when_the_target_has_softmax(pytester):
     result.stdout.fnmatch_lines(["*check_softmax_stable*", "*logits of magnitude 711*(nonfinite)*"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["in_process", "xdist"])
 def test_html_report_collects_every_check(pytester, workers):
     if workers:

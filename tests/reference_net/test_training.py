@@ -32,6 +32,7 @@ def mnist_split():
     return train_test_split(X, y, n_test=1000, seed=0)
 
 
+@pytest.mark.slow
 def test_mnist_minibatch_reaches_stated_accuracy(mnist_split):
     X_train, y_train, X_test, y_test = mnist_split
     net = build_mlp((784, 32, 10), seed=0)
@@ -153,6 +154,7 @@ def test_backward_overflow_is_named_as_a_gradient_at_its_step():
     assert "in dW1" in str(info.value)
 
 
+@pytest.mark.slow
 def test_training_equals_a_plain_numpy_loop_bit_for_bit(mnist_split):
     """Guard, history and layer objects cost no arithmetic: the weights after training are those of
     the plain loop the benchmarks compare against."""

@@ -78,6 +78,7 @@ def _env() -> dict:
     return env
 
 
+@pytest.mark.slow
 def test_same_json_under_pytest_xdist_twice(tmp_path):
     test_file = tmp_path / "test_repro_worker.py"
     test_file.write_text(textwrap.dedent(WORKER_TESTS), encoding="utf-8")

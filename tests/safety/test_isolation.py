@@ -14,6 +14,7 @@ from tests.safety.submissions import KINDS, check_submission, write_folder
 posix = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and ctypes segfault on Linux")
 
 
+@pytest.mark.slow
 @posix
 def test_a_folder_of_submissions_gets_one_right_outcome_each(tmp_path):
     submissions = write_folder(tmp_path / "subs", len(KINDS))

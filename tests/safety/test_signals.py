@@ -26,6 +26,7 @@ def default_handlers():
     signal.signal(signal.SIGTERM, previous[1])
 
 
+@pytest.mark.slow
 def test_sigterm_and_repeated_sigint_never_leave_a_parameter_file_changed(tmp_path):
     outcomes = run_campaign(tmp_path, runs=20, seed=16)
     for outcome in outcomes:
