@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from gradcheck import usercode
+from gradcheck.checks.integrity import ArrayGuard
 from gradcheck.checks.properties import shift_what
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.findings import Finding
-from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import ProbeResult
 from gradcheck.targets.protocol import target_params
 from gradcheck.usercode import UserCodeCrash
@@ -240,19 +240,18 @@ class Sweep:
 @contextmanager
 def parameters_kept(target, subject: str, findings: list[Finding]) -> Iterator[None]:
     """Restore the target's parameters afterwards; a change is a ``mutation`` finding."""
-    snapshot = Snapshot(target_params(target))
-    try:
-        yield
-    finally:
-        changed = snapshot.changed()
-        snapshot.restore()
-        if changed:
-            findings.append(Finding(
-                "mutation", subject,
-                f"{subject}: calling the network changed the parameters {', '.join(changed)} "
-                "(they have been restored)",
-                "loss, gradients and forward must not update the parameters; keep the update "
-                "in the training loop."))
+    with ArrayGuard(target_params(target)) as guard:
+        try:
+            yield
+        finally:
+            changed = guard.changed()
+            if changed:
+                findings.append(Finding(
+                    "mutation", subject,
+                    f"{subject}: calling the network changed the parameters {', '.join(changed)} "
+                    "(they have been restored)",
+                    "loss, gradients and forward must not update the parameters; keep the update "
+                    "in the training loop."))
 
 
 class UserCodeRaised(Exception):

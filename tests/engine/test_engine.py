@@ -79,10 +79,10 @@ def test_suite_json_loads_back_and_renders_the_same_html(tmp_path):
     assert suite.to_dict() == saved
     stamp = "2026-01-01T00:00:00+00:00"
     fresh = SuiteResult.from_dict(json.loads(json.dumps(saved)))
-    assert render_html(Report.from_suite(suite, created=stamp)) == render_html(
-        Report.from_suite(fresh, created=stamp))
     report = Report.from_suite(suite, created=stamp)
-    assert render_html(Report.from_dict(json.loads(json.dumps(report.to_dict())))) == render_html(report)
+    page = render_html(report)  # drawing the charts is most of a render: draw this page once
+    assert render_html(Report.from_suite(fresh, created=stamp)) == page
+    assert render_html(Report.from_dict(json.loads(json.dumps(report.to_dict())))) == page
 
 
 def test_every_gradient_check_gets_a_table():
