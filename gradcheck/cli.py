@@ -65,13 +65,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_outputs(*paths) -> None:
-    """Fail before the work, not after it, when an output file cannot be written."""
+#: Output options: attribute -> the flag an error names.
+OUTPUTS = {"json": "--json", "html": "--html", "output": "--output"}
+
+
+def _resolve_outputs(args) -> None:
+    """Make output paths absolute now, before the target is imported (it may ``chdir``)."""
+    from gradcheck.render.atomic import resolve_output
+
+    for attr, flag in OUTPUTS.items():
+        if hasattr(args, attr):
+            setattr(args, attr, resolve_output(getattr(args, attr), argument=flag))
+
+
+def _check_outputs(paths, protected) -> None:
+    """Fail before the work, not after it, when an output file cannot be written (or is one of
+    the target's own source files)."""
     from gradcheck.render.atomic import check_writable
 
-    for path in paths:
+    for flag, path in paths:
         if path:
-            check_writable(path)
+            check_writable(path, argument=flag, protected=protected)
 
 
 def _write_html(args, suite, path, training=None):
@@ -87,10 +101,13 @@ def _run(args) -> int:
     if args.command == "report" and args.epochs < 0:
         raise GradcheckError(f"--epochs: got {args.epochs}, expected 0 or more")
     config = config_for(vars(args), lambda name: "--" + name.replace("_", "-"))
+    start = Path.cwd()
+    _resolve_outputs(args)
     loaded = load_target(args.target, config, layout=args.layout)
     html = args.html if args.command != "report" else (
-        args.output or Path("reports") / f"{loaded.name}.html")
-    _check_outputs(args.json, html)
+        args.output or start / "reports" / f"{loaded.name}.html")
+    _check_outputs([("--json", args.json), ("--output" if args.command == "report" else "--html",
+                                             html)], loaded.sources)
     verb = {"check": "checking", "probe": "probing", "report": "checking and probing"}[args.command]
     print(f"{verb} {loaded.label}")
     suite = run_suite(loaded.target, config, groups=GROUPS[args.command],

@@ -22,7 +22,7 @@ import numpy as np
 
 from gradcheck.api import check_gradients
 from gradcheck.config import CheckConfig
-from gradcheck.errors import GradcheckError, InvalidArgumentError
+from gradcheck.errors import GradcheckError, InvalidArgumentError, UserCodeError
 from gradcheck.layer_check import check_layer
 from gradcheck.probes.base import skipped_probe
 from gradcheck.probes.contracts import BATCH_SIZES, probe_example_order, probe_shapes
@@ -77,6 +77,15 @@ class Check:
         except GradcheckError as exc:
             return CheckOutcome(self.name, self.group, self.description, "error", None, str(exc),
                                 exception=exc)
+        except SystemExit as exc:
+            # User code reached without a guarded call: still an error of the target, not an exit
+            from gradcheck.targets.loading import exit_call, exit_site
+
+            error = UserCodeError(f"the network called {exit_call(exc)} in {exit_site(exc)}; a "
+                                  "network must not end the process")
+            error.__cause__ = exc
+            return CheckOutcome(self.name, self.group, self.description, "error", None,
+                                str(error), exception=error)
         status = "passed" if result.passed else "failed"
         return CheckOutcome(self.name, self.group, self.description, status, result)
 

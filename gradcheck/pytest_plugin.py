@@ -211,11 +211,16 @@ def pytest_configure(config):
     if _spec(config):
         _config(config)  # a bad option is a usage error before anything runs
     path = config.getoption("gradcheck_html", None)
-    if path and not hasattr(config, "workerinput"):  # only the controller writes the file
-        from gradcheck.render.atomic import check_writable
+    if path is not None and not hasattr(config, "workerinput"):  # only the controller writes it
+        from gradcheck.render.atomic import check_writable, resolve_output
+        from gradcheck.session import target_sources
 
+        spec = _spec(config)
         try:
-            check_writable(path)  # before the suite runs, not after
+            # absolute now: the target is imported later and may chdir
+            path = resolve_output(path, argument="--gradcheck-html")
+            check_writable(path, argument="--gradcheck-html",  # before the suite runs, not after
+                           protected=target_sources(spec) if spec else ())
         except GradcheckError as exc:
             raise pytest.UsageError(f"--gradcheck-html: {exc}") from exc
         config.pluginmanager.register(_HtmlReport(config, path), "gradcheck-html")

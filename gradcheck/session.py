@@ -7,7 +7,9 @@ and a :class:`~gradcheck.config.CheckConfig` to the engine directly.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from gradcheck.targets.batches import describe
 from gradcheck.targets.builders import dtype_builder
 from gradcheck.targets.data import DataSet
 from gradcheck.targets.data import load_data as read_data
-from gradcheck.targets.loading import load_object
+from gradcheck.targets.loading import load_object, no_exit
 from gradcheck.targets.protocol import as_target
 from gradcheck.targets.tasks import TASK_NAMES
 
@@ -42,6 +44,7 @@ class LoadedTarget:
     data : (X, y) the front end supplies (real MNIST for the default target), or None.
     build : dtype -> target of the same network, or None.
     dataset : the user's examples (``--data``), or None.
+    sources : the target's own source files, which no report may overwrite.
     """
 
     target: Any
@@ -51,6 +54,7 @@ class LoadedTarget:
     data: tuple[np.ndarray, np.ndarray] | None = None
     build: Callable[[Any], Any] | None = None
     dataset: DataSet | None = None
+    sources: tuple[str, ...] = ()
 
     def engine_arguments(self) -> dict[str, Any]:
         """Keyword arguments of :func:`gradcheck.engine.run_suite` for this target."""
@@ -99,15 +103,19 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
         default = default_target(batch_size=size, seed=config.seed, dtype=config.np_dtype)
         return LoadedTarget(default.target, LABEL, "reference_net", "rows", (default.X, default.y),
                             lambda dt: DefaultTarget.build(dt, seed=config.seed))
+    sources = target_sources(spec)  # a file's path before the target can chdir at import
     obj = load_object(spec)
+    sources = sources or target_sources(spec)
     target = as_target(obj, label=spec)
     stem = Path(spec.rsplit(":", 1)[0]).stem.rsplit(".", 1)[-1]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "target"
-    return _loaded(target, spec, name, config, layout, dataset, dtype_builder(obj))
+    return _loaded(target, spec, name, config, layout, dataset, dtype_builder(obj), sources)
 
 
-def _loaded(target, spec, name, config, layout, dataset, build) -> LoadedTarget:
-    layout, task = describe(target, seed=config.seed, layout=layout, dtype=config.np_dtype)
+def _loaded(target, spec, name, config, layout, dataset, build, sources=()) -> LoadedTarget:
+    # the first calls of loss/gradients happen here: a sys.exit() in them is a load error too
+    with no_exit("in its first call (detecting the layout of X)"):
+        layout, task = describe(target, seed=config.seed, layout=layout, dtype=config.np_dtype)
     if dataset is not None:  # a file that does not fit the network is the option's error, now
         dataset = dataset.fitted(target, layout, task)
     what = f"examples as {layout}"
@@ -115,7 +123,18 @@ def _loaded(target, spec, name, config, layout, dataset, build) -> LoadedTarget:
         what += f", {TASK_NAMES[task.name]}"
     if dataset is not None:
         what += f", {dataset.n_examples} examples from {config.data}"
-    return LoadedTarget(target, f"{spec} ({what})", name, layout, build=build, dataset=dataset)
+    return LoadedTarget(target, f"{spec} ({what})", name, layout, build=build, dataset=dataset,
+                        sources=sources)
+
+
+def target_sources(spec: str) -> tuple[str, ...]:
+    """The source file of ``spec`` (``path.py:attr`` or an imported ``module:attr``), if known."""
+    where = spec.rpartition(":")[0]
+    if where.endswith(".py") or "/" in where or "\\" in where:
+        return (os.path.abspath(where),)
+    module = sys.modules.get(where)
+    source = getattr(module, "__file__", None)
+    return (source,) if source else ()
 
 
 __all__ = ["GradcheckError", "LoadedTarget", "config_for", "load_target"]

@@ -135,13 +135,33 @@ class UserCodeCrash(UserCodeError):
                          f"{at}; {restored}", call=crash.call)
 
 
+def exit_message(exc: SystemExit, call: str) -> str:
+    """``the network called sys.exit(0) in loss, model.py line 12``."""
+    from gradcheck.targets.loading import exit_call, exit_site
+
+    return f"the network called {exit_call(exc)} in {call}, {exit_site(exc)}"
+
+
+def describe_exit(exc: SystemExit, call: str) -> Crash:
+    """A :class:`Crash` for a ``sys.exit()`` in the user's ``call``: a target must not end the run."""
+    crash = describe(exc, call)
+    return Crash(call, "SystemExit", exit_message(exc, call) + "; a network must not end the "
+                 "process: remove the call, or put the script part under "
+                 "`if __name__ == \"__main__\":`", crash.file, crash.line, crash.function,
+                 crash.code, crash.shapes)
+
+
 def call_user(function: Callable, *args: Any, call: str) -> Any:
     """``function(*args)``; an Exception in it becomes :class:`UserCodeCrash` (chained).
 
+    A ``sys.exit()`` (SystemExit) in the user's code becomes one too, naming the call, file
+    and line: a check never ends the process with the exit status the user's code chose.
     KeyboardInterrupt and other non-Exception errors propagate unchanged.
     """
     try:
         return function(*args)
+    except SystemExit as exc:
+        raise UserCodeCrash(describe_exit(exc, call)) from exc
     except Exception as exc:
         raise UserCodeCrash(describe(exc, call)) from exc
 

@@ -98,6 +98,15 @@ class LossEvaluator:
         start = perf_counter() if timed else 0.0
         try:
             value = self._loss()
+        except SystemExit as exc:
+            # A sys.exit() in the loss means the target cannot be used: an error, never a pass.
+            from gradcheck.usercode import exit_message
+
+            raise UserCodeError(
+                f"{exit_message(exc, 'loss')} (call {self.calls}, {self.describe()}); a network "
+                "must not end the process; the parameters have been restored",
+                call=self._location(),
+            ) from exc
         except Exception as exc:
             raise UserCodeError(
                 f"the loss function raised {type(exc).__name__}: {exc} (call {self.calls}, "
