@@ -54,7 +54,7 @@ KINDS = {
     "infinite_loop": ({"gradients_hook": "while True: pass"}, "timeout", None),
     "os_exit": ({"loss_hook": "import os; os._exit(3)"}, "exited", None),
     "segfault": ({"loss_hook": "import ctypes; ctypes.string_at(0)"}, "crashed", None),
-    "sys_exit_in_loss": ({"loss_hook": "import sys; sys.exit(0)"}, "sys_exit", None),
+    "sys_exit_in_loss": ({"loss_hook": "import sys; sys.exit(0)"}, "error", None),
     "sys_exit_at_import": ({"prelude": "import sys; sys.exit('bye')"}, "error", None),
     "sys_exit_in_factory": ({"build_hook": "import sys; sys.exit(0)"}, "error", None),
     "large_allocation": ({"loss_hook": "np.ones(20 * 1024 ** 3 // 8)"}, "memory", None),
