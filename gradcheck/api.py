@@ -150,6 +150,8 @@ def check_gradients(
     validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
                      method=method, directions=directions, batch_size=batch_size,
                      progress=progress, max_seconds=max_seconds)
+    if progress is not None:
+        progress = _guarded_progress(progress)
     params = validate_params(params)
     dtypes = {arr.dtype for arr in params.values()}
     dtype = max(dtypes, key=lambda d: np.finfo(d).eps)  # the least precise one sets the bar
@@ -249,6 +251,12 @@ def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_si
         if progress is not None:
             progress(done, total)
     return reports
+
+
+def _guarded_progress(progress: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """``progress`` through the one guarded call: if it raises, the check stops with an error
+    naming ``progress`` (the parameters are restored on the way out)."""
+    return lambda done, total: call_user(progress, done, total, call="progress")
 
 
 def _shared_memory_note(first: str, second: str) -> str:

@@ -40,6 +40,12 @@ def default_target(*, batch_size: int = 64, seed: int = 0, dtype=np.float64) -> 
     from reference_net.data import load_mnist
 
     X, y = load_mnist()
+    if batch_size > len(y):
+        from gradcheck.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(
+            "batch_size", f"got {batch_size:,}, more than the {len(y):,} MNIST images shipped "
+            "with the reference network.", f"Pass a batch size of at most {len(y):,}.")
     rows = np.random.default_rng(seed).choice(len(y), size=batch_size, replace=False)
     net = DefaultTarget.build(dtype, seed=seed)
     return DefaultTarget(net, X[rows].astype(dtype), y[rows])

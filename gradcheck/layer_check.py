@@ -16,7 +16,7 @@ from gradcheck.errors import InvalidArgumentError, UserCodeError
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.usercode import UserCodeCrash, call_user
-from gradcheck.validation import require_callable, validate_array, validate_options, validate_params
+from gradcheck.validation import validate_seed, require_callable, validate_array, validate_options, validate_params
 
 
 def check_layer(
@@ -57,6 +57,7 @@ def check_layer(
     """
     require_callable(forward, "forward")
     require_callable(backward, "backward")
+    validate_seed(seed)
     _validate_layer_arguments(X, params, param_grads, input_name, options)
     params = validate_params(params) if params else {}
     if input_name in params:

@@ -192,6 +192,15 @@ def positive_int(value, argument: str, *, minimum: int = 1, fix: str = "") -> in
     return int(value)
 
 
+def validate_seed(seed, argument: str = "seed") -> int:
+    """``seed`` when it is a non-negative integer (what NumPy's generators take), else an
+    InvalidArgumentError naming ``argument``; called before any user code runs."""
+    if not _is_int(seed) or seed < 0:
+        raise InvalidArgumentError(argument, f"got {seed!r}, expected a non-negative integer.",
+                                   f"Pass e.g. {argument}=0.")
+    return int(seed)
+
+
 def _is_positive_number(value) -> bool:
     return (isinstance(value, (int, float, np.integer, np.floating))
             and not isinstance(value, (bool, np.bool_)) and bool(np.isfinite(value)) and value > 0)
@@ -213,9 +222,7 @@ def validate_options(*, mode, eps, rtol, atol, samples, seed, method, directions
             "a small number below 1.", "Leave eps=None for the default (6.1e-6 for float64).")
     if samples is not None and (not _is_int(samples) or samples < 1):
         raise InvalidArgumentError("samples", f"got {samples!r}, expected a positive integer or None.")
-    if not _is_int(seed) or seed < 0:
-        raise InvalidArgumentError("seed", f"got {seed!r}, expected a non-negative integer.",
-                                   "Pass e.g. seed=0.")
+    validate_seed(seed)
     if not _is_int(directions) or directions < 1:
         raise InvalidArgumentError("directions", f"got {directions!r}, expected a positive integer.")
     if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):

@@ -17,8 +17,20 @@ def as_scalar(value, *, argument: str = "loss") -> float:
     if isinstance(value, float):
         return value
     if isinstance(value, (Real, np.floating, np.integer)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int such as 10**400: no float holds it
+            raise InvalidArgumentError(
+                argument, f"returned an integer of {len(str(abs(int(value))))} digits, too large "
+                "for a float (the largest is about 1.8e308).",
+                "Return the loss as a float, e.g. float(np.mean(losses)).") from None
     if isinstance(value, np.ndarray):
+        if value.size == 1 and np.issubdtype(value.dtype, np.complexfloating):
+            raise InvalidArgumentError(
+                argument, f"returned a 1-element {value.dtype} array {value.reshape(-1)[0]!r}, "
+                "expected a real scalar loss.",
+                "A loss is real: return e.g. float(np.real(loss)), and look for where the "
+                "complex numbers came from (np.sqrt or np.log of a negative complex input).")
         if value.size == 1 and np.issubdtype(value.dtype, np.number):
             return float(value.reshape(()))
         raise InvalidArgumentError(

@@ -23,6 +23,7 @@ from gradcheck.findings import Finding
 from gradcheck.results import ProbeResult
 from gradcheck.targets.protocol import target_params
 from gradcheck.usercode import UserCodeCrash
+from gradcheck.validation import validate_seed
 
 #: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).
 MAGNITUDES = (1.0, 10.0, 50.0, 88.0, 90.0, 100.0, 500.0, 709.0, 711.0, 1000.0, 1e4)
@@ -120,6 +121,7 @@ def sweep_base(shape: tuple[int, int], axis: int, seed: int) -> np.ndarray:
     so the thresholds of exp (overflow past m ~ 709.8, underflow past 2m ~ 745 in float64)
     are crossed at magnitudes a reader can work out.
     """
+    validate_seed(seed)
     base = np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape)
     first = base[(slice(None), 0)] if axis == 0 else base[0]
     first[0], first[-1] = 1.0, -1.0

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.validation import validate_seed
 from gradcheck.probes.base import (
     MAGNITUDES,
     ProbeResult,
@@ -227,7 +228,7 @@ def probe_binary_cross_entropy(fn: Callable, *, gradient: Callable | None = None
         raise InvalidArgumentError("shape", f"got {shape}, expected at least 3 entries.",
                                    "Pass e.g. shape=(6, 1).")
     subject = subject or ("binary_cross_entropy_from_logits" if from_logits else "binary_cross_entropy")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validate_seed(seed))
     base = rng.uniform(-1.0, 1.0, size=shape)
     labels = rng.integers(0, 2, size=shape).astype(np.float64)
     base.flat[:3] = (1.0, -1.0, 1.0)

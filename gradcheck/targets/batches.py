@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.targets.protocol import LAYOUTS, first_weight, target_params
 from gradcheck.targets.tasks import Task, candidate_tasks
-from gradcheck.validation import positive_int
+from gradcheck.validation import positive_int, validate_seed
+
+#: A synthetic batch may take at most this share of the machine's physical memory.
+MEMORY_SHARE = 0.25
+#: The cap used where the physical memory cannot be read (os.sysconf missing): 4 GiB.
+FALLBACK_MEMORY_CAP = 4 * 1024 ** 3
+
+
+def physical_memory() -> int | None:
+    """Bytes of physical memory (``SC_PHYS_PAGES`` x ``SC_PAGE_SIZE``), or None when unknown."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.{0 if n >= 10 else 1}f} {unit}"
+        n /= 1000
+    return ""  # pragma: no cover
+
+
+def check_batch_memory(batch_size: int, n_in: int, *, argument: str = "batch_size") -> None:
+    """Refuse, before allocating, a batch of ``batch_size`` examples of ``n_in`` floats that
+    needs more than :data:`MEMORY_SHARE` of physical memory (else a run swaps, hangs or is
+    killed by the kernel). The message gives the size and the largest batch that fits."""
+    per_example = 8 * (int(n_in) + 1)  # float64 inputs and an int64 label
+    need = int(batch_size) * per_example
+    physical = physical_memory()
+    cap = int(physical * MEMORY_SHARE) if physical else FALLBACK_MEMORY_CAP
+    if need > cap:
+        where = (f"a quarter of this machine's {_bytes(physical)} of memory" if physical
+                 else f"the {_bytes(cap)} cap used when the memory size is unknown")
+        raise InvalidArgumentError(
+            argument, f"a batch of {int(batch_size):,} examples of {int(n_in):,} floats needs "
+            f"{_bytes(need)}, more than {where}.",
+            f"Pass {argument} of at most {cap // per_example:,}.")
+
+
+def input_width(target) -> int:
+    """Floats per example the target's first weight matrix takes (the larger of its two sides)."""
+    return max(first_weight(target_params(target)).shape[:2])
 
 
 def labels(batch_size: int, n_classes: int, rng: np.random.Generator, *, missing: int = 0) -> np.ndarray:
@@ -70,6 +115,8 @@ def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | Non
     ``task=None`` they are the target's declared ones or found by :func:`describe`.
     """
     positive_int(batch_size, "batch_size", fix="Pass e.g. batch_size=64.")
+    validate_seed(seed)
+    check_batch_memory(batch_size, input_width(target))
     if layout is None or task is None:
         found_layout, found_task = describe(target, seed=seed, layout=layout, dtype=dtype)
         layout, task = layout or found_layout, task or found_task

@@ -286,6 +286,10 @@ class _Loaded:
         return {}
 
 
+def _raising_progress(done, total):
+    raise RuntimeError("the bar broke")
+
+
 def _cli(tmp, body, *options, attr="target"):
     return run_cli(["check", f"{write_target(tmp, body)}:{attr}", "--batch-size", "8", *options])
 
@@ -491,6 +495,16 @@ ROWS = [
       lambda t: _check(loss=lambda: (0.5, {})), "returned a tuple of length 2", InvalidArgumentError, "loss"),
     R("check_gradients: loss returning a complex number",
       lambda t: _check(loss=lambda: 0.5 + 1j), "returned complex", InvalidArgumentError, "loss"),
+    R("check_gradients: loss returning a 1-element complex array",
+      lambda t: _check(loss=lambda: np.array([0.5 + 0j])), "expected a real scalar loss",
+      InvalidArgumentError, "loss"),
+    R("check_gradients: loss returning a timedelta",
+      lambda t: _check(loss=lambda: __import__("datetime").timedelta(seconds=1)),
+      "returned timedelta", InvalidArgumentError, "loss"),
+    R("check_gradients: loss returning the integer 10**400", lambda t: _check(loss=lambda: 10 ** 400),
+      "too large for a float", InvalidArgumentError, "loss"),
+    R("check_gradients: progress callback raising", lambda t: _check(progress=_raising_progress),
+      "the progress function raised RuntimeError: the bar broke", UserCodeError),
     R("check_gradients: loss returning NaN",
       lambda t: _check(loss=lambda: float("nan")), "returned nan at the unperturbed parameters",
       InvalidArgumentError, "loss"),
@@ -548,6 +562,8 @@ ROWS = [
       "got an ndarray of dtype int32", InvalidArgumentError, "X"),
     R("check_layer: X empty", lambda t: _layer(np.ones((0, 3))), "is empty (shape (0, 3))",
       InvalidArgumentError, "X"),
+    R("check_layer: seed a string", lambda t: _layer(seed="abc"), "got 'abc', expected a non-negative integer",
+      InvalidArgumentError, "seed"),
     R("check_layer: X containing NaN", lambda t: _layer(np.array([[np.nan, 0.0, 1.0]])),
       "contains 1 NaN or inf value (the first at X[0, 0])", InvalidArgumentError, "X"),
     R("check_layer: X read-only (copied, so it works)", lambda t: _read_only_X(), "PASSED", passed=True),
@@ -728,6 +744,8 @@ ROWS = [
       InvalidArgumentError, "fn"),
     R("probe_sigmoid: fn raising", lambda t: P.probe_sigmoid(lambda z: {}["z"]), "KeyError: 'z' (exception)",
       passed=False),
+    R("probe_sigmoid: seed negative", lambda t: P.probe_sigmoid(lambda z: 1 / (1 + np.exp(-z)), seed=-1),
+      "got -1, expected a non-negative integer", InvalidArgumentError, "seed"),
     R("probe_cross_entropy: gradient not callable",
       lambda t: P.probe_cross_entropy(lambda p, y: 0.0, gradient=5), "got int, expected a function",
       InvalidArgumentError, "gradient"),
@@ -785,6 +803,10 @@ ROWS = [
       "got 0, expected a positive integer", InvalidArgumentError, "batch_sizes[0]"),
     R("probe_shapes: batch size a string", lambda t: P.probe_shapes(_net(), batch_sizes=["8"]),
       "got '8', expected a positive integer", InvalidArgumentError, "batch_sizes[0]"),
+    R("probe_shapes: batch size 10**12", lambda t: P.probe_shapes(_net(), batch_sizes=[8, 10 ** 12]),
+      "a batch of 1,000,000,000,000 examples of 4 floats needs", InvalidArgumentError, "batch_sizes"),
+    R("probe_shapes: seed a string", lambda t: P.probe_shapes(_net(), seed="abc"),
+      "expected a non-negative integer", InvalidArgumentError, "seed"),
     R("probe_example_order: batch_size 1", lambda t: P.probe_example_order(_net(), batch_size=1),
       "expected at least 2 examples to reorder", InvalidArgumentError, "batch_size"),
     R("probe_example_order: permutations 0", lambda t: P.probe_example_order(_net(), permutations=0),
@@ -823,6 +845,20 @@ ROWS = [
       lambda t: run_cli(["probe", f"{write_target(t, NO_GRADIENTS)}:target"]),
       "lacks loss, gradients"),
     R("gradcheck probe: --json under a regular file", _cli_probe_json_under_a_file, "cannot write"),
+    R("gradcheck check: --seed -1", lambda t: _cli(t, "target = Net()", "--seed", "-1"),
+      "--seed: got -1, expected a non-negative integer"),
+    R("gradcheck check: --batch-size 10**11", lambda t: _cli(t, "target = Net()", "--batch-size", str(10 ** 11)),
+      "--batch-size: a batch of 100,000,000,000 examples of 4 floats needs"),
+    R("gradcheck check: loss calling sys.exit(0)",
+      lambda t: _cli(t, "target = Net()\ntarget.loss = lambda X, y: __import__('sys').exit(0)"),
+      "called sys.exit(0) in"),
+    R("gradcheck check: --json ''", lambda t: _cli(t, "target = Net()", "--json", ""),
+      "--json: received an empty path"),
+    R("gradcheck check: --json the target's own file", lambda t: _cli(t, "target = Net()", "--json", str(t / "net.py")),
+      "source file being checked"),
+    R("gradcheck probe: --seed -1",
+      lambda t: run_cli(["probe", f"{write_target(t, 'target = Net()')}:target", "--seed", "-1"]),
+      "--seed: got -1"),
     R("gradcheck report: --epochs negative", lambda t: run_cli(["report", "--epochs", "-1"]),
       "--epochs: got -1, expected 0 or more"),
     R("gradcheck report: -o a directory", lambda t: run_cli(["report", f"{write_target(t, 'target = Net()')}:target",
