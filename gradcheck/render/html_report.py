@@ -24,6 +24,7 @@ from markupsafe import Markup
 from gradcheck.render import charts
 from gradcheck.render.atomic import write_text_atomic
 from gradcheck.report import Report
+from gradcheck.text import printable, printable_text
 
 #: Preferred x-axis keys of a probe's ``series``, in order.
 X_KEYS = ("step", "epoch", "magnitude", "scale", "input_scale", "lr", "learning_rate", "layer")
@@ -87,7 +88,7 @@ def _heatmap(param: dict[str, Any], salt: str) -> Markup | None:
         xlabel, ylabel = "entry" + block, ""
     else:
         xlabel, ylabel = "column" + block, "row" + block
-    return _svg(charts.heatmap(grid, title=f"{param['name']}: where analytic and numeric disagree",
+    return _svg(charts.heatmap(grid, title=f"{printable(param['name'])}: where analytic and numeric disagree",
                                xlabel=xlabel, ylabel=ylabel, salt=salt))
 
 
@@ -140,12 +141,12 @@ def _flat_charts(series: dict[str, Any], name: str, salt: str,
     ys = [k for k, v in lists.items() if k != x_key and _numeric(v) and len(v) == len(x)]
     out = []
     for j, y_key in enumerate(ys[:MAX_PROBE_CHARTS]):
-        title = f"{name}: {_humanize(y_key)}"
+        title = f"{printable(name)}: {_humanize(y_key)}"  # matplotlib cannot draw a lone surrogate
         if _numeric(x):
             svg = charts.line_chart([("", x, lists[y_key])], title=title, xlabel=_humanize(x_key),
                                     ylabel=_humanize(y_key), marks=marks, salt=f"{salt}-{j}")
         else:
-            svg = charts.bar_chart(x, [(_humanize(y_key), lists[y_key])], title=title,
+            svg = charts.bar_chart([printable(v) for v in x], [(_humanize(y_key), lists[y_key])], title=title,
                                    ylabel=_humanize(y_key), salt=f"{salt}-{j}")
         out.append(_svg(svg))
     return out
@@ -158,11 +159,11 @@ def _grouped_charts(groups: dict[str, dict[str, Any]], name: str, salt: str) -> 
     y_keys = [k for k, v in first.items() if k != x_key and _numeric(v)]
     out = []
     for j, y_key in enumerate(y_keys[:MAX_PROBE_CHARTS]):
-        lines = [(g, s.get(x_key, []), s.get(y_key, [])) for g, s in groups.items()
+        lines = [(printable(g), s.get(x_key, []), s.get(y_key, [])) for g, s in groups.items()
                  if _numeric(s.get(x_key)) and _numeric(s.get(y_key))]
         if lines:
             out.append(_svg(charts.line_chart(
-                lines, title=f"{name}: {_humanize(y_key)}", xlabel=_humanize(x_key),
+                lines, title=f"{printable(name)}: {_humanize(y_key)}", xlabel=_humanize(x_key),
                 ylabel=_humanize(y_key), salt=f"{salt}-{j}")))
     return out
 
@@ -219,7 +220,10 @@ def render_html(report: Report) -> str:
     """
     script, script_hash = _script()
     template = _environment().get_template("report.html")
-    return template.render(
+    # Our templates hold only printable text and newlines, so escaping the rest of the page
+    # shows every bidi override, control character and lone surrogate from user code escaped
+    # (names in the SVG charts included), and the page always encodes as UTF-8.
+    return printable_text(template.render(
         report=report,
         gradient_views=_gradient_views(report),
         probes=[_probe_view(p, i) for i, p in enumerate(report.probes)],
@@ -227,7 +231,7 @@ def render_html(report: Report) -> str:
         environment=report.environment,
         script=script,
         script_hash=script_hash,
-    )
+    ))
 
 
 def write_html(report: Report, path: str | os.PathLike) -> Path:

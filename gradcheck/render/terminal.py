@@ -7,6 +7,13 @@ Importing this module registers its formatters in :data:`gradcheck.results.TEXT_
 from __future__ import annotations
 
 from gradcheck.results import TEXT_RENDERERS, GradientCheckResult, SuiteResult
+from gradcheck.text import printable, printable_text
+
+
+def _line(text) -> str:
+    """A message from (or naming) user code, kept on its one line: ``\n``, ANSI escapes and
+    bidi overrides shown escaped, so it cannot forge or recolour gradcheck's own lines."""
+    return printable_text(text, keep_newlines=False)
 
 
 def _num(x) -> str:
@@ -23,7 +30,7 @@ def format_gradient_result(result) -> str:
     header = ("param", "shape", "checked", "max abs err", "max rel err", "tier", "verdict")
     rows = [
         (
-            p.name,
+            printable(p.name),
             "x".join(str(s) for s in p.shape) or "scalar",
             str(p.n_checked),
             _num(p.max_abs_error),
@@ -47,17 +54,18 @@ def format_gradient_result(result) -> str:
         out.append("")
         for f in findings:
             marker = "!!" if f.is_failure else "--"
-            out.append(f"{marker} {f.message}")
+            out.append(f"{marker} {_line(f.message)}")
             if f.hint:
-                out.append(f"   {f.hint}")
+                out.append(f"   {_line(f.hint)}")
     for note in result.notes:
-        out.append(f"note: {note}")
+        out.append(f"note: {_line(note)}")
     out.append("")
     if result.passed:
         out.append(f"PASSED: all {len(result.params)} parameters agree with finite differences")
     else:
-        whole = [f"{f.subject} ({f.kind})" for f in result.check_findings if f.is_failure]
-        out.append(f"FAILED: wrong gradient for {', '.join(result.failed)}" if result.failed
+        whole = [f"{printable(f.subject)} ({f.kind})" for f in result.check_findings if f.is_failure]
+        failed = ", ".join(printable(name) for name in result.failed)
+        out.append(f"FAILED: wrong gradient for {failed}" if result.failed
                    else f"FAILED: {', '.join(whole) or 'the loss'}")
     return "\n".join(out)
 
@@ -68,9 +76,9 @@ def _finding_lines(findings, passed: bool, indent: str) -> list[str]:
         if f.severity == "info" and passed:
             continue
         marker = "!!" if f.is_failure else "--"
-        out.append(f"{indent}{marker} {f.message}")
+        out.append(f"{indent}{marker} {_line(f.message)}")
         if f.hint and f.severity != "info":
-            out.append(f"{indent}   {f.hint}")
+            out.append(f"{indent}   {_line(f.hint)}")
     return out
 
 
@@ -85,7 +93,7 @@ def format_suite(suite: SuiteResult) -> str:
         out.append(f"{verdict:5} {outcome.name}: {outcome.description}")
         result = outcome.result
         if outcome.status == "error":
-            out.append(f"      !! {outcome.error}")
+            out.append(f"      !! {_line(outcome.error)}")
         elif isinstance(result, GradientCheckResult):
             if not result.passed:
                 out.extend("      " + line if line else "" for line in
@@ -96,7 +104,7 @@ def format_suite(suite: SuiteResult) -> str:
     out.append("")
     n = len(suite.outcomes)
     if suite.passed:
-        out.append(f"PASSED: all {n} checks of {suite.target}")
+        out.append(f"PASSED: all {n} checks of {printable(suite.target)}")
     else:
         out.append(f"FAILED: {len(suite.failed)} of {n} checks: {', '.join(suite.failed)}")
     return "\n".join(out)
