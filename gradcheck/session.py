@@ -19,7 +19,7 @@ import numpy as np
 
 from gradcheck.config import OPTIONS, CheckConfig, config_from
 from gradcheck.errors import GradcheckError, InvalidArgumentError
-from gradcheck.targets.batches import describe
+from gradcheck.targets.batches import check_batch_memory, describe, input_width
 from gradcheck.targets.builders import dtype_builder
 from gradcheck.targets.data import DataSet
 from gradcheck.targets.data import load_data as read_data
@@ -100,13 +100,18 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
         from gradcheck.default_target import LABEL, DefaultTarget, default_target
 
         size = config.batch_size or DEFAULT_TARGET_BATCH
-        default = default_target(batch_size=size, seed=config.seed, dtype=config.np_dtype)
+        try:
+            default = default_target(batch_size=size, seed=config.seed, dtype=config.np_dtype)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError("--batch-size", exc.problem, exc.fix) from None
         return LoadedTarget(default.target, LABEL, "reference_net", "rows", (default.X, default.y),
                             lambda dt: DefaultTarget.build(dt, seed=config.seed))
     sources = target_sources(spec)  # a file's path before the target can chdir at import
     obj = load_object(spec)
     sources = sources or target_sources(spec)
     target = as_target(obj, label=spec)
+    if config.batch_size is not None:  # refused now, with the flag's name, not in every check
+        check_batch_memory(config.batch_size, input_width(target), argument="--batch-size")
     stem = Path(spec.rsplit(":", 1)[0]).stem.rsplit(".", 1)[-1]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "target"
     return _loaded(target, spec, name, config, layout, dataset, dtype_builder(obj), sources)

@@ -28,8 +28,9 @@ from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.findings import Finding
 from gradcheck.probes.base import ProbeResult, parameters_kept
 from gradcheck.probes.inputs import positive, positive_list, probe_target
-from gradcheck.targets.batches import describe, synthetic_batch
+from gradcheck.targets.batches import check_batch_memory, describe, input_width, synthetic_batch
 from gradcheck.targets.tasks import Task, take_examples
+from gradcheck.validation import validate_seed
 
 #: Batch sizes of the shape contract: one (squeezes), a few small odd ones, and 64.
 BATCH_SIZES = (1, 2, 3, 5, 64)
@@ -68,7 +69,10 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
     gradient shapes checked and the forward part skipped, with the reason as an info finding.
     """
     target = probe_target(target)
+    validate_seed(seed)
     sizes = sorted(set(positive_list("batch_sizes", batch_sizes, integer=True)))
+    # every size refused before any user code runs
+    check_batch_memory(sizes[-1], input_width(target), argument="batch_sizes")
     verdicts: list[float] = []
     findings: list[Finding] = []
     if layout is None or task is None:
@@ -163,6 +167,7 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
     ``task`` and ``batches`` are as for :func:`probe_shapes`.
     """
     target = probe_target(target)
+    validate_seed(seed)
     positive("permutations", permutations, integer=True)
     if positive("batch_size", batch_size, integer=True) < 2:
         raise InvalidArgumentError("batch_size", f"got {batch_size}, expected at least 2 examples "
