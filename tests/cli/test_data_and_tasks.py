@@ -1,4 +1,4 @@
-"""--data / --gradcheck-data on real MNIST, and the task examples, through both front ends."""
+"""--data on real MNIST, bad files, and the task examples through the command line."""
 
 from pathlib import Path
 
@@ -6,11 +6,10 @@ import pytest
 
 from gradcheck.cli import main
 
-pytest_plugins = ["pytester"]
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mnist.npz", "mnist.csv"])
 def test_reference_network_on_mnist_from_a_file(mnist_files, capsys, name):
     mode = "full" if name.endswith(".npz") else "directional"  # one full run is enough
@@ -34,22 +33,6 @@ def test_cli_bad_data_names_the_flag(tmp_path, capsys):
     assert "--data: no such file or directory" in capsys.readouterr().err
 
 
-def test_plugin_bad_data_names_the_flag(pytester, tmp_path):
-    result = pytester.runpytest("--gradcheck-target", f"{EXAMPLES / 'binary_correct.py'}:target",
-                                "--gradcheck-data", str(tmp_path / "nothing.npz"))
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*could not be loaded: --gradcheck-data: no such file*"])
-
-
-def test_plugin_runs_on_the_users_csv(pytester, mnist_files):
-    result = pytester.runpytest("--gradcheck-target", f"{EXAMPLES / 'blog_fixed.py'}:target",
-                                "--gradcheck-data", str(mnist_files / "mnist.csv"),
-                                "--gradcheck-batch-size", "10", "--gradcheck-mode", "directional",
-                                "-k", "gradients", "-v")
-    result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*check_gradients_batch10 PASSED*"])
-
-
 @pytest.mark.parametrize("task, wrong", [("binary", "b2"), ("multilabel", "W1, b1"),
                                          ("regression", "W2")])
 def test_cli_task_examples(task, wrong, capsys):
@@ -57,14 +40,3 @@ def test_cli_task_examples(task, wrong, capsys):
     assert main(["probe", f"{EXAMPLES / f'{task}_correct.py'}:target", "--dtype", "float32"]) == 0
     assert main(["check", f"{EXAMPLES / f'{task}_buggy.py'}:target"]) == 1
     assert f"FAILED: wrong gradient for {wrong}" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("task", ["binary", "multilabel", "regression"])
-def test_plugin_task_examples(pytester, task):
-    correct = pytester.runpytest("--gradcheck-target", f"{EXAMPLES / f'{task}_correct.py'}:target",
-                                 "-rs")
-    correct.assert_outcomes(passed=9, skipped=1)
-    correct.stdout.fnmatch_lines(["*has no class labels to leave out*"])
-    buggy = pytester.runpytest("--gradcheck-target", f"{EXAMPLES / f'{task}_buggy.py'}:target",
-                               "-k", "gradients_batch8")
-    buggy.assert_outcomes(failed=1, deselected=9)
