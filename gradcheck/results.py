@@ -96,7 +96,10 @@ class ParamReport:
 
     @property
     def verdict(self) -> str:
-        return "pass" if self.passed else "FAIL"
+        """"pass", "FAIL", or "unchecked" for a parameter no difference was taken on."""
+        if not self.passed:
+            return "FAIL"
+        return "unchecked" if self.tier == "unchecked" else "pass"
 
     def fail(self, finding: Finding | None = None) -> None:
         """Mark this parameter's gradient wrong, with ``finding`` (if any) first among its findings."""

@@ -6,6 +6,7 @@ Importing this module registers its formatters in :data:`gradcheck.results.TEXT_
 
 from __future__ import annotations
 
+from gradcheck.render.verdicts import gradient_verdict
 from gradcheck.results import TEXT_RENDERERS, GradientCheckResult, SuiteResult
 from gradcheck.text import printable, printable_text
 
@@ -60,13 +61,7 @@ def format_gradient_result(result) -> str:
     for note in result.notes:
         out.append(f"note: {_line(note)}")
     out.append("")
-    if result.passed:
-        out.append(f"PASSED: all {len(result.params)} parameters agree with finite differences")
-    else:
-        whole = [f"{printable(f.subject)} ({f.kind})" for f in result.check_findings if f.is_failure]
-        failed = ", ".join(printable(name) for name in result.failed)
-        out.append(f"FAILED: wrong gradient for {failed}" if result.failed
-                   else f"FAILED: {', '.join(whole) or 'the loss'}")
+    out.append(gradient_verdict(result))
     return "\n".join(out)
 
 
