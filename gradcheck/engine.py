@@ -86,7 +86,7 @@ class Check:
             error.__cause__ = exc
             return CheckOutcome(self.name, self.group, self.description, "error", None,
                                 str(error), exception=error)
-        status = "passed" if result.passed else "failed"
+        status = outcome_status(result)
         return CheckOutcome(self.name, self.group, self.description, status, result)
 
     def __call__(self):
@@ -95,6 +95,13 @@ class Check:
         if not outcome.passed:
             raise ConformanceFailure(failure_text(outcome), outcome.result)
         return outcome.result
+
+
+def outcome_status(result) -> str:
+    """"failed", "skipped" (a probe that could not judge this target) or "passed"."""
+    if not result.passed:
+        return "failed"
+    return "skipped" if getattr(result, "skipped", None) else "passed"
 
 
 def failure_text(outcome: CheckOutcome) -> str:
@@ -459,7 +466,7 @@ def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str
         if stop_on_error:
             result = check.run()
             outcome = CheckOutcome(check.name, check.group, check.description,
-                                   "passed" if result.passed else "failed", result)
+                                   outcome_status(result), result)
         else:
             outcome = check.outcome()
         suite.outcomes.append(outcome)

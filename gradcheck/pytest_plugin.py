@@ -21,7 +21,6 @@ import pytest
 from gradcheck.config import OPTIONS, CheckConfig
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
-from gradcheck.probes.base import skip_reason
 from gradcheck.results import CheckOutcome, SuiteResult
 from gradcheck.session import LoadedTarget, config_for, load_target
 from gradcheck.targets.protocol import as_target
@@ -126,9 +125,8 @@ class GradcheckItem(pytest.Item):
             {"index": self.index, "outcome": outcome.to_dict()})))
         if not outcome.passed:
             raise ConformanceFailure(failure_text(outcome), outcome.result)
-        reason = skip_reason(outcome.result)
-        if reason is not None:  # the check does not apply to this target's task
-            pytest.skip(reason)
+        if outcome.status == "skipped":  # the check could not judge this target: say why
+            pytest.skip(outcome.skip_reason)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ConformanceFailure):
@@ -237,6 +235,28 @@ def gradcheck_target(request):
     return loaded.target
 
 
+class _SkippingCheck:
+    """A check as the decorated test sees it: calling it fails, skips with the reason, or passes."""
+
+    def __init__(self, check):
+        self.check = check
+        self.name = check.name
+
+    def __call__(self):
+        outcome = self.check.outcome()
+        if not outcome.passed:
+            raise ConformanceFailure(failure_text(outcome), outcome.result)
+        if outcome.status == "skipped":
+            pytest.skip(outcome.skip_reason)
+        return outcome.result
+
+    def __getattr__(self, name):
+        return getattr(self.check, name)
+
+    def __repr__(self):
+        return repr(self.check)
+
+
 def parametrize_with_checks(target, *, xfail=None, config: CheckConfig | None = None, **options):
     """Decorator: one parametrized test per check of ``target`` (object or factory).
 
@@ -253,7 +273,7 @@ def parametrize_with_checks(target, *, xfail=None, config: CheckConfig | None = 
     params = []
     for check in iter_checks(target, config, **options):
         marks = [pytest.mark.xfail(reason=xfail[check.name], strict=True)] if check.name in xfail else []
-        params.append(pytest.param(check, id=check.name, marks=marks))
+        params.append(pytest.param(_SkippingCheck(check), id=check.name, marks=marks))
     unknown = set(xfail) - {p.id for p in params}
     if unknown:
         raise GradcheckError(f"xfail names unknown checks {sorted(unknown)}; the checks are "

@@ -228,6 +228,8 @@ class ProbeResult:
     ``series`` maps names to equal-length lists over ``series["magnitude"]``; NaN marks a
     magnitude at which the quantity could not be computed. ``breaking_magnitude`` is the
     smallest swept magnitude with a finding (None when the function never broke).
+    ``skipped`` is the reason when the probe could not judge this target (its verdict then
+    rests on nothing, so it is neither a pass nor a failure), else None.
     """
 
     name: str
@@ -236,24 +238,30 @@ class ProbeResult:
     findings: list[Finding] = field(default_factory=list)
     series: dict[str, Any] = field(default_factory=dict)
     breaking_magnitude: float | None = None
+    skipped: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
             "name": self.name, "subject": self.subject, "passed": self.passed,
             "findings": [f.to_dict() for f in self.findings], "series": self.series,
-            "breaking_magnitude": self.breaking_magnitude,
+            "breaking_magnitude": self.breaking_magnitude, "skipped": self.skipped,
         })
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProbeResult:
+        """The probe :meth:`to_dict` wrote; JSON from before ``skipped`` existed still loads."""
+        findings = [Finding.from_dict(f) for f in data.get("findings", [])]
+        skipped = data.get("skipped")
+        if "skipped" not in data and len(findings) == 1 and findings[0].kind == "skipped":
+            skipped = findings[0].data.get("reason") or findings[0].message  # older JSON
         return cls(name=data["name"], subject=data["subject"], passed=bool(data["passed"]),
-                   findings=[Finding.from_dict(f) for f in data.get("findings", [])],
-                   series=dict(data.get("series") or {}),
-                   breaking_magnitude=data.get("breaking_magnitude"))
+                   findings=findings, series=dict(data.get("series") or {}),
+                   breaking_magnitude=data.get("breaking_magnitude"), skipped=skipped)
 
 
-#: What a suite's check can be: it ran and passed, ran and failed, or could not run.
-STATUSES = ("passed", "failed", "error")
+#: What a suite's check can be: it ran and passed, ran and failed, could not run (an error),
+#: or does not apply to this target (skipped, with the reason).
+STATUSES = ("passed", "failed", "error", "skipped")
 
 
 @dataclass
@@ -269,7 +277,8 @@ class CheckOutcome:
     description : str
         What the check does, in a few words.
     status : str
-        ``"passed"``, ``"failed"`` or ``"error"`` (the check could not run; see ``error``).
+        ``"passed"``, ``"failed"``, ``"error"`` (the check could not run; see ``error``) or
+        ``"skipped"`` (it does not apply to this target; see :attr:`skip_reason`).
     result : GradientCheckResult, ProbeResult or None
         None when the check could not run.
     error : str or None
@@ -285,9 +294,21 @@ class CheckOutcome:
     #: The exception behind ``error`` in this process (not saved: it does not survive JSON).
     exception: BaseException | None = field(default=None, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
     @property
     def passed(self) -> bool:
-        return self.status == "passed"
+        """True unless the check failed or could not run: a skipped check is not a failure."""
+        return self.status in ("passed", "skipped")
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why the check was skipped, or None when it was not."""
+        if self.status != "skipped":
+            return None
+        return getattr(self.result, "skipped", None) or "the check does not apply to this target"
 
     @property
     def findings(self) -> list[Finding]:
@@ -305,9 +326,12 @@ class CheckOutcome:
     def from_dict(cls, data: Mapping[str, Any]) -> CheckOutcome:
         loaders = {"gradient_check": GradientCheckResult.from_dict, "probe": ProbeResult.from_dict}
         raw, kind = data.get("result"), data.get("result_kind")
+        result = None if raw is None else loaders[kind](raw)
+        status = data["status"]
+        if status == "passed" and getattr(result, "skipped", None):
+            status = "skipped"  # written before "skipped" was a status of its own
         return cls(name=data["name"], group=data["group"], description=data["description"],
-                   status=data["status"], result=None if raw is None else loaders[kind](raw),
-                   error=data.get("error"))
+                   status=status, result=result, error=data.get("error"))
 
 
 @dataclass

@@ -289,15 +289,8 @@ def call_gradients(subject: str, call: str, target: Any, X: Any, y: Any) -> Mapp
 
 
 def skipped_probe(subject: str, reason: str) -> ProbeResult:
-    """A check that does not apply to this target: passed, with one ``skipped`` info finding."""
+    """A check that does not apply to this target: skipped, with one ``skipped`` info finding."""
     return ProbeResult(subject, subject, True, [Finding(
         "skipped", subject, f"{subject}: skipped — {reason} (skipped)", severity="info",
-        data={"skipped": True, "reason": reason})])
+        data={"skipped": True, "reason": reason})], skipped=reason)
 
-
-def skip_reason(result) -> str | None:
-    """The reason when ``result`` is a :func:`skipped_probe`, else None."""
-    findings = getattr(result, "findings", None) or []
-    if len(findings) == 1 and findings[0].kind == "skipped":
-        return findings[0].data.get("reason")
-    return None

@@ -194,7 +194,10 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                 "Fix the random state inside the loss (turn dropout off, or seed its mask) to test "
                 "example order.", severity="warning",
                 data={"skipped": True, "first": base, "second": again}))
-            return ProbeResult(subject, subject, True, findings, series)
+            return ProbeResult(subject, subject, True, findings, series,
+                               skipped=f"the loss is not repeatable on the same batch ({base:.9g} "
+                               f"then {again:.9g}); seed or switch off its randomness to test "
+                               "example order")
         for order in orders:
             try:
                 check_loss_order_invariant(target.loss, X, y, order, layout=layout, subject=subject)

@@ -180,7 +180,7 @@ def _probe_view(probe: dict[str, Any], i: int) -> dict[str, Any]:
         marks = [(f"breaks at {breaking:g}", breaking)] if numeric else []
         plots = _flat_charts(series, name, f"probe{i}", marks)
     extras = {k: v for k, v in probe.items()
-              if k not in {"name", "subject", "passed", "findings", "series"}
+              if k not in {"name", "subject", "passed", "findings", "series", "skipped"}
               and isinstance(v, (int, float, str)) and not isinstance(v, bool)}
     return {"data": probe, "charts": plots, "extras": {_humanize(k): v for k, v in extras.items()}}
 

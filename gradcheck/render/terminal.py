@@ -84,11 +84,13 @@ def format_suite(suite: SuiteResult) -> str:
     """
     out = []
     for outcome in suite.outcomes:
-        verdict = {"passed": "pass", "failed": "FAIL", "error": "ERROR"}[outcome.status]
+        verdict = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}[outcome.status]
         out.append(f"{verdict:5} {outcome.name}: {outcome.description}")
         result = outcome.result
         if outcome.status == "error":
             out.append(f"      !! {_line(outcome.error)}")
+        elif outcome.status == "skipped":
+            out.append(f"      skipped: {_line(outcome.skip_reason)}")
         elif isinstance(result, GradientCheckResult):
             if not result.passed:
                 out.extend("      " + line if line else "" for line in
@@ -98,7 +100,11 @@ def format_suite(suite: SuiteResult) -> str:
             out.extend(_finding_lines(result.findings, result.passed, "      "))
     out.append("")
     n = len(suite.outcomes)
-    if suite.passed:
+    skipped = [o.name for o in suite.outcomes if o.status == "skipped"]
+    if suite.passed and skipped:
+        out.append(f"PASSED: {n - len(skipped)} of {n} checks of {printable(suite.target)}, "
+                   f"{len(skipped)} skipped: {', '.join(skipped)}")
+    elif suite.passed:
         out.append(f"PASSED: all {n} checks of {printable(suite.target)}")
     else:
         out.append(f"FAILED: {len(suite.failed)} of {n} checks: {', '.join(suite.failed)}")

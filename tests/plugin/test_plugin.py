@@ -152,3 +152,59 @@ def test_html_report_collects_every_check(pytester, workers):
     for probe in ("check_softmax_stable", "check_training_input_scale",
                   "check_training_gradient_flow"):
         assert probe in html
+
+
+JITTERY = '''
+import numpy as np
+
+class Jittery:
+    """A correct linear softmax network whose loss adds fresh noise: example order cannot be judged."""
+
+    def __init__(self):
+        self.W = np.random.default_rng(0).normal(size=(4, 3)) * 0.1
+        self.rng = np.random.default_rng(1)
+
+    @property
+    def params(self):
+        return {"W": self.W}
+
+    def forward(self, X):
+        return X @ self.W
+
+    def loss(self, X, y):
+        Z = X @ self.W
+        Z = Z - Z.max(axis=1, keepdims=True)
+        P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+        return float(-np.mean(np.log(P[np.arange(len(y)), y])) + 1e-3 * self.rng.normal())
+
+    def gradients(self, X, y):
+        Z = X @ self.W
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        P[np.arange(len(y)), y] -= 1
+        return {"W": X.T @ P / len(y)}
+
+target = Jittery()
+'''
+
+
+def test_a_check_that_cannot_judge_the_target_is_skipped_with_the_reason(pytester):
+    path = pytester.makepyfile(jittery=JITTERY)
+    result = pytester.runpytest("--gradcheck-target", f"{path}:target", "-k", "example_order", "-rs")
+    result.assert_outcomes(skipped=1, deselected=result.parseoutcomes()["deselected"])
+    result.stdout.fnmatch_lines(["*SKIPPED*the loss is not repeatable on the same batch*"])
+
+
+def test_parametrize_with_checks_skips_what_cannot_be_judged(pytester):
+    pytester.makepyfile(jittery=JITTERY)
+    pytester.makepyfile(test_jittery="""
+        from gradcheck.pytest_plugin import parametrize_with_checks
+        from jittery import target
+
+        @parametrize_with_checks(target)
+        def test_net(check):
+            check()
+    """)
+    result = pytester.runpytest("-k", "example_order", "-rs")
+    result.assert_outcomes(skipped=1, deselected=result.parseoutcomes()["deselected"])
+    result.stdout.fnmatch_lines(["*SKIPPED*the loss is not repeatable on the same batch*"])
