@@ -30,11 +30,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from tests.corpus.networks import STYLES  # noqa: E402
-from tests.corpus.sweep import BUGS, CHECKS, PER_NETWORK, run_bug, run_check  # noqa: E402
+from tests.corpus.sweep import (  # noqa: E402
+    BATCHES,
+    BUG_BATCHES,
+    BUGS,
+    CHECKS,
+    QUICK,
+    bug_grid,
+    correct_grid,
+    run_bug,
+    run_check,
+)
 
-BATCHES = (1, 2, 8, 32, 128)
-BUG_BATCHES = (2, 8, 32)
-DTYPES = (np.float64, np.float32)
 START, END = "<!-- false-alarms:start -->", "<!-- false-alarms:end -->"
 
 
@@ -54,24 +61,6 @@ def _bug_cell(args):
     except Exception as exc:  # the checker crashing on a buggy network is a miss
         detected, named, kinds = False, False, f"raised {type(exc).__name__}"
     return args, detected, named, kinds
-
-
-def correct_grid(seeds: int, batches=BATCHES):
-    for style in STYLES:
-        for dtype in DTYPES:
-            for seed in range(seeds):
-                for check in CHECKS:
-                    for n in (batches if check not in PER_NETWORK else (0,)):
-                        yield check, style, n, seed, dtype
-
-
-def bug_grid(seeds: int):
-    for bug_index in range(len(BUGS)):
-        for style in STYLES:
-            for dtype in DTYPES:
-                for seed in range(seeds):
-                    for n in BUG_BATCHES:
-                        yield bug_index, style, n, seed, dtype
 
 
 def run(jobs: int, seeds: int, bug_seeds: int, batches=BATCHES):
@@ -136,7 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--bug-seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="batch sizes 1 and 8, 2 seeds")
     args = parser.parse_args(argv)
-    seeds, batches = (2, (1, 8)) if args.quick else (args.seeds, BATCHES)
+    seeds, batches = QUICK if args.quick else (args.seeds, BATCHES)
     started = time.perf_counter()
     correct, bugs = run(args.jobs, seeds, min(args.bug_seeds, seeds), batches)
     text = tables(correct, bugs, seeds, min(args.bug_seeds, seeds), batches, time.perf_counter() - started)

@@ -32,6 +32,13 @@ PER_BATCH = ("gradients", "learning_rate", "input_scale", "activations", "gradie
 PER_NETWORK = ("shapes", "example_order")
 CHECKS = PER_BATCH + PER_NETWORK
 
+#: The grid: batch sizes of the correct networks and of the buggy ones, and the dtypes.
+BATCHES = (1, 2, 8, 32, 128)
+BUG_BATCHES = (2, 8, 32)
+DTYPES = (np.float64, np.float32)
+#: The quick slice (``--quick``, and the benchmark): seeds 0-1, batch sizes 1 and 8.
+QUICK = (2, (1, 8))
+
 
 def in_layout(target, X):
     return np.ascontiguousarray(X.T) if getattr(target, "layout", "rows") == "columns" else X
@@ -67,6 +74,26 @@ def run_check(check: str, style: str, n: int, seed: int, dtype) -> tuple[bool, s
         probe = {"learning_rate": probe_learning_rate, "input_scale": probe_input_scale,
                  "activations": probe_activations, "gradient_flow": probe_gradient_flow}[check]
         return _verdict(probe(target, X, y))
+
+
+def correct_grid(seeds: int, batches=BATCHES):
+    """Cells ``(check, style, n, seed, dtype)`` of the correct networks."""
+    for style in STYLES:
+        for dtype in DTYPES:
+            for seed in range(seeds):
+                for check in CHECKS:
+                    for n in (batches if check not in PER_NETWORK else (0,)):
+                        yield check, style, n, seed, dtype
+
+
+def bug_grid(seeds: int):
+    """Cells ``(bug index, style, n, seed, dtype)`` of the networks with an injected bug."""
+    for bug_index in range(len(BUGS)):
+        for style in STYLES:
+            for dtype in DTYPES:
+                for seed in range(seeds):
+                    for n in BUG_BATCHES:
+                        yield bug_index, style, n, seed, dtype
 
 
 # -- injected bugs ----------------------------------------------------------------------------------
