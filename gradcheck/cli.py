@@ -30,13 +30,22 @@ GROUPS = {"check": ("gradients",), "probe": ("probes",), "report": ("gradients",
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", nargs="?", default=None, help=TARGET_HELP)
+    parser.add_argument("target", nargs="*", default=None, help=TARGET_HELP + "; several "
+                        "targets, a quoted glob ('subs/*.py:build') or @list.txt check each in a "
+                        "worker of its own")
     for option in OPTIONS:
         parser.add_argument(option.flag, dest=option.name, type=option.parse, default=None,
                             choices=option.choices, help=option.help)
     parser.add_argument("--layout", choices=["rows", "columns"], default=None,
                         help="examples as rows or columns of X (default: declared, else detected)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of errors")
+    many = parser.add_argument_group("several targets (each in a worker process of its own)")
+    many.add_argument("--timeout", metavar="SECONDS", type=float, default=120.0,
+                      help="wall time of one target (default 120)")
+    many.add_argument("--memory", metavar="MB", type=int, default=4096,
+                      help="memory of one target's worker in MiB (default 4096)")
+    many.add_argument("--workers", metavar="N", type=int, default=None,
+                      help="targets checked at once (default: every core)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,12 +106,54 @@ def _write_html(args, suite, path, training=None):
     return report
 
 
+def _run_many(args, targets) -> int:
+    """Several targets: each in its own worker, then one table, one exit code, one JSON."""
+    from gradcheck.isolation import Limits
+    from gradcheck.many import run_many, summary_table, to_dict, write_pages
+    from gradcheck.render.atomic import write_text_atomic
+    from gradcheck.session import target_sources
+
+    if args.workers is not None and args.workers < 1:
+        raise GradcheckError(f"--workers: got {args.workers}, expected 1 or more")
+    try:
+        limits = Limits(seconds=args.timeout, memory_mb=args.memory)
+    except GradcheckError as exc:
+        flag = {"seconds": "--timeout", "memory_mb": "--memory"}[exc.argument]
+        raise GradcheckError(f"{flag}: {exc.problem} {exc.fix}".strip()) from None
+    config_for(vars(args), lambda name: "--" + name.replace("_", "-"))  # bad options: now, once
+    options = {o.name: getattr(args, o.name) for o in OPTIONS}
+    html = args.html if args.command != "report" else (args.output or Path("reports"))
+    protected = [s for t in targets for s in target_sources(t)]
+    _check_outputs([("--json", args.json)], protected)
+    print(f"checking {len(targets)} targets, each in a worker of its own")
+    rows = run_many(targets, command=args.command, options=options, layout=args.layout,
+                    limits=limits, workers=args.workers,
+                    on_done=lambda row: print(f"  {row.verdict:11} {row.target}", flush=True))
+    print(summary_table(rows))
+    data = to_dict(rows, command=args.command, argv=args.argv)
+    if html:
+        print(f"HTML index written to {write_pages(rows, Path(html), protected=protected)}")
+    if args.json:
+        import json
+
+        written = write_text_atomic(args.json, json.dumps(data, indent=2, allow_nan=False) + "\n",
+                                    argument="--json", protected=protected)
+        print(f"JSON written to {written}")
+    return data["exit_code"]
+
+
 def _run(args) -> int:
     if args.command == "report" and args.epochs < 0:
         raise GradcheckError(f"--epochs: got {args.epochs}, expected 0 or more")
+    from gradcheck.many import expand_targets
+
+    _resolve_outputs(args)  # before any target is imported
+    targets = expand_targets(args.target or [])
+    if len(targets) > 1:
+        return _run_many(args, targets)
+    args.target = targets[0] if targets else None
     config = config_for(vars(args), lambda name: "--" + name.replace("_", "-"))
     start = Path.cwd()
-    _resolve_outputs(args)
     loaded = load_target(args.target, config, layout=args.layout)
     html = args.html if args.command != "report" else (
         args.output or start / "reports" / f"{loaded.name}.html")

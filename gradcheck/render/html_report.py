@@ -243,3 +243,14 @@ def write_html(report: Report, path: str | os.PathLike) -> Path:
         When the path cannot be written; no partial file is left behind.
     """
     return write_text_atomic(path, render_html(report))
+
+
+def render_index(entries: Sequence[dict[str, Any]], exit_code: int) -> str:
+    """The index page of a many-target run: one row per target (``target``, ``verdict``,
+    ``reason``, ``seconds``, ``page`` or None), linking each checked target's own page."""
+    counts = {"passed": 0, "failed": 0, "not_checked": 0}
+    for entry in entries:
+        counts[entry["verdict"].replace(" ", "_")] += 1
+    page = _environment().get_template("index.html").render(entries=entries, counts=counts,
+                                                            exit_code=exit_code)
+    return printable_text(page)

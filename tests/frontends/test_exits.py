@@ -6,6 +6,8 @@ import pytest
 
 from tests.frontends.helpers import gradcheck, network
 
+pytestmark = pytest.mark.slow  # subprocesses and nested pytest runs
+
 pytest_plugins = ["pytester"]
 
 EXIT_IN_LOSS = {"loss_hook": "import sys; sys.exit(0)"}

@@ -11,6 +11,8 @@ import pytest
 
 from tests.frontends.helpers import gradcheck, network
 
+pytestmark = pytest.mark.slow  # subprocesses and nested pytest runs
+
 pytest_plugins = ["pytester"]
 
 posix = pytest.mark.skipif(os.name != "posix", reason="device nodes, FIFOs and symlinks")

@@ -1,0 +1,35 @@
+"""Fifty generated submissions checked by one ``gradcheck check`` command on two workers.
+
+Run with ``pytest tests/benchmarks/test_many_targets_cli.py --benchmark-only``. The wall time
+is the whole command: ``gradcheck check 'subs/*.py:build' --mode directional --workers 2
+--timeout 10 --memory 1024 --json all.json`` over 50 submissions (correct, buggy, looping,
+exiting, crashing, allocating: the kinds of ``tests/safety/submissions.py``, five of each).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from tests.frontends.helpers import gradcheck
+from tests.frontends.test_many import EXPECTED
+from tests.safety.submissions import write_folder
+
+COUNT = 50
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and a ctypes segfault")
+def test_fifty_submissions_in_one_command(benchmark, tmp_path):
+    submissions = write_folder(tmp_path / "subs", COUNT)
+    run = benchmark.pedantic(gradcheck, args=("check", "subs/*.py:build", "--mode", "directional",
+                                              "--workers", "2", "--timeout", "10", "--memory",
+                                              "1024", "--json", "all.json"),
+                             kwargs={"cwd": tmp_path, "timeout": 900}, rounds=1, iterations=1)
+    benchmark.extra_info.update(submissions=COUNT, workers=2)
+    assert run.returncode == 2, run.stderr
+    rows = {row["target"]: row for row in json.loads((tmp_path / "all.json").read_text())["targets"]}
+    wrong = [(kind, rows[f"subs/{t.rsplit('/', 1)[-1]}"]["reason"]) for t, kind in submissions
+             if rows[f"subs/{t.rsplit('/', 1)[-1]}"]["verdict"] != EXPECTED[kind][0]]
+    assert wrong == []
