@@ -1,0 +1,31 @@
+"""The plugin's HTML report under xdist: the same page whichever worker finishes first."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.slow  # two nested pytest runs under xdist
+
+BUGGY = f"{Path(__file__).resolve().parents[2] / 'examples' / 'blog_buggy.py'}:target"
+
+
+def _page(pytester, name):
+    result = pytester.runpytest_subprocess("--gradcheck-target", BUGGY, "--gradcheck-mode", "directional",
+                                "-n", "2", "-k", "gradients or softmax or shapes",
+                                "--gradcheck-html", name)
+    assert result.ret == 1
+    html = (pytester.path / name).read_text()
+    html = re.sub(r"<time>[^<]*</time>", "<time></time>", html)
+    # the recorded command line names the file and pytester's temporary folder
+    return re.sub(r"runpytest-\d+|--gradcheck-html[^<\"]*", "", html)
+
+
+def test_html_under_two_workers_is_the_same_each_run_and_titled_by_target(pytester):
+    first, second = _page(pytester, "one.html"), _page(pytester, "two.html")
+    assert first == second
+    title = re.search(r"<title>(.*?)</title>", first, re.S).group(1)
+    assert "blog_buggy.py:target" in title and "conformance suite" not in title
