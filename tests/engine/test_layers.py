@@ -18,7 +18,7 @@ STAGES = (
     ("engine", "conformance", "report"),
     ("render",),
     ("default_target", "session", "isolation"),
-    ("cli", "pytest_plugin", "__main__", "__init__"),
+    ("cli", "pytest_plugin", "many", "__main__", "__init__"),
 )
 STAGE = {name: i for i, names in enumerate(STAGES) for name in names}
 
