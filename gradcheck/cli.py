@@ -6,21 +6,34 @@ options come from :data:`gradcheck.config.OPTIONS`, the same table as the pytest
 
 Exit codes: 0 every check passed, 1 a check failed, 2 the target could not be loaded or used
 (or a file could not be written).
+
+The command line speaks in flags: messages from the checker name ``--mode sample``, not
+``mode='sample'`` (:func:`gradcheck.config.flag_words`). BLAS runs one thread per process
+unless the environment sets a count (:mod:`gradcheck.threads`). Warnings from NumPy and
+matplotlib are captured (the probes turn the ones that matter into findings); ``-v`` lists them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
-from gradcheck.config import OPTIONS
+from gradcheck import __version__
+from gradcheck.config import OPTIONS, flag_words
 from gradcheck.engine import run_suite
 from gradcheck.environment import collect_environment
 from gradcheck.errors import GradcheckError
 from gradcheck.render.json_report import write_json
+from gradcheck.render.progress import SuiteProgress
 from gradcheck.session import config_for, load_target
+from gradcheck.threads import pin_blas
+from gradcheck.wording import spoken_as
 
 TARGET_HELP = ("package.module:attr or path/to/file.py:attr (default: the reference network "
                "784-10-10 on real MNIST)")
@@ -38,7 +51,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                             choices=option.choices, help=option.help)
     parser.add_argument("--layout", choices=["rows", "columns"], default=None,
                         help="examples as rows or columns of X (default: declared, else detected)")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks of errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="also show passing checks' tables, notes, captured warnings and "
+                             "the traceback of an error")
     many = parser.add_argument_group("several targets (each in a worker process of its own)")
     many.add_argument("--timeout", metavar="SECONDS", type=float, default=120.0,
                       help="wall time of one target (default 120)")
@@ -54,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Tell whether a from-scratch neural network's gradients are right, and "
                     "where it stops being numerically stable.",
     )
+    parser.add_argument("--version", action="version", version=f"gradcheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check a target's gradients against finite differences")
     probe = sub.add_parser("probe", help="run the numerical-stability probes on a target")
@@ -70,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="also write the report's data as JSON")
     report.add_argument("--epochs", type=int, default=30,
                         help="epochs of the full-batch versus mini-batch curves (reference "
-                             "network only; 0 to skip)")
+                             "network only; 0 to skip) (default: 30)")
     return parser
 
 
@@ -142,7 +158,7 @@ def _run_many(args, targets) -> int:
     return data["exit_code"]
 
 
-def _run(args) -> int:
+def _run(args, blas: str) -> int:
     if args.command == "report" and args.epochs < 0:
         raise GradcheckError(f"--epochs: got {args.epochs}, expected 0 or more")
     from gradcheck.many import expand_targets
@@ -161,10 +177,15 @@ def _run(args) -> int:
                                              html)], loaded.sources)
     verb = {"check": "checking", "probe": "probing", "report": "checking and probing"}[args.command]
     print(f"{verb} {loaded.label}")
-    suite = run_suite(loaded.target, config, groups=GROUPS[args.command],
-                      **loaded.engine_arguments())
+    print(blas)
+    if args.verbose:
+        print("options: " + ", ".join(f"{k} {v}" for k, v in config.to_dict().items()))
+    with SuiteProgress(None) as progress:
+        suite = run_suite(loaded.target, config, groups=GROUPS[args.command],
+                          on_start=progress.on_start, on_outcome=progress.on_outcome,
+                          progress=progress.progress, **loaded.engine_arguments())
     suite.environment = collect_environment(seed=config.seed, dtype=config.dtype, argv=args.argv)
-    print(suite)
+    print(_format_suite(suite, verbose=bool(args.verbose)))
     errors = [o for o in suite.outcomes if o.status == "error"]
     training = None
     if args.command == "report" and args.target is None and args.epochs and not errors:
@@ -184,6 +205,36 @@ def _run(args) -> int:
     return 0 if suite.passed else 1
 
 
+def _format_suite(suite, *, verbose: bool) -> str:
+    from gradcheck.render.terminal import format_suite
+
+    return format_suite(suite, verbose=verbose)
+
+
+@contextlib.contextmanager
+def _captured_warnings(verbose: int):
+    """Warnings (NumPy's overflow, matplotlib's) stay off the terminal; ``-v`` lists them at the end.
+
+    The probes record the warnings that matter as findings; the rest is noise to a shell user.
+    """
+    mpl_log = logging.getLogger("matplotlib")
+    level = mpl_log.level
+    if not verbose:
+        mpl_log.setLevel(logging.ERROR)  # font fallbacks and the like go through logging
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            yield
+    finally:
+        mpl_log.setLevel(level)
+        if verbose and caught:
+            seen = dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught)
+            print(f"{len(seen)} warning{'s' if len(seen) != 1 else ''} captured during the run:",
+                  file=sys.stderr)
+            for text in seen:
+                print(f"  {text}", file=sys.stderr)
+
+
 class _CheckError(GradcheckError):
     def __init__(self, outcome):
         super().__init__(f"{outcome.name}: {outcome.error}")
@@ -195,7 +246,9 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     args.argv = ["gradcheck", *argv]  # recorded in reports so the run can be repeated
     try:
-        return _run(args)
+        with spoken_as(flag_words()), pin_blas(os.environ) as blas, \
+                _captured_warnings(args.verbose):
+            return _run(args, blas)
     except GradcheckError as exc:
         if getattr(args, "verbose", False):
             traceback.print_exc()

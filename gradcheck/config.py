@@ -23,6 +23,7 @@ import numpy as np
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.parallel import validate_jobs
 from gradcheck.validation import METHODS, MODES, validate_options
+from gradcheck.wording import FlagWords
 
 #: The dtypes a run can use for its data (and for the reference network).
 DTYPES = ("float64", "float32")
@@ -161,21 +162,28 @@ class Option:
 
 #: Every option of :class:`CheckConfig`, in the order ``--help`` lists them.
 OPTIONS: tuple[Option, ...] = (
-    Option("mode", "finite-difference mode of the gradient checks", choices=MODES),
-    Option("method", "central differences, or Richardson extrapolation (4 calls per entry)",
-           choices=METHODS),
-    Option("eps", "relative step of the finite differences (default: cbrt of machine eps)",
+    Option("mode", "finite-difference mode of the gradient checks: full checks every entry, "
+           "sample --samples entries per parameter, directional --directions random directions "
+           "per parameter (fastest) (default: full)", choices=MODES),
+    Option("method", "central differences (2 loss calls per entry), or richardson extrapolation "
+           "(4 calls per entry, for rough losses) (default: central)", choices=METHODS),
+    Option("eps", "relative step of the finite differences (default: cube root of the machine "
+           "epsilon, 6.1e-6 in float64)", parse=float),
+    Option("rtol", "relative tolerance per entry (default by dtype: 1e-4 in float64)",
            parse=float),
-    Option("rtol", "relative tolerance (default by dtype)", parse=float),
-    Option("atol", "absolute tolerance (default by dtype)", parse=float),
+    Option("atol", "absolute tolerance per entry (default by dtype and by the loss's rounding "
+           "noise)", parse=float),
     Option("samples", "entries per parameter in sample mode (default 16)", parse=int),
-    Option("seed", "seed of the data and of sampling", parse=int),
-    Option("directions", "random directions per parameter in directional mode", parse=int),
+    Option("seed", "seed of the synthetic data, the sampled entries and the directions "
+           "(default 0)", parse=int),
+    Option("directions", "random directions per parameter in directional mode (default 3)",
+           parse=int),
     Option("batch_size", "examples in the main gradient check's batch (default: max(8, 2 x "
-           "classes), every class present)", parse=int),
-    Option("dtype", "dtype of the data (and of the reference network)", choices=DTYPES),
-    Option("max_seconds", "refuse a gradient check estimated to take longer (default 60; 0 = no "
-           "limit)", parse=float, zero_is_none=True),
+           "classes), so every class is present; 64 for the reference network)", parse=int),
+    Option("dtype", "dtype of the data (and of the reference network) (default: float64)",
+           choices=DTYPES),
+    Option("max_seconds", "refuse a gradient check estimated to take longer than this many "
+           "seconds (default 60; 0 turns the guard off)", parse=float, zero_is_none=True),
     Option("jobs", "worker processes for the finite differences (default 1; -1 = one per core); "
            "the verdicts are the same as with 1", parse=int),
     Option("data", "your examples: a .npz with arrays X and y, X.npy,y.npy, a directory holding "
@@ -193,3 +201,9 @@ def config_from(values: Mapping[str, Any]) -> CheckConfig:
         if raw is not None:
             chosen[option.name] = option.value(raw)
     return CheckConfig(**chosen)
+
+
+def flag_words(prefix: str = "--") -> FlagWords:
+    """Messages in flags: ``--mode sample`` (CLI), ``--gradcheck-mode sample`` (pytest plugin)."""
+    flags = {option.name: prefix + option.name.replace("_", "-") for option in OPTIONS}
+    return FlagWords(flags, frozenset(o.name for o in OPTIONS if o.zero_is_none))

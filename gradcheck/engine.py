@@ -132,6 +132,8 @@ class Context:
     layout_hint: str | None = None
     dataset: DataSet | None = None
     network_checks: dict[str, GradientCheckResult] = field(default_factory=dict)
+    #: Called as a gradient check's entries are done, ``progress(done, total)`` (a progress bar).
+    progress: Callable[[int, int], None] | None = None
 
     @cached_property
     def params(self) -> dict[str, np.ndarray]:
@@ -188,7 +190,7 @@ class Context:
             X, y = make_batch()
             self.network_checks[name] = check_target_gradients(
                 self.target, X, y, batch_size=count_examples(np.asarray(X), self.layout),
-                **self.config.gradient_options())
+                progress=self.progress, **self.config.gradient_options())
         return self.network_checks[name]
 
     def main_batch(self) -> tuple[np.ndarray, np.ndarray]:
@@ -294,7 +296,8 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
     for i, view in enumerate(views):
         def run(i=i, view=view):
             result = check_layer(view.forward, view.backward, layer_input(i), view.params,
-                                 param_grads=view.param_grads, seed=seed, **options)
+                                 param_grads=view.param_grads, seed=seed, progress=ctx.progress,
+                                 **options)
             if result.passed:
                 return result
             network = ctx.gradients_on(f"check_gradients_batch{ctx.batch_size}", ctx.main_batch)
@@ -410,6 +413,7 @@ def _config(config: CheckConfig | None, options: dict[str, Any]) -> CheckConfig:
 
 def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
                 batch=None, build=None, layout: str | None = None, data=None,
+                progress: Callable[[int, int], None] | None = None,
                 **options) -> Iterator[Check]:
     """The named checks for a protocol target, chosen by what it offers.
 
@@ -431,12 +435,15 @@ def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[s
         batch of the run is drawn from them by the seed, in the target's layout. Default: the
         target's ``example_batch()`` when it has one (its X in the target's layout), else
         synthetic batches.
+    progress : callable (done, total), optional
+        Called as the entries of a gradient check are done (e.g. to drive a progress bar).
     """
     unknown = set(groups) - set(GROUPS)
     if unknown:
         raise InvalidArgumentError("groups", f"got {sorted(unknown)}, expected a subset of {GROUPS}",
                                    "Pass groups=('gradients',) or groups=('probes',).")
-    ctx = Context(target, _config(config, dict(options)), batch, build, layout)
+    ctx = Context(target, _config(config, dict(options)), batch, build, layout,
+                  progress=progress)
     _ = ctx.described  # an unusable target fails here, before any check is listed
     if batch is None:
         ctx.dataset = DataSet.for_target(data, target, layout=ctx.layout, task=ctx.task)
@@ -449,20 +456,25 @@ def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str
               label: str = "target", batch=None, build=None, layout: str | None = None, data=None,
               select: Callable[[Check], bool] | None = None,
               on_outcome: Callable[[CheckOutcome], None] | None = None,
+              on_start: Callable[[Check], None] | None = None,
+              progress: Callable[[int, int], None] | None = None,
               stop_on_error: bool = False, **options) -> SuiteResult:
     """Run the checks of :func:`iter_checks` (those ``select`` keeps) into one SuiteResult.
 
-    ``on_outcome`` is called after each check (e.g. to print as the run goes). With
+    ``on_start`` is called before each check and ``on_outcome`` after it (e.g. to print as the
+    run goes); ``progress(done, total)`` as a gradient check's entries are done. With
     ``stop_on_error`` a check that cannot run raises its GradcheckError instead of becoming
     an outcome of status "error".
     """
     checks = iter_checks(target, config, groups=groups, batch=batch, build=build, layout=layout,
-                         data=data, **options)
+                         data=data, progress=progress, **options)
     used = _config(config, dict(options))
     suite = SuiteResult(target=label, config=used.to_dict())
     for check in checks:
         if select is not None and not select(check):
             continue
+        if on_start is not None:
+            on_start(check)
         if stop_on_error:
             result = check.run()
             outcome = CheckOutcome(check.name, check.group, check.description,

@@ -8,6 +8,8 @@ Messages follow one pattern: what was received, what was expected, what to do.
 
 from __future__ import annotations
 
+from gradcheck.wording import words
+
 
 class GradcheckError(Exception):
     """Base class of every error gradcheck raises on purpose."""
@@ -33,7 +35,7 @@ class InvalidArgumentError(GradcheckError, TypeError, ValueError):
         self.argument = argument
         self.problem = problem
         self.fix = fix
-        text = f"{argument}: {problem}"
+        text = f"{words().argument(argument)}: {problem}"
         if fix:
             text += f" {fix}"
         super().__init__(text)

@@ -12,21 +12,25 @@ tests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from gradcheck.config import OPTIONS, CheckConfig
+from gradcheck.config import OPTIONS, CheckConfig, flag_words
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
 from gradcheck.results import CheckOutcome, SuiteResult
 from gradcheck.session import LoadedTarget, config_for, load_target
 from gradcheck.targets.protocol import as_target
+from gradcheck.threads import pin_blas
+from gradcheck.wording import spoken_as
 
 RESULT_PROPERTY = "gradcheck_outcome"
 _LOADED = pytest.StashKey[object]()
+_BLAS = pytest.StashKey[str]()
 
 
 def _flag(name: str) -> str:
@@ -56,7 +60,8 @@ def _spec(config) -> str | None:
 def _config(config) -> CheckConfig:
     values = {option.name: config.getoption(f"gradcheck_{option.name}") for option in OPTIONS}
     try:
-        return config_for(values, _flag)
+        with spoken_as(flag_words("--gradcheck-")):
+            return config_for(values, _flag)
     except GradcheckError as exc:
         raise pytest.UsageError(str(exc)) from exc
 
@@ -119,7 +124,8 @@ class GradcheckItem(pytest.Item):
         self.index = index
 
     def runtest(self):
-        outcome = self.check.outcome()
+        with spoken_as(flag_words("--gradcheck-")):
+            outcome = self.check.outcome()
         # user_properties travel from xdist workers to the controller, which writes HTML
         self.user_properties.append((RESULT_PROPERTY, json.dumps(
             {"index": self.index, "outcome": outcome.to_dict()})))
@@ -208,6 +214,10 @@ class _HtmlReport:
 def pytest_configure(config):
     if _spec(config):
         _config(config)  # a bad option is a usage error before anything runs
+        # one BLAS thread per process (each xdist worker too), unless the environment sets a count
+        pinned = contextlib.ExitStack()
+        config.stash[_BLAS] = pinned.enter_context(pin_blas(os.environ))
+        config.add_cleanup(pinned.close)
     path = config.getoption("gradcheck_html", None)
     if path is not None and not hasattr(config, "workerinput"):  # only the controller writes it
         from gradcheck.render.atomic import check_writable, resolve_output
@@ -222,6 +232,12 @@ def pytest_configure(config):
         except GradcheckError as exc:
             raise pytest.UsageError(f"--gradcheck-html: {exc}") from exc
         config.pluginmanager.register(_HtmlReport(config, path), "gradcheck-html")
+
+
+def pytest_report_header(config):
+    if _BLAS in config.stash:
+        return [f"gradcheck: {config.stash[_BLAS]}"]
+    return None
 
 
 @pytest.fixture

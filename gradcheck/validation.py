@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.wording import words
 
 MODES = ("full", "sample", "directional")
 METHODS = ("central", "richardson")
@@ -197,7 +198,7 @@ def validate_seed(seed, argument: str = "seed") -> int:
     InvalidArgumentError naming ``argument``; called before any user code runs."""
     if not _is_int(seed) or seed < 0:
         raise InvalidArgumentError(argument, f"got {seed!r}, expected a non-negative integer.",
-                                   f"Pass e.g. {argument}=0.")
+                                   f"Pass e.g. {words().setting(argument, 0)}.")
     return int(seed)
 
 
@@ -208,31 +209,35 @@ def _is_positive_number(value) -> bool:
 
 def validate_options(*, mode, eps, rtol, atol, samples, seed, method, directions, batch_size,
                      progress=None, max_seconds=None) -> None:
+    say = words()
     if mode not in MODES:
         raise InvalidArgumentError("mode", f"got {mode!r}, expected one of {MODES}.")
     if method not in METHODS:
         raise InvalidArgumentError("method", f"got {method!r}, expected one of {METHODS}.")
     for arg, value in (("eps", eps), ("rtol", rtol), ("atol", atol)):
         if value is not None and not _is_positive_number(value):
-            raise InvalidArgumentError(arg, f"got {value!r}, expected a positive number or None.",
-                                       f"Leave {arg}=None for the default.")
+            raise InvalidArgumentError(arg, f"got {value!r}, expected a positive number"
+                                       f"{say.or_none(arg)}.", f"For the default, {say.unset(arg)}.")
     if eps is not None and eps >= 1:
         raise InvalidArgumentError(
             "eps", f"got {eps!r}; it is a relative step (x moves by eps * max(1, |x|)), expected "
-            "a small number below 1.", "Leave eps=None for the default (6.1e-6 for float64).")
+            "a small number below 1.", f"For the default (6.1e-6 for float64), {say.unset('eps')}.")
     if samples is not None and (not _is_int(samples) or samples < 1):
-        raise InvalidArgumentError("samples", f"got {samples!r}, expected a positive integer or None.")
+        raise InvalidArgumentError("samples", f"got {samples!r}, expected a positive integer"
+                                   f"{say.or_none('samples')}.")
     validate_seed(seed)
     if not _is_int(directions) or directions < 1:
         raise InvalidArgumentError("directions", f"got {directions!r}, expected a positive integer.")
     if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):
-        raise InvalidArgumentError("batch_size", f"got {batch_size!r}, expected a positive integer or None.")
+        raise InvalidArgumentError("batch_size", f"got {batch_size!r}, expected a positive integer"
+                                   f"{say.or_none('batch_size')}.")
     if progress is not None and not callable(progress):
         raise InvalidArgumentError("progress", f"got {type(progress).__name__}, expected a function "
                                    "progress(done, total) or None.")
     if max_seconds is not None and not _is_positive_number(max_seconds):
         raise InvalidArgumentError("max_seconds", f"got {max_seconds!r}, expected a positive number "
-                                   "of seconds or None.", "Pass max_seconds=None to turn the time guard off.")
+                                   f"of seconds{say.or_none('max_seconds')}.",
+                                   f"To turn the time guard off, use {say.setting('max_seconds', None)}.")
 
 
 def validate_step(eps, dtype) -> None:
@@ -246,7 +251,7 @@ def validate_step(eps, dtype) -> None:
             f"got {eps!r}, below {smallest:.2g} (32 machine epsilons of {np.dtype(dtype).name}): "
             "the perturbed entries would round back to their old values and every difference "
             "would be 0/0.",
-            "Leave eps=None for the default, cbrt of the machine epsilon.",
+            f"For the default, cbrt of the machine epsilon, {words().unset('eps')}.",
         )
 
 

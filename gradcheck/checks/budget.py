@@ -6,17 +6,25 @@ from collections.abc import Callable
 
 from gradcheck.errors import CheckTooSlowError
 from gradcheck.numeric.selection import planned_evaluations, planned_seconds
+from gradcheck.wording import words
+
+
+def _two_figures(x: float) -> str:
+    """``x`` to two significant figures without an exponent: 0.35, 2.5, 42, 150."""
+    return f"{x:.0f}" if x >= 10 else f"{x:.2g}"
 
 
 def format_duration(seconds: float) -> str:
-    """A duration in the unit a person would use: "0.35 ms", "42 s", "18 min", "2.3 h"."""
+    """A duration in the unit a person would use: "0.35 ms", "150 ms", "42 s", "2.5 min", "2.3 h"."""
+    if seconds < 1e-3:
+        return f"{_two_figures(seconds * 1e6)} µs"
     if seconds < 1:
-        return f"{seconds * 1e3:.2g} ms"
+        return f"{_two_figures(seconds * 1e3)} ms"
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return f"{_two_figures(seconds)} s"
     if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        return f"{_two_figures(seconds / 60)} min"
+    return f"{_two_figures(seconds / 3600)} h"
 
 
 def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode: str, method: str,
@@ -45,22 +53,27 @@ def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode
         calls = planned_evaluations(sizes, other_mode, "central", options["samples"], options["directions"])
         return f"{calls:,} evaluations, about {format_duration(calls * seconds_per_call)}"
 
+    say = words()
+    off = f"{say.setting('max_seconds', None)} to run it anyway"
     if mode == "full":
-        fix = (f"Pass mode='sample' (e.g. samples=64: {cost('sample', samples=64)}) or "
-               f"mode='directional' ({cost('directional')}), jobs=-1 to use every core, or max_seconds=None "
-               "to run it anyway.")
+        ways = [f"{say.setting('mode', 'sample')} (with {say.setting('samples', 64)}: "
+                f"{cost('sample', samples=64)})",
+                f"{say.setting('mode', 'directional')} ({cost('directional')})"]
+        if say.offers("jobs"):
+            ways.append(f"{say.setting('jobs', -1)} to use every core")
     elif mode == "sample":
-        fix = (f"Pass fewer samples, or mode='directional' ({cost('directional')}), or "
-               "max_seconds=None to run it anyway.")
+        ways = [f"fewer {say.argument('samples')}",
+                f"{say.setting('mode', 'directional')} ({cost('directional')})"]
     else:
-        fix = "Pass fewer directions, or max_seconds=None to run it anyway."
+        ways = [f"fewer {say.argument('directions')}"]
+    fix = f"Use {', '.join(ways)}, or {off}."
     fix += (" If other processes share these cores (pytest -n, a busy machine), one BLAS thread "
             "per process (OPENBLAS_NUM_THREADS=1) can make small products many times faster.")
     raise CheckTooSlowError(
         "mode",
         f"{mode!r} would take about {format_duration(estimate)} ({evaluations:,} loss "
         f"evaluations at {format_duration(seconds_per_call)} each{f', {workers} at a time' if workers > 1 else ''}), "
-        f"over max_seconds={max_seconds:g}.",
+        f"over {say.setting('max_seconds', max_seconds)}.",
         fix,
         estimated_seconds=estimate,
         evaluations=evaluations,

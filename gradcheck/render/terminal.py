@@ -77,10 +77,11 @@ def _finding_lines(findings, passed: bool, indent: str) -> list[str]:
     return out
 
 
-def format_suite(suite: SuiteResult) -> str:
+def format_suite(suite: SuiteResult, *, verbose: bool = False) -> str:
     """Every check: a verdict line, then its gradient table or probe findings; then the verdict.
 
     A gradient check that passes is one line; a failing one shows its table and findings.
+    ``verbose`` shows every gradient table and every finding, notes included.
     """
     out = []
     for outcome in suite.outcomes:
@@ -92,12 +93,12 @@ def format_suite(suite: SuiteResult) -> str:
         elif outcome.status == "skipped":
             out.append(f"      skipped: {_line(outcome.skip_reason)}")
         elif isinstance(result, GradientCheckResult):
-            if not result.passed:
+            if verbose or not result.passed:
                 out.extend("      " + line if line else "" for line in
                            format_gradient_result(result).splitlines())
                 out.append("")
         else:
-            out.extend(_finding_lines(result.findings, result.passed, "      "))
+            out.extend(_finding_lines(result.findings, result.passed and not verbose, "      "))
     out.append("")
     n = len(suite.outcomes)
     skipped = [o.name for o in suite.outcomes if o.status == "skipped"]

@@ -11,9 +11,11 @@ built is a :class:`TargetLoadError` naming the file and line, never the end of t
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -62,10 +64,7 @@ def load_object(spec: str):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            available = sorted(n for n in dir(module) if not n.startswith("_"))[:12]
-            raise TargetLoadError(
-                f"{where} has no attribute {attr!r}; define it there, or pick one of {available}"
-            ) from None
+            raise TargetLoadError(_missing_attribute(where, attr, obj)) from None
     return obj
 
 
@@ -76,6 +75,42 @@ def module_name(path: str | os.PathLike) -> str:
     stem = re.sub(r"\W", "_", Path(resolved).stem)
     digest = hashlib.sha256(resolved.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     return f"gradcheck_target_{stem}_{digest}"
+
+
+def candidate_names(namespace) -> list[str]:
+    """Public names in ``namespace`` that could be a target: objects and factories defined there.
+
+    Modules, names imported from elsewhere (``np``, ``exp``) and plain data (arrays, numbers,
+    strings) are left out.
+    """
+    home = getattr(namespace, "__name__", None)
+    names = []
+    for name, value in vars(namespace).items():
+        if name.startswith("_") or inspect.ismodule(value):
+            continue
+        if callable(value):
+            if getattr(value, "__module__", home) != home:
+                continue
+        elif not hasattr(value, "loss") and not hasattr(value, "forward"):
+            continue
+        names.append(name)
+    return sorted(names)
+
+
+def _missing_attribute(where: str, attr: str, namespace) -> str:
+    """What to say when ``attr`` is not in ``namespace``: the candidates, and the closest one."""
+    part = attr.rsplit(".", 1)[-1]
+    candidates = candidate_names(namespace)
+    text = f"{where} has no attribute {attr!r}"
+    close = difflib.get_close_matches(part, candidates, n=1)
+    text += f"; did you mean {close[0]!r}?" if close else "."
+    if candidates:
+        shown = ", ".join(candidates[:20]) + (f" and {len(candidates) - 20} more"
+                                             if len(candidates) > 20 else "")
+        text += f" Names there that could be a target: {shown}."
+    else:
+        text += "; define the network object (or a function that builds it) there"
+    return text
 
 
 def _load_file(path: Path):

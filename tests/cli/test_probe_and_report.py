@@ -89,7 +89,8 @@ def test_negative_epochs_is_exit_code_2(capsys):
 def test_max_seconds_refuses_a_full_check_that_would_be_too_slow(capsys):
     assert main(["check", FIXED, "--max-seconds", "1e-6"]) == 2
     err = capsys.readouterr().err
-    assert "would take about" in err and "max_seconds" in err and "directional" in err
+    assert "would take about" in err and "--max-seconds 0" in err and "--mode directional" in err
+    assert "max_seconds" not in err and "mode=" not in err
 
 
 def test_probe_names_each_unstable_function_and_where_it_breaks(capsys, tmp_path):

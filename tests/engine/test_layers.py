@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "gradcheck"
 
 #: The stages in flow order; a module may import its own stage and the ones before it.
 STAGES = (
-    ("errors", "findings", "environment", "validation", "numeric", "text"),
+    ("errors", "wording", "findings", "environment", "threads", "validation", "numeric", "text"),
     ("results", "config", "targets", "adapters", "strategies", "usercode"),
     ("checks",),
     ("api", "layer_check", "probes"),
