@@ -24,7 +24,6 @@ import traceback
 import warnings
 from pathlib import Path
 
-from gradcheck import __version__
 from gradcheck.config import OPTIONS, flag_words
 from gradcheck.engine import run_suite
 from gradcheck.environment import collect_environment
@@ -64,6 +63,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from gradcheck import __version__
+
     parser = argparse.ArgumentParser(
         prog="gradcheck",
         description="Tell whether a from-scratch neural network's gradients are right, and "

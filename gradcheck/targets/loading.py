@@ -103,13 +103,15 @@ def _missing_attribute(where: str, attr: str, namespace) -> str:
     candidates = candidate_names(namespace)
     text = f"{where} has no attribute {attr!r}"
     close = difflib.get_close_matches(part, candidates, n=1)
-    text += f"; did you mean {close[0]!r}?" if close else "."
-    if candidates:
-        shown = ", ".join(candidates[:20]) + (f" and {len(candidates) - 20} more"
-                                             if len(candidates) > 20 else "")
-        text += f" Names there that could be a target: {shown}."
+    if close:
+        text += f"; did you mean {close[0]!r}?"
+    elif not candidates:
+        return text + "; define the network object (or a function that builds it) there"
     else:
-        text += "; define the network object (or a function that builds it) there"
+        text += "."
+    shown = ", ".join(candidates[:20]) + (f" and {len(candidates) - 20} more"
+                                         if len(candidates) > 20 else "")
+    text += f" Names there that could be a target: {shown}."
     return text
 
 
