@@ -16,6 +16,7 @@ from gradcheck.errors import (
 )
 from gradcheck.findings import Finding
 from gradcheck.layer_check import check_layer
+from gradcheck.render import notebook as _notebook  # noqa: F401  registers _repr_html_ of results
 from gradcheck.render import terminal as _terminal  # noqa: F401  registers str() of results
 from gradcheck.results import CheckOutcome, GradientCheckResult, ParamReport, SuiteResult
 

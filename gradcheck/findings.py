@@ -130,3 +130,8 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.message}\n    {self.hint}" if self.hint else self.message
+
+
+def format_shape(shape) -> str:
+    """A shape as NumPy prints it, everywhere it is shown: ``(10,)``, ``(784, 10)``, ``()``."""
+    return str(tuple(int(s) for s in shape))

@@ -20,6 +20,14 @@ from gradcheck.findings import JSON_FORMAT_VERSION, Finding, json_safe
 
 #: Text renderers by result type; filled by :mod:`gradcheck.render.terminal`.
 TEXT_RENDERERS: dict[type, Callable[[Any], str]] = {}
+#: HTML renderers (notebook display) by result type; filled by :mod:`gradcheck.render.notebook`.
+HTML_RENDERERS: dict[type, Callable[[Any], str]] = {}
+
+
+def _html(result) -> str | None:
+    """``_repr_html_``: None (plain repr) when no HTML renderer is registered."""
+    render = HTML_RENDERERS.get(type(result))
+    return None if render is None else render(result)
 
 
 def _text(result) -> str:
@@ -220,12 +228,17 @@ class GradientCheckResult:
     def __str__(self) -> str:
         return _text(self)
 
+    def _repr_html_(self) -> str | None:
+        return _html(self)
+
 
 @dataclass
 class ProbeResult:
     """Outcome of one stability probe: verdict, findings and plottable series.
 
-    ``series`` maps names to equal-length lists over ``series["magnitude"]``; NaN marks a
+    ``series`` maps names to equal-length lists over ``series["magnitude"]`` (or another x key);
+    ``<name>_tolerance`` is the threshold ``<name>`` was held to, a list of bools is pass/fail
+    per point. NaN marks a
     magnitude at which the quantity could not be computed. ``breaking_magnitude`` is the
     smallest swept magnitude with a finding (None when the function never broke).
     ``skipped`` is the reason when the probe could not judge this target (its verdict then
@@ -257,6 +270,9 @@ class ProbeResult:
         return cls(name=data["name"], subject=data["subject"], passed=bool(data["passed"]),
                    findings=findings, series=dict(data.get("series") or {}),
                    breaking_magnitude=data.get("breaking_magnitude"), skipped=skipped)
+
+    def _repr_html_(self) -> str | None:
+        return _html(self)
 
 
 #: What a suite's check can be: it ran and passed, ran and failed, could not run (an error),
@@ -400,3 +416,6 @@ class SuiteResult:
 
     def __str__(self) -> str:
         return _text(self)
+
+    def _repr_html_(self) -> str | None:
+        return _html(self)

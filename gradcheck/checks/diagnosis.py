@@ -173,6 +173,7 @@ def diagnose_values(
     batch_size: int | None = None,
     reduced_to_scalar: bool = False,
     values: np.ndarray | None = None,
+    worst: int | None = None,
 ) -> Finding:
     """Explain why a parameter's gradient failed.
 
@@ -193,6 +194,9 @@ def diagnose_values(
     values : ndarray, optional
         The parameter's values: an error proportional to them is a missing or extra
         regularisation term.
+    worst : int, optional
+        Flat index of the entry the message names (the report's worst entry); default the
+        failing entry with the largest difference.
 
     Returns
     -------
@@ -206,7 +210,8 @@ def diagnose_values(
     wrong = np.flatnonzero(checked & ~ok)
     err = np.abs(analytic - numeric).reshape(-1)
     err = np.where(np.isnan(err), np.inf, err)
-    worst = int(wrong[np.argmax(err[wrong])]) if wrong.size else int(flat_checked[0])
+    if worst is None:
+        worst = int(wrong[np.argmax(err[wrong])]) if wrong.size else int(flat_checked[0])
     if not np.isfinite(analytic.reshape(-1)[worst]):
         worst = int(np.flatnonzero(~np.isfinite(analytic))[0])
     a_w, n_w = float(analytic.reshape(-1)[worst]), float(numeric.reshape(-1)[worst])

@@ -159,11 +159,16 @@ class ParamChecker:
         within_noise = abs_err <= noise_floor(self.f0, self.step_base, array.dtype)
         raw_rank = np.where(kinks, 0.0, np.where(np.isnan(rel), np.inf, rel))
         rank = np.where(within_noise, 0.0, raw_rank)
-        worst_k = int(np.argmax(rank if np.any(rank) else raw_rank)) if rank.size else 0
-        max_rel = float(np.max(raw_rank)) if rank.size else 0.0
-        max_rel_above_noise = float(np.max(rank)) if rank.size else 0.0
         abs_rank = np.where(kinks, 0.0, np.where(np.isnan(abs_err), np.inf, abs_err))
         max_abs = float(np.max(abs_rank)) if abs_rank.size else 0.0
+        # One worst entry for the finding, the table, the JSON and the HTML: the failing entry
+        # with the largest difference, else the largest relative error above rounding noise.
+        if not np.all(ok):
+            worst_k = int(np.flatnonzero(~ok)[np.argmax(abs_rank[~ok])])
+        else:
+            worst_k = int(np.argmax(rank if np.any(rank) else raw_rank)) if rank.size else 0
+        # The column and the tier grade the same number (errors within rounding noise count 0).
+        max_rel = max_rel_above_noise = float(np.max(rank)) if rank.size else 0.0
         findings: list[Finding] = []
         numeric_full = np.full(analytic.shape, np.nan)
         numeric_full.reshape(-1)[indices] = numeric_sel
@@ -185,7 +190,8 @@ class ParamChecker:
         elif not passed:
             findings.append(diagnose_values(name, analytic, numeric_full, checked, ok_full,
                                             batch_size=self.batch_size,
-                                            reduced_to_scalar=reduced_to_scalar, values=array))
+                                            reduced_to_scalar=reduced_to_scalar, values=array,
+                                            worst=int(indices[worst_k])))
         if int(kinks.sum()):
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(
@@ -197,6 +203,9 @@ class ParamChecker:
                 data={"count": int(kinks.sum())},
             ))
         tier = self.tol.tier(max_rel_above_noise) if passed else "wrong"
+        if passed and tier == "wrong":
+            # passed by the absolute tolerance (|a - n| <= atol) at a large relative error
+            tier = "suspicious"
         if passed and array.dtype == np.float32 and max_rel_above_noise > 1e-5:
             findings.append(Finding(
                 kind="precision", subject=name, severity="info",

@@ -96,9 +96,13 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     axis, dt, sweep = open_logit_sweep("log_softmax", fn, axis, dtype, subject)
     errors: list[float] = []
     shift_errors: list[float] = []
+    tolerances: list[float] = []
+    shift_tolerances: list[float] = []
     for m, Z, shifted in logit_sweep(axis, dt, seed):
         exact = stable_log_softmax(Z, axis)
         allowed = allowed_error(dt, m, exact)
+        tolerances.append(float(np.min(allowed)))
+        shift_tolerances.append(2 * rounding(dt, max_abs(shifted)))
         out = call_guarded(fn, Z)
         err = shift_err = float("nan")
         kind, msg = None, ""
@@ -126,14 +130,16 @@ def probe_log_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
             if kind is None and not np.array_equal(L.argmax(axis=axis), Z.argmax(axis=axis)):
                 kind, msg = "argmax", "the largest log-probability is not at the largest logit"
             shift_err, shift_kind, shift_msg = shift_check(
-                fn, shifted, L, 2 * rounding(dt, max_abs(shifted)), "the log-probabilities")
+                fn, shifted, L, shift_tolerances[-1], "the log-probabilities")
             if kind is None and shift_kind is not None:
                 kind, msg = shift_kind, shift_msg
         errors.append(err)
         shift_errors.append(shift_err)
         sweep.report(kind, m, msg, LOG_SOFTMAX_HINTS.get(kind, LOG_SUM_EXP), axis=axis)
     return sweep.result({"magnitude": list(MAGNITUDES), "max_abs_error": errors,
-                         "max_shift_error": shift_errors})
+                         "max_abs_error_tolerance": tolerances,
+                         "max_shift_error": shift_errors,
+                         "max_shift_error_tolerance": shift_tolerances})
 
 
 def probe_sigmoid(fn: Callable, *, dtype: Any = np.float64, subject: str = "sigmoid",
@@ -192,4 +198,6 @@ def probe_sigmoid(fn: Callable, *, dtype: Any = np.float64, subject: str = "sigm
         symmetry_errors.append(sym_err)
         sweep.report(kind, m, msg, SIGMOID_HINTS.get(kind, STABLE_SIGMOID), where="inputs")
     return sweep.result({"magnitude": list(MAGNITUDES), "max_abs_error": errors,
-                         "max_symmetry_error": symmetry_errors})
+                         "max_abs_error_tolerance": [tol] * len(errors),
+                         "max_symmetry_error": symmetry_errors,
+                         "max_symmetry_error_tolerance": [tol] * len(errors)})

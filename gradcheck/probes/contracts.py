@@ -63,7 +63,7 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
     or inferred; the output is expected to be (n, k) for its k outputs (rows). ``batches(n)``,
     when given, makes the batches instead (``(X, y)`` of the user's data, say).
 
-    ``series["batch_size"]`` lists the sizes tried and ``series["passed"]`` 1.0 or 0.0 for each;
+    ``series["batch_size"]`` lists the sizes tried and ``series["passed"]`` True or False for each;
     the result fails at the first size that breaks a contract, with the finding that says how.
     A target without outputs (no ``forward``, or an adapter given no output function) has its
     gradient shapes checked and the forward part skipped, with the reason as an info finding.
@@ -101,12 +101,12 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
                 check_gradient_shapes(target, X, y, subject=f"gradients, batch of {n}")
             except PropertyViolation as violation:
                 findings.append(violation.finding)
-                verdicts.append(0.0)
+                verdicts.append(False)
                 break
-            verdicts.append(1.0)
+            verdicts.append(True)
     passed = not any(f.is_failure for f in findings)
     return ProbeResult(subject, subject, passed, findings,
-                       {"batch_size": [float(n) for n in sizes[:len(verdicts)]], "passed": verdicts})
+                       {"batch_size": [int(n) for n in sizes[:len(verdicts)]], "passed": verdicts})
 
 
 def _tolerance(X, value: float, n: int) -> float:
@@ -182,7 +182,7 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
     orders = [np.arange(batch_size)[::-1]] + [rng.permutation(batch_size) for _ in range(permutations - 1)]
     findings: list[Finding] = []
     differences: list[float] = []
-    series = {"permutation": [], "loss_difference": differences}
+    series = {"permutation": [], "loss_difference": differences, "loss_difference_tolerance": []}
     with parameters_kept(target, subject, findings):
         base = _loss_or_nan(target, X, y)
         again = _loss_or_nan(target, X, y)
@@ -220,7 +220,8 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                 reordered = X[:, order] if layout == "columns" else X[order]
                 differences.append(abs(_loss_or_nan(target, reordered, take_examples(y, order, layout))
                                        - base))
-    series["permutation"] = [float(i) for i in range(1, len(differences) + 1)]
+    series["permutation"] = list(range(1, len(differences) + 1))
+    series["loss_difference_tolerance"] = [_tolerance(X, base, batch_size)] * len(differences)
     return ProbeResult(subject, subject, not any(f.is_failure for f in findings), findings, series)
 
 

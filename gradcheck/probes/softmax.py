@@ -55,23 +55,27 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
     axis, dt, sweep = open_logit_sweep("softmax", fn, axis, dtype, subject)
     errors: list[float] = []
     shift_errors: list[float] = []
+    row_tolerances: list[float] = []
+    shift_tolerances: list[float] = []
     for m, Z, shifted in logit_sweep(axis, dt, seed):
         out = call_guarded(fn, Z)
         if out.error is not None:
             errors.append(float("nan"))
             shift_errors.append(float("nan"))
+            row_tolerances.append(float("nan"))
+            shift_tolerances.append(float("nan"))
             sweep.report("exception", m, out.error, SOFTMAX_HINTS["exception"])
             continue
         P = out.value
-        err = shift_err = float("nan")
+        err = shift_err = row_tol = shift_tol = float("nan")
         kind, msg = None, out.warning
         if P.shape != Z.shape:
             kind, msg = "shape", f"returned shape {P.shape} for logits of shape {Z.shape}"
         elif not np.all(np.isfinite(P)):
             kind, msg = "nonfinite", out.warning or "the output has NaN or inf"
         else:
-            defect = softmax_sum_defect(P, axis, softmax_tolerance(
-                dt, out.dtype, n_classes=Z.shape[axis], scale=max_abs(Z)))
+            row_tol = softmax_tolerance(dt, out.dtype, n_classes=Z.shape[axis], scale=max_abs(Z))
+            defect = softmax_sum_defect(P, axis, row_tol)
             with np.errstate(all="ignore"):
                 err = max_abs(P.sum(axis=axis) - 1)
             if defect is not None:
@@ -80,14 +84,18 @@ def probe_softmax(fn: Callable, *, axis: int = -1, dtype: Any = np.float64,
             if kind is None:
                 msg = argmax_defect(P, Z, axis)
                 kind = "argmax" if msg is not None else None
-            shift_err, shift_kind, shift_msg = shift_check(
-                fn, shifted, P, softmax_tolerance(dt, out.dtype, n_classes=Z.shape[axis],
-                                                  scale=max(max_abs(Z), max_abs(shifted))),
-                "the probabilities")
+            shift_tol = softmax_tolerance(dt, out.dtype, n_classes=Z.shape[axis],
+                                          scale=max(max_abs(Z), max_abs(shifted)))
+            shift_err, shift_kind, shift_msg = shift_check(fn, shifted, P, shift_tol,
+                                                           "the probabilities")
             if kind is None and shift_kind is not None:
                 kind, msg = shift_kind, shift_msg
         errors.append(err)
         shift_errors.append(shift_err)
+        row_tolerances.append(row_tol)
+        shift_tolerances.append(shift_tol)
         sweep.report(kind, m, msg or "", SOFTMAX_HINTS.get(kind, STABLE), axis=axis)
     return sweep.result({"magnitude": list(MAGNITUDES), "max_abs_row_sum_error": errors,
-                         "max_shift_error": shift_errors})
+                         "max_abs_row_sum_error_tolerance": row_tolerances,
+                         "max_shift_error": shift_errors,
+                         "max_shift_error_tolerance": shift_tolerances})

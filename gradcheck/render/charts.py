@@ -23,7 +23,12 @@ from matplotlib.ticker import MaxNLocator
 FIGSIZE = (5.4, 3.0)
 #: Longer lines are thinned to this many evenly spaced points (keeps the SVG small).
 MAX_POINTS = 400
-COLORS = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7b83", "#57606a")
+#: Okabe and Ito's colour-blind-safe palette (black last); line styles cycle too, so lines
+#: stay apart in grey print.
+COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+STYLES = ("-", "--", "-.", ":")
+#: Tolerance and threshold lines.
+THRESHOLD_COLOR = "#cf222e"
 
 _RC = {
     "svg.fonttype": "none",
@@ -93,17 +98,26 @@ def _figure(figsize=FIGSIZE) -> Figure:
     return fig
 
 
+def _integer_valued(arrays: Sequence[np.ndarray]) -> bool:
+    """True when every finite value is a whole number (counts: steps, permutations, sizes)."""
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.array([])
+    return finite.size > 0 and bool(np.all(finite == np.round(finite)))
+
+
 def line_chart(lines: Sequence[tuple[str, Sequence, Sequence]], *, title: str = "",
                xlabel: str = "", ylabel: str = "", logx: bool | None = None,
                logy: bool | None = None, marks: Sequence[tuple[str, float]] = (),
+               thresholds: Sequence[tuple[str, Sequence, Sequence]] = (),
                salt: str = "line") -> str:
     """Lines ``(label, x, y)`` on one axes.
 
     Lines longer than :data:`MAX_POINTS` are thinned evenly. None/NaN/inf points leave gaps
     and are flagged with a red cross along the top edge ("non-finite"); ``marks`` are
-    labelled vertical lines, e.g. ``[("breaks", 711.0)]``.
+    labelled vertical lines, e.g. ``[("breaks", 711.0)]``; ``thresholds`` are dashed
+    tolerance lines ``(label, x, y)``, below which a value passes.
     ``logx``/``logy`` default to a log axis when all values are positive and span more than
-    two decades. ``salt`` makes SVG ids unique when several charts share one page.
+    two decades. An x axis of whole numbers (steps, permutations) gets whole-number ticks.
+    ``salt`` makes SVG ids unique when several charts share one page.
     """
     with rc_context(_RC):
         fig = _figure()
@@ -113,7 +127,13 @@ def line_chart(lines: Sequence[tuple[str, Sequence, Sequence]], *, title: str = 
         for i, ((label, _, _), x, y) in enumerate(zip(lines, xs, ys)):
             marker = "o" if len(x) <= 25 else None
             ax.plot(*_thin(x, y), label=str(label), color=COLORS[i % len(COLORS)], linewidth=1.4,
-                    marker=marker, markersize=3)
+                    linestyle=STYLES[(i // 2) % len(STYLES)], marker=marker, markersize=3)
+        limit_ys = []
+        for label, x, y in thresholds:
+            tx, ty = _floats(x), _floats(y)
+            limit_ys.append(ty)
+            ax.plot(tx, ty, color=THRESHOLD_COLOR, linestyle=(0, (4, 3)), linewidth=1.1,
+                    label=str(label), drawstyle="steps-mid" if len(tx) > 1 else "default")
         bad_x = np.concatenate([x[~np.isfinite(y)] for x, y in zip(xs, ys)]) if xs else []
         bad_x = _thin(bad_x, bad_x, 50)[0]
         if len(bad_x):
@@ -122,12 +142,40 @@ def line_chart(lines: Sequence[tuple[str, Sequence, Sequence]], *, title: str = 
                     label="non-finite", clip_on=False)
         for label, at in marks:
             ax.axvline(at, color="#cf222e", linestyle="--", linewidth=1.0, label=str(label))
-        if logx if logx is not None else _positive_span(xs):
+        log_x = logx if logx is not None else _positive_span(xs)
+        if log_x:
             ax.set_xscale("log")
-        if logy if logy is not None else _positive_span(ys):
+        elif _integer_valued(xs):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if logy if logy is not None else _positive_span(ys + limit_ys):
             ax.set_yscale("log")
-        legend = len(lines) > 1 or bool(lines and lines[0][0]) or len(bad_x) > 0 or bool(marks)
+        legend = (len(lines) > 1 or bool(lines and lines[0][0]) or len(bad_x) > 0 or bool(marks)
+                  or bool(thresholds))
         _label(ax, title, xlabel, ylabel, legend)
+        return _svg(fig, salt)
+
+
+def pass_fail_chart(x: Sequence, passed: Sequence[bool], *, title: str = "", xlabel: str = "",
+                    salt: str = "passfail") -> str:
+    """One mark per x: a green circle where it passed, a red cross where it failed (no y axis)."""
+    xs = _floats(x)
+    ok = np.array([bool(v) for v in passed])
+    with rc_context({**_RC, "axes.grid": False}):
+        fig = _figure((FIGSIZE[0], 1.5))
+        ax = fig.axes[0]
+        ax.plot(xs[ok], np.zeros(int(ok.sum())), linestyle="none", marker="o", markersize=8,
+                color="#1a7f37", label="pass")
+        ax.plot(xs[~ok], np.zeros(int((~ok).sum())), linestyle="none", marker="X", markersize=9,
+                color=THRESHOLD_COLOR, label="fail")
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+        if _integer_valued([xs]):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if _positive_span([xs]):
+            ax.set_xscale("log")
+        ax.set_ylim(-1, 1)
+        _label(ax, title, xlabel, "", False)
+        _plain(*ax.legend(frameon=False, fontsize=8, ncol=2, loc="upper right").get_texts())
         return _svg(fig, salt)
 
 
@@ -169,6 +217,8 @@ def bar_chart(labels: Sequence[str], bars: Sequence[tuple[str, Sequence]], *, ti
         for i, ((name, _), y) in enumerate(zip(bars, ys)):
             ax.bar(x + (i - (len(bars) - 1) / 2) * width, np.nan_to_num(y, nan=0.0), width,
                    label=str(name), color=COLORS[i % len(COLORS)])
+        if _integer_valued(ys) and np.nanmax(np.concatenate([np.ravel(y) for y in ys])) > 1:
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts, not fractions
         ax.set_xticks(x)
         _plain(*ax.set_xticklabels([str(label) for label in labels],
                                    rotation=30 if len(labels) > 6 else 0))

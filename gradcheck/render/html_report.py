@@ -14,15 +14,14 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from gradcheck.render import charts
 from gradcheck.render.atomic import write_text_atomic
+from gradcheck.render.templating import environment as _environment
 from gradcheck.report import Report
 from gradcheck.text import printable, printable_text
 
@@ -34,32 +33,6 @@ MAX_PROBE_CHARTS = 4
 #: (checked inside tags only: escaped text may well read "onerror=").
 _ACTIVE_SVG = re.compile(r"<\s*(script|foreignobject|iframe)|<[^<>]*(\son\w+\s*=|javascript:)",
                          re.I)
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("gradcheck.render", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=True)
-    env.filters["num"] = _num
-    env.filters["sortkey"] = _sortkey
-    return env
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    """``1.2345e-07 -> "1.23e-07"``; None (NaN/inf in JSON) -> ``"—"``."""
-    if value is None or isinstance(value, bool):
-        return "—" if value is None else str(value)
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.{digits}g}" if math.isfinite(value) else "—"
-
-
-def _sortkey(value: Any) -> str:
-    """A ``data-sort`` value: numbers as repr, missing numbers last."""
-    if value is None:
-        return "Infinity"
-    return repr(float(value)) if isinstance(value, (int, float)) else str(value)
 
 
 def _svg(markup: str) -> Markup:
@@ -130,26 +103,53 @@ def _numeric(values: Any) -> bool:
         v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
 
 
+def _flags(values: Any) -> bool:
+    return isinstance(values, list) and bool(values) and all(isinstance(v, bool) for v in values)
+
+
+#: Suffix of a series holding the threshold another series was held to.
+TOLERANCE = "_tolerance"
+
+
 def _flat_charts(series: dict[str, Any], name: str, salt: str,
-                 marks: Sequence[tuple[str, float]] = ()) -> list[Markup]:
-    """Charts of a flat series: one x key (first of X_KEYS present, else the first key)."""
+                 marks: Sequence[tuple[str, float]] = ()) -> tuple[list[Markup], list[str]]:
+    """Charts of a flat series (one x key: first of X_KEYS present, else the first key), and
+    sentences for the series with nothing to draw (all zero).
+
+    A ``<key>_tolerance`` series is drawn as the tolerance line on ``key``'s chart; a series of
+    booleans as pass/fail marks.
+    """
     lists = {k: v for k, v in series.items() if isinstance(v, list) and v}
     if not lists:
-        return []
+        return [], []
     x_key = next((k for k in X_KEYS if k in lists), next(iter(lists)))
     x = lists[x_key]
-    ys = [k for k, v in lists.items() if k != x_key and _numeric(v) and len(v) == len(x)]
-    out = []
+    ys = [k for k, v in lists.items() if k != x_key and not k.endswith(TOLERANCE)
+          and (_numeric(v) or _flags(v)) and len(v) == len(x)]
+    out, words = [], []
     for j, y_key in enumerate(ys[:MAX_PROBE_CHARTS]):
+        values = lists[y_key]
         title = f"{printable(name)}: {_humanize(y_key)}"  # matplotlib cannot draw a lone surrogate
+        if _flags(values):
+            if _numeric(x):
+                out.append(_svg(charts.pass_fail_chart(x, values, title=title,
+                                                       xlabel=_humanize(x_key), salt=f"{salt}-{j}")))
+            continue
+        limit = lists.get(y_key + TOLERANCE)
+        if all(v == 0 for v in values) and limit is None:
+            words.append(f"{_humanize(y_key)}: 0 for every {_humanize(x_key)} ({', '.join(map(str, x))}), "
+                         "so there is nothing to draw.")
+            continue
         if _numeric(x):
-            svg = charts.line_chart([("", x, lists[y_key])], title=title, xlabel=_humanize(x_key),
-                                    ylabel=_humanize(y_key), marks=marks, salt=f"{salt}-{j}")
+            thresholds = [("tolerance", x, limit)] if _numeric(limit) and len(limit) == len(x) else []
+            svg = charts.line_chart([("", x, values)], title=title, xlabel=_humanize(x_key),
+                                    ylabel=_humanize(y_key), marks=marks, thresholds=thresholds,
+                                    salt=f"{salt}-{j}")
         else:
-            svg = charts.bar_chart([printable(v) for v in x], [(_humanize(y_key), lists[y_key])], title=title,
+            svg = charts.bar_chart([printable(v) for v in x], [(_humanize(y_key), values)], title=title,
                                    ylabel=_humanize(y_key), salt=f"{salt}-{j}")
         out.append(_svg(svg))
-    return out
+    return out, words
 
 
 def _grouped_charts(groups: dict[str, dict[str, Any]], name: str, salt: str) -> list[Markup]:
@@ -172,17 +172,19 @@ def _probe_view(probe: dict[str, Any], i: int) -> dict[str, Any]:
     series = probe.get("series") or {}
     name = probe.get("subject") or probe.get("name", "probe")
     groups = {k: v for k, v in series.items() if isinstance(v, dict) and v}
+    words: list[str] = []
     if groups and len(groups) == len(series):
         plots = _grouped_charts(groups, name, f"probe{i}")
     else:
         breaking = probe.get("breaking_magnitude")
         numeric = isinstance(breaking, (int, float))
         marks = [(f"breaks at {breaking:g}", breaking)] if numeric else []
-        plots = _flat_charts(series, name, f"probe{i}", marks)
+        plots, words = _flat_charts(series, name, f"probe{i}", marks)
     extras = {k: v for k, v in probe.items()
               if k not in {"name", "subject", "passed", "findings", "series", "skipped"}
               and isinstance(v, (int, float, str)) and not isinstance(v, bool)}
-    return {"data": probe, "charts": plots, "extras": {_humanize(k): v for k, v in extras.items()}}
+    return {"data": probe, "charts": plots, "words": words, "anchor": f"probe-{i}",
+            "extras": {_humanize(k): v for k, v in extras.items()}}
 
 
 def _training_view(training: dict[str, dict[str, list]]) -> list[Markup]:
@@ -223,10 +225,13 @@ def render_html(report: Report) -> str:
     # Our templates hold only printable text and newlines, so escaping the rest of the page
     # shows every bidi override, control character and lone surrogate from user code escaped
     # (names in the SVG charts included), and the page always encodes as UTF-8.
+    probes = [_probe_view(p, i) for i, p in enumerate(report.probes)]
     return printable_text(template.render(
         report=report,
         gradient_views=_gradient_views(report),
-        probes=[_probe_view(p, i) for i, p in enumerate(report.probes)],
+        probes=probes,
+        failing_probes=[p for p in probes
+                        if not p["data"].get("passed") and not p["data"].get("skipped")],
         training=_training_view(report.training),
         environment=report.environment,
         script=script,

@@ -6,6 +6,7 @@ Importing this module registers its formatters in :data:`gradcheck.results.TEXT_
 
 from __future__ import annotations
 
+from gradcheck.findings import format_shape
 from gradcheck.render.verdicts import gradient_verdict
 from gradcheck.results import TEXT_RENDERERS, GradientCheckResult, SuiteResult
 from gradcheck.text import printable, printable_text
@@ -32,7 +33,7 @@ def format_gradient_result(result) -> str:
     rows = [
         (
             printable(p.name),
-            "x".join(str(s) for s in p.shape) or "scalar",
+            format_shape(p.shape),
             str(p.n_checked),
             _num(p.max_abs_error),
             _num(p.max_rel_error),

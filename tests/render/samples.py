@@ -103,3 +103,26 @@ def passing_report() -> Report:
                         gradients=gradients([param("W1", (784, 10), passed=True),
                                              param("b1", (10,), passed=True)]),
                         environment=ENVIRONMENT, created=CREATED)
+
+
+def contract_probes():
+    """Shapes per batch size (pass/fail), and the loss under reordering against its tolerance."""
+    shapes = {"name": "shapes", "subject": "shapes", "passed": False, "findings": [{
+        "kind": "shape", "subject": "forward, batch of 5", "severity": "error",
+        "message": "forward, batch of 5: returned shape (4, 3) for 5 examples (shape)",
+        "hint": "Keep the examples axis through every layer.", "data": {}}],
+        "series": {"batch_size": [1, 2, 3, 5], "passed": [True, True, True, False]}}
+    order = {"name": "example order", "subject": "example order", "passed": True, "findings": [],
+             "series": {"permutation": [1, 2, 3], "loss_difference": [4.4e-16, 0.0, 2.2e-16],
+                        "loss_difference_tolerance": [1e-12, 1e-12, 1e-12]}}
+    dead = {"name": "activations", "subject": "activations", "passed": True, "findings": [],
+            "series": {"layer": ["dense1", "relu1", "dense2"], "dead_after_training": [0.0, 0.0, 0.0],
+                       "std": [0.5, 0.3, 0.4]}}
+    return [shapes, order, dead]
+
+
+def probe_failing_report() -> Report:
+    """Every gradient right; one probe (shapes) fails."""
+    return Report.build("network with a shape bug", gradients=gradients([
+        param("W1", [20, 8], passed=True), param("b1", [8], passed=True)]),
+        probes=contract_probes(), environment=ENVIRONMENT, created=CREATED)

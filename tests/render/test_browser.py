@@ -66,3 +66,22 @@ def test_injected_markup_never_executes(tmp_path, payload):
     assert "<title>gradcheck: FAIL" in run.stdout
     assert _console(run.stderr) == []
     assert "<img" not in run.stdout
+
+
+def test_new_charts_show_in_the_browser(tmp_path):
+    """A probe-only failure: summary at the top, pass/fail marks, a tolerance line, words for zeros."""
+    from matplotlib.image import imread
+
+    page = write_html(samples.probe_failing_report(), tmp_path / "report.html")
+    dom = _chromium(tmp_path, page, "--dump-dom").stdout
+    top = dom[dom.index('id="diagnosis"'):dom.index('id="gradients"')]
+    assert "What is wrong" in top and "returned shape (4, 3) for 5 examples" in top
+    assert dom.count("<svg") >= 3  # pass/fail marks, reordering with tolerance, layer std
+    assert "dead after training: 0 for every layer" in dom
+    shot = tmp_path / "charts.png"
+    _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1200,2600")
+    pixels = imread(shot)[..., :3]
+    green = (pixels[..., 1] > 0.4) & (pixels[..., 0] < 0.2) & (pixels[..., 2] < 0.3)
+    red = (pixels[..., 0] > 0.7) & (pixels[..., 1] < 0.3) & (pixels[..., 2] < 0.3)
+    assert green.sum() > 50  # the pass marks
+    assert red[:500].any()  # the FAIL verdict and summary above the fold

@@ -84,3 +84,39 @@ def test_bar_chart_of_all_zeros_starts_at_zero():
     # tick labels of the y axis: 0.0 up to 1.0, none negative
     assert "1.0" in svg
     assert not re.search(r"−0\.0[1-9]", svg)
+
+
+def _tick_labels(svg: str) -> list[str]:
+    return [t for t in _texts(svg) if re.fullmatch(r"[−\-0-9.]+", t)]
+
+
+def test_whole_number_x_gets_whole_number_ticks():
+    svg = charts.line_chart([("", [1, 2, 3], [0.5, 0.25, 0.125])], xlabel="permutation")
+    labels = _tick_labels(svg)
+    assert {"1", "2", "3"} <= set(labels)
+    assert not [t for t in labels if t in {"1.25", "1.5", "2.5", "1.0", "2.0"}]
+
+
+def test_a_tolerance_line_is_drawn_and_named():
+    noise = [2e-16, 0.0, 1.1e-16]
+    with_line = charts.line_chart([("", [1, 2, 3], noise)],
+                                  thresholds=[("tolerance", [1, 2, 3], [1e-8] * 3)])
+    without = charts.line_chart([("", [1, 2, 3], noise)])
+    assert "tolerance" in _texts(with_line) and "tolerance" not in _texts(without)
+    assert charts.THRESHOLD_COLOR.lower() in with_line.lower()
+
+
+def test_pass_fail_marks_instead_of_a_line_on_a_flat_axis():
+    svg = charts.pass_fail_chart([1, 2, 3, 5], [True, True, False, True], title="shapes: passed",
+                                 xlabel="batch size")
+    texts = _texts(svg)
+    assert "pass" in texts and "fail" in texts
+    assert not [t for t in _tick_labels(svg) if t in {"0.96", "0.98", "1.02", "1.04", "2.5"}]
+
+
+def test_the_palette_is_distinct():
+    assert len(set(charts.COLORS)) == len(charts.COLORS)
+    # Okabe-Ito: no two of the first seven colours are shades of blue
+    blues = [c for c in charts.COLORS if int(c[5:7], 16) > int(c[1:3], 16) + 60
+             and int(c[5:7], 16) > int(c[3:5], 16) + 30]
+    assert len(blues) <= 2

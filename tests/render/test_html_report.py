@@ -142,3 +142,18 @@ def test_write_html_to_unwritable_place_raises_report_write_error(tmp_path):
     (tmp_path / "reports").write_text("a file, not a directory")
     with pytest.raises(ReportWriteError, match="reports"):
         write_html(samples.passing_report(), tmp_path / "reports" / "ref.html")
+
+
+def test_a_failing_probe_alone_is_summarised_at_the_top():
+    html = render_html(samples.probe_failing_report())
+    top = html[html.index('id="diagnosis"'):html.index('id="gradients"')]
+    assert "What is wrong" in top and 'href="#probe-0"' in top
+    assert "returned shape (4, 3) for 5 examples" in top
+
+
+def test_words_instead_of_empty_axes_and_marks_instead_of_boolean_lines():
+    html = render_html(samples.probe_failing_report())
+    assert "dead after training: 0 for every layer (dense1, relu1, dense2)" in html
+    assert "shapes: passed" in html  # the pass/fail chart
+    order = html[html.index('id="probe-1"'):html.index('id="probe-2"')]
+    assert "tolerance" in order  # the reordering chart carries its tolerance line

@@ -1,0 +1,41 @@
+"""The one Jinja2 environment of every HTML view: the report page and the notebook tables.
+
+Autoescape is on; user-supplied text (parameter names, messages) is never marked safe.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from gradcheck.findings import format_shape
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    """``1.2345e-07 -> "1.23e-07"``; None (NaN/inf in JSON) -> ``"—"``."""
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}g}" if math.isfinite(value) else "—"
+
+
+def _sortkey(value: Any) -> str:
+    """A ``data-sort`` value: numbers as repr, missing numbers last."""
+    if value is None:
+        return "Infinity"
+    return repr(float(value)) if isinstance(value, (int, float)) else str(value)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("gradcheck.render", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters["num"] = _num
+    env.filters["sortkey"] = _sortkey
+    env.filters["shape"] = format_shape
+    return env
