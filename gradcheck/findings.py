@@ -133,5 +133,7 @@ class Finding:
 
 
 def format_shape(shape) -> str:
-    """A shape as NumPy prints it, everywhere it is shown: ``(10,)``, ``(784, 10)``, ``()``."""
-    return str(tuple(int(s) for s in shape))
+    """A shape as NumPy prints it, everywhere it is shown: ``(10,)``, ``(784, 10)``; a 0-d
+    array's is ``scalar``."""
+    shape = tuple(int(s) for s in shape)
+    return str(shape) if shape else "scalar"
