@@ -181,6 +181,7 @@ def test_memmap_parameters_are_perturbed_and_restored_in_place(tmp_path):
     assert np.fromfile(tmp_path / "W.bin").tobytes() == data.tobytes()
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix is what is being tested
 def test_matrix_parameters_are_addressed_entry_by_entry():
     matrix = np.matrix(np.arange(6.0).reshape(2, 3))
     perturber = EntryPerturber(matrix)
