@@ -11,7 +11,6 @@ comes from the JSON.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -21,14 +20,9 @@ END = "<!-- training-speed:end -->"
 _HERE = Path(__file__).resolve().parent
 
 
-def _benchmarks_module():
-    spec = importlib.util.spec_from_file_location("render_benchmarks", _HERE / "render_benchmarks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_RB = _benchmarks_module()
+if str(_HERE) not in sys.path:  # the shared table helpers live beside this script
+    sys.path.insert(0, str(_HERE))
+import render_benchmarks as _RB  # noqa: E402
 
 
 def plain_loop_table(data: dict) -> list[str]:
