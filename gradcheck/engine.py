@@ -34,6 +34,7 @@ from gradcheck.probes.training import (
     probe_learning_rate,
     probe_precision,
 )
+from gradcheck.recheck import recheck_in_float64
 from gradcheck.results import CheckOutcome, GradientCheckResult, SuiteResult
 from gradcheck.targets.batches import describe, synthetic_batch
 from gradcheck.targets.data import DataSet
@@ -235,11 +236,14 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
     """Check every parameter of a protocol target on one batch (X, y).
 
     ``options`` go to :func:`gradcheck.check_gradients`; the batch size is taken from y so a
-    gradient off by exactly that factor is named as a missing 1/m.
+    gradient off by exactly that factor is named as a missing 1/m. Parameters with entries below
+    the dtype's resolution are checked again in float64 (:mod:`gradcheck.recheck`).
     """
     options.setdefault("batch_size", int(np.asarray(y).shape[0]))
-    return check_gradients(lambda: target.loss(X, y), target_params(target),
-                           lambda: target.gradients(X, y), **options)
+    result = check_gradients(lambda: target.loss(X, y), target_params(target),
+                             lambda: target.gradients(X, y), **options)
+    # entries float32's rounding hides are judged again on a float64 copy, when one can be made
+    return recheck_in_float64(result, target, X, y, options)
 
 
 # -- the families ----------------------------------------------------------------------------

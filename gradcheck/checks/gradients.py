@@ -18,6 +18,9 @@ FOLLOW_UP_FULL = 128
 FOLLOW_UP_SAMPLES = 32
 #: Largest side of an error heatmap.
 MAP_SIDE = 64
+#: An entry is hidden by rounding when the noise floor is above this fraction of its size: a
+#: right value could then not be told from 0, from -1x or from 2x.
+RESOLVE_FRACTION = 0.25
 
 
 def error_map(abs_error: np.ndarray) -> list[list[float]]:
@@ -140,6 +143,26 @@ class ParamChecker:
             failing = failing[~fits & ~smooth]
         return resolved, side_noise
 
+    def _hidden(self, array, a_sel, numeric, ok, kinks) -> np.ndarray:
+        """Entries the loss's rounding hides: they pass whatever their value.
+
+        At the default step a central difference carries the loss's rounding noise (see
+        :func:`~gradcheck.numeric.tolerances.noise_floor`). Where the analytic and numeric values
+        are both below :data:`RESOLVE_FRACTION` of it, a right value, 0, -1x and 2x all pass: a
+        float32 network with tiny weights would pass a sign error. Entries where both values
+        are exactly 0 (the loss did not move at all) are not hidden, nor are entries judged with
+        a tolerance the caller set. In float64 the floor is about 1e-9 per unit of loss, far below
+        any gradient that matters, so only lower precisions are looked at. Mask over the checked
+        entries.
+        """
+        if self.user_atol is not None or np.finfo(array.dtype).eps <= np.finfo(np.float64).eps:
+            return np.zeros(a_sel.size, dtype=bool)
+        size = np.maximum(np.abs(a_sel), np.abs(numeric))
+        floor = noise_floor(self.f0, self.step_base, array.dtype)
+        exact_zero = (a_sel == 0) & (numeric == 0)
+        with np.errstate(invalid="ignore"):
+            return ok & ~kinks & ~exact_zero & (floor > RESOLVE_FRACTION * size)
+
     def _entry_report(self, name, array, analytic, indices, numeric_sel, fwd, bwd, mode, evals,
                       reduced_to_scalar=False, resolved=None, side_noise=None):
         atol = self.atol(array.dtype)
@@ -153,6 +176,7 @@ class ParamChecker:
         side_atol = np.maximum(atol, side_noise) if side_noise is not None else np.full(indices.size, atol)
         kinks[~ok] = kink_mask(a_sel[~ok], fwd[~ok], bwd[~ok], self.tol.rtol, side_atol[~ok])
         ok |= kinks
+        hidden = self._hidden(array, a_sel, numeric_sel, ok, kinks)
         rel = relative_error(a_sel, numeric_sel, atol)
         abs_err = np.abs(a_sel - numeric_sel)
         # Differences below the loss's rounding noise say nothing about the gradient.
@@ -202,6 +226,8 @@ class ParamChecker:
                 hint="Nothing to fix; a finite difference cannot see a derivative at a kink.",
                 data={"count": int(kinks.sum())},
             ))
+        if np.any(hidden):
+            findings.append(self._hidden_finding(name, array, a_sel, numeric_sel, hidden))
         tier = self.tol.tier(max_rel_above_noise) if passed else "wrong"
         if passed and tier == "wrong":
             # passed by the absolute tolerance (|a - n| <= atol) at a large relative error
@@ -232,6 +258,29 @@ class ParamChecker:
             findings=findings,
             error_map=error_map(np.abs(analytic - numeric_full)) if (not passed and all_checked) else None,
             n_loss_evals=evals,
+        )
+
+    def _hidden_finding(self, name, array, a_sel, numeric_sel, hidden) -> Finding:
+        """What could not be judged: entries below the loss's rounding at the default step.
+
+        A warning when none of the parameter's entries that move the loss could be judged
+        (nothing about it was checked), else a note; ``data["hidden"]`` marks the finding for a
+        re-check in float64 (:mod:`gradcheck.checks.promotion`).
+        """
+        count, total = int(hidden.sum()), int(hidden.size)
+        largest = float(np.max(np.maximum(np.abs(a_sel[hidden]), np.abs(numeric_sel[hidden]))))
+        floor = noise_floor(self.f0, self.step_base, array.dtype)
+        nothing_judged = count == int(np.count_nonzero((a_sel != 0) | (numeric_sel != 0)))
+        what = (f"none of its {total} entries could be judged" if nothing_judged
+                else f"{count} of its {total} entries could not be judged")
+        return Finding(
+            kind="precision", subject=name, severity="warning" if nothing_judged else "info",
+            message=f"{name}: {what} in {array.dtype.name}: their gradients (up to {largest:.2g}) "
+            f"are below what the loss's rounding lets a finite difference resolve ({floor:.2g}) "
+            "(precision)",
+            hint="Check in float64 to judge them: build the network with float64 parameters "
+            "(`--dtype float64` when the target is a factory taking dtype=).",
+            data={"count": count, "largest": largest, "floor": floor, "hidden": True},
         )
 
     # -- directional ---------------------------------------------------------------------------

@@ -105,6 +105,8 @@ class Injected:
         self.params = target.params
 
     def __getattr__(self, name):
+        if name.startswith("__") or name == "_target":  # copy and pickle probe before __init__
+            raise AttributeError(name)
         return getattr(self._target, name)
 
     def loss(self, X, y):

@@ -15,7 +15,7 @@ STAGES = (
     ("results", "config", "targets", "adapters", "strategies", "usercode"),
     ("checks",),
     ("api", "layer_check", "probes"),
-    ("engine", "conformance", "report"),
+    ("recheck", "engine", "conformance", "report"),
     ("render",),
     ("default_target", "session", "isolation"),
     ("cli", "pytest_plugin", "many", "__main__", "__init__"),

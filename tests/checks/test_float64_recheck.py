@@ -1,0 +1,136 @@
+"""Entries below float32's resolution: said, and judged again on a float64 copy of the network.
+
+A float32 network with tiny weights has gradients (about 1e-4) below what the loss's rounding
+lets a float32 finite difference resolve (about 1e-3): a sign error passes there. The check says
+so, and when the target can be copied into float64 it judges those parameters on the copy.
+"""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from gradcheck import check_gradients
+from gradcheck.conformance import check_target_gradients
+from tests.frontends.helpers import gradcheck
+from tests.targets.test_widening import _batch, _tanh_net
+
+
+def _buggy(target, name, change):
+    inner = target._gradients
+    names = list(target.params)
+
+    def gradients(p, X, y):
+        grads = list(inner(p, X, y))
+        k = names.index(name)
+        grads[k] = change(np.array(grads[k]))
+        return tuple(grads)
+
+    target._gradients = gradients
+    return target
+
+
+def _precision(result, severity):
+    return [f for f in result.findings if f.kind == "precision" and f.severity == severity]
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("n", [2, 8, 32])
+def test_a_correct_tiny_float32_network_passes_and_says_where_it_was_judged(n, seed):
+    target, _ = _tanh_net(seed=seed)
+    X, y = _batch(n)
+    result = check_target_gradients(target, X, y, seed=seed)
+    assert result.passed, str(result)
+    assert not _precision(result, "warning")
+    assert any("float64 copy" in f.message for f in _precision(result, "info"))
+    assert any("float64 copy" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("change, kind", [(lambda g: -g, "sign"), (lambda g: 2 * g, "scale"),
+                                          (lambda g: np.where(np.arange(g.shape[0])[:, None] == 0, 0, g),
+                                           "zero")], ids=["sign", "doubled", "row_never_written"])
+@pytest.mark.parametrize("name", ["W1", "W2"])
+def test_a_bug_float32_cannot_see_is_found_on_the_float64_copy(name, change, kind):
+    target, params = _tanh_net()
+    before = {k: v.tobytes() for k, v in params.items()}
+    X, y = _batch(32)
+    result = check_target_gradients(_buggy(target, name, change), X, y)
+    assert result.failed == [name]
+    assert kind in {f.kind for f in result[name].findings if f.is_failure}
+    # the user's float32 arrays are untouched, bit for bit
+    assert {k: v.tobytes() for k, v in params.items()} == before
+    assert all(v.dtype == np.float32 for v in params.values())
+
+
+def test_without_a_target_to_copy_the_check_says_what_it_could_not_judge():
+    target, params = _tanh_net()
+    X, y = _batch(32)
+    result = check_gradients(lambda: target.loss(X, y), params,
+                             lambda: {k: -g for k, g in target.gradients(X, y).items()})
+    # a sign error everywhere, invisible in float32: not a false pass, a warning per parameter
+    warned = {f.subject for f in _precision(result, "warning")}
+    assert {"W1", "W2"} <= warned
+    message = next(f.message for f in _precision(result, "warning") if f.subject == "W1")
+    assert "none of its 80 entries could be judged in float32" in message
+
+
+def test_a_tolerance_given_by_the_caller_is_respected():
+    target, _ = _tanh_net()
+    X, y = _batch(32)
+    result = check_target_gradients(target, X, y, atol=1e-3)
+    assert result.passed
+    assert not [f for f in result.findings if f.kind == "precision" and f.data.get("hidden")]
+    assert not any("float64 copy" in note for note in result.notes)
+
+
+def test_a_float64_network_has_nothing_hidden():
+    target, _ = _tanh_net(dtype=np.float64)
+    X, y = _batch(32, dtype=np.float64)
+    result = check_target_gradients(target, X, y)
+    assert result.passed
+    assert not [f for f in result.findings if f.kind == "precision"]
+
+
+def test_a_copy_whose_loss_reads_other_arrays_is_not_used():
+    target, params = _tanh_net()
+    outer = params  # the loss reads these, not the adapter's (copied) dict
+    inner_output = target._output
+    target._output = lambda p, X: inner_output(outer, X)
+    X, y = _batch(32)
+    result = check_target_gradients(target, X, y)
+    assert result.passed  # nothing judged is not a failure...
+    assert {"W1", "W2"} <= {f.subject for f in _precision(result, "warning")}  # ...but it is said
+    assert any("not used" in note and "does not read" in note for note in result.notes), result.notes
+
+
+def test_the_command_line_finds_the_bug_in_a_float32_file(tmp_path):
+    (tmp_path / "tiny.py").write_text(textwrap.dedent('''
+        import numpy as np
+        from gradcheck.adapters import functional
+
+        rng = np.random.default_rng(0)
+        params = {"W1": (1e-3 * rng.standard_normal((5, 16))).astype(np.float32),
+                  "b1": np.zeros(16, dtype=np.float32),
+                  "W2": (1e-3 * rng.standard_normal((16, 3))).astype(np.float32),
+                  "b2": np.zeros(3, dtype=np.float32)}
+
+        def forward(p, X):
+            H = np.tanh(X @ p["W1"] + p["b1"])
+            Z = H @ p["W2"] + p["b2"]
+            E = np.exp(Z - Z.max(axis=1, keepdims=True))
+            return H, E / E.sum(axis=1, keepdims=True)
+
+        def gradients(p, X, y):
+            H, P = forward(p, X)
+            dZ = P.copy()
+            dZ[np.arange(len(y)), y] -= 1
+            dZ /= len(y)
+            dH = dZ @ p["W2"].T * (1 - H ** 2)
+            return X.T @ dH, dH.sum(axis=0), -(H.T @ dZ), dZ.sum(axis=0)  # dW2's sign is wrong
+
+        target = functional(params, output=lambda p, X: forward(p, X)[1], gradients=gradients)
+    '''))
+    run = gradcheck("check", "tiny.py:target", "--dtype", "float32", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "W2" in run.stdout and "sign" in run.stdout
+    assert "float64 copy" in run.stdout
