@@ -27,6 +27,7 @@ from gradcheck.validation import (
     require_callable,
     resolve_grads,
     shared_memory_pairs,
+    validate_entries,
     validate_grads,
     validate_options,
     validate_params,
@@ -77,6 +78,7 @@ def check_gradients(
     progress: Callable[[int, int], None] | None = None,
     max_seconds: float | None = MAX_SECONDS,
     jobs=None,
+    entries: Mapping[str, np.ndarray] | None = None,
 ) -> GradientCheckResult:
     """Compare analytic gradients with finite differences, and explain every disagreement.
 
@@ -123,6 +125,9 @@ def check_gradients(
         perturbs its own copy of the parameters, the results are a serial run's, bit for bit.
         An Executor (e.g. dask.distributed's ``client.get_executor()``) runs them wherever it
         sends tasks. None or 1: in this process. See :mod:`gradcheck.numeric.parallel`.
+    entries : mapping str -> int array, optional
+        Flat indices to check, per parameter, in place of the ones ``mode`` picks ("full" and
+        "sample" modes); parameters not named are checked as ``mode`` says.
 
     Returns
     -------
@@ -153,6 +158,7 @@ def check_gradients(
     if progress is not None:
         progress = _guarded_progress(progress)
     params = validate_params(params)
+    entries = validate_entries(entries, params, mode)
     dtypes = {arr.dtype for arr in params.values()}
     dtype = max(dtypes, key=lambda d: np.finfo(d).eps)  # the least precise one sets the bar
     validate_step(eps, dtype)
@@ -177,7 +183,8 @@ def check_gradients(
                     "Gradients cannot be checked where the loss is NaN/inf; check the inputs and "
                     "the parameters first.",
                 )
-            refuse_if_too_slow(evaluate.seconds_per_call, [arr.size for arr in params.values()], mode=mode,
+            sizes = [len(entries[name]) if name in entries else arr.size for name, arr in params.items()]
+            refuse_if_too_slow(evaluate.seconds_per_call, sizes, mode=mode,
                                method=method, samples=samples, directions=directions, max_seconds=max_seconds,
                                retime=evaluate.retime, workers=parallel.workers)
             try:
@@ -191,7 +198,7 @@ def check_gradients(
                 notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
                              f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
             reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size,
-                                  parallel, mode, samples, directions, rng, progress)
+                                  parallel, mode, samples, directions, rng, progress, entries)
             # Every perturbation was undone entry by entry, so anything still different was
             # written by the user's code while the differences ran.
             changed = guard.changed()
@@ -214,14 +221,15 @@ def check_gradients(
 
 
 def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size, parallel, mode,
-                samples, directions, rng, progress) -> list[ParamReport]:
+                samples, directions, rng, progress, entries) -> list[ParamReport]:
     """Finite differences for every parameter, each report carrying its shape finding if any."""
     checker = ParamChecker(
         evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
         batch_size, evaluate.at, parallel,
     )
     reports = []
-    total = sum(arr.size for arr in params.values()) if mode == "full" else len(params)
+    total = sum(len(entries[n]) if n in entries else a.size for n, a in params.items()) \
+        if mode == "full" else len(params)
     done = 0
     for name, array in params.items():
         aligned, shape_finding, how = _align(name, analytic[name], array, batch_size)
@@ -232,7 +240,7 @@ def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_si
         if mode == "directional":
             report = checker.check_directional(name, array, aligned, rng, directions, scalar)
         else:
-            indices = select_indices(array.size, mode, samples, rng)
+            indices = entries[name] if name in entries else select_indices(array.size, mode, samples, rng)
             on_entry = None
             if progress is not None and mode == "full":
                 base = done
@@ -247,7 +255,7 @@ def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_si
             # a broadcast bias whose values show the reduction needs no second finding
             report.fail(None if how == "broadcast" and "reduction" in kinds else shape_finding)
         reports.append(report)
-        done += array.size if mode == "full" else 1
+        done += (len(entries[name]) if name in entries else array.size) if mode == "full" else 1
         if progress is not None:
             progress(done, total)
     return reports

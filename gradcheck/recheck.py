@@ -4,11 +4,14 @@ A float32 check marks the entries whose gradients are below what the loss's roun
 finite difference resolve (a ``precision`` finding with ``data["hidden"]``): there a right value,
 0, -1x and 2x all pass. When the target can be copied into float64
 (:func:`gradcheck.targets.widening.float64_copy`), those parameters are checked again on the
-copy, and their float64 reports, which can tell right from wrong, replace the float32 ones.
+copy, entry by entry, and their float64 verdict, which can tell right from wrong, goes into
+the float32 report.
 Otherwise the float32 result stands, with its warning and a note saying why no copy was checked.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from gradcheck.api import check_gradients
 from gradcheck.findings import Finding
@@ -20,19 +23,18 @@ from gradcheck.targets.widening import float64_copy
 _CALLER_TUNED = ("eps", "atol")
 
 
-def hidden_params(result: GradientCheckResult) -> dict[str, int]:
-    """Parameter name -> number of entries the loss's rounding hid, for parameters with any."""
-    return {report.name: int(finding.data.get("count", 0))
-            for report in result.params for finding in report.findings
-            if finding.kind == "precision" and finding.data.get("hidden")}
+def hidden_params(result: GradientCheckResult) -> dict[str, np.ndarray]:
+    """Parameter name -> flat indices of the entries the loss's rounding hid, where any."""
+    return {report.name: report.hidden_entries for report in result.params
+            if report.hidden_entries is not None and len(report.hidden_entries)}
 
 
 def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict) -> GradientCheckResult:
-    """``result`` with the reports of its rounding-hidden parameters replaced by float64 ones.
+    """``result`` with its rounding-hidden entries judged on a float64 copy of ``target``.
 
-    ``options`` are the keyword arguments the float32 check ran with. The float64 check runs on
-    a copy of ``target`` (the user's arrays are never touched) and only on the parameters with
-    hidden entries; it is adopted only when it shows the copy's loss reads those parameters.
+    ``options`` are the keyword arguments the check ran with. Only the hidden entries are
+    differenced again (2 loss calls each), on the copy: the user's arrays are never touched. The
+    float64 verdict is adopted only when it shows the copy's loss reads those parameters.
     """
     hidden = hidden_params(result)
     if not hidden or any(options.get(name) is not None for name in _CALLER_TUNED):
@@ -44,10 +46,13 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
                             f"copy of the network was checked: {why}")
         return result
     params64 = {name: array for name, array in target_params(clone).items() if name in hidden}
+    mode = options.get("mode", "full")
     wide = check_gradients(
         lambda: clone.loss(X64, y64), params64,
         lambda: {name: g for name, g in dict(clone.gradients(X64, y64)).items() if name in hidden},
-        **{**options, "progress": None})
+        **{**options, "progress": None, "mode": "full" if mode == "directional" else mode,
+           "entries": hidden})
+    result.n_loss_evals += wide.n_loss_evals
     unread = [f.subject for f in wide.findings if f.is_failure and f.data.get("not_read")]
     unsettled = [f.kind for f in wide.check_findings if f.kind in ("mutation", "nondeterministic")]
     if unread or unsettled:
@@ -55,30 +60,52 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
                             "of the network was checked but is not used: "
                             + (f"its loss does not read {', '.join(unread)}" if unread
                                else f"its check found {', '.join(unsettled)}"))
-        result.n_loss_evals += wide.n_loss_evals
         return result
-    by_name = {report.name: report for report in wide.params}
-    result.params = [_adopted(report, by_name[report.name], hidden[report.name], result.dtype)
-                     if report.name in by_name else report for report in result.params]
-    result.n_loss_evals += wide.n_loss_evals
-    result.notes.append(f"{names}: {len(hidden)} parameter{'s' if len(hidden) > 1 else ''} with "
-                        f"entries below {result.dtype}'s resolution, checked again on a float64 copy "
-                        "of the network (the same code on float64 arrays)")
+    for report in result.params:
+        if report.name in hidden:
+            _merge(report, wide[report.name], result.dtype)
+    result.notes.append(f"{names}: entries below {result.dtype}'s resolution were checked again on a "
+                        "float64 copy of the network (the same code on float64 arrays)")
     return result
 
 
-def _adopted(narrow: ParamReport, wide: ParamReport, count: int, dtype: str) -> ParamReport:
-    """The float64 report, saying where it comes from."""
-    verdict = "they agree there" if wide.passed else "the findings above come from that check"
-    wide.findings.append(Finding(
-        kind="precision", subject=wide.name, severity="info",
-        message=f"{wide.name}: {count} of its {narrow.n_checked} entries are below what {dtype}'s "
-        f"rounding lets a finite difference resolve, so it was checked on a float64 copy of the "
-        f"network; {verdict} (precision)",
-        hint="Nothing to do; run the network in float64 to see the same numbers.",
+def _merge(narrow: ParamReport, wide: ParamReport, dtype: str) -> None:
+    """Put the float64 verdict on the hidden entries into the float32 report, saying so."""
+    count = wide.n_checked
+    narrow.findings = [f for f in narrow.findings if not (f.kind == "precision" and f.data.get("hidden"))]
+    narrow.n_loss_evals += wide.n_loss_evals
+    where = (f"{count} of its {narrow.n_checked} entries are too small against {dtype}'s rounding "
+             "to judge there, so they were checked on a float64 copy of the network")
+    if wide.passed:
+        narrow.findings.append(Finding(
+            kind="precision", subject=narrow.name, severity="info",
+            message=f"{narrow.name}: {where}; they agree (precision)",
+            hint="Nothing to fix; run the network in float64 to see those numbers.",
+            data={"count": count, "from_dtype": dtype},
+        ))
+        return
+    if not narrow.passed:
+        # the entries float32 could judge already show the bug: one diagnosis is enough
+        narrow.findings.append(Finding(
+            kind="precision", subject=narrow.name, severity="info",
+            message=f"{narrow.name}: {where}; they are wrong there too (precision)",
+            hint="The finding above covers them.",
+            data={"count": count, "from_dtype": dtype},
+        ))
+        return
+    failures = [f for f in wide.findings if f.is_failure]
+    narrow.findings.append(Finding(
+        kind="precision", subject=narrow.name, severity="info",
+        message=f"{narrow.name}: {where}; the finding above comes from that check (precision)",
+        hint="Run the network in float64 to see the same numbers.",
         data={"count": count, "from_dtype": dtype},
     ))
-    return wide
+    for finding in reversed(failures):
+        narrow.fail(finding)
+    narrow.max_abs_error = max(narrow.max_abs_error, wide.max_abs_error)
+    narrow.max_rel_error = max(narrow.max_rel_error, wide.max_rel_error)
+    narrow.worst_index, narrow.worst_analytic, narrow.worst_numeric = (
+        wide.worst_index, wide.worst_analytic, wide.worst_numeric)
 
 
 __all__ = ["recheck_in_float64", "hidden_params"]

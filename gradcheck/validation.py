@@ -263,3 +263,30 @@ def require_callable(value, argument: str) -> Callable:
             f"Wrap it, e.g. {argument}=lambda: my_loss(X, y).",
         )
     return value
+
+
+def validate_entries(entries, params: dict[str, np.ndarray], mode: str) -> dict[str, np.ndarray]:
+    """``entries`` as ``{name: flat int indices}`` (empty when None), each name a parameter's and
+    each index within it; only for the entry-wise modes."""
+    if entries is None:
+        return {}
+    if mode == "directional":
+        raise InvalidArgumentError("entries", "was given with mode='directional', which checks "
+                                   "directions, not entries.", "Use mode='full' with entries.")
+    if not isinstance(entries, Mapping):
+        raise InvalidArgumentError("entries", f"got {type(entries).__name__}, expected a dict "
+                                   "name -> flat indices.", "Pass e.g. entries={'W1': [0, 5, 9]}.")
+    checked = {}
+    for name, indices in entries.items():
+        if name not in params:
+            raise InvalidArgumentError("entries", f"names {name!r}, which is not a parameter "
+                                       f"(parameters: {list(params)}).", "Use the names in params.")
+        flat = np.asarray(indices)
+        if flat.ndim != 1 or (flat.size and not np.issubdtype(flat.dtype, np.integer)):
+            raise InvalidArgumentError("entries", f"[{name!r}] is not a 1-D array of integers.",
+                                       "Pass flat indices, e.g. np.flatnonzero(mask).")
+        if flat.size and (flat.min() < 0 or flat.max() >= params[name].size):
+            raise InvalidArgumentError("entries", f"[{name!r}] has indices outside 0..{params[name].size - 1}.",
+                                       f"{name} has {params[name].size} entries.")
+        checked[name] = flat.astype(np.intp)
+    return checked

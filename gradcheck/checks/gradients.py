@@ -258,6 +258,7 @@ class ParamChecker:
             findings=findings,
             error_map=error_map(np.abs(analytic - numeric_full)) if (not passed and all_checked) else None,
             n_loss_evals=evals,
+            hidden_entries=indices[hidden] if np.any(hidden) else None,
         )
 
     def _hidden_finding(self, name, array, a_sel, numeric_sel, hidden) -> Finding:
@@ -265,7 +266,7 @@ class ParamChecker:
 
         A warning when none of the parameter's entries that move the loss could be judged
         (nothing about it was checked), else a note; ``data["hidden"]`` marks the finding for a
-        re-check in float64 (:mod:`gradcheck.checks.promotion`).
+        re-check in float64 (:mod:`gradcheck.recheck`).
         """
         count, total = int(hidden.sum()), int(hidden.size)
         largest = float(np.max(np.maximum(np.abs(a_sel[hidden]), np.abs(numeric_sel[hidden]))))
@@ -276,8 +277,8 @@ class ParamChecker:
         return Finding(
             kind="precision", subject=name, severity="warning" if nothing_judged else "info",
             message=f"{name}: {what} in {array.dtype.name}: their gradients (up to {largest:.2g}) "
-            f"are below what the loss's rounding lets a finite difference resolve ({floor:.2g}) "
-            "(precision)",
+            f"are too small against the loss's rounding ({floor:.2g} at this step) to tell a right "
+            "value from 0, -1x or 2x (precision)",
             hint="Check in float64 to judge them: build the network with float64 parameters "
             "(`--dtype float64` when the target is a factory taking dtype=).",
             data={"count": count, "largest": largest, "floor": floor, "hidden": True},

@@ -134,3 +134,28 @@ def test_the_command_line_finds_the_bug_in_a_float32_file(tmp_path):
     assert run.returncode == 1, run.stdout + run.stderr
     assert "W2" in run.stdout and "sign" in run.stdout
     assert "float64 copy" in run.stdout
+
+
+def test_entries_limit_the_check_to_the_given_indices():
+    target, params = _tanh_net(dtype=np.float64)
+    X, y = _batch(8, dtype=np.float64)
+    result = check_gradients(lambda: target.loss(X, y), params, lambda: target.gradients(X, y),
+                             entries={"W1": np.array([0, 17, 79])})
+    assert result["W1"].n_checked == 3
+    assert result["W2"].n_checked == params["W2"].size
+
+
+@pytest.mark.parametrize("entries, says", [
+    ({"W9": [0]}, "not a parameter"),
+    ({"W1": [80]}, "outside 0..79"),
+    ({"W1": [[0, 1]]}, "1-D array of integers"),
+    ([0, 1], "expected a dict"),
+])
+def test_bad_entries_are_refused_with_the_argument_named(entries, says):
+    from gradcheck.errors import InvalidArgumentError
+
+    target, params = _tanh_net(dtype=np.float64)
+    X, y = _batch(8, dtype=np.float64)
+    with pytest.raises(InvalidArgumentError) as caught:
+        check_gradients(lambda: target.loss(X, y), params, lambda: target.gradients(X, y), entries=entries)
+    assert caught.value.argument == "entries" and says in str(caught.value)
