@@ -226,6 +226,8 @@ def _npz(path: Path, argument: str) -> DataSet:
                     argument, f"{path.name} has arrays {keys}, expected X and y (or exactly two "
                     "arrays, inputs first)", "Save it with np.savez(path, X=X, y=y).")
             return DataSet.from_arrays(archive[keys[0]], archive[keys[1]], argument=argument)
+    except InvalidArgumentError:  # the file was read; its arrays are what is wrong
+        raise
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise InvalidArgumentError(argument, f"{path} is not a readable .npz of numeric arrays ({exc})",
                                    "Save it with np.savez(path, X=X, y=y).") from None

@@ -65,6 +65,7 @@ def test_a_bad_file_is_an_error_naming_the_flag(bad_files, name, message):
     with pytest.raises(InvalidArgumentError) as info:
         load_target(None, config, flag=lambda name: "--gradcheck-" + name)
     assert info.value.argument == "--gradcheck-data" and message in str(info.value)
+    assert "not a readable" not in str(info.value)  # a file that was read is not called unreadable
 
 
 def test_batches_are_drawn_by_the_seed_and_laid_out_for_the_target(mnist):
