@@ -172,7 +172,8 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
                    "Run the same call yourself on this batch; the traceback shows the line."),
         "undecided": ("rounding and curvature hide whether the loss falls by eta |g|^2 for small "
                       "steps; the descent test is not conclusive here",
-                      "Check in float64 for a conclusive test."),
+                      "In float32, run it in float64 for a conclusive test; in float64, run the "
+                      "gradient check, which compares the gradients entry by entry."),
     }
     words, hint = reasons[descent.verdict]
     severity = "error" if descent.verdict == "raised" else "warning"
