@@ -206,3 +206,59 @@ def test_the_reference_experiments_output_is_pasted_except_its_wall_times():
         return re.sub(r"\d+\.\d+s", "<time>", text.strip("\n"))
 
     assert without_times(fresh) == without_times(pasted)
+
+
+def _log_of_softmax(Z):
+    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return np.log(E / E.sum(axis=-1, keepdims=True))
+
+
+def _log_softmax_without_shift(Z):
+    return Z - np.log(np.exp(Z).sum(axis=-1, keepdims=True))
+
+
+def _sigmoid_of_minus_z(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _sigmoid_as_a_ratio(z):
+    return np.exp(z) / (1 + np.exp(z))
+
+
+def _function_probe_rows():
+    from gradcheck import probes
+    from tests.probes import broken
+    from tests.probes import test_loss_probes as losses
+
+    return [  # (what the README's table says, probe, float64 and float32 breaking magnitudes)
+        ("naive `exp(Z)/sum` (711 / 90, nonfinite)",
+         lambda dtype: probes.probe_softmax(broken.naive_softmax, axis=-1, dtype=dtype), (711, 90)),
+        ("normalised over the whole batch (1, not_normalized)",
+         lambda dtype: probes.probe_softmax(broken.batch_normalised_softmax, axis=-1, dtype=dtype), (1, 1)),
+        ("over the wrong axis (1, wrong_axis)",
+         lambda dtype: probes.probe_softmax(broken.wrong_axis_softmax, axis=-1, dtype=dtype), (1, 1)),
+        ("`np.log(softmax(Z))` (500 / 88: divide by zero in log)",
+         lambda dtype: probes.probe_log_softmax(_log_of_softmax, axis=-1, dtype=dtype), (500, 88)),
+        ("no max shift (711 / 90)",
+         lambda dtype: probes.probe_log_softmax(_log_softmax_without_shift, axis=-1, dtype=dtype), (711, 90)),
+        ("`1/(1+np.exp(-z))` (711 / 90: overflow warning)",
+         lambda dtype: probes.probe_sigmoid(_sigmoid_of_minus_z, dtype=dtype), (711, 90)),
+        ("`exp(z)/(1+exp(z))` (711 / 90, nonfinite)",
+         lambda dtype: probes.probe_sigmoid(_sigmoid_as_a_ratio, dtype=dtype), (711, 90)),
+        ("unclipped `-log(p)` (500 / 88)",
+         lambda dtype: probes.probe_cross_entropy(losses.unclipped_cross_entropy, dtype=dtype), (500, 88)),
+        ("clipped loss with an unclipped gradient (500 / 50)",
+         lambda dtype: probes.probe_cross_entropy(losses.clipped_cross_entropy,
+                                                  gradient=losses.unclipped_cross_entropy_gradient,
+                                                  dtype=dtype), (500, 50)),
+        ("unclipped BCE (50 / 50, where p rounds to exactly 1)",
+         lambda dtype: probes.probe_binary_cross_entropy(losses.unclipped_binary_cross_entropy, dtype=dtype),
+         (50, 50)),
+    ]
+
+
+def test_the_function_probes_table_gives_each_broken_versions_breaking_magnitudes():
+    for phrase, probe, magnitudes in _function_probe_rows():
+        assert phrase in README
+        found = tuple(probe(dtype).breaking_magnitude for dtype in (np.float64, np.float32))
+        assert found == magnitudes, phrase
