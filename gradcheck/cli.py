@@ -236,6 +236,25 @@ def _captured_warnings(verbose: int):
                 print(f"  {text}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _lines_written_as_printed():
+    """Each line of output reaches a pipe or a log file when it is printed, not at exit.
+
+    Python holds stdout in a block buffer when it is not a terminal, and a process ended by
+    SIGTERM (a CI timeout, ``docker stop``) never writes that buffer out: its log would not
+    even say what was being checked. A few dozen lines cost nothing to write one by one.
+    """
+    stream = sys.stdout
+    switch = not getattr(stream, "line_buffering", True) and hasattr(stream, "reconfigure")
+    if switch:  # a terminal's stdout already is; a StringIO (a caller's capture) has no buffer
+        stream.reconfigure(line_buffering=True)
+    try:
+        yield
+    finally:
+        if switch:
+            stream.reconfigure(line_buffering=False)
+
+
 class _CheckError(GradcheckError):
     def __init__(self, outcome):
         super().__init__(f"{outcome.name}: {outcome.error}")
@@ -247,8 +266,8 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     args.argv = ["gradcheck", *argv]  # recorded in reports so the run can be repeated
     try:
-        with spoken_as(flag_words()), pin_blas(os.environ) as blas, \
-                _captured_warnings(args.verbose):
+        with _lines_written_as_printed(), spoken_as(flag_words()), \
+                pin_blas(os.environ) as blas, _captured_warnings(args.verbose):
             return _run(args, blas)
     except GradcheckError as exc:
         if getattr(args, "verbose", False):
