@@ -101,6 +101,8 @@ def tables(correct, bugs, seeds, bug_seeds, batches, seconds) -> str:
         bug_lines.append(f"| `{bug.name}` | {total} | {detected} | {named} | {common} |")
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"NumPy {np.__version__}")
+    if hasattr(os, "getloadavg"):  # the run's time depends on what else the machine was doing
+        machine += f", load average {os.getloadavg()[0]:.1f} at the end"
     return "\n".join([
         f"Correct networks, every check: false alarms / runs, batch sizes {', '.join(map(str, batches))} "
         f"(shapes and example order build their own batches), seeds 0-{seeds - 1}, float64 and float32:",
