@@ -159,3 +159,27 @@ def test_bad_entries_are_refused_with_the_argument_named(entries, says):
     with pytest.raises(InvalidArgumentError) as caught:
         check_gradients(lambda: target.loss(X, y), params, lambda: target.gradients(X, y), entries=entries)
     assert caught.value.argument == "entries" and says in str(caught.value)
+
+
+def test_the_recheck_runs_with_worker_processes_too():
+    target, _ = _tanh_net()
+    X, y = _batch(32)
+    result = check_target_gradients(_buggy(target, "W2", lambda g: -g), X, y, jobs=2)
+    assert result.failed == ["W2"]
+    assert "sign" in {f.kind for f in result["W2"].findings if f.is_failure}
+
+
+def test_a_recheck_the_time_guard_refuses_leaves_the_float32_result_and_says_why(monkeypatch):
+    from gradcheck import recheck
+    from gradcheck.errors import CheckTooSlowError
+
+    def too_slow(*args, **kwargs):
+        raise CheckTooSlowError("mode", "'full' would take about 3 min, over max_seconds=60.")
+
+    monkeypatch.setattr(recheck, "check_gradients", too_slow)
+    target, _ = _tanh_net()
+    X, y = _batch(32)
+    result = check_target_gradients(target, X, y)
+    assert result.passed
+    assert {"W1", "W2"} <= {f.subject for f in _precision(result, "warning")}
+    assert any("stopped" in note and "3 min" in note for note in result.notes), result.notes
