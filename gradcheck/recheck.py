@@ -77,41 +77,28 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
 
 def _merge(narrow: ParamReport, wide: ParamReport, dtype: str) -> None:
     """Put the float64 verdict on the hidden entries into the float32 report, saying so."""
-    count = wide.n_checked
     narrow.findings = [f for f in narrow.findings if not (f.kind == "precision" and f.data.get("hidden"))]
     narrow.n_loss_evals += wide.n_loss_evals
-    where = (f"{count} of its {narrow.n_checked} entries are too small against {dtype}'s rounding "
-             "to judge there, so they were checked on a float64 copy of the network")
     if wide.passed:
-        narrow.findings.append(Finding(
-            kind="precision", subject=narrow.name, severity="info",
-            message=f"{narrow.name}: {where}; they agree (precision)",
-            hint="Nothing to fix; run the network in float64 to see those numbers.",
-            data={"count": count, "from_dtype": dtype},
-        ))
-        return
-    if not narrow.passed:
+        verdict, hint = "they agree", "Nothing to fix; run the network in float64 to see those numbers."
+    elif not narrow.passed:
         # the entries float32 could judge already show the bug: one diagnosis is enough
-        narrow.findings.append(Finding(
-            kind="precision", subject=narrow.name, severity="info",
-            message=f"{narrow.name}: {where}; they are wrong there too (precision)",
-            hint="The finding above covers them.",
-            data={"count": count, "from_dtype": dtype},
-        ))
-        return
-    failures = [f for f in wide.findings if f.is_failure]
+        verdict, hint = "they are wrong there too", "The finding above covers them."
+    else:
+        verdict, hint = "the finding above comes from that check", "Run the network in float64 to see the same numbers."
+        for finding in reversed([f for f in wide.findings if f.is_failure]):
+            narrow.fail(finding)
+        narrow.max_abs_error = max(narrow.max_abs_error, wide.max_abs_error)
+        narrow.max_rel_error = max(narrow.max_rel_error, wide.max_rel_error)
+        narrow.worst_index, narrow.worst_analytic, narrow.worst_numeric = (
+            wide.worst_index, wide.worst_analytic, wide.worst_numeric)
     narrow.findings.append(Finding(
         kind="precision", subject=narrow.name, severity="info",
-        message=f"{narrow.name}: {where}; the finding above comes from that check (precision)",
-        hint="Run the network in float64 to see the same numbers.",
-        data={"count": count, "from_dtype": dtype},
+        message=f"{narrow.name}: {wide.n_checked} of its {narrow.n_checked} entries are too small "
+        f"against {dtype}'s rounding to judge there, so they were checked on a float64 copy of the "
+        f"network; {verdict} (precision)",
+        hint=hint, data={"count": wide.n_checked, "from_dtype": dtype},
     ))
-    for finding in reversed(failures):
-        narrow.fail(finding)
-    narrow.max_abs_error = max(narrow.max_abs_error, wide.max_abs_error)
-    narrow.max_rel_error = max(narrow.max_rel_error, wide.max_rel_error)
-    narrow.worst_index, narrow.worst_analytic, narrow.worst_numeric = (
-        wide.worst_index, wide.worst_analytic, wide.worst_numeric)
 
 
 __all__ = ["recheck_in_float64", "hidden_params"]

@@ -6,34 +6,16 @@ import threading
 import numpy as np
 import pytest
 
-from gradcheck.adapters import functional, layer_objects
+from gradcheck.adapters import layer_objects
 from gradcheck.targets import widening
 from gradcheck.targets.widening import float64_copy, widened
+from tests.corpus.networks import small_init_unfittable
 
 
-def _tanh_net(dtype=np.float32, scale=1e-3, seed=0):
-    rng = np.random.default_rng(seed)
-    params = {"W1": (scale * rng.standard_normal((5, 16))).astype(dtype),
-              "b1": np.zeros(16, dtype=dtype),
-              "W2": (scale * rng.standard_normal((16, 3))).astype(dtype),
-              "b2": np.zeros(3, dtype=dtype)}
-
-    def forward(p, X):
-        H = np.tanh(X @ p["W1"] + p["b1"])
-        Z = H @ p["W2"] + p["b2"]
-        E = np.exp(Z - Z.max(axis=1, keepdims=True))
-        return H, E / E.sum(axis=1, keepdims=True)
-
-    def gradients(p, X, y):
-        H, P = forward(p, X)
-        dZ = P.copy()
-        dZ[np.arange(len(y)), y] -= 1
-        dZ /= len(y)
-        dH = dZ @ p["W2"].T * (1 - H ** 2)
-        return X.T @ dH, dH.sum(axis=0), H.T @ dZ, dZ.sum(axis=0)
-
-    target = functional(params, output=lambda p, X: forward(p, X)[1], gradients=gradients)
-    return target, params
+def _tanh_net(dtype=np.float32, seed=0):
+    """The corpus's tanh network with weights around 1e-3 (functional style): target, params."""
+    target = small_init_unfittable(seed, dtype, None, None)
+    return target, target.params
 
 
 def _batch(n=16, dtype=np.float32):
