@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.api import check_gradients
+from gradcheck.checks.diagnosis import fit_to_code
 from gradcheck.config import CheckConfig
 from gradcheck.errors import GradcheckError, InvalidArgumentError, UserCodeError
 from gradcheck.layer_check import check_layer
@@ -243,7 +244,13 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
     result = check_gradients(lambda: target.loss(X, y), target_params(target),
                              lambda: target.gradients(X, y), **options)
     # entries float32's rounding hides are judged again on a float64 copy, when one can be made
-    return recheck_in_float64(result, target, X, y, options)
+    result = recheck_in_float64(result, target, X, y, options)
+    # hints in the code's own terms: per-example backprop has no batch axis, a summed loss no 1/m
+    per_example, reduction = bool(getattr(target, "per_example", False)), getattr(target, "reduction", None)
+    for report in result.params:
+        report.findings[:] = [fit_to_code(f, per_example=per_example, reduction=reduction)
+                              for f in report.findings]
+    return result
 
 
 # -- the families ----------------------------------------------------------------------------

@@ -283,6 +283,8 @@ class LayerObjectsTarget:
         grads = {}
         for name, (access, key) in self._owners.items():
             grad = access.get_grad(key)
+            if isinstance(grad, (np.generic, float)):  # grad.sum() without axis: a shape finding, not a crash
+                grad = np.asarray(grad)
             if not isinstance(grad, np.ndarray):
                 raise ProtocolError(f"the gradient of {name} ({access.label}) is {type(grad).__name__}, "
                                     "expected an array")

@@ -40,6 +40,8 @@ class PerSampleTarget:
     """A target over a per-example backprop. X is (n_in, m): examples are columns."""
 
     layout = "columns"
+    #: backprop sees one example at a time: the sum over the batch and the 1/m are the adapter's
+    per_example = True
 
     def __init__(self, network, *, cost=None, task: str | None = None):
         if declared_task(task) is not None:

@@ -6,6 +6,8 @@ from the numbers (a common ratio, a constant value, a transposition, where the w
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from gradcheck.findings import Finding
@@ -45,16 +47,16 @@ def fit_scale(A: np.ndarray, N: np.ndarray) -> tuple[float, float]:
     return c, residual
 
 
-def _scale_story(c: float, batch_size: int | None) -> tuple[str, str]:
-    """(meaning, hint) for a gradient that is c times too large."""
-    if batch_size and batch_size > 1 and _close(c, batch_size):
+def _scale_story(c: float, batch_size: int | None, rel: float = 2e-3) -> tuple[str, str]:
+    """(meaning, hint) for a gradient that is c times too large (``rel``: how close is exact)."""
+    if batch_size and batch_size > 1 and _close(c, batch_size, rel):
         return (
             f"gradient is {_fmt(c)}x too large, exactly the batch size {batch_size}: a missing "
             "1/m, the gradient sums over the examples where the loss averages",
             "Use one reduction in both: if the loss is a mean over examples, divide the summed "
             "gradient by the batch size; if it is meant to be a sum, drop the 1/m from the loss.",
         )
-    if batch_size and batch_size > 1 and _close(c * batch_size, 1.0):
+    if batch_size and batch_size > 1 and _close(c * batch_size, 1.0, rel):
         return (
             f"gradient is {batch_size}x too small, exactly the batch size: the gradient has one "
             "1/m more than the loss",
@@ -62,13 +64,13 @@ def _scale_story(c: float, batch_size: int | None) -> tuple[str, str]:
             "whose gradient averages, or a mean loss whose gradient divides by m twice (in the "
             "loss gradient and again in dW). Use the same reduction in both.",
         )
-    if _close(c, 2.0):
+    if _close(c, 2.0, rel):
         return (
             "gradient is 2x too large",
             "A factor 2 is counted twice or wrongly: d(x^2)/dx = 2x, the L2 term's 2*lambda*W, "
             "or an MSE derivative of 2(p - y) applied on top of a loss without the square.",
         )
-    if _close(c, 0.5):
+    if _close(c, 0.5, rel):
         return (
             "gradient is 2x too small",
             "A factor 2 is missing: the derivative of a square (2x), the L2 term's 2*lambda*W, "
@@ -85,15 +87,20 @@ def _scale_story(c: float, batch_size: int | None) -> tuple[str, str]:
     )
 
 
-def _regularisation_story(name, A, N, W) -> tuple[str, str, float] | None:
-    """(meaning, hint, c) when analytic - numeric = c W: an L2 term missing, doubled or extra."""
+def _regularisation_story(name, A, N, W, fit: float = 1e-3) -> tuple[str, str, float] | None:
+    """(meaning, hint, c) when analytic - numeric = c W: an L2 term missing, doubled or extra.
+
+    ``fit``: the relative residual below which the error counts as following W.
+    """
     error = A - N
     if W.size < 2 or not np.any(error) or float(W @ W) == 0.0:
         return None
     c, residual = fit_scale(error, W)
-    # the error must follow W, not the gradient itself (a plain scale error also fits N)
+    # the error must follow W clearly better than the gradient itself (a plain scale error also
+    # fits N) -- unless the gradient is W itself, the penalty alone (a data gradient that vanishes)
     _, along_gradient = fit_scale(error, N) if np.any(N) else (0.0, np.inf)
-    if not (np.isfinite(c) and residual < 1e-3 and along_gradient > 1e-2):
+    penalty_alone = fit_scale(N, W)[1] < fit
+    if not (np.isfinite(c) and residual < fit and (along_gradient > 10 * residual or penalty_alone)):
         return None
     if c < 0:
         return (f"analytic - numeric = {_fmt(c)} x {name}: a regularisation term's gradient "
@@ -174,6 +181,8 @@ def diagnose_values(
     reduced_to_scalar: bool = False,
     values: np.ndarray | None = None,
     worst: int | None = None,
+    rtol: float = 0.0,
+    atol: float = 0.0,
 ) -> Finding:
     """Explain why a parameter's gradient failed.
 
@@ -197,6 +206,10 @@ def diagnose_values(
     worst : int, optional
         Flat index of the entry the message names (the report's worst entry); default the
         failing entry with the largest difference.
+    rtol, atol : float
+        The check's tolerances: numeric gradients are only this precise (float32's rtol is
+        2e-2), so a common factor is recognised within them, not only within 1e-3: when the
+        gradient divided by the factor passes the check everywhere.
 
     Returns
     -------
@@ -204,6 +217,8 @@ def diagnose_values(
         kind in nonfinite, zero, sign, scale, transpose, reduction, mismatch.
     """
     shape = analytic.shape
+    # a factor fits when it explains the gradient as well as the numeric values are known
+    fit, rel = max(1e-3, 2 * rtol), max(2e-3, rtol)
     flat_checked = np.flatnonzero(checked)
     A = analytic.reshape(-1)[flat_checked]
     N = numeric.reshape(-1)[flat_checked]
@@ -255,7 +270,8 @@ def diagnose_values(
             never_written=int(wrong.size),
         )
     if values is not None:
-        story = _regularisation_story(name, A, N, np.asarray(values, dtype=np.float64).reshape(-1)[flat_checked])
+        story = _regularisation_story(name, A, N, np.asarray(values, dtype=np.float64).reshape(-1)[flat_checked],
+                                      fit)
         if story is not None:
             meaning, hint, coefficient = story
             return finding("scale", meaning, hint, l2_coefficient=coefficient)
@@ -266,16 +282,21 @@ def diagnose_values(
             "cache, a dead mask, or a gradient that is not accumulated).",
         )
     c, residual = fit_scale(A, N)
-    if np.isfinite(c) and residual < 1e-3 and not _close(c, 1.0, 1e-3):
-        if _close(c, -1.0, 1e-3):
+    if np.isfinite(c) and c != 0 and residual >= fit and rtol > 0:
+        # noisy numeric values (float32): a factor whose removal makes every entry pass is one
+        bound = atol + rtol * np.maximum(np.abs(A / c), np.abs(N))
+        if np.all(np.abs(A / c - N) <= bound):
+            residual = 0.0
+    if np.isfinite(c) and residual < fit and not _close(c, 1.0, max(1e-3, rtol)):
+        if _close(c, -1.0, max(1e-3, rtol)):
             return finding(
                 "sign", "gradient has the wrong sign (analytic = -numeric)",
                 f"d{name} points uphill: the difference is written the wrong way round (y - p "
                 "instead of p - y), or a minus sign is missing or doubled.",
                 factor=c,
             )
-        meaning, hint = _scale_story(c, batch_size)
-        return finding("scale", meaning, hint, factor=c, batch_size=batch_size)
+        meaning, hint = _scale_story(c, batch_size, rel)
+        return finding("scale", meaning, hint, factor=c, batch_size=batch_size, close=rel)
     if (
         analytic.ndim == 2
         and shape[0] == shape[1]
@@ -338,16 +359,24 @@ def diagnose_shape(
         )
     else:
         meaning = f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}"
-    hint = (
-        f"A gradient must have exactly its parameter's shape: check the axis and keepdims of "
-        f"the sum that produces d{name}, and the order of the matrix product."
-    )
+    if how == "transpose":
+        hint = (
+            f"d{name} multiplies the right factors in the wrong order: for W of shape (n_in, "
+            "n_out) and rows = examples, dW = X.T @ dZ; for W of shape (n_out, n_in), "
+            "dW = dZ @ X.T."
+        )
+    else:
+        hint = (
+            f"A gradient must have exactly its parameter's shape: check the axis and keepdims of "
+            f"the sum that produces d{name}, and the order of the matrix product."
+        )
     finding = Finding(
         kind="shape",
         subject=name,
         message=f"{name}: {meaning} (shape)",
         hint=hint,
-        data={"analytic_shape": list(analytic_shape), "param_shape": list(param_shape)},
+        data={"analytic_shape": list(analytic_shape), "param_shape": list(param_shape),
+              "transposed": how == "transpose"},
     )
     return finding, how
 
@@ -377,3 +406,48 @@ def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Findin
                 "gradients; the values were checked as they were when returned.",
             ))
     return findings
+
+
+def fit_to_code(finding: Finding, *, per_example: bool = False, reduction: str | None = None) -> Finding:
+    """``finding`` with its hint said in the terms of the code that was checked.
+
+    ``per_example``: the code's backward sees one example at a time (the loop over the batch and
+    the average are not the code's), so it has no examples axis, no sum over it and no 1/m to get
+    wrong. ``reduction``: "sum" or "mean", how the code's own loss reduces over the examples,
+    when known. Other findings come back unchanged.
+    """
+    name, data = finding.subject, finding.data
+    hint, message = None, finding.message
+    if finding.kind == "reduction" and per_example:
+        hint = (f"d{name} for one example was reduced to a single number (np.sum(delta), say): "
+                f"for one example the bias gradient is delta itself, one value per unit, with no "
+                "sum at all.")
+    elif finding.kind == "shape" and per_example and data.get("transposed"):
+        hint = (f"d{name} for one example is the outer product in the other order: "
+                "nabla_w = delta @ activation.T, delta (n_out, 1) first and the layer's input "
+                "(n_in, 1) transposed second.")
+    elif finding.kind == "scale" and "factor" in data:
+        c, m, rel = float(data["factor"]), data.get("batch_size"), float(data.get("close", 2e-3))
+        meaning, _ = _scale_story(c, m, rel)
+        one_more = bool(m and m > 1 and _close(c * m, 1.0, rel))
+        one_less = bool(m and m > 1 and _close(c, m, rel))
+        if per_example and (one_more or one_less):
+            # code that never sees the batch cannot divide by its size: the factor is a coincidence
+            new_meaning, hint = _scale_story(c, None, rel)
+            message = message.replace(meaning, new_meaning)
+        elif reduction == "sum" and one_more:
+            hint = ("The loss sums over the examples (no 1/m) but its gradient divides by the "
+                    "batch size: drop that division from the backward (a / len(y) in the loss "
+                    "gradient, or a / m in dW), or make the loss a mean.")
+        elif reduction == "sum" and one_less:
+            hint = ("The loss sums over the examples, so its gradient takes no 1/m and no factor "
+                    "m either: look for a multiplication by the batch size in the backward.")
+        elif reduction == "mean" and one_more:
+            hint = ("The loss is a mean over the examples and the gradient divides by the batch "
+                    "size twice (in the loss gradient and again in dW, say): keep only one 1/m.")
+        elif reduction == "mean" and one_less:
+            hint = ("The loss is a mean over the examples but the gradient sums over them: divide "
+                    "the loss gradient by the batch size once (dvalues / samples).")
+    if hint is None:
+        return finding
+    return replace(finding, message=message, hint=hint)

@@ -215,7 +215,8 @@ class ParamChecker:
             findings.append(diagnose_values(name, analytic, numeric_full, checked, ok_full,
                                             batch_size=self.batch_size,
                                             reduced_to_scalar=reduced_to_scalar, values=array,
-                                            worst=int(indices[worst_k])))
+                                            worst=int(indices[worst_k]), rtol=self.tol.rtol,
+                                            atol=self.atol(array.dtype)))
         if int(kinks.sum()):
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(

@@ -2,7 +2,10 @@
 
 A *false alarm* is a failing verdict on a correct network of :mod:`tests.corpus.networks`. A bug
 of :data:`BUGS` is *detected* when the gradient check fails, and *named* when the parameters it
-fails are exactly the one the bug was injected into. Shared by the parametrised test and by
+fails are exactly the one the bug was injected into. A bug of :data:`NATIVE_BUGS` is written into
+a style's own backward; it is named when exactly the parameters it makes wrong fail, and its
+hint *fits* when every failure on them has a kind and a hint the variant accepts, in the code's
+own terms (see :data:`STYLE_WORDS`). Shared by the parametrised test and by
 ``scripts/false_alarm_table.py``, which runs the full grid and writes the README table.
 """
 
@@ -159,3 +162,105 @@ def run_bug(bug: Bug, style: str, n: int, seed: int, dtype) -> tuple[bool, bool,
         result = check_target_gradients(buggy, X, y, mode="full", seed=seed)
     kinds = ",".join(sorted({f.kind for f in result.findings if f.is_failure}))
     return (not result.passed), set(result.failed) == {param}, kinds
+
+
+# -- bugs written into each style's own code -------------------------------------------------------
+@dataclass(frozen=True)
+class NativeBug:
+    """A mistake of ``style`` written into its backward (``bug=`` of the builder).
+
+    ``wrong``: exactly the parameters it makes wrong; ``kinds``: the finding kinds that describe
+    it; ``words``: the hint must contain one of them (case-insensitive).
+    """
+
+    style: str
+    name: str
+    wrong: frozenset
+    kinds: tuple
+    words: tuple
+
+
+#: Words a hint must not use on a style: per-example code has no batch of its own (no examples
+#: axis, no 1/m); a library whose loss is a sum is not told about a mean loss or one 1/m.
+STYLE_WORDS = {
+    "per_sample_quadratic": ("examples axis", "1/m", "batch size", "rows = examples"),
+    "per_sample_cross_entropy": ("examples axis", "1/m", "batch size", "rows = examples"),
+    "sum_loss_library": ("keep only one 1/m", "mean loss", "mean over examples"),
+}
+
+_ALL = frozenset({"W1", "b1", "W2", "b2"})
+_RULE = "chain rule"
+NATIVE_BUGS = (
+    NativeBug("per_sample_quadratic", "nabla_b_from_activation", frozenset({"b1", "b2"}), ("mismatch",), (_RULE,)),
+    NativeBug("per_sample_quadratic", "nabla_w_transposed", frozenset({"W1", "W2"}), ("shape",),
+              ("delta @ activation.T",)),
+    NativeBug("per_sample_quadratic", "sigmoid_prime_of_activation", frozenset({"W1", "b1"}), ("mismatch",),
+              ("activation derivative",)),
+    NativeBug("per_sample_cross_entropy", "quadratic_delta_with_cross_entropy", _ALL, ("mismatch",), (_RULE,)),
+    NativeBug("per_sample_cross_entropy", "delta_y_minus_a", _ALL, ("sign",), ("y - p",)),
+    NativeBug("per_sample_cross_entropy", "nabla_b_summed", frozenset({"b1", "b2"}), ("reduction",),
+              ("delta itself",)),
+    NativeBug("layer_objects_float32", "dbiases_summed_over_axis1", frozenset({"b1", "b2"}), ("shape",),
+              ("axis and keepdims",)),
+    NativeBug("layer_objects_float32", "relu_mask_missing", frozenset({"W1", "b1"}), ("mismatch",),
+              ("activation derivative",)),
+    NativeBug("layer_objects_float32", "dinputs_not_divided_by_samples", _ALL, ("scale",),
+              ("divide the loss gradient by the batch size",)),
+    NativeBug("cache_l2_batchnorm_dropout", "l2_term_missing", frozenset({"W1", "W2"}), ("scale",),
+              ("add its gradient, lambda",)),
+    NativeBug("cache_l2_batchnorm_dropout", "l2_term_doubled", frozenset({"W1", "W2"}), ("scale",),
+              ("penalty once",)),
+    NativeBug("cache_l2_batchnorm_dropout", "dgamma_without_xhat", frozenset({"gamma1"}), ("mismatch",), (_RULE,)),
+    NativeBug("sum_loss_library", "backward_divides_by_batch", _ALL, ("scale",),
+              ("loss sums over the examples",)),
+    NativeBug("sum_loss_library", "tanh_derivative_of_input", frozenset({"W1", "b1"}), ("mismatch",),
+              ("activation derivative",)),
+    NativeBug("sum_loss_library", "db_summed_over_every_axis", frozenset({"b1", "b2"}), ("reduction",),
+              ("summed over every axis",)),
+    NativeBug("small_init_unfittable", "tanh_derivative_not_squared", frozenset({"W1", "b1"}), ("mismatch",),
+              ("activation derivative",)),
+    NativeBug("small_init_unfittable", "dZ_not_divided_by_n", _ALL, ("scale",), ("divide the summed gradient",)),
+    NativeBug("small_init_unfittable", "dW2_product_reversed", frozenset({"W2"}), ("shape",), ("wrong order",)),
+    NativeBug("deep_relu_near_kinks", "mask_from_layer_above", _ALL, ("mismatch",), (_RULE,)),
+    NativeBug("deep_relu_near_kinks", "dW_from_preactivation", frozenset({"W2", "W3", "W4"}), ("mismatch",),
+              (_RULE,)),
+)
+
+
+def native_grid(seeds: int):
+    """Cells ``(native bug index, n, seed, dtype)`` of the networks with a bug in their own code."""
+    for bug_index in range(len(NATIVE_BUGS)):
+        for dtype in DTYPES:
+            for seed in range(seeds):
+                for n in BUG_BATCHES:
+                    yield bug_index, n, seed, dtype
+
+
+def hint_misfits(bug: NativeBug, result) -> list[str]:
+    """What is wrong with the failing findings on ``bug.wrong``: a kind or a hint that does not fit."""
+    forbidden = STYLE_WORDS.get(bug.style, ())
+    misfits = []
+    for finding in result.findings:
+        if not finding.is_failure:
+            continue
+        hint = finding.hint.lower()
+        if finding.subject not in bug.wrong:
+            misfits.append(f"{finding.subject}: a {finding.kind} failure on a right parameter")
+        elif finding.kind not in bug.kinds:
+            misfits.append(f"{finding.subject}: kind {finding.kind}, expected {'/'.join(bug.kinds)}")
+        elif not any(word.lower() in hint for word in bug.words):
+            misfits.append(f"{finding.subject}: hint without {' / '.join(bug.words)}: {finding.hint}")
+        misfits.extend(f"{finding.subject}: hint says {word!r}: {finding.hint}"
+                       for word in forbidden if word.lower() in hint)
+    return misfits
+
+
+def run_native(bug: NativeBug, n: int, seed: int, dtype) -> tuple[bool, bool, list[str], str]:
+    """(detected, exactly the wrong parameters named, hint misfits, finding kinds) for one cell."""
+    X, y = batch(n, seed, dtype)
+    target = STYLES[bug.style](seed, dtype, X, y, bug=bug.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = check_target_gradients(target, in_layout(target, X), y, mode="full", seed=seed)
+    kinds = ",".join(sorted({f.kind for f in result.findings if f.is_failure}))
+    return (not result.passed), set(result.failed) == set(bug.wrong), hint_misfits(bug, result), kinds
