@@ -37,7 +37,8 @@ class InvalidArgumentError(GradcheckError, TypeError, ValueError):
         self.fix = fix
         text = f"{words().argument(argument)}: {problem}"
         if fix:
-            text += f" {fix}"
+            # two sentences: the problem ends with its own full stop before the fix begins
+            text += ("" if problem.rstrip().endswith((".", "!", "?", ".)")) else ".") + f" {fix}"
         super().__init__(text)
 
 

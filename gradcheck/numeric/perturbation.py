@@ -94,6 +94,10 @@ def _on_signal(signum, frame):
     if unwinding or _in_critical_section(frame):
         guard.pending.append(signum)
         return
+    if guard.raised == signal.SIGTERM:
+        # asked to end before, and unwinding outlasted the window (a busy machine): this signal
+        # interrupts the unwinding, but the process still ends by SIGTERM once the arrays are back
+        guard.pending.append(signal.SIGTERM)
     guard.raised = signum
     guard.raised_at = time.monotonic()
     if signum == signal.SIGINT:

@@ -296,6 +296,36 @@ def test_a_swallowed_interrupt_does_not_hold_later_ones_for_ever(arrays, monkeyp
         snapshot.restore()
 
 
+def test_a_ctrl_c_after_a_slow_sigterm_unwinding_still_ends_by_sigterm(arrays, monkeypatch):
+    """SIGTERM, then a Ctrl-C once the unwinding window has passed (a busy machine): the Ctrl-C
+    interrupts, the arrays come back, and the process is still ended by SIGTERM, not SIGINT."""
+    before = {k: v.copy() for k, v in arrays.items()}
+    delivered = []
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    monkeypatch.setattr(perturbation.signal, "raise_signal", delivered.append)
+    try:
+        snapshot = Snapshot(arrays)
+        with pytest.raises(KeyboardInterrupt):
+            try:
+                _perturb(arrays)
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(10_000_000):
+                    pass
+            finally:
+                monkeypatch.setattr(perturbation, "UNWIND_SECONDS", 0.0)
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(10_000_000):
+                        pass
+                finally:
+                    snapshot.restore()
+        assert delivered == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for name in arrays:
+        assert arrays[name].tobytes() == before[name].tobytes()
+
+
 def _snapshot_installs_guard(_):
     snapshot = Snapshot({"x": np.zeros(3)})
     try:
