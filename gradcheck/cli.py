@@ -139,7 +139,12 @@ def _run_many(args, targets) -> int:
         raise GradcheckError(f"{flag}: {exc.problem} {exc.fix}".strip()) from None
     config_for(vars(args), lambda name: "--" + name.replace("_", "-"))  # bad options: now, once
     options = {o.name: getattr(args, o.name) for o in OPTIONS}
-    html = args.html if args.command != "report" else (args.output or Path("reports"))
+    html = args.html if args.command != "report" else (args.output or Path.cwd() / "reports")
+    if html and Path(html).suffix.lower() in (".html", ".htm"):
+        flag = "--html" if args.command != "report" else "--output"
+        raise GradcheckError(f"{flag}: got {str(html)!r}, a page; with several targets it names a "
+                             f"folder for index.html and one page per target. Pass a folder, "
+                             f"e.g. {flag} pages.")
     protected = [s for t in targets for s in target_sources(t)]
     _check_outputs([("--json", args.json)], protected)
     print(f"checking {len(targets)} targets, each in a worker of its own")

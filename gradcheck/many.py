@@ -81,16 +81,35 @@ def _relative_to(item: str, base: Path) -> str:
     return f"{where}:{attr}"
 
 
+def one_target_command(target: str, *, command: str, options: dict[str, Any],
+                       layout: str | None) -> list[str]:
+    """The command line that repeats one target's run on its own, e.g.
+    ``["gradcheck", "report", "bad.py:build", "--mode", "directional"]``: the options given
+    (raw, by name), without the outputs and the limits of the many-target run."""
+    from gradcheck.config import OPTIONS
+
+    argv = ["gradcheck", command, target]
+    for option in OPTIONS:
+        if options.get(option.name) is not None:
+            argv += [option.flag, str(options[option.name])]
+    return argv + (["--layout", layout] if layout else [])
+
+
 def run_target(target: str, *, command: str, options: dict[str, Any], layout: str | None) -> dict:
-    """The job of one worker: load ``target``, run the command's checks, return the suite's dict."""
+    """The job of one worker: load ``target``, run the command's checks, return the suite's dict
+    (with the environment and the command that repeats this target's run alone)."""
     from gradcheck.config import config_from
     from gradcheck.engine import run_suite
+    from gradcheck.environment import collect_environment
     from gradcheck.session import load_target
 
     groups = {"check": ("gradients",), "probe": ("probes",), "report": ("gradients", "probes")}
     config = config_from(options)
     loaded = load_target(target, config, layout=layout)
     suite = run_suite(loaded.target, config, groups=groups[command], **loaded.engine_arguments())
+    suite.environment = collect_environment(
+        seed=config.seed, dtype=config.dtype,
+        argv=one_target_command(target, command=command, options=options, layout=layout))
     return {"suite": suite.to_dict(), "name": loaded.name}
 
 
@@ -145,11 +164,13 @@ def exit_code(rows: Sequence[TargetRow]) -> int:
 def summary_table(rows: Sequence[TargetRow], width: int = 100) -> str:
     """target | verdict | failing checks or reason | time, one line per target, then the counts."""
     header = ("target", "verdict", "failing checks / reason", "time")
-    lines = [(printable(r.target), r.verdict, printable(r.reason.splitlines()[0] if r.reason else ""),
-              f"{r.seconds:.1f} s") for r in rows]
-    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(2)]
-    fmt = lambda x: (f"{x[0]:<{widths[0]}}  {x[1]:<{widths[1]}}  "  # noqa: E731
-                     f"{(x[2][:width - 3] + '...') if len(x[2]) > width else x[2]}  {x[3]}").rstrip()
+    def clipped(reason: str) -> str:
+        reason = printable(reason.splitlines()[0] if reason else "")
+        return reason[:width - 3] + "..." if len(reason) > width else reason
+
+    lines = [(printable(r.target), r.verdict, clipped(r.reason), f"{r.seconds:.1f} s") for r in rows]
+    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(3)]
+    fmt = lambda x: "  ".join(f"{x[i]:<{widths[i]}}" for i in range(3)) + f"  {x[3]}"  # noqa: E731
     counts = {v: sum(r.verdict == v for r in rows) for v in ("passed", "failed", "not checked")}
     return "\n".join([fmt(header), *(fmt(x) for x in lines), "",
                       f"{len(rows)} targets: {counts['passed']} passed, {counts['failed']} failed, "

@@ -96,3 +96,89 @@ def test_an_empty_glob_or_missing_list_is_an_error(tmp_path, entry, words):
     run = gradcheck("check", entry, cwd=tmp_path)
     assert run.returncode == 2
     assert "target:" in run.stderr and words in run.stderr
+
+
+def _correct_and_buggy(tmp_path):
+    """``good.py:build`` (correct) and ``bad.py:build`` (its dW1 doubled) in ``tmp_path``."""
+    write_submission(tmp_path, "good", "correct")
+    write_submission(tmp_path, "bad", "buggy")
+    return "good.py:build", "bad.py:build"
+
+
+def _row_lines(stdout):
+    """target -> verdict, from the lines printed as each target finishes."""
+    lines = [line.split() for line in stdout.splitlines() if line.startswith("  ")]
+    return {words[-1]: " ".join(words[:-1]) for words in lines}
+
+
+def test_probe_of_several_targets(tmp_path):
+    good, bad = _correct_and_buggy(tmp_path)
+    run = gradcheck("probe", good, bad, "--workers", "2", "--json", "p.json", "--html", "pages",
+                    cwd=tmp_path, timeout=200)
+    assert run.returncode == 1, run.stdout + run.stderr  # one failed, none unchecked
+    assert _row_lines(run.stdout) == {good: "passed", bad: "failed"}
+    assert "2 targets: 1 passed, 1 failed, 0 could not be checked" in run.stdout
+    data = json.loads((tmp_path / "p.json").read_text())
+    assert data["command"] == "probe" and data["exit_code"] == 1
+    rows = {row["target"]: row for row in data["targets"]}
+    # a probe's doubled gradient shows as a step that does not change the loss as predicted
+    assert rows[bad]["verdict"] == "failed"
+    assert rows[bad]["reason"] == "check_training_learning_rate"
+    for target, row in rows.items():
+        names = [c["name"] for c in row["suite"]["checks"]]
+        assert "check_training_input_scale" in names
+        assert not [n for n in names if n.startswith("check_gradients")]  # probes only
+        # each page and JSON says how to repeat that one target's run
+        assert row["suite"]["environment"]["command"] == f"gradcheck probe {target}"
+    index = (tmp_path / "pages" / "index.html").read_text()
+    assert 'href="001-good.html"' in index and 'href="002-bad.html"' in index
+    assert "1 passed, 1 failed, 0 could not be checked (exit code 1)" in index
+
+
+def test_report_of_several_targets_writes_an_index_and_a_page_each(tmp_path):
+    good, bad = _correct_and_buggy(tmp_path)
+    run = gradcheck("report", good, bad, "--mode", "directional", "--workers", "2",
+                    "--json", "r.json", cwd=tmp_path, timeout=200)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert _row_lines(run.stdout) == {good: "passed", bad: "failed"}
+    # by default into reports/ of the folder the command ran in, said as a full path
+    assert f"HTML index written to {tmp_path / 'reports' / 'index.html'}" in run.stdout
+    rows = {row["target"]: row for row in json.loads((tmp_path / "r.json").read_text())["targets"]}
+    assert rows[bad]["reason"].startswith("check_gradients_batch1, ")  # gradients and probes
+    assert "check_training_learning_rate" in rows[bad]["reason"]
+    pages = tmp_path / "reports"
+    index = (pages / "index.html").read_text()
+    assert 'href="001-good.html"' in index and 'href="002-bad.html"' in index
+    good_page = (pages / "001-good.html").read_text(encoding="utf-8")
+    bad_page = (pages / "002-bad.html").read_text(encoding="utf-8")
+    assert '<span class="word">PASS</span>' in good_page
+    assert '<span class="word">FAIL</span>' in bad_page and "W1" in bad_page
+    assert "Stability probes" in bad_page
+    assert f"gradcheck report {bad} --mode directional</dd>" in bad_page
+    assert "Not recorded." not in bad_page
+
+
+def test_the_summary_table_keeps_its_time_column_aligned():
+    from gradcheck.isolation import Outcome
+    from gradcheck.many import TargetRow, summary_table
+
+    rows = [TargetRow("good.py:build", "passed", "", 1.0, Outcome("good.py:build", "ok", "")),
+            TargetRow("bad.py:build", "failed", "check_gradients", 12.5, Outcome("bad.py:build", "ok", "")),
+            TargetRow("x.py:build", "not checked", "a\x1b[2J" + "long " * 40, 3.0,
+                      Outcome("x.py:build", "timeout", ""))]
+    header, *lines = summary_table(rows, width=60).splitlines()[:4]
+    starts = {header.rindex("time")} | {line.rindex(f"{row.seconds:.1f} s") for row, line in zip(rows, lines)}
+    assert len(starts) == 1, [header, *lines]
+    assert "\x1b" not in lines[2] and "long long" in lines[2] and "...  3.0 s" in lines[2]
+
+
+@pytest.mark.parametrize(("command", "flag"), [("report", "-o"), ("check", "--html")])
+def test_several_targets_write_into_a_folder_not_a_page(tmp_path, capsys, command, flag):
+    from gradcheck.cli import main
+
+    good, bad = _correct_and_buggy(tmp_path)
+    code = main([command, str(tmp_path / good), str(tmp_path / bad), flag, str(tmp_path / "out.html")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "a page; with several targets it names a folder" in err and "pages" in err
+    assert not (tmp_path / "out.html").exists()
