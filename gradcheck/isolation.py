@@ -146,7 +146,7 @@ def _apply_limits(memory_mb: int | None, seconds: float | None) -> None:
             pass
 
 
-def _memory_error(exc: BaseException | None) -> MemoryError | None:
+def memory_error(exc: BaseException | None) -> MemoryError | None:
     """The MemoryError ``exc`` is or was raised from (a wrapped error from user code), if any."""
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -155,6 +155,15 @@ def _memory_error(exc: BaseException | None) -> MemoryError | None:
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _user_site(exc: BaseException) -> str:
+    """``model.py line 12``: the innermost line of the user's code in ``exc``'s traceback (an
+    allocation fails inside NumPy, but the line to look at is the one that asked for it)."""
+    from gradcheck.usercode import describe
+
+    crash = describe(exc, "")
+    return f"{os.path.basename(crash.file)} line {crash.line}" if crash.file else exit_site(exc)
 
 
 def _worker(job, target, memory_mb, seconds, output_path, conn) -> None:
@@ -175,10 +184,10 @@ def _worker(job, target, memory_mb, seconds, output_path, conn) -> None:
         message = ("sys_exit", f"called {exit_call(exc)} in {exit_site(exc)}")
     except BaseException as exc:  # the job's own failure, reported rather than lost
         traceback.print_exc()
-        memory = _memory_error(exc)
+        memory = memory_error(exc)
         if memory is not None:
             limit = f"the memory limit of {memory_mb} MiB" if memory_mb is not None else "the memory"
-            message = ("memory", f"exceeded {limit} in {exit_site(memory)}")
+            message = ("memory", f"exceeded {limit} in {_user_site(memory)}")
         else:
             message = ("error", f"{type(exc).__name__}: {exc}")
     try:

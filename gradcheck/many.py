@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.isolation import Limits, Outcome, run_isolated
+from gradcheck.isolation import Limits, Outcome, memory_error, run_isolated
 from gradcheck.text import printable
 
 #: The attribute of a file given without ``:attr`` in a glob or a list file.
@@ -107,6 +107,10 @@ def run_target(target: str, *, command: str, options: dict[str, Any], layout: st
     config = config_from(options)
     loaded = load_target(target, config, layout=layout)
     suite = run_suite(loaded.target, config, groups=groups[command], **loaded.engine_arguments())
+    for outcome in suite.outcomes:  # out of memory in a check: the worker's memory outcome
+        memory = memory_error(outcome.exception)
+        if memory is not None:
+            raise memory
     suite.environment = collect_environment(
         seed=config.seed, dtype=config.dtype,
         argv=one_target_command(target, command=command, options=options, layout=layout))

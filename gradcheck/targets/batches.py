@@ -93,6 +93,12 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
             y = task.labels(n, rng, layout=candidate, dtype=dtype)
             try:
                 float(target.loss(X, y))
+            except MemoryError as exc:  # says nothing about the form: report it as it is
+                from gradcheck.usercode import UserCodeCrash, describe as crash_of
+
+                raise UserCodeCrash(crash_of(exc, "loss"), restored=(
+                    f"it ran out of memory on a batch of {n} examples while gradcheck was "
+                    "finding the layout of X")) from exc
             except Exception as exc:  # try the next form; report every one if none works
                 errors.append(f"{candidate}, {task.name} labels {y.shape}: {type(exc).__name__}: {exc}")
                 continue

@@ -134,3 +134,25 @@ def test_describe_of_an_exception_raised_here_points_here():
     except KeyError as exc:
         crash = describe(exc, "gradients")
     assert crash.file == __file__ and crash.code == '{}["missing"]'
+
+
+def test_running_out_of_memory_while_finding_the_layout_is_not_a_layout_error(tmp_path, capsys):
+    """The first calls of the loss find the layout of X; a MemoryError there says so, with the
+    user's line, instead of 'could not call loss(X, y) with examples as rows or as columns'."""
+    from gradcheck.cli import main
+
+    path = tmp_path / "hungry.py"
+    path.write_text(
+        "import numpy as np\n\n\n"
+        "class Net:\n"
+        "    params = {'W': np.zeros((4, 3)), 'b': np.zeros(3)}\n\n"
+        "    def loss(self, X, y):\n"
+        "        raise MemoryError('Unable to allocate 20.0 GiB for an array')\n\n"
+        "    def gradients(self, X, y):\n"
+        "        return {k: np.zeros_like(v) for k, v in self.params.items()}\n\n\n"
+        "target = Net()\n")
+    assert main(["check", f"{path}:target", "--mode", "directional"]) == 2
+    err = capsys.readouterr().err
+    assert "the loss function raised MemoryError: Unable to allocate 20.0 GiB" in err
+    assert "hungry.py:8" in err and "finding the layout of X" in err
+    assert "with examples as rows or as columns" not in err

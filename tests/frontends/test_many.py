@@ -24,7 +24,8 @@ EXPECTED = {
     "sys_exit_in_loss": ("not checked", "called sys.exit(0)"),
     "sys_exit_at_import": ("not checked", "called sys.exit('bye') at import"),
     "sys_exit_in_factory": ("not checked", "sys.exit(0) in the factory"),
-    "large_allocation": ("not checked", "MemoryError"),
+    "large_allocation": ("not checked", "memory: exceeded the memory limit of 1024 MiB in "
+                                        "s03_large_allocation.py line "),
 }
 
 
@@ -182,3 +183,27 @@ def test_several_targets_write_into_a_folder_not_a_page(tmp_path, capsys, comman
     err = capsys.readouterr().err
     assert "a page; with several targets it names a folder" in err and "pages" in err
     assert not (tmp_path / "out.html").exists()
+
+
+def _line_of(path, text):
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS")
+def test_running_out_of_memory_reads_the_same_wherever_it_happens(tmp_path):
+    """A 20 GB allocation in the loss, met while detecting the layout of X or inside a check,
+    is the memory outcome naming the user's line, not a layout error or a check's error."""
+    write_submission(tmp_path, "detect", "large_allocation")
+    write_submission(tmp_path, "declared", "large_allocation")
+    source = (tmp_path / "declared.py").read_text()
+    (tmp_path / "declared.py").write_text(
+        source.replace("class Net:", "class Net:\n    layout = 'rows'\n    task = 'multiclass'"))
+    run = gradcheck("check", "detect.py:build", "declared.py:build", "--mode", "directional",
+                    "--memory", "1024", "--json", "m.json", cwd=tmp_path, timeout=200)
+    assert run.returncode == 2, run.stdout + run.stderr
+    rows = {row["target"]: row for row in json.loads((tmp_path / "m.json").read_text())["targets"]}
+    for name in ("detect", "declared"):
+        line = _line_of(tmp_path / f"{name}.py", "np.ones(20")
+        row = rows[f"{name}.py:build"]
+        assert row["outcome"]["status"] == "memory", row["reason"]
+        assert row["reason"] == f"memory: exceeded the memory limit of 1024 MiB in {name}.py line {line}"
