@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from gradcheck.findings import format_shape
+from gradcheck.text import printable
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -38,4 +39,5 @@ def environment() -> Environment:
     env.filters["num"] = _num
     env.filters["sortkey"] = _sortkey
     env.filters["shape"] = format_shape
+    env.filters["printable"] = printable  # a name from user code, as the terminal shows it
     return env

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from markupsafe import escape as html_escape
+
 import numpy as np
+import pytest
 
 from gradcheck import check_gradients
 from gradcheck.findings import Finding
@@ -56,3 +59,35 @@ def test_a_suite_is_one_row_per_check():
     assert "check_gradients_batch1" in html and "ERROR" in html and "no forward" in html
     assert "(scale)" in html  # the failing check's first finding
     assert EVIL not in html
+
+
+HOSTILE = ["W\nPASSED: all", "\x1b[2J\x1b[31mW1", "W\u202e1b", "W\udc80", "b\x07\x00"]
+
+
+def _no_control_characters(html: str) -> bool:
+    import unicodedata
+
+    html.encode("utf-8")  # a lone surrogate would fail here, and in the notebook's message
+    return not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in html.replace("\n", ""))
+
+
+@pytest.mark.parametrize("name", HOSTILE, ids=["newline", "ansi", "rtl_override", "surrogate", "bell"])
+def test_names_and_messages_from_user_code_show_escaped_as_in_the_terminal(name):
+    from gradcheck.text import printable
+
+    result = _result(name=name, scale=3.0)
+    probe = ProbeResult("p", name, False, [Finding(kind="overflow", subject=name,
+                                                   message=f"{name} overflows", hint=name)])
+    suite = SuiteResult(target=name, outcomes=[
+        CheckOutcome("check_gradients_batch1", "gradients", "one example", "failed", result),
+        CheckOutcome("check_x", "probes", "x", "error", None, f"raised {name}")])
+    for shown in (result, probe, suite):
+        html = shown._repr_html_()
+        assert _no_control_characters(html), repr(html)
+        assert str(html_escape(printable(name))) in html  # the name as the terminal shows it
+
+
+def test_a_very_long_name_wraps_instead_of_widening_the_table():
+    name = "W_" + "x" * 400
+    html = _result(name=name, scale=3.0)._repr_html_()
+    assert f'<code style="overflow-wrap:anywhere">{name}</code>' in html
