@@ -102,18 +102,22 @@ def run_target(target: str, *, command: str, options: dict[str, Any], layout: st
     from gradcheck.engine import run_suite
     from gradcheck.environment import collect_environment
     from gradcheck.session import load_target
+    from gradcheck.threads import pin_blas
 
     groups = {"check": ("gradients",), "probe": ("probes",), "report": ("gradients", "probes")}
     config = config_from(options)
-    loaded = load_target(target, config, layout=layout)
-    suite = run_suite(loaded.target, config, groups=groups[command], **loaded.engine_arguments())
+    # one BLAS thread per worker, as in a one-target run, unless the environment sets a count
+    with pin_blas(os.environ):
+        loaded = load_target(target, config, layout=layout)
+        suite = run_suite(loaded.target, config, groups=groups[command], **loaded.engine_arguments())
+        environment = collect_environment(
+            seed=config.seed, dtype=config.dtype,
+            argv=one_target_command(target, command=command, options=options, layout=layout))
     for outcome in suite.outcomes:  # out of memory in a check: the worker's memory outcome
         memory = memory_error(outcome.exception)
         if memory is not None:
             raise memory
-    suite.environment = collect_environment(
-        seed=config.seed, dtype=config.dtype,
-        argv=one_target_command(target, command=command, options=options, layout=layout))
+    suite.environment = environment
     return {"suite": suite.to_dict(), "name": loaded.name}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 
 #: Variables through which a user sets the BLAS thread count; any of them set wins.
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -29,13 +30,43 @@ def blas_line(environ: Mapping[str, str]) -> str:
     return "BLAS: 1 thread (set OPENBLAS_NUM_THREADS to change)"
 
 
+#: What the front end running now did about BLAS threads: None (no front end: the Python
+#: API leaves BLAS alone), {} (pinned to one thread) or the variables the user set.
+_CHOSEN: ContextVar[dict[str, str] | None] = ContextVar("gradcheck_blas", default=None)
+
+
+def blas_advice() -> str:
+    """The sentence a "too slow" message adds about BLAS threads, true for this run.
+
+    Pinned to one thread by the front end: nothing to add. The user set one thread: nothing
+    either. The user set more: say so, and what one thread per process would do. No front end
+    (the Python API): the general advice.
+    """
+    chosen = _CHOSEN.get()
+    shared = ("If other processes share these cores (pytest -n, a busy machine), one BLAS thread "
+              "per process")
+    if chosen is None:
+        return f"{shared} (OPENBLAS_NUM_THREADS=1) can make small products many times faster."
+    many = {name: value for name, value in chosen.items() if value.strip() != "1"}
+    if not many:
+        return ""
+    setting = ", ".join(f"{k}={v}" for k, v in many.items())
+    return (f"BLAS runs the threads your environment sets ({setting}). {shared} (set it to 1, "
+            f"or unset it and gradcheck uses one) can make small products many times faster.")
+
+
 @contextlib.contextmanager
 def pin_blas(environ: Mapping[str, str]) -> Iterator[str]:
     """Within the block, BLAS runs one thread (unless ``environ`` sets a count); yields the header line."""
-    if user_blas_setting(environ):
-        yield blas_line(environ)
-        return
-    from threadpoolctl import threadpool_limits
+    chosen = user_blas_setting(environ)
+    token = _CHOSEN.set(chosen)
+    try:
+        if chosen:
+            yield blas_line(environ)
+            return
+        from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield blas_line(environ)
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield blas_line(environ)
+    finally:
+        _CHOSEN.reset(token)

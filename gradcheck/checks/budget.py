@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from gradcheck.errors import CheckTooSlowError
 from gradcheck.numeric.selection import planned_evaluations, planned_seconds
+from gradcheck.threads import blas_advice
 from gradcheck.wording import words
 
 
@@ -67,8 +68,8 @@ def refuse_if_too_slow(seconds_per_call: float | None, sizes: list[int], *, mode
     else:
         ways = [f"fewer {say.argument('directions')}"]
     fix = f"Use {', '.join(ways)}, or {off}."
-    fix += (" If other processes share these cores (pytest -n, a busy machine), one BLAS thread "
-            "per process (OPENBLAS_NUM_THREADS=1) can make small products many times faster.")
+    advice = blas_advice()  # what the front end did about BLAS threads decides what is true
+    fix += f" {advice}" if advice else ""
     raise CheckTooSlowError(
         "mode",
         f"{mode!r} would take about {format_duration(estimate)} ({evaluations:,} loss "

@@ -176,3 +176,32 @@ def test_progress_is_drawn_only_on_a_terminal(tty):
 def test_the_cli_draws_no_progress_into_a_pipe(capsys):
     assert main(["check", FIXED, "--batch-size", "8"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("environ", "said", "not_said"), [
+    ({}, None, "OPENBLAS_NUM_THREADS"),  # pinned to one thread by the command line itself
+    ({"OPENBLAS_NUM_THREADS": "1"}, None, "OPENBLAS_NUM_THREADS"),  # the user chose one
+    ({"OPENBLAS_NUM_THREADS": "4"}, "BLAS runs the threads your environment sets "
+     "(OPENBLAS_NUM_THREADS=4). If other processes share these cores", None),
+    ({"MKL_NUM_THREADS": "2"}, "(MKL_NUM_THREADS=2)", "OPENBLAS_NUM_THREADS"),
+], ids=["pinned", "user_one", "user_four", "user_mkl"])
+def test_the_time_guard_speaks_of_blas_threads_as_the_run_has_them(capsys, monkeypatch, environ,
+                                                                    said, not_said):
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert main(["check", FIXED, "--max-seconds", "1e-6"]) == 2
+    err = capsys.readouterr().err
+    assert "would take about" in err
+    if said:
+        assert said in err
+    if not_said:
+        assert not_said not in err
+
+
+def test_the_python_api_keeps_the_general_blas_advice():
+    W = np.ones((40, 40))
+    with pytest.raises(InvalidArgumentError) as exc:
+        check_gradients(lambda: float(W.sum()), {"W": W}, {"W": np.ones((40, 40))}, max_seconds=1e-6)
+    assert "one BLAS thread per process (OPENBLAS_NUM_THREADS=1)" in str(exc.value)

@@ -207,3 +207,23 @@ def test_running_out_of_memory_reads_the_same_wherever_it_happens(tmp_path):
         row = rows[f"{name}.py:build"]
         assert row["outcome"]["status"] == "memory", row["reason"]
         assert row["reason"] == f"memory: exceeded the memory limit of 1024 MiB in {name}.py line {line}"
+
+
+def test_each_worker_runs_one_blas_thread_unless_the_environment_sets_a_count(tmp_path):
+    import os
+    import subprocess
+
+    from threadpoolctl import threadpool_info
+
+    from tests.frontends.helpers import ROOT
+
+    if not [i for i in threadpool_info() if i.get("user_api") == "blas"]:
+        pytest.skip("no BLAS found by threadpoolctl")
+    good, bad = _correct_and_buggy(tmp_path)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["PYTHONPATH"] = str(ROOT)
+    subprocess.run([sys.executable, "-m", "gradcheck", "probe", good, bad, "--json", "p.json"],
+                   cwd=tmp_path, env=env, capture_output=True, text=True, timeout=200)
+    for row in json.loads((tmp_path / "p.json").read_text())["targets"]:
+        assert "(1 threads)" in row["suite"]["environment"]["blas"], row["suite"]["environment"]
