@@ -19,7 +19,11 @@ from typing import Any
 
 from markupsafe import Markup
 
-from gradcheck.render import charts
+# By dotted name, not ``from gradcheck.render import charts``: that form takes the package's
+# attribute, which outlives the module when pytester (or anything) drops modules between two
+# runs in one process, and then pairs an old matplotlib with a new one (INTERNALERROR
+# "'Figure' object has no attribute 'items'" on the second --gradcheck-html report).
+from gradcheck.render.charts import bar_chart, heatmap, line_chart, pass_fail_chart
 from gradcheck.render.atomic import write_text_atomic
 from gradcheck.render.templating import environment as _environment
 from gradcheck.report import Report
@@ -61,7 +65,7 @@ def _heatmap(param: dict[str, Any], salt: str) -> Markup | None:
         xlabel, ylabel = "entry" + block, ""
     else:
         xlabel, ylabel = "column" + block, "row" + block
-    return _svg(charts.heatmap(grid, title=f"{printable(param['name'])}: where analytic and numeric disagree",
+    return _svg(heatmap(grid, title=f"{printable(param['name'])}: where analytic and numeric disagree",
                                xlabel=xlabel, ylabel=ylabel, salt=salt))
 
 
@@ -132,7 +136,7 @@ def _flat_charts(series: dict[str, Any], name: str, salt: str,
         title = f"{printable(name)}: {_humanize(y_key)}"  # matplotlib cannot draw a lone surrogate
         if _flags(values):
             if _numeric(x):
-                out.append(_svg(charts.pass_fail_chart(x, values, title=title,
+                out.append(_svg(pass_fail_chart(x, values, title=title,
                                                        xlabel=_humanize(x_key), salt=f"{salt}-{j}")))
             continue
         limit = lists.get(y_key + TOLERANCE)
@@ -142,11 +146,11 @@ def _flat_charts(series: dict[str, Any], name: str, salt: str,
             continue
         if _numeric(x):
             thresholds = [("tolerance", x, limit)] if _numeric(limit) and len(limit) == len(x) else []
-            svg = charts.line_chart([("", x, values)], title=title, xlabel=_humanize(x_key),
+            svg = line_chart([("", x, values)], title=title, xlabel=_humanize(x_key),
                                     ylabel=_humanize(y_key), marks=marks, thresholds=thresholds,
                                     salt=f"{salt}-{j}")
         else:
-            svg = charts.bar_chart([printable(v) for v in x], [(_humanize(y_key), values)], title=title,
+            svg = bar_chart([printable(v) for v in x], [(_humanize(y_key), values)], title=title,
                                    ylabel=_humanize(y_key), salt=f"{salt}-{j}")
         out.append(_svg(svg))
     return out, words
@@ -162,7 +166,7 @@ def _grouped_charts(groups: dict[str, dict[str, Any]], name: str, salt: str) -> 
         lines = [(printable(g), s.get(x_key, []), s.get(y_key, [])) for g, s in groups.items()
                  if _numeric(s.get(x_key)) and _numeric(s.get(y_key))]
         if lines:
-            out.append(_svg(charts.line_chart(
+            out.append(_svg(line_chart(
                 lines, title=f"{printable(name)}: {_humanize(y_key)}", xlabel=_humanize(x_key),
                 ylabel=_humanize(y_key), salt=f"{salt}-{j}")))
     return out
@@ -194,7 +198,7 @@ def _training_view(training: dict[str, dict[str, list]]) -> list[Markup]:
     x_key, xlabel = (("epoch", "epoch (pass over the training set)") if by_epoch
                      else ("step", "step (optimiser update)"))
     loss = [(run, c[x_key], c["loss"]) for run, c in training.items()]
-    out = [_svg(charts.line_chart(loss, title="Training loss", xlabel=xlabel,
+    out = [_svg(line_chart(loss, title="Training loss", xlabel=xlabel,
                                   ylabel="loss", logy=False, salt="train-loss"))]
     acc = []
     for run, c in training.items():
@@ -202,7 +206,7 @@ def _training_view(training: dict[str, dict[str, list]]) -> list[Markup]:
             if any(v is not None for v in c.get(key) or []):
                 acc.append((f"{run} — {label}", c[x_key], c[key]))
     if acc:
-        out.append(_svg(charts.line_chart(acc, title="Accuracy", xlabel=xlabel,
+        out.append(_svg(line_chart(acc, title="Accuracy", xlabel=xlabel,
                                           ylabel="accuracy", logy=False, salt="train-acc")))
     return out
 

@@ -29,3 +29,27 @@ def test_html_under_two_workers_is_the_same_each_run_and_titled_by_target(pytest
     assert first == second
     title = re.search(r"<title>(.*?)</title>", first, re.S).group(1)
     assert "blog_buggy.py:target" in title and "conformance suite" not in title
+
+
+INNER = '''
+pytest_plugins = ["pytester"]
+
+
+def test_two_runs_in_one_process(pytester):
+    for name in ("one.html", "two.html"):
+        result = pytester.runpytest_inprocess(
+            "--gradcheck-target", {target!r}, "--gradcheck-mode", "directional",
+            "-k", "softmax", "--gradcheck-html", name)
+        assert result.ret == 1, result.stderr.str()[-3000:]
+        assert "<svg" in (pytester.path / name).read_text(encoding="utf-8")
+'''
+
+
+def test_html_twice_in_one_process(pytester):
+    """pytester (and a notebook calling pytest.main) runs pytest twice in one process; between
+    the runs pytester forgets the modules the first imported, matplotlib among them. The second
+    report must still draw its charts, not stop on an INTERNALERROR."""
+    pytester.makepyfile(test_inner=INNER.format(target=BUGGY))
+    result = pytester.runpytest_subprocess("-p", "pytester", "test_inner.py")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=1)
