@@ -80,6 +80,7 @@ CLI = [
     ("probe", "model_object_correct", 0, []),
     ("probe", "layer_library_correct", 0, []),
     ("probe", "per_sample_cost_correct", 0, []),
+    ("probe", "per_sample_correct", 0, []),  # its naive sigmoid overflows at x255: a warning
     ("probe", "per_sample_shapes_buggy", 1, ["W1"]),
 ]
 
