@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from gradcheck.findings import Finding
+from gradcheck.findings import Finding, format_shape
 
 
 def format_index(shape: tuple, flat_index: int) -> str:
@@ -323,6 +323,22 @@ def diagnose_values(
     )
 
 
+def _update_keeps_shape(param_shape: tuple, grad_shape: tuple) -> bool:
+    """True when ``param - lr * grad`` has the parameter's own shape."""
+    try:
+        return tuple(np.broadcast_shapes(tuple(param_shape), tuple(grad_shape))) == tuple(param_shape)
+    except ValueError:
+        return False
+
+
+def _broadcast_text(param_shape: tuple, grad_shape: tuple) -> str:
+    """The shape ``param - lr * grad`` takes, or why it has none."""
+    try:
+        return format_shape(np.broadcast_shapes(tuple(param_shape), tuple(grad_shape)))
+    except ValueError:
+        return "none: the subtraction raises (the shapes do not broadcast)"
+
+
 def diagnose_shape(
     name: str, analytic_shape: tuple, param_shape: tuple, batch_size: int | None = None
 ) -> tuple[Finding, str | None]:
@@ -335,6 +351,7 @@ def diagnose_shape(
     p_size = int(np.prod(param_shape)) if param_shape else 1
     a_size = int(np.prod(analytic_shape)) if analytic_shape else 1
     how = None
+    severity = "error"
     if a_size == 1 and p_size > 1:
         meaning = (
             f"d{name} is a single number (shape {analytic_shape}) but {name} has shape "
@@ -344,11 +361,21 @@ def diagnose_shape(
     elif a_size == p_size and tuple(s for s in analytic_shape if s != 1) == tuple(
         s for s in param_shape if s != 1
     ):
-        meaning = (
-            f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}: only "
-            "singleton axes differ, but {name} - lr * d{name} then broadcasts to a matrix"
-        ).replace("{name}", name)
         how = "reshape"
+        if _update_keeps_shape(param_shape, analytic_shape):
+            # (1, n) and (n,): `b -= lr * db` still updates b in place, entry for entry
+            severity = "warning"
+            meaning = (
+                f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}: only "
+                f"singleton axes differ, and {name} - lr * d{name} keeps {name}'s shape, so an "
+                "update still works"
+            )
+        else:
+            meaning = (
+                f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}: only "
+                f"singleton axes differ, but {name} - lr * d{name} then has shape "
+                f"{_broadcast_text(param_shape, analytic_shape)}"
+            )
     elif tuple(analytic_shape) == tuple(param_shape[::-1]):
         meaning = f"d{name} has the transposed shape {analytic_shape} of {name} {param_shape}"
         how = "transpose"
@@ -375,6 +402,7 @@ def diagnose_shape(
         subject=name,
         message=f"{name}: {meaning} (shape)",
         hint=hint,
+        severity=severity,
         data={"analytic_shape": list(analytic_shape), "param_shape": list(param_shape),
               "transposed": how == "transpose"},
     )

@@ -63,15 +63,19 @@ def test_nonfinite_analytic_values_come_first():
     assert _diagnose(analytic, NUMERIC).kind == "nonfinite"
 
 
-@pytest.mark.parametrize("analytic_shape, param_shape, how", [
-    ((3, 4), (4, 3), "transpose"),
-    ((), (4, 3), "broadcast"),
-    ((3,), (1, 3), "reshape"),   # only singleton axes differ
-    ((12,), (4, 3), None),       # not a fix gradcheck makes: the check of that parameter fails
+@pytest.mark.parametrize("analytic_shape, param_shape, how, fails", [
+    ((3, 4), (4, 3), "transpose", True),
+    ((), (4, 3), "broadcast", True),
+    ((3,), (3, 1), "reshape", True),    # W - lr * dW would be (3, 3)
+    ((1, 3), (3,), "reshape", True),    # W - lr * dW would be (1, 3)
+    ((3,), (1, 3), "reshape", False),   # W - lr * dW keeps (1, 3): a warning, the update works
+    ((12,), (4, 3), None, True),        # not a fix gradcheck makes: the check of that parameter fails
 ])
-def test_shape_diagnoses(analytic_shape, param_shape, how):
+def test_shape_diagnoses(analytic_shape, param_shape, how, fails):
     finding, found = diagnose_shape("W", analytic_shape, param_shape, None)
-    assert found == how and finding.is_failure
+    assert found == how and finding.is_failure == fails
+    if how == "reshape":
+        assert ("(3, 3)" in finding.message) == (param_shape == (3, 1))
 
 
 @pytest.mark.parametrize("shape, flat, text", [((4, 3), 7, "[2, 1]"), ((5,), 3, "[3]"),
