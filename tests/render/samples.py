@@ -126,3 +126,12 @@ def probe_failing_report() -> Report:
     return Report.build("network with a shape bug", gradients=gradients([
         param("W1", [20, 8], passed=True), param("b1", [8], passed=True)]),
         probes=contract_probes(), environment=ENVIRONMENT, created=CREATED)
+
+
+def report_with_payload(payload: str) -> Report:
+    """A failing report with ``payload`` in every place user text can reach."""
+    grads = failing_gradients(name_w2=payload, message=f"ValueError: {payload}")
+    probe = softmax_probe(subject=payload)
+    env = {**ENVIRONMENT, "command": f"gradcheck report {payload}"}
+    return failing_report(title=payload, gradients=grads, probes=[probe],
+                          training={payload: training()["full batch"]}, environment=env)

@@ -7,9 +7,6 @@ import subprocess
 
 import pytest
 
-from gradcheck.render.html_report import write_html
-from tests.render import samples
-from tests.render.test_html_report import report_with_payload
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -33,8 +30,14 @@ def _console(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
 
 
-def test_page_loads_without_console_errors_and_shows_the_verdict(tmp_path):
-    page = write_html(samples.failing_report(), tmp_path / "report.html")
+def _page(tmp_path, html: str):
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    return page
+
+
+def test_page_loads_without_console_errors_and_shows_the_verdict(tmp_path, failing_html):
+    page = _page(tmp_path, failing_html)
     run = _chromium(tmp_path, page, "--dump-dom")
     assert _console(run.stderr) == []
     dom = run.stdout
@@ -43,10 +46,10 @@ def test_page_loads_without_console_errors_and_shows_the_verdict(tmp_path):
     assert 'class=" js"' in dom  # the sorting script ran: the CSP hash admits it
 
 
-def test_screenshot_is_not_blank(tmp_path):
+def test_screenshot_is_not_blank(tmp_path, failing_html):
     from matplotlib.image import imread
 
-    page = write_html(samples.failing_report(), tmp_path / "report.html")
+    page = _page(tmp_path, failing_html)
     shot = tmp_path / "report.png"
     _chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1200,2000")
     pixels = imread(shot)[..., :3]
@@ -59,8 +62,8 @@ def test_screenshot_is_not_blank(tmp_path):
 @pytest.mark.parametrize("payload", ['<script>document.title="PWNED"</script>',
                                      '"><img src=x onerror="document.title=\'PWNED\'">'],
                          ids=["script_tag", "img_onerror"])
-def test_injected_markup_never_executes(tmp_path, payload):
-    page = write_html(report_with_payload(payload), tmp_path / "report.html")
+def test_injected_markup_never_executes(tmp_path, payload, payload_html):
+    page = _page(tmp_path, payload_html(payload))
     run = _chromium(tmp_path, page, "--dump-dom")
     assert "<title>PWNED</title>" not in run.stdout
     assert "<title>gradcheck: FAIL" in run.stdout
@@ -68,11 +71,11 @@ def test_injected_markup_never_executes(tmp_path, payload):
     assert "<img" not in run.stdout
 
 
-def test_new_charts_show_in_the_browser(tmp_path):
+def test_new_charts_show_in_the_browser(tmp_path, probe_failing_html):
     """A probe-only failure: summary at the top, pass/fail marks, a tolerance line, words for zeros."""
     from matplotlib.image import imread
 
-    page = write_html(samples.probe_failing_report(), tmp_path / "report.html")
+    page = _page(tmp_path, probe_failing_html)
     dom = _chromium(tmp_path, page, "--dump-dom").stdout
     top = dom[dom.index('id="diagnosis"'):dom.index('id="gradients"')]
     assert "What is wrong" in top and "returned shape (4, 3) for 5 examples" in top

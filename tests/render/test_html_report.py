@@ -28,21 +28,6 @@ PAYLOADS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def failing_html() -> str:
-    return render_html(samples.failing_report())
-
-
-def report_with_payload(payload: str) -> Report:
-    """A failing report with ``payload`` in every place user text can reach."""
-    grads = samples.failing_gradients(name_w2=payload, message=f"ValueError: {payload}")
-    probe = samples.softmax_probe(subject=payload)
-    env = {**samples.ENVIRONMENT, "command": f"gradcheck report {payload}"}
-    return samples.failing_report(title=payload, gradients=grads, probes=[probe],
-                                  training={payload: samples.training()["full batch"]},
-                                  environment=env)
-
-
 def _scrub(html: str) -> str:
     """Timestamp out; SVG bodies out (matplotlib's path data may change across its versions)."""
     html = TIMESTAMP.sub("<time>TIMESTAMP</time>", html)
@@ -103,8 +88,8 @@ def test_probe_and_training_charts_are_inline_svg(failing_html):
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_user_text_is_escaped_everywhere(payload):
-    html = render_html(report_with_payload(payload))
+def test_user_text_is_escaped_everywhere(payload, payload_html):
+    html = payload_html(payload)
     assert payload not in html
     assert str(escape(payload)) in html  # shown as text, not dropped
     assert html.count("<script") == 1  # only our own sorting script
@@ -112,7 +97,7 @@ def test_user_text_is_escaped_everywhere(payload):
 
 
 def test_user_text_is_not_evaluated_as_a_template():
-    html = render_html(report_with_payload("{{ 7*7 }}{% raw %}"))
+    html = render_html(samples.report_with_payload("{{ 7*7 }}{% raw %}"))
     assert "<title>gradcheck: FAIL — {{ 7*7 }}{% raw %}</title>" in html
 
 
@@ -144,15 +129,15 @@ def test_write_html_to_unwritable_place_raises_report_write_error(tmp_path):
         write_html(samples.passing_report(), tmp_path / "reports" / "ref.html")
 
 
-def test_a_failing_probe_alone_is_summarised_at_the_top():
-    html = render_html(samples.probe_failing_report())
+def test_a_failing_probe_alone_is_summarised_at_the_top(probe_failing_html):
+    html = probe_failing_html
     top = html[html.index('id="diagnosis"'):html.index('id="gradients"')]
     assert "What is wrong" in top and 'href="#probe-0"' in top
     assert "returned shape (4, 3) for 5 examples" in top
 
 
-def test_words_instead_of_empty_axes_and_marks_instead_of_boolean_lines():
-    html = render_html(samples.probe_failing_report())
+def test_words_instead_of_empty_axes_and_marks_instead_of_boolean_lines(probe_failing_html):
+    html = probe_failing_html
     assert "dead after training: 0 for every layer (dense1, relu1, dense2)" in html
     assert "shapes: passed" in html  # the pass/fail chart
     order = html[html.index('id="probe-1"'):html.index('id="probe-2"')]
