@@ -145,6 +145,10 @@ def float64_copy(target, X, y):
         return None, None, None, f"the copy raised {type(exc).__name__}: {exc}"
     if not same_loss:
         return None, None, None, "the copy's loss differs from the original's"
+    narrow_out = [k for k, g in wide.items() if np.asarray(g).dtype != np.float64]
+    if narrow_out:
+        return None, None, None, (f"the copy's gradients {narrow_out} come back narrower than float64 "
+                                  "(the code casts them)")
     if set(wide) != set(narrow_grads) or not all(_agrees(wide[k], narrow_grads[k]) for k in wide):
         return None, None, None, "the copy's gradients differ from the original's beyond float32 rounding"
     return clone, X64, y64, ""

@@ -183,3 +183,14 @@ def test_a_recheck_the_time_guard_refuses_leaves_the_float32_result_and_says_why
     assert result.passed
     assert {"W1", "W2"} <= {f.subject for f in _precision(result, "warning")}
     assert any("stopped" in note and "3 min" in note for note in result.notes), result.notes
+
+
+def test_an_error_inside_float32s_tolerance_is_found_on_the_float64_copy():
+    """A gradient 0.5 % too large passes float32's rtol of 2e-2; in float64 it is a scale error."""
+    target, _ = _tanh_net(seed=1)
+    target.params["W1"][...] *= 300  # hidden units around 0.3: dW2 well above float32's rounding
+    X, y = _batch(8)
+    result = check_target_gradients(_buggy(target, "W2", lambda g: 1.005 * g), X, y)
+    assert result.failed == ["W2"]
+    info = [f.message for f in result["W2"].findings if f.kind == "precision"]
+    assert any("tolerance" in m and "float64 copy" in m for m in info), info

@@ -145,3 +145,22 @@ def test_a_copy_whose_gradients_differ_is_refused(seed):
     X, y = _batch()
     clone, _, _, why = float64_copy(target, X, y)
     assert clone is None and "gradients differ" in why
+
+
+def test_a_copy_whose_backward_casts_to_float32_is_refused():
+    target, _ = _tanh_net()
+    inner = target._gradients
+    target._gradients = _CastingGradients(inner)
+    X, y = _batch()
+    clone, _, _, why = float64_copy(target, X, y)
+    assert clone is None and "narrower than float64" in why
+
+
+class _CastingGradients:
+    """A backward that casts its results to float32, whatever its inputs."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, p, X, y):
+        return tuple(np.asarray(g, dtype=np.float32) for g in self.inner(p, X, y))
