@@ -28,6 +28,9 @@ MAX_DEPTH = 12
 #: The copy must reproduce the original's loss and gradients this closely (relative to the
 #: largest value of each), or it is not the same network.
 AGREEMENT = 1e-3
+#: ... or within this many units in the last place of the narrow dtype, times the largest
+#: gradient of the network (a gradient that is 0 in exact arithmetic is rounding noise).
+ROUNDING_UNITS = 64
 
 
 def _is_narrow(value) -> bool:
@@ -102,13 +105,22 @@ def widened(target):
     return _walk(clone, widen)
 
 
-def _agrees(a, b) -> bool:
+def _agrees(a, b, floor: float = 0.0) -> bool:
+    """``a`` within :data:`AGREEMENT` of ``b``'s largest value, or within ``floor``."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return False
     scale = max(float(np.max(np.abs(b))) if b.size else 0.0, np.finfo(np.float32).tiny)
-    return bool(np.max(np.abs(a - b), initial=0.0) <= AGREEMENT * scale)
+    return bool(np.max(np.abs(a - b), initial=0.0) <= max(AGREEMENT * scale, floor))
+
+
+def _rounding_floor(grads: dict, dtype) -> float:
+    """What the narrow dtype's rounding can put into any gradient: a parameter whose true
+    gradient is 0 (a bias under batch norm) carries noise relative to the largest gradient."""
+    largest = max((float(np.max(np.abs(np.asarray(g, dtype=np.float64)))) for g in grads.values()
+                   if np.size(g)), default=0.0)
+    return ROUNDING_UNITS * float(np.finfo(dtype).eps) * largest
 
 
 def float64_copy(target, X, y):
@@ -149,7 +161,9 @@ def float64_copy(target, X, y):
     if narrow_out:
         return None, None, None, (f"the copy's gradients {narrow_out} come back narrower than float64 "
                                   "(the code casts them)")
-    if set(wide) != set(narrow_grads) or not all(_agrees(wide[k], narrow_grads[k]) for k in wide):
+    floor = _rounding_floor(narrow_grads, max((a.dtype for a in original.values() if _is_narrow(a)),
+                                              key=lambda d: np.finfo(d).eps))
+    if set(wide) != set(narrow_grads) or not all(_agrees(wide[k], narrow_grads[k], floor) for k in wide):
         return None, None, None, "the copy's gradients differ from the original's beyond float32 rounding"
     return clone, X64, y64, ""
 
