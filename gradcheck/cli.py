@@ -116,10 +116,13 @@ def _check_outputs(paths, protected) -> None:
 
 def _write_html(args, suite, path, training=None):
     from gradcheck.render.html_report import write_html
+    from gradcheck.render.progress import StepProgress
     from gradcheck.report import Report
 
     report = Report.from_suite(suite, training=training)
-    print(f"HTML report written to {write_html(report, path)}")
+    with StepProgress("drawing the report's charts", "section") as bar:  # seconds of matplotlib
+        written = write_html(report, path, bar.update)
+    print(f"HTML report written to {written}")
     return report
 
 
@@ -279,6 +282,25 @@ def main(argv=None) -> int:
             traceback.print_exc()
         print(f"gradcheck: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+#: Exit status of a Unix tool whose reader went away (killed by SIGPIPE): 128 + 13.
+READER_GONE = 141
+
+
+def _reader_gone() -> int:
+    """The program reading our output closed it (``gradcheck check | head``): stop quietly, as a
+    Unix tool ended by SIGPIPE does, instead of a traceback. The parameters were restored on the
+    way out, as for any exception; stdout now points at /dev/null so the interpreter's final
+    flush cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's StringIO)
+        pass
+    return READER_GONE
 
 
 if __name__ == "__main__":  # pragma: no cover

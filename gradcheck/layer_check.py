@@ -16,7 +16,7 @@ from gradcheck.errors import InvalidArgumentError, UserCodeError
 from gradcheck.numeric.tolerances import tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.usercode import UserCodeCrash, call_user
-from gradcheck.validation import validate_seed, require_callable, validate_array, validate_options, validate_params
+from gradcheck.validation import require_callable, validate_array, validate_options, validate_params, validate_seed
 
 
 def check_layer(

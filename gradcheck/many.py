@@ -186,7 +186,7 @@ def summary_table(rows: Sequence[TargetRow], width: int = 100) -> str:
 
 
 def run_many(targets: Sequence[str], *, command: str, options: dict[str, Any],
-             layout: str | None = None, limits: Limits = Limits(), workers: int | None = None,
+             layout: str | None = None, limits: Limits = Limits(), workers: int | None = None,  # noqa: B008 - frozen
              on_done=None) -> list[TargetRow]:
     """Every target in its own worker (see :func:`gradcheck.isolation.run_isolated`)."""
     job = functools.partial(run_target, command=command, options=options, layout=layout)

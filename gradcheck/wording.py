@@ -77,7 +77,8 @@ class FlagWords(PythonWords):
         return name in self.flags
 
 
-_WORDS: ContextVar[PythonWords] = ContextVar("gradcheck_words", default=PythonWords())
+#: The words in use; the default instance is stateless, so sharing it is safe.
+_WORDS: ContextVar[PythonWords] = ContextVar("gradcheck_words", default=PythonWords())  # noqa: B039
 
 
 def words() -> PythonWords:

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.validation import validate_seed
 from gradcheck.probes.base import (
     MAGNITUDES,
     ProbeResult,
@@ -31,6 +30,7 @@ from gradcheck.probes.base import (
     sweep_base,
     warning_kind,
 )
+from gradcheck.validation import validate_seed
 
 __all__ = ["probe_binary_cross_entropy", "probe_cross_entropy"]
 

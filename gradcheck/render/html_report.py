@@ -13,18 +13,19 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
+
+from gradcheck.render.atomic import write_text_atomic
 
 # By dotted name, not ``from gradcheck.render import charts``: that form takes the package's
 # attribute, which outlives the module when pytester (or anything) drops modules between two
 # runs in one process, and then pairs an old matplotlib with a new one (INTERNALERROR
 # "'Figure' object has no attribute 'items'" on the second --gradcheck-html report).
 from gradcheck.render.charts import bar_chart, heatmap, line_chart, pass_fail_chart
-from gradcheck.render.atomic import write_text_atomic
 from gradcheck.render.templating import environment as _environment
 from gradcheck.report import Report
 from gradcheck.text import printable, printable_text
@@ -69,18 +70,23 @@ def _heatmap(param: dict[str, Any], salt: str) -> Markup | None:
                                xlabel=xlabel, ylabel=ylabel, salt=salt))
 
 
-def _gradient_views(report: Report) -> list[dict[str, Any]]:
-    """One view per gradient check: the first (``gradients``), then ``more_gradients``."""
+def _gradient_checks(report: Report) -> list[tuple]:
+    """(check name, description, result) per gradient check: ``gradients``, then ``more_gradients``."""
     checks = [] if report.gradients is None else [
         (report.gradients_check, "", report.gradients)]
-    checks += [(g["check"], g.get("description", ""), g["result"]) for g in report.more_gradients]
+    return checks + [(g["check"], g.get("description", ""), g["result"]) for g in report.more_gradients]
+
+
+def _gradient_views(report: Report, done: Callable[[], None] = lambda: None) -> list[dict[str, Any]]:
+    """One view per gradient check; ``done()`` after each (its heatmaps are drawn)."""
     views = []
-    for k, (check, description, gradients) in enumerate(checks):
+    for k, (check, description, gradients) in enumerate(_gradient_checks(report)):
         view = _gradient_view(gradients, salt=f"heat{k}-" if k else "heat")
         view.update(check=check, description=description,
                     anchor="gradients" if k == 0 else f"gradients-{k}",
                     table_id="gradient-table" if k == 0 else f"gradient-table-{k}")
         views.append(view)
+        done()
     return views
 
 
@@ -218,40 +224,62 @@ def _script() -> tuple[Markup, str]:
     return Markup(source), f"'sha256-{digest}'"
 
 
-def render_html(report: Report) -> str:
+def chart_sections(report: Report) -> int:
+    """How many sections of the page draw charts: gradient checks, probes, training."""
+    return len(_gradient_checks(report)) + len(report.probes) + (1 if report.training else 0)
+
+
+def render_html(report: Report, progress: Callable[[int, int], None] | None = None) -> str:
     """The report as one self-contained HTML page (UTF-8 text).
 
     Deterministic: the same report gives the same text; only the line holding
-    ``report.created`` changes between runs.
+    ``report.created`` changes between runs. Drawing the charts takes seconds (matplotlib):
+    ``progress(done, total)`` is called as each of the :func:`chart_sections` is drawn.
     """
+    total, count = chart_sections(report), [0]
+
+    def done():
+        count[0] += 1
+        if progress is not None:
+            progress(count[0], total)
+
     script, script_hash = _script()
     template = _environment().get_template("report.html")
     # Our templates hold only printable text and newlines, so escaping the rest of the page
     # shows every bidi override, control character and lone surrogate from user code escaped
     # (names in the SVG charts included), and the page always encodes as UTF-8.
-    probes = [_probe_view(p, i) for i, p in enumerate(report.probes)]
+    gradient_views = _gradient_views(report, done)
+    probes = []
+    for i, p in enumerate(report.probes):
+        probes.append(_probe_view(p, i))
+        done()
+    training = _training_view(report.training)
+    if report.training:
+        done()
     return printable_text(template.render(
         report=report,
-        gradient_views=_gradient_views(report),
+        gradient_views=gradient_views,
         probes=probes,
         failing_probes=[p for p in probes
                         if not p["data"].get("passed") and not p["data"].get("skipped")],
-        training=_training_view(report.training),
+        training=training,
         environment=report.environment,
         script=script,
         script_hash=script_hash,
     ))
 
 
-def write_html(report: Report, path: str | os.PathLike) -> Path:
-    """Render ``report`` and write it atomically to ``path`` (parent directories created).
+def write_html(report: Report, path: str | os.PathLike,
+               progress: Callable[[int, int], None] | None = None) -> Path:
+    """Render ``report`` and write it atomically to ``path`` (parent directories created);
+    ``progress`` as in :func:`render_html`.
 
     Raises
     ------
     gradcheck.errors.ReportWriteError
         When the path cannot be written; no partial file is left behind.
     """
-    return write_text_atomic(path, render_html(report))
+    return write_text_atomic(path, render_html(report, progress))
 
 
 def render_index(entries: Sequence[dict[str, Any]], exit_code: int) -> str:

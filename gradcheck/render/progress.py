@@ -76,3 +76,34 @@ class SuiteProgress:
         if self.entries is not None:
             self.entries.close()
             self.entries = None
+
+
+class StepProgress:
+    """A bar over the steps of one long piece of work (``desc``, counted in ``unit``).
+
+    ``update(done, total)`` is the callback to hand to the work; nothing is drawn when ``stream``
+    is not a terminal. Use as a context manager; the bar is removed when it exits.
+    """
+
+    def __init__(self, desc: str, unit: str, *, stream: TextIO | None = None):
+        self.stream = sys.stderr if stream is None else stream
+        self.desc, self.unit = desc, unit
+        self.bar: Any = None
+
+    def __enter__(self) -> StepProgress:
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if not shows_progress(self.stream):
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, leave=False,
+                            file=self.stream, dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

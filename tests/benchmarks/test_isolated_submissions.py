@@ -27,7 +27,7 @@ def test_fifty_submissions_on_two_workers(benchmark, tmp_path):
     benchmark.extra_info["submissions"] = COUNT
     benchmark.extra_info["workers"] = 2
     wrong = []
-    for (target, kind), outcome in zip(submissions, outcomes):
+    for (_, kind), outcome in zip(submissions, outcomes):
         _, status, passed = KINDS[kind]
         if outcome.status != status or (passed is not None and outcome.result["passed"] is not passed):
             wrong.append((kind, outcome.status, outcome.message))

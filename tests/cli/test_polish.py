@@ -205,3 +205,22 @@ def test_the_python_api_keeps_the_general_blas_advice():
     with pytest.raises(InvalidArgumentError) as exc:
         check_gradients(lambda: float(W.sum()), {"W": W}, {"W": np.ones((40, 40))}, max_seconds=1e-6)
     assert "one BLAS thread per process (OPENBLAS_NUM_THREADS=1)" in str(exc.value)
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_drawing_a_report_shows_progress_on_a_terminal_only(tty):
+    from gradcheck.render.html_report import chart_sections, render_html
+    from gradcheck.render.progress import StepProgress
+    from tests.render import samples
+
+    report = samples.probe_failing_report()
+    stream, calls = _Stream(tty), []
+    with StepProgress("drawing the report's charts", "section", stream=stream) as bar:
+        render_html(report, lambda done, total: (calls.append((done, total)), bar.update(done, total)))
+    total = chart_sections(report)
+    assert total > 1 and calls == [(k, total) for k in range(1, total + 1)]
+    text = stream.getvalue()
+    if tty:
+        assert "drawing the report's charts" in text and f"{total}/{total}" in text
+    else:
+        assert text == ""

@@ -26,9 +26,9 @@ bug lives in the network's class or in a module-level function, so a deep copy o
 
 from __future__ import annotations
 
-import numpy as np
-
 from functools import partial
+
+import numpy as np
 
 from gradcheck.adapters import cache_model, functional, layer_objects, per_sample
 

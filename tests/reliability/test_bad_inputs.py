@@ -27,8 +27,8 @@ from gradcheck.errors import (
     UserCodeError,
 )
 from gradcheck.probes import ProbeResult
-from gradcheck.render.atomic import check_writable, write_text_atomic
 from gradcheck.pytest_plugin import parametrize_with_checks
+from gradcheck.render.atomic import check_writable, write_text_atomic
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.batches import synthetic_batch
 from gradcheck.targets.loading import load_object

@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,

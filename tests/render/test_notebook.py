@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from markupsafe import escape as html_escape
-
 import numpy as np
 import pytest
+from markupsafe import escape as html_escape
 
 from gradcheck import check_gradients
 from gradcheck.findings import Finding
-from gradcheck.results import GradientCheckResult, ProbeResult, SuiteResult, CheckOutcome
+from gradcheck.results import CheckOutcome, GradientCheckResult, ProbeResult, SuiteResult
 
 EVIL = "<script>alert(1)</script>"
 
