@@ -161,9 +161,17 @@ def _release(deliver: bool = True) -> None:
     guard = _guard
     if guard is None:
         return
-    for signum, previous in guard.previous.items():
-        signal.signal(signum, previous)
-    _guard = None
+    # A signal that arrives while a handler is being swapped can find the C-level handler
+    # still installed but the Python one already gone: CPython then drops it ("Signal 15
+    # ignored due to race condition"), and a SIGTERM is lost. Blocked meanwhile, it waits in
+    # the kernel and is delivered to the restored handler once unblocked.
+    blocked = _block_signals()
+    try:
+        for signum, previous in guard.previous.items():
+            signal.signal(signum, previous)
+        _guard = None
+    finally:
+        _unblock_signals(blocked)
     if not deliver or guard.pid != os.getpid():
         return
     signums = []
@@ -171,6 +179,18 @@ def _release(deliver: bool = True) -> None:
         signums.append(signal.SIGTERM)  # the process was asked to end: it ends, now
     signums += [s for s in dict.fromkeys(guard.pending) if s != guard.raised and s not in signums]
     _deliver(signums)
+
+
+def _block_signals():
+    """Block SIGINT and SIGTERM in this thread; the previous mask, or None where unsupported."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _unblock_signals(previous) -> None:
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _deliver(signums) -> None:

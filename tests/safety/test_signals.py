@@ -343,3 +343,23 @@ def test_pool_workers_leave_sigterm_alone_unless_told():
 
     (outcome,) = run_isolated(_snapshot_installs_guard, ["x"], workers=1)
     assert outcome.result is True
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_handlers_are_put_back_with_the_signals_blocked(arrays, monkeypatch):
+    """A signal arriving mid-swap waits in the kernel for the restored handler instead of being
+    dropped by CPython ("ignored due to race condition")."""
+    masks = []
+    real_signal = signal.signal
+
+    def recording(signum, handler):
+        masks.append((signum, signal.pthread_sigmask(signal.SIG_BLOCK, set())))
+        return real_signal(signum, handler)
+
+    snapshot = Snapshot(arrays)
+    monkeypatch.setattr(perturbation.signal, "signal", recording)
+    snapshot.restore()
+    monkeypatch.setattr(perturbation.signal, "signal", real_signal)
+    assert masks and all({signal.SIGINT, signal.SIGTERM} <= set(mask) for _, mask in masks)
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    assert signal.getsignal(signal.SIGTERM) is not perturbation._on_signal
