@@ -30,9 +30,14 @@ def size_mib(folder: Path) -> float:
     return total / 2 ** 20
 
 
+#: As on a user's machine: Python may write bytecode next to the modules it imports.
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=ENVIRONMENT)
     return time.perf_counter() - start
 
 
