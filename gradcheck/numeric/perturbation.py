@@ -81,6 +81,10 @@ def _in_critical_section(frame) -> bool:
 
 @_critical
 def _on_signal(signum, frame):
+    if _releasing is not None:
+        # the handlers are being put back (see _release): it delivers what it holds
+        _releasing.pending.append(signum)
+        return
     guard = _guard
     if guard is not None and (guard.pid != os.getpid()
                               or not any(owner() is not None for owner in guard.owners)):
@@ -155,22 +159,34 @@ def _drop(owner) -> None:
         _release()
 
 
+_releasing: _Guard | None = None  # the guard whose handlers are being put back
+
+
 @_critical
 def _release(deliver: bool = True) -> None:
-    global _guard
+    global _guard, _releasing
     guard = _guard
-    if guard is None:
+    if guard is None or _releasing is not None:
         return
     # A signal that arrives while a handler is being swapped can find the C-level handler
     # still installed but the Python one already gone: CPython then drops it ("Signal 15
     # ignored due to race condition"), and a SIGTERM is lost. Blocked meanwhile, it waits in
-    # the kernel and is delivered to the restored handler once unblocked.
+    # the kernel and is delivered to the restored handler once unblocked; one received just
+    # before runs _on_signal here, which only adds it to ``guard.pending``.
+    _releasing = guard
     blocked = _block_signals()
     try:
         for signum, previous in guard.previous.items():
             signal.signal(signum, previous)
         _guard = None
+        ends = deliver and guard.pid == os.getpid() and (
+            guard.raised == signal.SIGTERM or signal.SIGTERM in guard.pending)
+        if ends and blocked is not None and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            # asked to end: the SIGTERM waits in the kernel with any Ctrl-C that came after it,
+            # and ends the process the moment they are unblocked, whatever Python does next
+            signal.raise_signal(signal.SIGTERM)
     finally:
+        _releasing = None
         _unblock_signals(blocked)
     if not deliver or guard.pid != os.getpid():
         return

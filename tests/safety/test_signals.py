@@ -68,7 +68,8 @@ def test_sigterm_while_perturbed_restores_then_terminates(arrays):
                     snapshot.restore()
         finally:
             perturbation.signal.raise_signal = real_raise
-        assert delivered == [signal.SIGTERM]
+        # raised while the signals are blocked (it waits in the kernel), then by the delivery
+        assert delivered and set(delivered) == {signal.SIGTERM}
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -319,7 +320,8 @@ def test_a_ctrl_c_after_a_slow_sigterm_unwinding_still_ends_by_sigterm(arrays, m
                         pass
                 finally:
                     snapshot.restore()
-        assert delivered == [signal.SIGTERM]
+        # raised while the signals are blocked (it waits in the kernel), then by the delivery
+        assert delivered and set(delivered) == {signal.SIGTERM}
     finally:
         signal.signal(signal.SIGTERM, previous)
     for name in arrays:
