@@ -194,3 +194,36 @@ def test_an_error_inside_float32s_tolerance_is_found_on_the_float64_copy():
     assert result.failed == ["W2"]
     info = [f.message for f in result["W2"].findings if f.kind == "precision"]
     assert any("tolerance" in m and "float64 copy" in m for m in info), info
+
+
+class _CoarseLossInNarrowDtypes:
+    """A right gradient, and a loss that adds and removes a large offset in the parameters' own
+    dtype: float32 rounds the loss to steps of about 1e-3, float64 does not."""
+
+    layout = "rows"
+
+    def __init__(self, dtype):
+        self.params = {"W": np.linspace(-1, 1, 12).reshape(3, 4).astype(dtype)}
+
+    def loss(self, X, y):
+        W = self.params["W"]
+        exact = np.sum((X @ W) ** 2) / len(X)
+        offset = np.asarray(1e4, dtype=W.dtype)
+        return float((np.asarray(exact, dtype=W.dtype) + offset) - offset)
+
+    def gradients(self, X, y):
+        W = self.params["W"]
+        return {"W": 2 * X.T @ (X @ W) / len(X)}
+
+
+def test_a_float32_disagreement_the_float64_copy_does_not_share_is_a_warning():
+    X = np.random.default_rng(0).uniform(0, 1, (8, 3)).astype(np.float32)
+    y = np.zeros(8, dtype=int)
+    narrow = check_gradients(lambda: target.loss(X, y), (target := _CoarseLossInNarrowDtypes(np.float32)).params,
+                             lambda: target.gradients(X, y))
+    assert not narrow.passed  # float32 alone: the rounded loss makes the differences wrong
+    result = check_target_gradients(_CoarseLossInNarrowDtypes(np.float32), X, y)
+    assert result.passed
+    warned = [f for f in result["W"].findings if f.severity == "warning"]
+    info = [f.message for f in result["W"].findings if f.kind == "precision"]
+    assert warned and any("float64 copy" in m and "not the formula" in m for m in info), info
