@@ -41,8 +41,10 @@ def _is_narrow(value) -> bool:
 def _walk(value, visit: Callable, depth: int = 0, seen: set | None = None):
     """Rebuild ``value`` with ``visit(array)`` applied to every ndarray reachable from it.
 
-    Lists, dicts and object attributes are updated in place; tuples are rebuilt. Every object
-    is visited once (``seen``), so cycles end and shared objects stay shared.
+    Lists, dicts and object attributes are updated in place, and only where ``visit`` returned
+    a new array; tuples are rebuilt only then. So a ``visit`` that returns its argument writes
+    nothing (:func:`array_bytes` walks the user's own target that way). Every object is visited
+    once (``seen``), so cycles end and shared objects stay shared.
     """
     seen = set() if seen is None else seen
     if isinstance(value, np.ndarray):
@@ -52,12 +54,17 @@ def _walk(value, visit: Callable, depth: int = 0, seen: set | None = None):
     seen.add(id(value))
     if isinstance(value, list):
         for i, item in enumerate(value):
-            value[i] = _walk(item, visit, depth + 1, seen)
+            new = _walk(item, visit, depth + 1, seen)
+            if new is not item:
+                value[i] = new
     elif isinstance(value, dict):
         for key, item in list(value.items()):
-            value[key] = _walk(item, visit, depth + 1, seen)
+            new = _walk(item, visit, depth + 1, seen)
+            if new is not item:
+                value[key] = new
     elif isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(_walk(item, visit, depth + 1, seen) for item in value)
+        items = [_walk(item, visit, depth + 1, seen) for item in value]
+        return value if all(a is b for a, b in zip(items, value)) else tuple(items)
     elif _has_attributes(value):
         for key, item in list(vars(value).items()):
             new = _walk(item, visit, depth + 1, seen)
