@@ -27,10 +27,11 @@ from gradcheck.targets.widening import float64_copy
 _CALLER_TUNED = ("eps", "atol")
 
 
-def hidden_params(result: GradientCheckResult) -> dict[str, np.ndarray]:
-    """Parameter name -> flat indices of the entries the loss's rounding hid, where any."""
-    return {report.name: report.hidden_entries for report in result.params
-            if report.hidden_entries is not None and len(report.hidden_entries)}
+def hidden_params(result: GradientCheckResult) -> dict[str, int]:
+    """Parameter name -> how many entries the loss's rounding hid, where any (from the
+    ``precision`` finding that says so)."""
+    return {report.name: int(f.data["count"]) for report in result.params for f in report.findings
+            if f.kind == "precision" and f.data.get("hidden")}
 
 
 def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict) -> GradientCheckResult:
@@ -70,7 +71,7 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
                                else f"its check found {', '.join(unsettled)}"))
         return result
     for report in result.params:
-        _merge(report, wide[report.name], result.dtype, len(hidden.get(report.name, ())))
+        _merge(report, wide[report.name], result.dtype, hidden.get(report.name, 0))
     result.notes.append(f"checked again on a float64 copy of the network (the same code on float64 "
                         f"arrays), which tells apart errors {result.dtype}'s rounding hides")
     return result

@@ -83,8 +83,6 @@ class ParamReport:
     error_map : |analytic - numeric| on a grid of at most 64 x 64 (mean-pooled), for
         heatmaps of failing parameters; None for passing ones or when not all entries were checked.
     n_loss_evals : loss evaluations spent on this parameter.
-    hidden_entries : flat indices of the entries whose values the loss's rounding hid (see
-        :mod:`gradcheck.recheck`); in memory only, not part of the JSON.
     """
 
     name: str
@@ -103,7 +101,6 @@ class ParamReport:
     findings: list[Finding] = field(default_factory=list)
     error_map: list[list[float]] | None = None
     n_loss_evals: int = 0
-    hidden_entries: Any = field(default=None, repr=False, compare=False)
 
     @property
     def verdict(self) -> str:

@@ -259,7 +259,6 @@ class ParamChecker:
             findings=findings,
             error_map=error_map(np.abs(analytic - numeric_full)) if (not passed and all_checked) else None,
             n_loss_evals=evals,
-            hidden_entries=indices[hidden] if np.any(hidden) else None,
         )
 
     def _hidden_finding(self, name, array, a_sel, numeric_sel, hidden) -> Finding:
