@@ -14,4 +14,6 @@ def target(dtype="float64"):  # a factory with dtype: --dtype float32 builds the
 
 
 if __name__ == "__main__":  # python examples/this_file.py: the same as `gradcheck check this_file.py:target`
-    raise SystemExit(gradcheck.cli.main(["check", f"{__file__}:target"]))
+    from gradcheck.frontends.cli import main
+
+    raise SystemExit(main(["check", f"{__file__}:target"]))

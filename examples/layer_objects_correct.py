@@ -8,4 +8,6 @@ layers, loss = build()
 target = gradcheck.adapters.layer_objects(layers, loss)
 
 if __name__ == "__main__":  # python examples/this_file.py: the same as `gradcheck check this_file.py:target`
-    raise SystemExit(gradcheck.cli.main(["check", f"{__file__}:target"]))
+    from gradcheck.frontends.cli import main
+
+    raise SystemExit(main(["check", f"{__file__}:target"]))

@@ -8,6 +8,6 @@ from _tasks_style import MultiLabelNet
 target = MultiLabelNet(bug="tanh_derivative")
 
 if __name__ == "__main__":  # python examples/this_file.py: the same as `gradcheck check this_file.py:target`
-    import gradcheck
+    from gradcheck.frontends.cli import main
 
-    raise SystemExit(gradcheck.cli.main(["check", f"{__file__}:target"]))
+    raise SystemExit(main(["check", f"{__file__}:target"]))

@@ -11,4 +11,6 @@ import gradcheck
 target = gradcheck.adapters.per_sample(Network([784, 30, 10]))
 
 if __name__ == "__main__":  # python examples/this_file.py: the same as `gradcheck check this_file.py:target`
-    raise SystemExit(gradcheck.cli.main(["check", f"{__file__}:target"]))
+    from gradcheck.frontends.cli import main
+
+    raise SystemExit(main(["check", f"{__file__}:target"]))

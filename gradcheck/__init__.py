@@ -1,7 +1,8 @@
 """gradcheck: tells you whether your from-scratch neural network is right."""
 
 from gradcheck import adapters
-from gradcheck.api import check_gradients
+from gradcheck.checks.gradients import check_gradients
+from gradcheck.checks.layers import check_layer
 from gradcheck.config import CheckConfig
 from gradcheck.engine import iter_checks, run_suite
 from gradcheck.errors import (
@@ -14,22 +15,14 @@ from gradcheck.errors import (
     TargetLoadError,
     UserCodeError,
 )
-from gradcheck.findings import Finding
-from gradcheck.layer_check import check_layer
 from gradcheck.render import notebook as _notebook  # noqa: F401  registers _repr_html_ of results
 from gradcheck.render import terminal as _terminal  # noqa: F401  registers str() of results
 from gradcheck.results import CheckOutcome, GradientCheckResult, ParamReport, SuiteResult
+from gradcheck.results.findings import Finding
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):
-    # gradcheck.cli stays reachable as an attribute without the package importing its front end
-    if name == "cli":
-        import gradcheck.cli
-
-        return gradcheck.cli
-    raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
 
 __all__ = [
     "CheckConfig",

@@ -1,5 +1,5 @@
 """python -m gradcheck: the command line."""
 
-from gradcheck.cli import main
+from gradcheck.frontends.cli import main
 
 raise SystemExit(main())

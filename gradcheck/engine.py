@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.api import check_gradients
 from gradcheck.checks.diagnosis import fit_to_code
+from gradcheck.checks.gradients import check_gradients
+from gradcheck.checks.layers import check_layer
+from gradcheck.checks.recheck import recheck_in_float64
 from gradcheck.config import CheckConfig
 from gradcheck.errors import GradcheckError, InvalidArgumentError, UserCodeError
-from gradcheck.layer_check import check_layer
 from gradcheck.probes.base import skipped_probe
 from gradcheck.probes.contracts import BATCH_SIZES, probe_example_order, probe_shapes
 from gradcheck.probes.functions import function_probe_calls
@@ -35,7 +36,6 @@ from gradcheck.probes.training import (
     probe_learning_rate,
     probe_precision,
 )
-from gradcheck.recheck import recheck_in_float64
 from gradcheck.results import CheckOutcome, GradientCheckResult, SuiteResult
 from gradcheck.targets.batches import describe, synthetic_batch
 from gradcheck.targets.data import DataSet
@@ -238,7 +238,7 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
 
     ``options`` go to :func:`gradcheck.check_gradients`; the batch size is taken from y so a
     gradient off by exactly that factor is named as a missing 1/m. Parameters with entries below
-    the dtype's resolution are checked again in float64 (:mod:`gradcheck.recheck`).
+    the dtype's resolution are checked again in float64 (:mod:`gradcheck.checks.recheck`).
     """
     options.setdefault("batch_size", int(np.asarray(y).shape[0]))
     result = check_gradients(lambda: target.loss(X, y), target_params(target),

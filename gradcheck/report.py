@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.findings import JSON_FORMAT_VERSION, json_safe
+from gradcheck.results.findings import JSON_FORMAT_VERSION, json_safe
 
 #: Keys of one training run's curves; History's ``train_accuracy``/``val_accuracy`` map here.
 CURVE_KEYS = ("step", "epoch", "loss", "train_acc", "val_acc")
@@ -121,7 +121,7 @@ class Report:
         in [0, 1]). When every run has ``epoch`` the plots use it: runs with different batch
         sizes take different numbers of steps per pass over the data.
     environment : dict
-        :func:`gradcheck.environment.collect_environment`; includes seed, dtype and command.
+        :func:`gradcheck.frontends.environment.collect_environment`; includes seed, dtype and command.
     created : str
         ISO 8601 UTC timestamp; the only line that differs between two identical runs.
     """
@@ -151,7 +151,7 @@ class Report:
         gradients : GradientCheckResult, its dict, or None.
         probes : ProbeResult objects or dicts.
         training : run name -> reference_net ``History`` (or a dict of per-step lists).
-        environment : from :func:`gradcheck.environment.collect_environment`.
+        environment : from :func:`gradcheck.frontends.environment.collect_environment`.
         created : timestamp; default now (UTC).
         more_gradients : (check name, description, result) of further gradient checks.
         gradients_check : name of the check ``gradients`` came from ("" for a single check).

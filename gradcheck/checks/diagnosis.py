@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from gradcheck.findings import Finding, format_shape
+from gradcheck.results.findings import Finding, format_shape
 
 
 def format_index(shape: tuple, flat_index: int) -> str:

@@ -112,7 +112,7 @@ class LossEvaluator:
             value = self._loss()
         except SystemExit as exc:
             # A sys.exit() in the loss means the target cannot be used: an error, never a pass.
-            from gradcheck.usercode import exit_message
+            from gradcheck.targets.usercode import exit_message
 
             raise UserCodeError(
                 f"{exit_message(exc, 'loss')} (call {self.calls}, {self.describe()}); a network "

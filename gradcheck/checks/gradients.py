@@ -1,359 +1,339 @@
-"""Check one parameter: finite differences (entry-wise or directional), verdict, diagnosis."""
+"""The main entry point, :func:`check_gradients` (``check_layer`` is in :mod:`gradcheck.checks.layers`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 
-from gradcheck.checks.diagnosis import diagnose_values, format_index
-from gradcheck.checks.kinks import kink_mask, shrinking_steps
-from gradcheck.findings import Finding
-from gradcheck.numeric.differences import directional_difference, entry_differences, richardson
-from gradcheck.numeric.selection import DEFAULT_SAMPLES, rademacher_directions, sample_indices
-from gradcheck.numeric.tolerances import Tolerance, entries_pass, noise_floor, relative_error
-from gradcheck.results import ParamReport
+from gradcheck.checks.budget import refuse_if_too_slow
+from gradcheck.checks.diagnosis import diagnose_shape, reused_buffer_findings
+from gradcheck.checks.entries import ParamChecker, select_indices
+from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator
+from gradcheck.checks.integrity import (
+    CRASH_NOTE,
+    IMPURE_NOTE,
+    ArrayGuard,
+    mutation_findings,
+    nondeterminism_finding,
+)
+from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.model import tolerance_for
+from gradcheck.numeric.parallel import ParallelDifferences
+from gradcheck.results import GradientCheckResult, ParamReport
+from gradcheck.results.findings import Finding
+from gradcheck.targets.usercode import UserCodeCrash, call_user
+from gradcheck.validation import (
+    require_callable,
+    resolve_grads,
+    shared_memory_pairs,
+    validate_entries,
+    validate_grads,
+    validate_options,
+    validate_params,
+    validate_step,
+)
 
-#: Parameters up to this size get a full follow-up check when a directional check fails.
-FOLLOW_UP_FULL = 128
-#: Otherwise this many sampled entries are checked to diagnose the failure.
-FOLLOW_UP_SAMPLES = 32
-#: Largest side of an error heatmap.
-MAP_SIDE = 64
-#: An entry is hidden by rounding when the noise floor is above this fraction of its size: a
-#: right value could then not be told from 0, from -1x or from 2x.
-RESOLVE_FRACTION = 0.25
+#: Default of ``max_seconds``: a check estimated to take longer is refused before it starts.
+MAX_SECONDS = 60.0
 
 
-def error_map(abs_error: np.ndarray) -> list[list[float]]:
-    """|a - n| as a 2-D grid of at most MAP_SIDE x MAP_SIDE cells (mean-pooled)."""
-    grid = abs_error.reshape(1, -1) if abs_error.ndim < 2 else abs_error.reshape(abs_error.shape[0], -1)
-    rows = np.array_split(np.arange(grid.shape[0]), min(MAP_SIDE, grid.shape[0]))
-    cols = np.array_split(np.arange(grid.shape[1]), min(MAP_SIDE, grid.shape[1]))
-    return [[float(np.mean(grid[np.ix_(r, c)])) for c in cols] for r in rows]
+def _unchecked(name, array, passed, findings=()) -> ParamReport:
+    return ParamReport(
+        name=name, shape=tuple(array.shape), dtype=array.dtype.name, mode="none", n_checked=0,
+        max_abs_error=float("nan"), max_rel_error=float("nan"), worst_index=None,
+        worst_analytic=None, worst_numeric=None, tier="unchecked", passed=passed,
+        findings=list(findings),
+    )
 
 
-class ParamChecker:
-    """Checks parameters one at a time against a shared loss evaluator and tolerance.
+def _align(name, analytic, array, batch_size):
+    """Bring an analytic gradient to its parameter's shape, or explain why it cannot be."""
+    if analytic.shape == array.shape:
+        return analytic, None, None
+    finding, how = diagnose_shape(name, analytic.shape, array.shape, batch_size)
+    if how == "broadcast":
+        return np.broadcast_to(analytic.reshape(()), array.shape).copy(), finding, how
+    if how == "reshape":
+        return analytic.reshape(array.shape), finding, how
+    if how == "transpose":
+        return analytic.T.copy(), finding, how
+    return None, finding, how
+
+
+def check_gradients(
+    loss: Callable[[], float],
+    params: Mapping[str, np.ndarray],
+    grads,
+    *,
+    mode: str = "full",
+    eps: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    method: str = "central",
+    directions: int = 3,
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    max_seconds: float | None = MAX_SECONDS,
+    jobs=None,
+    entries: Mapping[str, np.ndarray] | None = None,
+) -> GradientCheckResult:
+    """Compare analytic gradients with finite differences, and explain every disagreement.
 
     Parameters
     ----------
-    evaluate : zero-argument callable returning the loss as float (counts calls).
-    f0 : loss at the unperturbed parameters.
-    tol : Tolerance for the parameters' dtype.
-    step_base : relative step (h = step_base * max(1, |x|)).
-    method : "central" or "richardson".
-    user_atol : atol given by the caller, or None to use max(tol.atol, noise floor).
-    batch_size : lets the diagnosis name a missing 1/m.
-    parallel : ParallelDifferences or None, passed on to entry_differences (worker processes).
+    loss : callable () -> float
+        Returns the scalar loss for the *current contents* of the arrays in ``params``.
+    params : mapping str -> float ndarray
+        The very arrays ``loss`` reads. They are perturbed in place, one entry at a time, and
+        every one is restored bit for bit before this function returns or raises.
+    grads : mapping str -> ndarray, or callable () -> mapping
+        The analytic gradients under test (same names; ideally same shapes).
+    mode : {"full", "sample", "directional"}
+        Every entry (2 loss calls each); ``samples`` random entries per parameter; or
+        ``directions`` random projections per parameter (2 calls each), with a small entry-wise
+        follow-up only on parameters that fail.
+    eps : float, optional
+        Relative step: entry x moves by eps * max(1, |x|). Default cbrt(machine eps) of the
+        dtype (6.1e-6 for float64, 4.9e-3 for float32).
+    rtol, atol : float, optional
+        An entry passes when |a - n| <= atol + rtol * max(|a|, |n|). Defaults by dtype
+        (float64: 1e-4 and 1e-8; float32: 2e-2 and 1e-4), atol raised to the loss's rounding
+        noise when that is larger.
+    samples : int, optional
+        Entries per parameter in "sample" mode (default 16).
+    seed : int
+        Seeds the sampled entries and directions; results are deterministic per seed.
+    method : {"central", "richardson"}
+        Central differences, or Richardson extrapolation of two central differences (4 calls
+        per entry, error O(h^4)).
+    directions : int
+        Random directions per parameter in "directional" mode (default 3).
+    batch_size : int, optional
+        If given, a gradient off by exactly this factor is reported as a missing 1/m.
+    progress : callable (done, total), optional
+        Called as entries are checked (e.g. to drive a progress bar).
+    max_seconds : float or None
+        Refuse a check estimated to take longer than this (default 60 s), with an error that
+        says how long it would take and suggests a cheaper mode. The estimate is the time of
+        one loss evaluation (the faster of the first two) times the evaluations the mode needs
+        (2 per entry in full mode). None turns the guard off.
+    jobs : int, concurrent.futures.Executor or None
+        Worker processes for the entry-wise differences: N, or -1 for one per core; each
+        perturbs its own copy of the parameters, the results are a serial run's, bit for bit.
+        An Executor (e.g. dask.distributed's ``client.get_executor()``) runs them wherever it
+        sends tasks. None or 1: in this process. See :mod:`gradcheck.numeric.parallel`.
+    entries : mapping str -> int array, optional
+        Flat indices to check, per parameter, in place of the ones ``mode`` picks ("full" and
+        "sample" modes); parameters not named are checked as ``mode`` says.
+
+    Returns
+    -------
+    GradientCheckResult
+        ``.passed``, ``.failed``, ``.params`` (one report per parameter), ``.findings``,
+        ``.to_dict()``; ``str(result)`` is a readable table.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A bad argument, or a loss that does not return a finite scalar at the unperturbed
+        parameters (the message names the argument and says what to do).
+    CheckTooSlowError
+        The check would take longer than ``max_seconds``; nothing was perturbed.
+    UserCodeError
+        ``loss`` raised; the original exception is chained. KeyboardInterrupt and other
+        non-Exception errors propagate unchanged. Either way every array in ``params`` is
+        restored bit for bit first.
+
+    An exception raised by ``grads`` is not an error of the call: it is the bug being looked
+    for, so the result fails with an ``exception`` finding naming the exception, the user's
+    file and line, and the shapes of the arrays on that line.
     """
+    require_callable(loss, "loss")
+    validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
+                     method=method, directions=directions, batch_size=batch_size,
+                     progress=progress, max_seconds=max_seconds)
+    if progress is not None:
+        progress = _guarded_progress(progress)
+    params = validate_params(params)
+    entries = validate_entries(entries, params, mode)
+    dtypes = {arr.dtype for arr in params.values()}
+    dtype = max(dtypes, key=lambda d: np.finfo(d).eps)  # the least precise one sets the bar
+    validate_step(eps, dtype)
+    tol = tolerance_for(dtype, rtol=rtol, atol=atol)
+    rng = np.random.default_rng(seed)
+    evaluate = LossEvaluator(loss)
+    parallel = ParallelDifferences(evaluate, params, jobs)
+    notes = [_shared_memory_note(first, second) for first, second in shared_memory_pairs(params)]
+    check_findings: list[Finding] = []
+    with ArrayGuard(params) as guard:
+        try:
+            f0 = evaluate()
+            guard.unchanged_by("loss")
+            f0_again = evaluate()
+            guard.unchanged_by("loss")
+            finding = nondeterminism_finding(f0, f0_again)
+            if finding is not None:
+                guard.stop([finding])
+            if not np.isfinite(f0):
+                raise InvalidArgumentError(
+                    "loss", f"returned {f0} at the unperturbed parameters, expected a finite number.",
+                    "Gradients cannot be checked where the loss is NaN/inf; check the inputs and "
+                    "the parameters first.",
+                )
+            sizes = [len(entries[name]) if name in entries else arr.size for name, arr in params.items()]
+            refuse_if_too_slow(evaluate.seconds_per_call, sizes, mode=mode,
+                               method=method, samples=samples, directions=directions, max_seconds=max_seconds,
+                               retime=evaluate.retime, workers=parallel.workers)
+            try:
+                returned = call_user(resolve_grads, grads, call="gradients")
+            except UserCodeCrash as crash:
+                # The user's own backward raising is the bug report, not an unusable target.
+                guard.stop([crash.crash.finding("gradients")], CRASH_NOTE)
+            analytic = validate_grads(returned, params)
+            guard.unchanged_by("grads")
+            if dtype != np.float64:
+                notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
+                             f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
+            reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size,
+                                  parallel, mode, samples, directions, rng, progress, entries)
+            # Every perturbation was undone entry by entry, so anything still different was
+            # written by the user's code while the differences ran.
+            changed = guard.changed()
+            if not changed and any(not report.passed for report in reports):
+                check_findings.extend(_drift_finding(evaluate, f0))
+                changed = guard.changed()
+            _flag_mutation(reports, changed)
+            check_findings.extend(_nonfinite_warning(evaluate, reports))
+            check_findings.extend(reused_buffer_findings(returned, analytic))
+        finally:
+            parallel.close()
+    if guard.stopped is not None:
+        return unrun_result(params, guard.stopped.findings, mode, method, seed, tol, evaluate.calls,
+                            note=guard.stopped.note)
+    return GradientCheckResult(
+        params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
+        atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
+        n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes + parallel.notes,
+    )
 
-    def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, batch_size, where,
-                 parallel=None):
-        self.evaluate = evaluate
-        self.f0 = f0
-        self.tol = tol
-        self.step_base = step_base
-        self.method = method
-        self.user_atol = user_atol
-        self.batch_size = batch_size
-        self.set_where = where
-        self.parallel = parallel
 
-    def atol(self, dtype) -> float:
-        if self.user_atol is not None:
-            return self.user_atol
-        return max(self.tol.atol, noise_floor(self.f0, self.step_base, dtype))
-
-    # -- entry-wise --------------------------------------------------------------------------
-    def numeric_at(self, name, array, indices, on_entry=None):
-        """Numeric derivative at flat indices, plus one-sided estimates (for kinks)."""
-        self.set_where(name, array.shape)
-        locate = getattr(self.evaluate, "locate", None)
-        diff = entry_differences(self.evaluate, array, indices, self.step_base, self.f0, on_entry, locate,
-                                 self.parallel)
-        numeric = diff.central
-        if self.method == "richardson":
-            fine = entry_differences(self.evaluate, array, indices, self.step_base / 2, self.f0,
-                                     locate=locate, parallel=self.parallel)
-            numeric = richardson(diff.central, fine.central)
-        return numeric, diff.forward, diff.backward
-
-    def check_entries(self, name, array, analytic, indices, mode, on_entry=None,
-                      reduced_to_scalar=False) -> ParamReport:
-        calls_before = _calls(self.evaluate)
-        numeric_sel, fwd, bwd = self.numeric_at(name, array, indices, on_entry)
-        resolved, side_noise = self._retry_nonsmooth(name, array, analytic, indices, numeric_sel, fwd, bwd)
-        return self._entry_report(name, array, analytic, indices, numeric_sel, fwd, bwd, mode,
-                                  _calls(self.evaluate) - calls_before, reduced_to_scalar, resolved,
-                                  side_noise)
-
-    def _retry_nonsmooth(self, name, array, analytic, indices, numeric, fwd, bwd):
-        """Re-difference failing entries at steps shrinking tenfold (2 calls each, failures only).
-
-        Where the loss is smooth, central differences at h and h/10 agree to O(h^2), so a
-        disagreement means kinks (ReLU inputs crossing 0) lie within h. One weight moves several
-        pre-activations at once, and with several kinks inside h the analytic value need not lie
-        between the one-sided differences; but a kink at a distance d > 0 is out of reach once
-        the step is below d, and there the difference is the exact derivative at x. So the step
-        shrinks (see :func:`~gradcheck.checks.kinks.shrinking_steps`) while the entry fails and
-        its one-sided differences disagree, down to where the loss's rounding would reach 1% of
-        the entry's size; each step below the first retry is judged with its own rounding noise.
-        An entry that agrees at a smaller step takes that
-        step's estimates, in place; a wrong gradient never agrees, however small the step.
-
-        Returns ``(resolved, side_noise)`` over ``indices``: entries resolved at a smaller step
-        (a kink was within the default step), and the rounding noise of the step the one-sided
-        differences now come from (0 where they are the default step's), for the kink test.
-        """
-        resolved = np.zeros(indices.size, dtype=bool)
-        side_noise = np.zeros(indices.size)
-        atol = self.atol(array.dtype)
-        a_sel = analytic.reshape(-1)[indices]
-        failing = np.flatnonzero(~entries_pass(a_sel, numeric, self.tol, atol))
-        locate = getattr(self.evaluate, "locate", None)
-        for k, step in enumerate(shrinking_steps(self.step_base, array.dtype), start=1):
-            if failing.size == 0:
-                break
-            noise = noise_floor(self.f0, step, array.dtype)
-            if k > 1:
-                # below the first retry an entry stops where the loss's rounding would reach 1%
-                # of its size: a smaller step could then no longer tell a wrong value from a right one
-                size = np.maximum(np.abs(a_sel[failing]), np.abs(numeric[failing]))
-                failing = failing[noise <= 0.01 * size]
-                if failing.size == 0:
-                    break
-            self.set_where(name, array.shape)
-            previous = numeric[failing].copy()
-            small = entry_differences(self.evaluate, array, indices[failing], step, self.f0,
-                                      locate=locate, parallel=self.parallel)
-            step_atol = atol if k == 1 else max(atol, noise)
-            fits = entries_pass(a_sel[failing], small.central, self.tol, step_atol)
-            # settled: one-sided differences agree and the estimate no longer moves as the step
-            # shrinks (kinks on both sides of a point can cancel in one test, not in both)
-            smooth = entries_pass(small.forward, small.backward, self.tol, step_atol) & \
-                entries_pass(small.central, previous, self.tol, step_atol)
-            # take the smaller step's estimates where they fit, or where the larger one was
-            # not smooth; one-sided differences over a shorter step straddle fewer kinks
-            take = fits | ~entries_pass(small.central, numeric[failing], self.tol, step_atol)
-            numeric[failing[take]] = small.central[take]
-            fwd[failing] = small.forward
-            bwd[failing] = small.backward
-            side_noise[failing] = noise if k > 1 else 0.0
-            resolved[failing[fits]] = k > 1  # the first retry is judged by the usual tolerance
-            # settled at this step and still disagreeing: the gradient is wrong, stop shrinking
-            failing = failing[~fits & ~smooth]
-        return resolved, side_noise
-
-    def _hidden(self, array, a_sel, numeric, ok, kinks) -> np.ndarray:
-        """Entries the loss's rounding hides: they pass whatever their value.
-
-        At the default step a central difference carries the loss's rounding noise (see
-        :func:`~gradcheck.numeric.tolerances.noise_floor`). Where the analytic and numeric values
-        are both below :data:`RESOLVE_FRACTION` of it, a right value, 0, -1x and 2x all pass: a
-        float32 network with tiny weights would pass a sign error. Entries where both values
-        are exactly 0 (the loss did not move at all) are not hidden, nor are entries judged with
-        a tolerance the caller set. In float64 the floor is about 1e-9 per unit of loss, far below
-        any gradient that matters, so only lower precisions are looked at. Mask over the checked
-        entries.
-        """
-        if self.user_atol is not None or np.finfo(array.dtype).eps <= np.finfo(np.float64).eps:
-            return np.zeros(a_sel.size, dtype=bool)
-        size = np.maximum(np.abs(a_sel), np.abs(numeric))
-        floor = noise_floor(self.f0, self.step_base, array.dtype)
-        exact_zero = (a_sel == 0) & (numeric == 0)
-        with np.errstate(invalid="ignore"):
-            return ok & ~kinks & ~exact_zero & (floor > RESOLVE_FRACTION * size)
-
-    def _entry_report(self, name, array, analytic, indices, numeric_sel, fwd, bwd, mode, evals,
-                      reduced_to_scalar=False, resolved=None, side_noise=None):
-        atol = self.atol(array.dtype)
-        a_sel = analytic.reshape(-1)[indices]
-        if resolved is None:
-            resolved = np.zeros(indices.size, dtype=bool)
-        # entries resolved at a smaller step were judged with that step's rounding noise
-        ok = entries_pass(a_sel, numeric_sel, self.tol, atol) | resolved
-        kinks = resolved.copy()
-        # one-sided differences from a smaller step carry that step's rounding
-        side_atol = np.maximum(atol, side_noise) if side_noise is not None else np.full(indices.size, atol)
-        kinks[~ok] = kink_mask(a_sel[~ok], fwd[~ok], bwd[~ok], self.tol.rtol, side_atol[~ok])
-        ok |= kinks
-        hidden = self._hidden(array, a_sel, numeric_sel, ok, kinks)
-        rel = relative_error(a_sel, numeric_sel, atol)
-        abs_err = np.abs(a_sel - numeric_sel)
-        # Differences below the loss's rounding noise say nothing about the gradient.
-        within_noise = abs_err <= noise_floor(self.f0, self.step_base, array.dtype)
-        raw_rank = np.where(kinks, 0.0, np.where(np.isnan(rel), np.inf, rel))
-        rank = np.where(within_noise, 0.0, raw_rank)
-        abs_rank = np.where(kinks, 0.0, np.where(np.isnan(abs_err), np.inf, abs_err))
-        max_abs = float(np.max(abs_rank)) if abs_rank.size else 0.0
-        # One worst entry for the finding, the table, the JSON and the HTML: the failing entry
-        # with the largest difference, else the largest relative error above rounding noise.
-        if not np.all(ok):
-            worst_k = int(np.flatnonzero(~ok)[np.argmax(abs_rank[~ok])])
+def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size, parallel, mode,
+                samples, directions, rng, progress, entries) -> list[ParamReport]:
+    """Finite differences for every parameter, each report carrying its shape finding if any."""
+    checker = ParamChecker(
+        evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
+        batch_size, evaluate.at, parallel,
+    )
+    reports = []
+    total = sum(len(entries[n]) if n in entries else a.size for n, a in params.items()) \
+        if mode == "full" else len(params)
+    done = 0
+    for name, array in params.items():
+        aligned, shape_finding, how = _align(name, analytic[name], array, batch_size)
+        if aligned is None:
+            reports.append(_unchecked(name, array, False, [shape_finding]))
+            continue
+        scalar = how == "broadcast"
+        if mode == "directional":
+            report = checker.check_directional(name, array, aligned, rng, directions, scalar)
         else:
-            worst_k = int(np.argmax(rank if np.any(rank) else raw_rank)) if rank.size else 0
-        # The column and the tier grade the same number (errors within rounding noise count 0).
-        max_rel = max_rel_above_noise = float(np.max(rank)) if rank.size else 0.0
-        findings: list[Finding] = []
-        numeric_full = np.full(analytic.shape, np.nan)
-        numeric_full.reshape(-1)[indices] = numeric_sel
-        checked = np.zeros(analytic.shape, dtype=bool)
-        checked.reshape(-1)[indices] = True
-        ok_full = np.ones(analytic.shape, dtype=bool)
-        ok_full.reshape(-1)[indices] = ok
-        passed = bool(np.all(ok))
-        if not np.all(np.isfinite(numeric_sel)):
-            bad = int(indices[np.flatnonzero(~np.isfinite(numeric_sel))[0]])
-            findings.append(Finding(
-                kind="nonfinite", subject=name,
-                message=f"{name}{format_index(array.shape, bad)}: the loss is NaN or inf when this "
-                "entry moves by a tiny step (nonfinite)",
-                hint="The loss is on the edge of overflow or log(0) at these parameters: use a "
-                "stable log-softmax / clipped log, or check the inputs are scaled.",
-            ))
-            passed = False
-        elif not passed:
-            findings.append(diagnose_values(name, analytic, numeric_full, checked, ok_full,
-                                            batch_size=self.batch_size,
-                                            reduced_to_scalar=reduced_to_scalar, values=array,
-                                            worst=int(indices[worst_k]), rtol=self.tol.rtol,
-                                            atol=self.atol(array.dtype)))
-        if int(kinks.sum()):
-            first = int(indices[np.flatnonzero(kinks)[0]])
-            findings.append(Finding(
-                kind="kink", subject=name, severity="info",
-                message=f"{name}{format_index(array.shape, first)}: {int(kinks.sum())} entries sit on a "
-                "kink where the left and right derivatives differ (e.g. ReLU at 0); the analytic "
-                "value is one of them — not a bug (kink)",
-                hint="Nothing to fix; a finite difference cannot see a derivative at a kink.",
-                data={"count": int(kinks.sum())},
-            ))
-        if np.any(hidden):
-            findings.append(self._hidden_finding(name, array, a_sel, numeric_sel, hidden))
-        tier = self.tol.tier(max_rel_above_noise) if passed else "wrong"
-        if passed and tier == "wrong":
-            # passed by the absolute tolerance (|a - n| <= atol) at a large relative error
-            tier = "suspicious"
-        if passed and array.dtype == np.float32 and max_rel_above_noise > 1e-5:
-            findings.append(Finding(
-                kind="precision", subject=name, severity="info",
-                message=f"{name}: max relative error {max_rel_above_noise:.2g} is float32 rounding, within the "
-                f"float32 tolerance {self.tol.rtol:g} — not a bug (precision)",
-                hint="Check in float64 for a tighter comparison.",
-            ))
-        all_checked = indices.size == array.size
-        return ParamReport(
-            name=name,
-            shape=tuple(array.shape),
-            dtype=array.dtype.name,
-            mode=mode,
-            n_checked=int(indices.size),
-            max_abs_error=max_abs,
-            max_rel_error=max_rel,
-            worst_index=tuple(int(i) for i in np.unravel_index(int(indices[worst_k]), array.shape))
-            if indices.size else None,
-            worst_analytic=float(a_sel[worst_k]) if a_sel.size else None,
-            worst_numeric=float(numeric_sel[worst_k]) if a_sel.size else None,
-            tier=tier,
-            passed=passed,
-            n_kinks=int(kinks.sum()),
-            findings=findings,
-            error_map=error_map(np.abs(analytic - numeric_full)) if (not passed and all_checked) else None,
-            n_loss_evals=evals,
-        )
-
-    def _hidden_finding(self, name, array, a_sel, numeric_sel, hidden) -> Finding:
-        """What could not be judged: entries below the loss's rounding at the default step.
-
-        A warning when none of the parameter's entries that move the loss could be judged
-        (nothing about it was checked), else a note; ``data["hidden"]`` marks the finding for a
-        re-check in float64 (:mod:`gradcheck.recheck`).
-        """
-        count, total = int(hidden.sum()), int(hidden.size)
-        largest = float(np.max(np.maximum(np.abs(a_sel[hidden]), np.abs(numeric_sel[hidden]))))
-        floor = noise_floor(self.f0, self.step_base, array.dtype)
-        nothing_judged = count == int(np.count_nonzero((a_sel != 0) | (numeric_sel != 0)))
-        what = (f"none of its {total} entries could be judged" if nothing_judged
-                else f"{count} of its {total} entries could not be judged")
-        return Finding(
-            kind="precision", subject=name, severity="warning" if nothing_judged else "info",
-            message=f"{name}: {what} in {array.dtype.name}: their gradients (up to {largest:.2g}) "
-            f"are too small against the loss's rounding ({floor:.2g} at this step) to tell a right "
-            "value from 0, -1x or 2x (precision)",
-            hint="Check in float64 to judge them: build the network with float64 parameters "
-            "(`--dtype float64` when the target is a factory taking dtype=).",
-            data={"count": count, "largest": largest, "floor": floor, "hidden": True},
-        )
-
-    # -- directional ---------------------------------------------------------------------------
-    def check_directional(self, name, array, analytic, rng, n_directions,
-                          reduced_to_scalar=False) -> ParamReport:
-        calls_before = _calls(self.evaluate)
-        atol = self.atol(array.dtype)
-        h = self.step_base * max(1.0, float(np.sqrt(np.mean(np.square(array, dtype=np.float64)))))
-        analytic_v, numeric_v, fwd_v, bwd_v = [], [], [], []
-        self.set_where(f"{name} along a random direction")
-        for v in rademacher_directions(array.shape, n_directions, rng):
-            d, f_plus, f_minus = directional_difference(self.evaluate, array, v, h)
-            analytic_v.append(float(np.sum(v * analytic)))
-            numeric_v.append(d)
-            fwd_v.append((f_plus - self.f0) / h)
-            bwd_v.append((self.f0 - f_minus) / h)
-        a, n = np.array(analytic_v), np.array(numeric_v)
-        ok = entries_pass(a, n, self.tol, atol)
-        kinks = np.zeros_like(ok)
-        kinks[~ok] = kink_mask(a[~ok], np.array(fwd_v)[~ok], np.array(bwd_v)[~ok], self.tol.rtol, atol)
-        ok |= kinks
-        rel = relative_error(a, n, atol)
-        rank = np.where(kinks, 0.0, np.where(np.isnan(rel), np.inf, rel))
-        max_rel = float(np.max(rank)) if rank.size else 0.0
-        passed = bool(np.all(ok)) and bool(np.all(np.isfinite(analytic)))
-        evals = _calls(self.evaluate) - calls_before
-        if passed:
-            return ParamReport(
-                name=name, shape=tuple(array.shape), dtype=array.dtype.name, mode="directional",
-                n_checked=len(a), max_abs_error=float(np.max(np.abs(a - n))), max_rel_error=max_rel,
-                worst_index=None, worst_analytic=None, worst_numeric=None,
-                tier=self.tol.tier(max_rel), passed=True, n_kinks=int(kinks.sum()), n_loss_evals=evals,
-            )
-        # Diagnose with a small entry-wise follow-up on this parameter only.
-        if array.size <= FOLLOW_UP_FULL:
-            indices = np.arange(array.size)
-        else:
-            indices = sample_indices(array.size, FOLLOW_UP_SAMPLES, rng)
-        report = self.check_entries(name, array, analytic, indices, "directional",
-                                    reduced_to_scalar=reduced_to_scalar)
-        report.n_loss_evals += evals
-        if report.passed and not np.all(np.isfinite(n)):
-            # The entries agree one by one, but the loss was NaN/inf a step away along a direction.
-            report.fail(Finding(
-                kind="nonfinite", subject=name,
-                message=f"{name}: the loss is NaN or inf a step of {h:.2g} along a random direction, "
-                f"though the {indices.size} entries checked one by one agree (nonfinite)",
-                hint="The loss is on the edge of overflow or log(0) at these parameters, or it does "
-                "not depend on the parameters alone: use a stable log-softmax / clipped log, or "
-                "check that nothing random runs inside the loss.",
-            ))
-        elif report.passed:
-            # The sampled entries agree but the projection does not: the error is elsewhere.
-            worst = int(np.argmax(rank))
-            report.fail(Finding(
-                kind="mismatch", subject=name,
-                message=f"{name}: along a random direction, analytic {a[worst]:.6g}, numeric "
-                f"{n[worst]:.6g} — wrong somewhere outside the {indices.size} entries sampled (mismatch)",
-                hint=f"Run mode='full' on {name} to find the entries.",
-            ))
-        report.max_rel_error = max(report.max_rel_error, max_rel)
-        return report
+            indices = entries[name] if name in entries else select_indices(array.size, mode, samples, rng)
+            on_entry = None
+            if progress is not None and mode == "full":
+                base = done
+                on_entry = lambda k, base=base: (k % 256 == 255) and progress(base + k + 1, total)  # noqa: E731
+            report = checker.check_entries(name, array, aligned, indices, mode, on_entry, scalar)
+        if shape_finding is not None:
+            kinds = {f.kind for f in report.findings}
+            if how == "transpose" and report.passed:
+                shape_finding = _values_right(shape_finding, "transposed back")
+            elif how == "reshape" and report.passed:
+                shape_finding = _values_right(shape_finding, "reshaped")
+            if not shape_finding.is_failure:
+                # singleton axes only, and the update keeps the parameter's shape: said, not failed
+                report.findings.append(shape_finding)
+            else:
+                # a broadcast bias whose values show the reduction needs no second finding
+                report.fail(None if how == "broadcast" and "reduction" in kinds else shape_finding)
+        reports.append(report)
+        done += (len(entries[name]) if name in entries else array.size) if mode == "full" else 1
+        if progress is not None:
+            progress(done, total)
+    return reports
 
 
-def _calls(evaluate) -> int:
-    return getattr(evaluate, "calls", 0)
+def _guarded_progress(progress: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """``progress`` through the one guarded call: if it raises, the check stops with an error
+    naming ``progress`` (the parameters are restored on the way out)."""
+    return lambda done, total: call_user(progress, done, total, call="progress")
 
 
-def select_indices(size: int, mode: str, samples: int | None, rng) -> np.ndarray:
-    if mode == "full":
-        return np.arange(size)
-    return sample_indices(size, samples or DEFAULT_SAMPLES, rng)
+def _shared_memory_note(first: str, second: str) -> str:
+    return (f"params[{first!r}] and params[{second!r}] share memory: moving an entry of one moves "
+            "the other, so each difference is the derivative through both names; pass separate "
+            "arrays to check each on its own")
 
 
-__all__ = ["ParamChecker", "select_indices", "error_map"]
+def _flag_mutation(reports: list[ParamReport], changed: list[str]) -> None:
+    """Fail the parameters the loss wrote into while finite differences were running."""
+    findings = {f.subject: f for f in mutation_findings(changed, "loss", when="during the finite differences")}
+    for report in reports:
+        if report.name in findings:
+            report.fail(findings[report.name])
+
+
+def _drift_finding(evaluate: LossEvaluator, f0: float) -> list[Finding]:
+    """After a failing check, one more call at the start point: did the loss itself drift?"""
+    evaluate.at(UNPERTURBED)
+    f_end = evaluate()
+    finding = nondeterminism_finding(f0, f_end)
+    if finding is None:
+        return []
+    from dataclasses import replace
+
+    return [replace(finding, message=f"loss: {f0!r} at the start of the check and {f_end!r} at its end, "
+                    "at the same parameters — the failures above may come from the loss changing, "
+                    "not from the gradients (nondeterministic)")]
+
+
+def _nonfinite_warning(evaluate: LossEvaluator, reports: list[ParamReport]) -> list[Finding]:
+    """Say so when the loss returned NaN/inf at some call, unless a parameter's finding already does."""
+    if not evaluate.nonfinite_calls:
+        return []
+    if any(f.kind == "nonfinite" for report in reports for f in report.findings):
+        return []
+    return [Finding(
+        kind="nonfinite", subject="loss", severity="warning",
+        message=f"loss: returned NaN or inf on {evaluate.nonfinite_calls} of {evaluate.calls} calls "
+        f"(first: {evaluate.first_nonfinite}); a smaller step gave finite values there (nonfinite)",
+        hint="The loss is on the edge of overflow or log(0) near these parameters, or it does not "
+        "depend on the parameters alone; a stable log-softmax or a clipped log usually fixes it.",
+        data={"calls": evaluate.nonfinite_calls, "first": evaluate.first_nonfinite},
+    )]
+
+
+def _values_right(finding, how: str):
+    """The same shape finding, noting that the values themselves are right."""
+    from dataclasses import replace
+
+    message = finding.message.replace(" (shape)", f"; {how}, its values are correct (shape)")
+    return replace(finding, message=message)
+
+
+def unrun_result(params, findings, mode, method, seed, tol, calls, *,
+                 note: str = IMPURE_NOTE) -> GradientCheckResult:
+    """A result for a check that could not run finite differences at all."""
+    bad = {f.subject for f in findings}
+    reports = [
+        _unchecked(name, arr, name not in bad, [f for f in findings if f.subject == name])
+        for name, arr in params.items()
+    ]
+    whole = [f for f in findings if f.subject not in params]
+    return GradientCheckResult(
+        params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol, atol=tol.atol,
+        dtype=tol.dtype, n_loss_evals=calls, check_findings=whole,
+        notes=[note],
+    )

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
+from gradcheck.results.findings import Finding
 
 
 def mutation_findings(changed: list[str], by: str, *, when: str = "") -> list[Finding]:

@@ -25,7 +25,7 @@ def shrinking_steps(step_base: float, dtype) -> list[float]:
     """Relative steps ``step_base / 10^k`` for k = 1 .. the dtype's :data:`SHRINK_DECADES`.
 
     The caller drops an entry from the sweep once the loss's rounding at that step reaches
-    1% of the entry's size (see :func:`gradcheck.numeric.tolerances.noise_floor`).
+    1% of the entry's size (see :func:`gradcheck.numeric.model.noise_floor`).
     """
     decades = SHRINK_DECADES.get(np.dtype(dtype), 1)
     return [step_base / 10.0 ** k for k in range(1, decades + 1)]

@@ -1,7 +1,7 @@
 """Reusable property checks: each takes a user's function (or target) and one input.
 
 Every ``check_<subject>_<property>`` returns None when the property holds and raises
-:class:`PropertyViolation` (an AssertionError carrying a :class:`~gradcheck.findings.Finding`)
+:class:`PropertyViolation` (an AssertionError carrying a :class:`~gradcheck.results.findings.Finding`)
 when it does not, so they drop into ``@given`` tests and Hypothesis shrinks the input::
 
     @given(gst.logits(min_dims=2, max_dims=4), st.data())
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.findings import Finding
+from gradcheck.results.findings import Finding
 from gradcheck.targets.layers import LayerView
 from gradcheck.targets.protocol import infer_n_classes, target_params
 from gradcheck.targets.tasks import take_examples

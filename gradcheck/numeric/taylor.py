@@ -25,7 +25,7 @@ USABLE_NOISE = 0.05
 def loss_rounding(loss_value: float, dtype) -> float:
     """Absolute rounding a loss computed in ``dtype`` may carry: a few eps per summed term.
 
-    The same bound the finite differences use (see :func:`gradcheck.numeric.tolerances.noise_floor`).
+    The same bound the finite differences use (see :func:`gradcheck.numeric.model.noise_floor`).
     """
     return ROUNDING_UNITS * float(np.finfo(np.dtype(dtype)).eps) * max(abs(loss_value), 1.0)
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck import usercode
 from gradcheck.checks.integrity import ArrayGuard
 from gradcheck.checks.properties import shift_what
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.findings import Finding
 from gradcheck.results import ProbeResult
+from gradcheck.results.findings import Finding
+from gradcheck.targets import usercode
 from gradcheck.targets.protocol import target_params
-from gradcheck.usercode import UserCodeCrash
+from gradcheck.targets.usercode import UserCodeCrash
 from gradcheck.validation import validate_seed
 
 #: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).

@@ -25,9 +25,9 @@ from gradcheck.checks.properties import (
     check_output_shape,
 )
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.findings import Finding
 from gradcheck.probes.base import ProbeResult, parameters_kept
 from gradcheck.probes.inputs import positive, positive_list, probe_target
+from gradcheck.results.findings import Finding
 from gradcheck.targets.batches import check_batch_memory, describe, input_width, synthetic_batch
 from gradcheck.targets.tasks import Task, take_examples
 from gradcheck.validation import validate_seed

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.taylor import RatioSweep, judge_ratios, loss_rounding
+from gradcheck.results.findings import Finding
 from gradcheck.targets.protocol import target_params
 
 #: Predicted relative decreases tried: eta = q |L| / |g|^2 for q = 10^-1 ... 10^-14.

@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from gradcheck.findings import Finding
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.probes.base import ProbeResult, UserCodeRaised, call_gradients, call_user, parameters_kept
 from gradcheck.probes.descent import descent_finding, descent_test
 from gradcheck.probes.inputs import positive, positive_list, precision_pair, probe_batch, target_and_batch
 from gradcheck.probes.runs import RunRecord, apply_step, first_nonfinite_layer, global_norm, sgd_run
+from gradcheck.results.findings import Finding
 from gradcheck.targets.protocol import target_params
 
 #: Input scales swept: as given, pixels never divided by 255, and far beyond.

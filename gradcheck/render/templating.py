@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from gradcheck.findings import format_shape
+from gradcheck.results.findings import format_shape
 from gradcheck.text import printable
 
 

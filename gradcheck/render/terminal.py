@@ -6,9 +6,9 @@ Importing this module registers its formatters in :data:`gradcheck.results.TEXT_
 
 from __future__ import annotations
 
-from gradcheck.findings import format_shape
-from gradcheck.render.verdicts import gradient_verdict
 from gradcheck.results import TEXT_RENDERERS, GradientCheckResult, SuiteResult
+from gradcheck.results.findings import format_shape
+from gradcheck.results.verdict import gradient_verdict
 from gradcheck.text import printable, printable_text
 
 

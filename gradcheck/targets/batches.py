@@ -94,8 +94,8 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
             try:
                 float(target.loss(X, y))
             except MemoryError as exc:  # says nothing about the form: report it as it is
-                from gradcheck.usercode import UserCodeCrash
-                from gradcheck.usercode import describe as crash_of
+                from gradcheck.targets.usercode import UserCodeCrash
+                from gradcheck.targets.usercode import describe as crash_of
 
                 raise UserCodeCrash(crash_of(exc, "loss"), restored=(
                     f"it ran out of memory on a batch of {n} examples while gradcheck was "

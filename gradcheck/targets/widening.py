@@ -2,7 +2,7 @@
 
 A float32 network with small gradients cannot be judged by finite differences in float32: the
 loss's rounding is larger than what a step changes (see
-:func:`gradcheck.checks.gradients.ParamChecker._hidden`). The same NumPy code run on float64
+:func:`gradcheck.checks.entries.ParamChecker._hidden`). The same NumPy code run on float64
 arrays computes in float64, so its gradients can be judged there. :func:`float64_copy` makes
 such a copy without the user's help: a deep copy of the target whose floating arrays (parameters,
 buffers, caches) are replaced by float64 ones, shared arrays staying shared. The copy is only

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gradcheck import InvalidArgumentError, ProtocolError, adapters
-from gradcheck.conformance import check_target_gradients
+from gradcheck.engine import check_target_gradients
 from gradcheck.targets.batches import synthetic_batch
 from gradcheck.targets.loading import load_object
 from gradcheck.targets.protocol import as_target

@@ -1,7 +1,7 @@
 """A folder of 50 generated submissions checked in isolated workers, two at a time.
 
 Run with ``pytest tests/benchmarks/test_isolated_submissions.py --benchmark-only``. The wall
-time is one round of :func:`gradcheck.isolation.run_isolated` over every submission (correct,
+time is one round of :func:`gradcheck.frontends.isolation.run_isolated` over every submission (correct,
 buggy, looping, exiting, crashing, allocating), each with a 10 s and 1 GiB limit.
 """
 
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from gradcheck.isolation import Limits, run_isolated
+from gradcheck.frontends.isolation import Limits, run_isolated
 from tests.safety.submissions import KINDS, check_submission, write_folder
 
 COUNT = 50

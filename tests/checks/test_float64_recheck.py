@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gradcheck import check_gradients
-from gradcheck.conformance import check_target_gradients
+from gradcheck.engine import check_target_gradients
 from tests.frontends.helpers import gradcheck
 from tests.targets.test_widening import _batch, _tanh_net
 
@@ -170,7 +170,7 @@ def test_the_recheck_runs_with_worker_processes_too():
 
 
 def test_a_recheck_the_time_guard_refuses_leaves_the_float32_result_and_says_why(monkeypatch):
-    from gradcheck import recheck
+    from gradcheck.checks import recheck
     from gradcheck.errors import CheckTooSlowError
 
     def too_slow(*args, **kwargs):

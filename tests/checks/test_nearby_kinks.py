@@ -6,7 +6,7 @@ import pytest
 
 from gradcheck import check_gradients
 from gradcheck.checks.kinks import shrinking_steps
-from gradcheck.conformance import check_target_gradients
+from gradcheck.engine import check_target_gradients
 from tests.corpus.networks import batch, deep_relu_near_kinks
 
 

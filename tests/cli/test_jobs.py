@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from gradcheck.cli import main
 from gradcheck.config import CheckConfig
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.frontends.cli import main
 from gradcheck.results import SuiteResult
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -48,7 +48,7 @@ def test_cli_gives_the_serial_verdicts_with_two_jobs(tmp_path, capsys, which, ex
 
 def test_jobs_reach_every_gradient_check(monkeypatch):
     """Every check_gradients call the engine makes (network and single layers) gets jobs."""
-    import gradcheck.api as api
+    import gradcheck.checks.gradients as api
     from gradcheck.engine import run_suite
     from reference_net.network import build_mlp
 
@@ -61,7 +61,7 @@ def test_jobs_reach_every_gradient_check(monkeypatch):
 
     monkeypatch.setattr(api, "check_gradients", spy)
     monkeypatch.setattr("gradcheck.engine.check_gradients", spy)
-    monkeypatch.setattr("gradcheck.layer_check.check_gradients", spy)
+    monkeypatch.setattr("gradcheck.checks.layers.check_gradients", spy)
     suite = run_suite(build_mlp((6, 5, 3), seed=0), groups=("gradients",), jobs=2)
     assert suite.passed
     assert len(seen) >= 5 and set(seen) == {2}  # 3 network batches + one per layer

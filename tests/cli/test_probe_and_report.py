@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcheck.cli import main
+from gradcheck.frontends.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BUGGY = f"{EXAMPLES / 'blog_buggy.py'}:target"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.conformance import check_target_gradients
+from gradcheck.engine import check_target_gradients
 from gradcheck.probes import (
     probe_activations,
     probe_example_order,

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from gradcheck import CheckConfig, SuiteResult, iter_checks, run_suite
-from gradcheck.cli import main
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.frontends.cli import main
+from gradcheck.frontends.session import load_target
 from gradcheck.render.html_report import render_html
 from gradcheck.report import Report
-from gradcheck.session import load_target
 from tests.reliability.helpers import TARGET_SOURCE, run_cli, run_pytest
 
 pytest_plugins = ["pytester"]

@@ -8,7 +8,7 @@ import pytest
 from gradcheck import check_gradients, check_layer
 from gradcheck.targets.loading import load_object
 from gradcheck.targets.protocol import as_target
-from gradcheck.usercode import UserCodeCrash, call_user, describe
+from gradcheck.targets.usercode import UserCodeCrash, call_user, describe
 from tests.reliability.helpers import TARGET_SOURCE, run_cli, run_pytest
 
 TRANSPOSED = '''
@@ -139,7 +139,7 @@ def test_describe_of_an_exception_raised_here_points_here():
 def test_running_out_of_memory_while_finding_the_layout_is_not_a_layout_error(tmp_path, capsys):
     """The first calls of the loss find the layout of X; a MemoryError there says so, with the
     user's line, instead of 'could not call loss(X, y) with examples as rows or as columns'."""
-    from gradcheck.cli import main
+    from gradcheck.frontends.cli import main
 
     path = tmp_path / "hungry.py"
     path.write_text(

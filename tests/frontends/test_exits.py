@@ -49,7 +49,7 @@ def test_exit_under_the_plugin_is_a_failed_item_not_internalerror(pytester, hook
 
 
 def test_keyboard_interrupt_still_propagates():
-    from gradcheck.usercode import call_user
+    from gradcheck.targets.usercode import call_user
 
     def interrupted():
         raise KeyboardInterrupt

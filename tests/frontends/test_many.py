@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from gradcheck.many import DEFAULT_ATTR, expand_targets
+from gradcheck.frontends.many import DEFAULT_ATTR, expand_targets
 from tests.frontends.helpers import gradcheck
 from tests.safety.submissions import KINDS, write_submission
 
@@ -160,8 +160,8 @@ def test_report_of_several_targets_writes_an_index_and_a_page_each(tmp_path):
 
 
 def test_the_summary_table_keeps_its_time_column_aligned():
-    from gradcheck.isolation import Outcome
-    from gradcheck.many import TargetRow, summary_table
+    from gradcheck.frontends.isolation import Outcome
+    from gradcheck.frontends.many import TargetRow, summary_table
 
     rows = [TargetRow("good.py:build", "passed", "", 1.0, Outcome("good.py:build", "ok", "")),
             TargetRow("bad.py:build", "failed", "check_gradients", 12.5, Outcome("bad.py:build", "ok", "")),
@@ -175,7 +175,7 @@ def test_the_summary_table_keeps_its_time_column_aligned():
 
 @pytest.mark.parametrize(("command", "flag"), [("report", "-o"), ("check", "--html")])
 def test_several_targets_write_into_a_folder_not_a_page(tmp_path, capsys, command, flag):
-    from gradcheck.cli import main
+    from gradcheck.frontends.cli import main
 
     good, bad = _correct_and_buggy(tmp_path)
     code = main([command, str(tmp_path / good), str(tmp_path / bad), flag, str(tmp_path / "out.html")])

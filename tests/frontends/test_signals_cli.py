@@ -75,7 +75,7 @@ target = Net()
 #: buffers: Ctrl-C raises KeyboardInterrupt, SIGTERM ends it, stdout is a pipe's (block-buffered).
 CHILD = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
          "signal.signal(signal.SIGTERM, signal.SIG_{term}); "
-         "from gradcheck.cli import main; sys.exit(main())")
+         "from gradcheck.frontends.cli import main; sys.exit(main())")
 COMMAND = ["check", "net.py:target", "--method", "richardson", "--batch-size", "256",
            "--max-seconds", "0"]
 #: What each kind of interruption sends, and the one exit status it must end with (as seen by a

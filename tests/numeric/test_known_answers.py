@@ -11,7 +11,7 @@ from gradcheck.numeric.differences import (
     richardson,
     step_sizes,
 )
-from gradcheck.numeric.tolerances import entries_pass, noise_floor, relative_error, tolerance_for
+from gradcheck.numeric.model import entries_pass, noise_floor, relative_error, tolerance_for
 
 
 def _cubic_loss(x):

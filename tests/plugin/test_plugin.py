@@ -59,7 +59,7 @@ def test_no_target_adds_nothing(pytester):
 def test_parametrize_with_checks_decorator(pytester):
     pytester.makepyfile(f"""
         import runpy
-        from gradcheck.pytest_plugin import parametrize_with_checks
+        from gradcheck.frontends.pytest_suite import parametrize_with_checks
 
         buggy = runpy.run_path({str(EXAMPLES / 'blog_buggy.py')!r})["target"]
 
@@ -99,7 +99,7 @@ def test_a_broken_layer_is_named_by_its_layer_check():
     import numpy as np
 
     from gradcheck import adapters
-    from gradcheck.conformance import ConformanceFailure, iter_checks
+    from gradcheck.engine import ConformanceFailure, iter_checks
 
     build = runpy.run_path(str(EXAMPLES / "_nnfs_style.py"))["build"]
     layers, loss = build()
@@ -198,7 +198,7 @@ def test_a_check_that_cannot_judge_the_target_is_skipped_with_the_reason(pyteste
 def test_parametrize_with_checks_skips_what_cannot_be_judged(pytester):
     pytester.makepyfile(jittery=JITTERY)
     pytester.makepyfile(test_jittery="""
-        from gradcheck.pytest_plugin import parametrize_with_checks
+        from gradcheck.frontends.pytest_suite import parametrize_with_checks
         from jittery import target
 
         @parametrize_with_checks(target)

@@ -8,8 +8,8 @@ underflows to zero past -log(smallest subnormal).
 import numpy as np
 import pytest
 
-from gradcheck.findings import PROBE_KINDS
 from gradcheck.probes import MAGNITUDES, function_probes_for, probe_log_softmax, probe_sigmoid, probe_softmax
+from gradcheck.results.findings import PROBE_KINDS
 from reference_net.activations import log_softmax, sigmoid, softmax
 from reference_net.network import build_mlp
 from tests.probes.broken import naive_softmax

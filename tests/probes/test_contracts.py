@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gradcheck.conformance import ConformanceFailure, iter_checks
+from gradcheck.engine import ConformanceFailure, iter_checks
 from gradcheck.probes.contracts import probe_example_order, probe_shapes
 from reference_net.network import build_mlp
 

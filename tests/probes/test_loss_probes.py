@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.findings import PROBE_KINDS
 from gradcheck.probes import MAGNITUDES, function_probes_for, probe_binary_cross_entropy, probe_cross_entropy
+from gradcheck.results.findings import PROBE_KINDS
 from reference_net.activations import softmax
 from reference_net.losses import (
     BinaryCrossEntropy,

@@ -11,7 +11,7 @@ from unittest import mock
 
 import numpy as np
 
-from gradcheck import cli
+from gradcheck.frontends import cli
 
 TARGET_SOURCE = '''
 import numpy as np
@@ -73,7 +73,7 @@ def run_pytest(directory, argv: list[str]) -> PytestOutcome:
 
 
 def run_cli(argv: list[str]) -> CliOutcome:
-    """gradcheck.cli.main(argv) with its output captured."""
+    """gradcheck.frontends.cli.main(argv) with its output captured."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(argv)

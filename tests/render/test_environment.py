@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from gradcheck.environment import collect_environment
+from gradcheck.frontends.environment import collect_environment
 
 
 def test_records_versions_seed_dtype_and_command():

@@ -7,8 +7,8 @@ import pytest
 from markupsafe import escape as html_escape
 
 from gradcheck import check_gradients
-from gradcheck.findings import Finding
 from gradcheck.results import CheckOutcome, GradientCheckResult, ProbeResult, SuiteResult
+from gradcheck.results.findings import Finding
 
 EVIL = "<script>alert(1)</script>"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.findings import JSON_FORMAT_VERSION
 from gradcheck.report import Report, summarize
+from gradcheck.results.findings import JSON_FORMAT_VERSION
 from tests.render import samples
 
 SUMMARIES = [

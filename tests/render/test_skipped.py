@@ -3,11 +3,11 @@
 import numpy as np
 
 from gradcheck.engine import Check
-from gradcheck.findings import Finding
 from gradcheck.probes.base import skipped_probe
 from gradcheck.render.html_report import render_html
 from gradcheck.report import Report
 from gradcheck.results import CheckOutcome, ProbeResult, SuiteResult
+from gradcheck.results.findings import Finding
 
 REASON = "the target does regression, which has no class labels to leave out of a batch"
 

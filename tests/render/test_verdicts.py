@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck.render.verdicts import VERDICTS, gradient_verdict
+from gradcheck.results.verdict import VERDICTS, gradient_verdict
 
 
 class NoisyLoss:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.isolation import Limits, Outcome, run_isolated
+from gradcheck.frontends.isolation import Limits, Outcome, run_isolated
 from tests.safety.submissions import KINDS, check_submission, write_folder
 
 posix = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and ctypes segfault on Linux")

@@ -341,7 +341,7 @@ def test_pool_workers_leave_sigterm_alone_unless_told():
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         assert pool.map(_snapshot_installs_guard, [0]) == [False]
-    from gradcheck.isolation import run_isolated
+    from gradcheck.frontends.isolation import run_isolated
 
     (outcome,) = run_isolated(_snapshot_installs_guard, ["x"], workers=1)
     assert outcome.result is True

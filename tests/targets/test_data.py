@@ -9,7 +9,7 @@ import pytest
 from gradcheck.config import CheckConfig
 from gradcheck.engine import run_suite
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.session import load_target
+from gradcheck.frontends.session import load_target
 from gradcheck.targets.data import DataSet, load_data
 from gradcheck.targets.tasks import Task
 

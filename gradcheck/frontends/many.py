@@ -2,7 +2,7 @@
 
 ``gradcheck check a.py:target b.py:target``, a glob (``'subs/*.py:build'``, quoted so the
 shell leaves it to us) or a list file (``@submissions.txt``, one target per line) check every
-target through :func:`gradcheck.isolation.run_isolated`: one target's infinite loop,
+target through :func:`gradcheck.frontends.isolation.run_isolated`: one target's infinite loop,
 ``os._exit``, segfault or huge allocation ends only its own worker. The run ends with one
 summary table, one exit code, one JSON with every target and, with ``--html DIR``, an index
 page linking one page per target.
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.isolation import Limits, Outcome, memory_error, run_isolated
+from gradcheck.frontends.isolation import Limits, Outcome, memory_error, run_isolated
 from gradcheck.text import printable
 
 #: The attribute of a file given without ``:attr`` in a glob or a list file.
@@ -100,8 +100,8 @@ def run_target(target: str, *, command: str, options: dict[str, Any], layout: st
     (with the environment and the command that repeats this target's run alone)."""
     from gradcheck.config import config_from
     from gradcheck.engine import run_suite
-    from gradcheck.environment import collect_environment
-    from gradcheck.session import load_target
+    from gradcheck.frontends.environment import collect_environment
+    from gradcheck.frontends.session import load_target
     from gradcheck.threads import pin_blas
 
     groups = {"check": ("gradients",), "probe": ("probes",), "report": ("gradients", "probes")}
@@ -188,7 +188,7 @@ def summary_table(rows: Sequence[TargetRow], width: int = 100) -> str:
 def run_many(targets: Sequence[str], *, command: str, options: dict[str, Any],
              layout: str | None = None, limits: Limits = Limits(), workers: int | None = None,  # noqa: B008 - frozen
              on_done=None) -> list[TargetRow]:
-    """Every target in its own worker (see :func:`gradcheck.isolation.run_isolated`)."""
+    """Every target in its own worker (see :func:`gradcheck.frontends.isolation.run_isolated`)."""
     job = functools.partial(run_target, command=command, options=options, layout=layout)
     outcomes = run_isolated(job, list(targets), limits=limits, workers=workers,
                             on_done=None if on_done is None else lambda o: on_done(row_for(o)))

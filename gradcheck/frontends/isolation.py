@@ -160,7 +160,7 @@ def memory_error(exc: BaseException | None) -> MemoryError | None:
 def _user_site(exc: BaseException) -> str:
     """``model.py line 12``: the innermost line of the user's code in ``exc``'s traceback (an
     allocation fails inside NumPy, but the line to look at is the one that asked for it)."""
-    from gradcheck.usercode import describe
+    from gradcheck.targets.usercode import describe
 
     crash = describe(exc, "")
     return f"{os.path.basename(crash.file)} line {crash.line}" if crash.file else exit_site(exc)

@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from gradcheck.api import check_gradients, unrun_result
+from gradcheck.checks.gradients import check_gradients, unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
 from gradcheck.errors import InvalidArgumentError, UserCodeError
-from gradcheck.numeric.tolerances import tolerance_for
+from gradcheck.numeric.model import tolerance_for
 from gradcheck.results import GradientCheckResult
-from gradcheck.usercode import UserCodeCrash, call_user
+from gradcheck.targets.usercode import UserCodeCrash, call_user
 from gradcheck.validation import require_callable, validate_array, validate_options, validate_params, validate_seed
 
 

@@ -15,11 +15,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from gradcheck.api import check_gradients
+from gradcheck.checks.gradients import check_gradients
 from gradcheck.errors import GradcheckError
-from gradcheck.findings import Finding
-from gradcheck.numeric.tolerances import tolerance_for
+from gradcheck.numeric.model import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
+from gradcheck.results.findings import Finding
 from gradcheck.targets.protocol import target_params
 from gradcheck.targets.widening import float64_copy
 

@@ -22,8 +22,8 @@ import pytest
 from gradcheck.config import OPTIONS, CheckConfig, flag_words
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
+from gradcheck.frontends.session import LoadedTarget, config_for, load_target
 from gradcheck.results import CheckOutcome, SuiteResult
-from gradcheck.session import LoadedTarget, config_for, load_target
 from gradcheck.targets.protocol import as_target
 from gradcheck.threads import pin_blas
 from gradcheck.wording import spoken_as
@@ -185,7 +185,7 @@ class _HtmlReport:
                 self.outcomes[report.nodeid] = (data["index"], data["outcome"])
 
     def pytest_sessionfinish(self, session):
-        from gradcheck.environment import collect_environment
+        from gradcheck.frontends.environment import collect_environment
         from gradcheck.render.html_report import write_html
         from gradcheck.report import Report
 
@@ -220,8 +220,8 @@ def pytest_configure(config):
         config.add_cleanup(pinned.close)
     path = config.getoption("gradcheck_html", None)
     if path is not None and not hasattr(config, "workerinput"):  # only the controller writes it
+        from gradcheck.frontends.session import target_sources
         from gradcheck.render.atomic import check_writable, resolve_output
-        from gradcheck.session import target_sources
 
         spec = _spec(config)
         try:

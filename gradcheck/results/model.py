@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.findings import JSON_FORMAT_VERSION, Finding, json_safe
+from gradcheck.results.findings import JSON_FORMAT_VERSION, Finding, json_safe
 
 #: Text renderers by result type; filled by :mod:`gradcheck.render.terminal`.
 TEXT_RENDERERS: dict[type, Callable[[Any], str]] = {}
@@ -72,7 +72,7 @@ class ParamReport:
     mode : "full", "sample" or "directional".
     n_checked : entries (or directions, in directional mode) compared.
     max_abs_error, max_rel_error : over checked entries; relative error is
-        |a - n| / max(|a|, |n|, atol) (see :mod:`gradcheck.numeric.tolerances`), counted as 0
+        |a - n| / max(|a|, |n|, atol) (see :mod:`gradcheck.numeric.model`), counted as 0
         where |a - n| is below the loss's rounding noise (eps * |L| / h).
     worst_index : index of the worst entry (None in directional mode).
     worst_analytic, worst_numeric : the two values there.
@@ -363,7 +363,7 @@ class SuiteResult:
     outcomes : list of CheckOutcome
         In run order.
     environment : dict
-        Where it ran (:func:`gradcheck.environment.collect_environment`), filled by front ends.
+        Where it ran (:func:`gradcheck.frontends.environment.collect_environment`), filled by front ends.
     """
 
     target: str

@@ -91,13 +91,13 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
     """
     dataset = load_data(config, flag)
     if spec is None and dataset is not None:  # the reference network on the user's examples
-        from gradcheck.default_target import DefaultTarget
+        from gradcheck.targets.default_target import DefaultTarget
 
         return _loaded(DefaultTarget.build(config.np_dtype, seed=config.seed),
                        "the reference network 784-10-10", "reference_net", config, layout, dataset,
                        lambda dt: DefaultTarget.build(dt, seed=config.seed))
     if spec is None:
-        from gradcheck.default_target import LABEL, DefaultTarget, default_target
+        from gradcheck.targets.default_target import LABEL, DefaultTarget, default_target
 
         size = config.batch_size or DEFAULT_TARGET_BATCH
         try:

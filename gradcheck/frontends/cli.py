@@ -26,11 +26,11 @@ from pathlib import Path
 
 from gradcheck.config import OPTIONS, flag_words
 from gradcheck.engine import run_suite
-from gradcheck.environment import collect_environment
 from gradcheck.errors import GradcheckError
+from gradcheck.frontends.environment import collect_environment
+from gradcheck.frontends.session import config_for, load_target
 from gradcheck.render.json_report import write_json
 from gradcheck.render.progress import SuiteProgress
-from gradcheck.session import config_for, load_target
 from gradcheck.threads import pin_blas
 from gradcheck.wording import spoken_as
 
@@ -128,10 +128,10 @@ def _write_html(args, suite, path, training=None):
 
 def _run_many(args, targets) -> int:
     """Several targets: each in its own worker, then one table, one exit code, one JSON."""
-    from gradcheck.isolation import Limits
-    from gradcheck.many import run_many, summary_table, to_dict, write_pages
+    from gradcheck.frontends.isolation import Limits
+    from gradcheck.frontends.many import run_many, summary_table, to_dict, write_pages
+    from gradcheck.frontends.session import target_sources
     from gradcheck.render.atomic import write_text_atomic
-    from gradcheck.session import target_sources
 
     if args.workers is not None and args.workers < 1:
         raise GradcheckError(f"--workers: got {args.workers}, expected 1 or more")
@@ -170,7 +170,7 @@ def _run_many(args, targets) -> int:
 def _run(args, blas: str) -> int:
     if args.command == "report" and args.epochs < 0:
         raise GradcheckError(f"--epochs: got {args.epochs}, expected 0 or more")
-    from gradcheck.many import expand_targets
+    from gradcheck.frontends.many import expand_targets
 
     _resolve_outputs(args)  # before any target is imported
     targets = expand_targets(args.target or [])
@@ -198,7 +198,7 @@ def _run(args, blas: str) -> int:
     errors = [o for o in suite.outcomes if o.status == "error"]
     training = None
     if args.command == "report" and args.target is None and args.epochs and not errors:
-        from gradcheck.default_target import training_curves
+        from gradcheck.targets.default_target import training_curves
 
         print(f"training full batch and mini-batch 64 for {args.epochs} epochs each")
         training = training_curves(epochs=args.epochs, seed=config.seed, progress=True)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from gradcheck.errors import UserCodeError
-from gradcheck.findings import Finding
+from gradcheck.results.findings import Finding
 
 #: Frames in these packages are ours or numpy's, never the line a user should look at.
 _NOT_USER = (os.path.dirname(os.path.abspath(np.__file__)) + os.sep,
