@@ -12,7 +12,6 @@ backward, a ``check_softmax_stable`` only for a target with a ``softmax``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,10 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.checks.diagnosis import fit_to_code
-from gradcheck.checks.gradients import check_gradients
 from gradcheck.checks.layers import check_layer
-from gradcheck.checks.recheck import recheck_in_float64
+from gradcheck.checks.pipeline import check_target_gradients, excuse_extra_terms
 from gradcheck.config import CheckConfig
 from gradcheck.errors import GradcheckError, InvalidArgumentError, UserCodeError
 from gradcheck.probes.base import skipped_probe
@@ -45,6 +42,8 @@ from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
 
 #: The groups of checks; ``gradcheck check`` runs the first, ``probe`` the second, the rest both.
 GROUPS = ("gradients", "probes")
+#: The groups each command of the command line runs (several targets' workers too).
+COMMAND_GROUPS = {"check": ("gradients",), "probe": ("probes",), "report": ("gradients", "probes")}
 
 
 class ConformanceFailure(AssertionError):
@@ -71,14 +70,16 @@ class Check:
     description: str
     group: str
     run: Callable[[], Any] = field(repr=False, compare=False)
+    #: What a gradient check covers: "network", or a layer's name (see CheckOutcome.subject).
+    subject: str = ""
 
     def outcome(self) -> CheckOutcome:
         """Run the check; a gradcheck error becomes an outcome of status "error"."""
         try:
             result = self.run()
         except GradcheckError as exc:
-            return CheckOutcome(self.name, self.group, self.description, "error", None, str(exc),
-                                exception=exc)
+            return CheckOutcome.could_not_run(self.name, self.group, self.description, exc,
+                                              subject=self.subject)
         except SystemExit as exc:
             # User code reached without a guarded call: still an error of the target, not an exit
             from gradcheck.targets.loading import exit_call, exit_site
@@ -86,10 +87,9 @@ class Check:
             error = UserCodeError(f"the network called {exit_call(exc)} in {exit_site(exc)}; a "
                                   "network must not end the process")
             error.__cause__ = exc
-            return CheckOutcome(self.name, self.group, self.description, "error", None,
-                                str(error), exception=error)
-        status = outcome_status(result)
-        return CheckOutcome(self.name, self.group, self.description, status, result)
+            return CheckOutcome.could_not_run(self.name, self.group, self.description, error,
+                                              subject=self.subject)
+        return CheckOutcome.of(self.name, self.group, self.description, result, subject=self.subject)
 
     def __call__(self):
         """Run the check; return its result, or raise :class:`ConformanceFailure` with the diagnosis."""
@@ -97,13 +97,6 @@ class Check:
         if not outcome.passed:
             raise ConformanceFailure(failure_text(outcome), outcome.result)
         return outcome.result
-
-
-def outcome_status(result) -> str:
-    """"failed", "skipped" (a probe that could not judge this target) or "passed"."""
-    if not result.passed:
-        return "failed"
-    return "skipped" if getattr(result, "skipped", None) else "passed"
 
 
 def failure_text(outcome: CheckOutcome) -> str:
@@ -192,7 +185,7 @@ class Context:
             X, y = make_batch()
             self.network_checks[name] = check_target_gradients(
                 self.target, X, y, batch_size=count_examples(np.asarray(X), self.layout),
-                progress=self.progress, **self.config.gradient_options())
+                layout=self.layout, progress=self.progress, **self.config.gradient_options())
         return self.network_checks[name]
 
     def main_batch(self) -> tuple[np.ndarray, np.ndarray]:
@@ -233,26 +226,6 @@ def register(group: str) -> Callable:
     return add
 
 
-def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
-    """Check every parameter of a protocol target on one batch (X, y).
-
-    ``options`` go to :func:`gradcheck.check_gradients`; the batch size is taken from y so a
-    gradient off by exactly that factor is named as a missing 1/m. Parameters with entries below
-    the dtype's resolution are checked again in float64 (:mod:`gradcheck.checks.recheck`).
-    """
-    options.setdefault("batch_size", int(np.asarray(y).shape[0]))
-    result = check_gradients(lambda: target.loss(X, y), target_params(target),
-                             lambda: target.gradients(X, y), **options)
-    # entries float32's rounding hides are judged again on a float64 copy, when one can be made
-    result = recheck_in_float64(result, target, X, y, options)
-    # hints in the code's own terms: per-example backprop has no batch axis, a summed loss no 1/m
-    per_example, reduction = bool(getattr(target, "per_example", False)), getattr(target, "reduction", None)
-    for report in result.params:
-        report.findings[:] = [fit_to_code(f, per_example=per_example, reduction=reduction)
-                              for f in report.findings]
-    return result
-
-
 # -- the families ----------------------------------------------------------------------------
 
 
@@ -278,7 +251,8 @@ def gradient_checks(ctx: Context) -> Iterator[Check]:
                         lambda: ctx.batch(ctx.small, missing_classes=2)))
     for name, description, make_batch in batches:
         yield Check(name, description, "gradients",
-                    lambda name=name, make_batch=make_batch: ctx.gradients_on(name, make_batch))
+                    lambda name=name, make_batch=make_batch: ctx.gradients_on(name, make_batch),
+                    subject="network")
     if not task.has_classes:
         reason = (f"the target does {TASK_NAMES[task.name]}, which has no class labels to leave "
                   "out of a batch")
@@ -308,42 +282,14 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
         def run(i=i, view=view):
             result = check_layer(view.forward, view.backward, layer_input(i), view.params,
                                  param_grads=view.param_grads, seed=seed, progress=ctx.progress,
-                                 **options)
+                                 layout="rows", **options)
             if result.passed:
                 return result
             network = ctx.gradients_on(f"check_gradients_batch{ctx.batch_size}", ctx.main_batch)
             return excuse_extra_terms(result, network) if network.passed else result
 
         yield Check(f"check_{view.name}", f"{type(view.layer).__name__} on its own, input and "
-                    "parameter gradients", "gradients", run)
-
-
-#: Finding kinds that say the values differ (not their shape, not a crash).
-VALUE_KINDS = ("mismatch", "scale", "sign", "zero")
-
-
-def excuse_extra_terms(layer: GradientCheckResult, network: GradientCheckResult) -> GradientCheckResult:
-    """A layer's stored parameter gradients that disagree with its forward alone, while the whole
-    network's gradients agree with finite differences, carry a term of the network's loss that
-    the layer's forward does not compute (an L2 penalty on its weights, for instance): that is
-    not a bug, so those failures become warnings. The input gradient is never excused.
-    """
-    excused = []
-    for report in layer.params:
-        kinds = {f.kind for f in report.findings if f.is_failure}
-        if report.passed or report.name == "input" or not kinds <= set(VALUE_KINDS):
-            continue
-        report.findings = [dataclasses.replace(f, severity="warning") if f.is_failure else f
-                           for f in report.findings]
-        report.passed = True
-        excused.append(report.name)
-    if excused:
-        layer.notes.append(
-            f"{', '.join(excused)}: the layer's stored gradient differs from its forward's, but the "
-            "whole network's gradients agree with finite differences, so the difference is a term "
-            "of the network's loss outside this layer's forward (an L2 penalty, for instance); "
-            "not counted as a failure")
-    return layer
+                    "parameter gradients", "gradients", run, subject=view.name)
 
 
 @register("probes")
@@ -487,9 +433,8 @@ def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str
         if on_start is not None:
             on_start(check)
         if stop_on_error:
-            result = check.run()
-            outcome = CheckOutcome(check.name, check.group, check.description,
-                                   outcome_status(result), result)
+            outcome = CheckOutcome.of(check.name, check.group, check.description, check.run(),
+                                      subject=check.subject)
         else:
             outcome = check.outcome()
         suite.outcomes.append(outcome)

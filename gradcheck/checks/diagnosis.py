@@ -6,11 +6,49 @@ from the numbers (a common ratio, a constant value, a transposition, where the w
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from gradcheck.results.findings import Finding, format_shape
+from gradcheck.wording import words
+
+
+@dataclass(frozen=True)
+class CodeContext:
+    """What the diagnosis knows about the code under check, so a hint speaks in its terms.
+
+    Every front end passes what it knows: the command line and the plugin from the target,
+    the Python API from ``check_gradients(..., batch_size=, per_example=, reduction=, layout=)``.
+
+    Attributes
+    ----------
+    batch_size : int or None
+        Examples in the batch: a gradient off by exactly this factor is a missing (or extra) 1/m.
+    per_example : bool
+        The backward sees one example at a time (no examples axis, no 1/m of its own).
+    reduction : {"mean", "sum"} or None
+        How the code's loss reduces over the examples, when known.
+    layout : {"rows", "columns"} or None
+        Where the examples are in X, when known: hints then name that layout's formulas only.
+    """
+
+    batch_size: int | None = None
+    per_example: bool = False
+    reduction: str | None = None
+    layout: str | None = None
+
+    def formula(self, rows: str, columns: str) -> str:
+        """``rows`` or ``columns`` as the layout says; both, labelled, when it is unknown."""
+        if self.layout == "rows":
+            return rows
+        if self.layout == "columns":
+            return columns
+        return f"{rows} (rows = examples); {columns} (columns = examples)"
+
+
+#: No context: the hints that fit any code.
+NO_CONTEXT = CodeContext()
 
 
 def format_index(shape: tuple, flat_index: int) -> str:
@@ -47,23 +85,34 @@ def fit_scale(A: np.ndarray, N: np.ndarray) -> tuple[float, float]:
     return c, residual
 
 
-def _scale_story(c: float, batch_size: int | None, rel: float = 2e-3) -> tuple[str, str]:
-    """(meaning, hint) for a gradient that is c times too large (``rel``: how close is exact)."""
-    if batch_size and batch_size > 1 and _close(c, batch_size, rel):
-        return (
-            f"gradient is {_fmt(c)}x too large, exactly the batch size {batch_size}: a missing "
-            "1/m, the gradient sums over the examples where the loss averages",
-            "Use one reduction in both: if the loss is a mean over examples, divide the summed "
-            "gradient by the batch size; if it is meant to be a sum, drop the 1/m from the loss.",
-        )
-    if batch_size and batch_size > 1 and _close(c * batch_size, 1.0, rel):
-        return (
-            f"gradient is {batch_size}x too small, exactly the batch size: the gradient has one "
-            "1/m more than the loss",
-            "The gradient is divided by the batch size once more than the loss: a summed loss "
-            "whose gradient averages, or a mean loss whose gradient divides by m twice (in the "
-            "loss gradient and again in dW). Use the same reduction in both.",
-        )
+def _scale_story(c: float, context: CodeContext, rel: float = 2e-3) -> tuple[str, str]:
+    """(meaning, hint) for a gradient that is c times too large (``rel``: how close is exact),
+    in the terms of the code (``context``): per-example code never sees the batch, a summed loss
+    has no 1/m to forget."""
+    m = None if context.per_example else context.batch_size
+    if m and m > 1 and _close(c, m, rel):
+        hint = {
+            "sum": "The loss sums over the examples, so its gradient takes no 1/m and no factor m "
+                   "either: look for a multiplication by the batch size in the backward.",
+            "mean": "The loss is a mean over the examples but the gradient sums over them: divide "
+                    "the loss gradient by the batch size once (dvalues / samples).",
+        }.get(context.reduction, "Use one reduction in both: if the loss is a mean over examples, "
+              "divide the summed gradient by the batch size; if it is meant to be a sum, drop the "
+              "1/m from the loss.")
+        return (f"gradient is {_fmt(c)}x too large, exactly the batch size {m}: a missing 1/m, the "
+                "gradient sums over the examples where the loss averages", hint)
+    if m and m > 1 and _close(c * m, 1.0, rel):
+        hint = {
+            "sum": "The loss sums over the examples (no 1/m) but its gradient divides by the batch "
+                   "size: drop that division from the backward (a / len(y) in the loss gradient, "
+                   "or a / m in dW), or make the loss a mean.",
+            "mean": "The loss is a mean over the examples and the gradient divides by the batch "
+                    "size twice (in the loss gradient and again in dW, say): keep only one 1/m.",
+        }.get(context.reduction, "The gradient is divided by the batch size once more than the "
+              "loss: a summed loss whose gradient averages, or a mean loss whose gradient divides "
+              "by m twice (in the loss gradient and again in dW). Use the same reduction in both.")
+        return (f"gradient is {m}x too small, exactly the batch size: the gradient has one 1/m "
+                "more than the loss", hint)
     if _close(c, 2.0, rel):
         return (
             "gradient is 2x too large",
@@ -76,10 +125,21 @@ def _scale_story(c: float, batch_size: int | None, rel: float = 2e-3) -> tuple[s
             "A factor 2 is missing: the derivative of a square (2x), the L2 term's 2*lambda*W, "
             "or MSE's 2(p - y).",
         )
+    whole = round(abs(c) if abs(c) >= 1 else 1 / abs(c))
     if abs(c) >= 1:
         meaning = f"gradient is {_fmt(c)}x too large"
     else:
         meaning = f"gradient is {_fmt(1 / c)}x too small"
+    if not context.per_example and context.batch_size is None and whole >= 3 \
+            and _close(abs(c) if abs(c) >= 1 else 1 / abs(c), whole, rel):
+        # a whole number with no batch size given: the likeliest story is still the batch's
+        more = "larger" if abs(c) >= 1 else "smaller"
+        return (f"{meaning}, a whole number: a 1/m {'missing' if abs(c) >= 1 else 'too many'} if "
+                f"the batch holds {whole} examples",
+                f"If the batch has {whole} examples, the gradient is {whole}x {more} than the loss's "
+                "because one of them sums over the examples where the other averages: use the same "
+                f"reduction in both. (With {words().setting('batch_size', whole)} gradcheck names "
+                "that factor for certain.)")
     return (
         meaning,
         "Every entry is off by the same factor: look for a constant multiplying the whole "
@@ -115,7 +175,8 @@ def _regularisation_story(name, A, N, W, fit: float = 1e-3) -> tuple[str, str, f
             "loss and the gradient add the same penalty once.", c)
 
 
-def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w) -> Finding | None:
+def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w,
+                       context: CodeContext = NO_CONTEXT) -> Finding | None:
     """One value repeated where the entries should differ: summed over the wrong axes."""
     spread_a = float(np.ptp(A)) if A.size else 0.0
     spread_n = float(np.ptp(N)) if N.size else 0.0
@@ -133,12 +194,16 @@ def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w) -> Finding | 
         elif abs(value - mean) <= slack / n_full.size:
             relation = ", equal to the mean of the correct gradients"
     meaning = f"one value ({_fmt(value)}) repeated for every entry{relation}"
-    if relation:
+    if relation and context.per_example:
+        hint = (f"d{name} for one example was reduced to a single number (np.sum(delta), say): "
+                f"for one example the bias gradient is delta itself, one value per unit, with no "
+                "sum at all.")
+    elif relation:
         hint = (
             f"d{name} was summed over every axis (np.sum(dZ) without axis=), so all "
             f"{int(np.prod(shape))} entries got the same number; sum over the examples axis only, "
-            "e.g. np.sum(dZ, axis=0) for rows = examples or np.sum(dZ, axis=1, keepdims=True) "
-            "for columns = examples (per-example code: no sum at all)."
+            "e.g. " + context.formula("np.sum(dZ, axis=0)", "np.sum(dZ, axis=1, keepdims=True)")
+            + (" (per-example code: no sum at all)." if context.layout is None else ".")
         )
     else:
         hint = (
@@ -177,7 +242,7 @@ def diagnose_values(
     checked: np.ndarray,
     ok: np.ndarray,
     *,
-    batch_size: int | None = None,
+    context: CodeContext = NO_CONTEXT,
     reduced_to_scalar: bool = False,
     values: np.ndarray | None = None,
     worst: int | None = None,
@@ -196,8 +261,9 @@ def diagnose_values(
         Entries where a numeric value exists.
     ok : bool ndarray, same shape
         Entries that passed (or were excused as kinks).
-    batch_size : int, optional
-        Lets a scale of exactly m be named as a missing 1/m.
+    context : CodeContext
+        What is known about the code (the batch size names a scale of exactly m as a missing
+        1/m; per-example code and the loss's reduction choose the hint's words).
     reduced_to_scalar : bool
         The analytic gradient arrived as a single number and was broadcast to the shape.
     values : ndarray, optional
@@ -244,7 +310,7 @@ def diagnose_values(
             count=count,
         )
     n_full = numeric if np.all(checked) else None
-    reduction = _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w)
+    reduction = _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w, context)
     if reduction is not None and reduction.data["equals_sum_or_mean"]:
         # An all-zero gradient can also equal a sum that cancels (softmax outputs): only the
         # single number it arrived as tells a reduction from a gradient never filled in.
@@ -295,8 +361,8 @@ def diagnose_values(
                 "instead of p - y), or a minus sign is missing or doubled.",
                 factor=c,
             )
-        meaning, hint = _scale_story(c, batch_size, rel)
-        return finding("scale", meaning, hint, factor=c, batch_size=batch_size, close=rel)
+        meaning, hint = _scale_story(c, context, rel)
+        return finding("scale", meaning, hint, factor=c, batch_size=context.batch_size, close=rel)
     if (
         analytic.ndim == 2
         and shape[0] == shape[1]
@@ -305,8 +371,9 @@ def diagnose_values(
     ):
         return finding(
             "transpose", "analytic gradient is the transpose of the numeric one",
-            f"d{name} has its factors in the wrong order: for W of shape (n_in, n_out) and "
-            "rows = examples, dW = X.T @ dZ; for columns = examples, dW = dZ @ X.T.",
+            f"d{name} has its factors in the wrong order: "
+            + context.formula("for W of shape (n_in, n_out), dW = X.T @ dZ",
+                              "for W of shape (n_out, n_in), dW = dZ @ X.T") + ".",
         )
     if reduction is not None:
         return reduction
@@ -339,15 +406,40 @@ def _broadcast_text(param_shape: tuple, grad_shape: tuple) -> str:
         return "none: the subtraction raises (the shapes do not broadcast)"
 
 
-def diagnose_shape(
-    name: str, analytic_shape: tuple, param_shape: tuple, batch_size: int | None = None
-) -> tuple[Finding, str | None]:
-    """Explain a gradient whose shape differs from its parameter's.
+@dataclass(frozen=True)
+class ShapeMismatch:
+    """A gradient whose shape differs from its parameter's, before its values are compared.
 
-    Returns (finding, how) where ``how`` says how the values can still be compared:
-    ``"broadcast"`` (a single number), ``"reshape"`` (only singleton axes differ),
-    ``"transpose"`` (reversed shape), or None (not comparable).
+    ``how`` says how the values can still be compared: ``"broadcast"`` (a single number),
+    ``"reshape"`` (only singleton axes differ), ``"transpose"`` (the reversed shape) or None (not
+    comparable). ``severity`` is "warning" when an update ``W - lr * dW`` still keeps the
+    parameter's shape, else "error". :meth:`finding` makes the one finding, once the values
+    are known.
     """
+
+    name: str
+    analytic_shape: tuple
+    param_shape: tuple
+    how: str | None
+    meaning: str
+    severity: str
+    hint: str
+
+    def finding(self, values_right: bool = False) -> Finding:
+        """The ``shape`` finding; ``values_right``: once aligned, the values agree."""
+        aligned = {"transpose": "transposed back", "reshape": "reshaped"}.get(self.how)
+        meaning = self.meaning + (f"; {aligned}, its values are correct" if values_right and aligned else "")
+        return Finding(kind="shape", subject=self.name, message=f"{self.name}: {meaning} (shape)",
+                       hint=self.hint, severity=self.severity,
+                       data={"analytic_shape": list(self.analytic_shape),
+                             "param_shape": list(self.param_shape),
+                             "transposed": self.how == "transpose", "values_right": values_right})
+
+
+def diagnose_shape(name: str, analytic_shape: tuple, param_shape: tuple,
+                   context: CodeContext = NO_CONTEXT) -> ShapeMismatch:
+    """Explain a gradient whose shape differs from its parameter's (see :class:`ShapeMismatch`)."""
+    batch_size = None if context.per_example else context.batch_size
     p_size = int(np.prod(param_shape)) if param_shape else 1
     a_size = int(np.prod(analytic_shape)) if analytic_shape else 1
     how = None
@@ -386,27 +478,20 @@ def diagnose_shape(
         )
     else:
         meaning = f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}"
-    if how == "transpose":
-        hint = (
-            f"d{name} multiplies the right factors in the wrong order: for W of shape (n_in, "
-            "n_out) and rows = examples, dW = X.T @ dZ; for W of shape (n_out, n_in), "
-            "dW = dZ @ X.T."
-        )
+    if how == "transpose" and context.per_example:
+        hint = (f"d{name} for one example is the outer product in the other order: "
+                "nabla_w = delta @ activation.T, delta (n_out, 1) first and the layer's input "
+                "(n_in, 1) transposed second.")
+    elif how == "transpose":
+        hint = (f"d{name} multiplies the right factors in the wrong order: "
+                + context.formula("for W of shape (n_in, n_out), dW = X.T @ dZ",
+                                  "for W of shape (n_out, n_in), dW = dZ @ X.T") + ".")
     else:
         hint = (
             f"A gradient must have exactly its parameter's shape: check the axis and keepdims of "
             f"the sum that produces d{name}, and the order of the matrix product."
         )
-    finding = Finding(
-        kind="shape",
-        subject=name,
-        message=f"{name}: {meaning} (shape)",
-        hint=hint,
-        severity=severity,
-        data={"analytic_shape": list(analytic_shape), "param_shape": list(param_shape),
-              "transposed": how == "transpose"},
-    )
-    return finding, how
+    return ShapeMismatch(name, tuple(analytic_shape), tuple(param_shape), how, meaning, severity, hint)
 
 
 def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Finding]:
@@ -434,48 +519,3 @@ def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Findin
                 "gradients; the values were checked as they were when returned.",
             ))
     return findings
-
-
-def fit_to_code(finding: Finding, *, per_example: bool = False, reduction: str | None = None) -> Finding:
-    """``finding`` with its hint said in the terms of the code that was checked.
-
-    ``per_example``: the code's backward sees one example at a time (the loop over the batch and
-    the average are not the code's), so it has no examples axis, no sum over it and no 1/m to get
-    wrong. ``reduction``: "sum" or "mean", how the code's own loss reduces over the examples,
-    when known. Other findings come back unchanged.
-    """
-    name, data = finding.subject, finding.data
-    hint, message = None, finding.message
-    if finding.kind == "reduction" and per_example:
-        hint = (f"d{name} for one example was reduced to a single number (np.sum(delta), say): "
-                f"for one example the bias gradient is delta itself, one value per unit, with no "
-                "sum at all.")
-    elif finding.kind == "shape" and per_example and data.get("transposed"):
-        hint = (f"d{name} for one example is the outer product in the other order: "
-                "nabla_w = delta @ activation.T, delta (n_out, 1) first and the layer's input "
-                "(n_in, 1) transposed second.")
-    elif finding.kind == "scale" and "factor" in data:
-        c, m, rel = float(data["factor"]), data.get("batch_size"), float(data.get("close", 2e-3))
-        meaning, _ = _scale_story(c, m, rel)
-        one_more = bool(m and m > 1 and _close(c * m, 1.0, rel))
-        one_less = bool(m and m > 1 and _close(c, m, rel))
-        if per_example and (one_more or one_less):
-            # code that never sees the batch cannot divide by its size: the factor is a coincidence
-            new_meaning, hint = _scale_story(c, None, rel)
-            message = message.replace(meaning, new_meaning)
-        elif reduction == "sum" and one_more:
-            hint = ("The loss sums over the examples (no 1/m) but its gradient divides by the "
-                    "batch size: drop that division from the backward (a / len(y) in the loss "
-                    "gradient, or a / m in dW), or make the loss a mean.")
-        elif reduction == "sum" and one_less:
-            hint = ("The loss sums over the examples, so its gradient takes no 1/m and no factor "
-                    "m either: look for a multiplication by the batch size in the backward.")
-        elif reduction == "mean" and one_more:
-            hint = ("The loss is a mean over the examples and the gradient divides by the batch "
-                    "size twice (in the loss gradient and again in dW, say): keep only one 1/m.")
-        elif reduction == "mean" and one_less:
-            hint = ("The loss is a mean over the examples but the gradient sums over them: divide "
-                    "the loss gradient by the batch size once (dvalues / samples).")
-    if hint is None:
-        return finding
-    return replace(finding, message=message, hint=hint)

@@ -42,11 +42,11 @@ class ParamChecker:
     step_base : relative step (h = step_base * max(1, |x|)).
     method : "central" or "richardson".
     user_atol : atol given by the caller, or None to use max(tol.atol, noise floor).
-    batch_size : lets the diagnosis name a missing 1/m.
+    context : CodeContext, what the diagnosis knows of the code (the batch size names a 1/m).
     parallel : ParallelDifferences or None, passed on to entry_differences (worker processes).
     """
 
-    def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, batch_size, where,
+    def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, context, where,
                  parallel=None):
         self.evaluate = evaluate
         self.f0 = f0
@@ -54,7 +54,7 @@ class ParamChecker:
         self.step_base = step_base
         self.method = method
         self.user_atol = user_atol
-        self.batch_size = batch_size
+        self.context = context
         self.set_where = where
         self.parallel = parallel
 
@@ -213,7 +213,7 @@ class ParamChecker:
             passed = False
         elif not passed:
             findings.append(diagnose_values(name, analytic, numeric_full, checked, ok_full,
-                                            batch_size=self.batch_size,
+                                            context=self.context,
                                             reduced_to_scalar=reduced_to_scalar, values=array,
                                             worst=int(indices[worst_k]), rtol=self.tol.rtol,
                                             atol=self.atol(array.dtype)))
@@ -254,7 +254,6 @@ class ParamChecker:
             worst_analytic=float(a_sel[worst_k]) if a_sel.size else None,
             worst_numeric=float(numeric_sel[worst_k]) if a_sel.size else None,
             tier=tier,
-            passed=passed,
             n_kinks=int(kinks.sum()),
             findings=findings,
             error_map=error_map(np.abs(analytic - numeric_full)) if (not passed and all_checked) else None,
@@ -313,7 +312,7 @@ class ParamChecker:
                 name=name, shape=tuple(array.shape), dtype=array.dtype.name, mode="directional",
                 n_checked=len(a), max_abs_error=float(np.max(np.abs(a - n))), max_rel_error=max_rel,
                 worst_index=None, worst_analytic=None, worst_numeric=None,
-                tier=self.tol.tier(max_rel), passed=True, n_kinks=int(kinks.sum()), n_loss_evals=evals,
+                tier=self.tol.tier(max_rel), n_kinks=int(kinks.sum()), n_loss_evals=evals,
             )
         # Diagnose with a small entry-wise follow-up on this parameter only.
         if array.size <= FOLLOW_UP_FULL:
@@ -322,7 +321,8 @@ class ParamChecker:
             indices = sample_indices(array.size, FOLLOW_UP_SAMPLES, rng)
         report = self.check_entries(name, array, analytic, indices, "directional",
                                     reduced_to_scalar=reduced_to_scalar)
-        report.n_loss_evals += evals
+        # the directions' relative error counts only where the directions decide the verdict
+        report.spent(evals, max_rel_error=max_rel if not report.passed else 0.0)
         if report.passed and not np.all(np.isfinite(n)):
             # The entries agree one by one, but the loss was NaN/inf a step away along a direction.
             report.fail(Finding(
@@ -333,8 +333,20 @@ class ParamChecker:
                 "not depend on the parameters alone: use a stable log-softmax / clipped log, or "
                 "check that nothing random runs inside the loss.",
             ))
+        elif report.passed and indices.size == array.size:
+            # Every entry agrees on its own: a direction moves them all at once, and crossed kinks
+            # (ReLU inputs at 0) that no single entry's step reaches.
+            report.note(Finding(
+                kind="kink", subject=name, severity="info",
+                message=f"{name}: along a random direction the difference disagreed, but each of its "
+                f"{array.size} entries, checked one by one, agrees: the direction crossed kinks "
+                "where the left and right derivatives differ — not a bug (kink)",
+                hint="Nothing to fix; a step that moves every entry at once can cross a kink.",
+                data={"count": 0, "direction": True},
+            ))
         elif report.passed:
             # The sampled entries agree but the projection does not: the error is elsewhere.
+            report.spent(0, max_rel_error=max_rel)
             worst = int(np.argmax(rank))
             report.fail(Finding(
                 kind="mismatch", subject=name,
@@ -342,7 +354,6 @@ class ParamChecker:
                 f"{n[worst]:.6g} — wrong somewhere outside the {indices.size} entries sampled (mismatch)",
                 hint=f"Run mode='full' on {name} to find the entries.",
             ))
-        report.max_rel_error = max(report.max_rel_error, max_rel)
         return report
 
 

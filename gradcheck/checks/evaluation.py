@@ -9,7 +9,8 @@ from time import perf_counter
 
 import numpy as np
 
-from gradcheck.errors import InvalidArgumentError, UserCodeError
+from gradcheck.errors import InvalidArgumentError
+from gradcheck.targets.usercode import call_user
 
 
 def as_scalar(value, *, argument: str = "loss") -> float:
@@ -70,6 +71,8 @@ class LossEvaluator:
 
     def __init__(self, loss: Callable[[], object]):
         self._loss = loss
+        #: How messages name the function: "loss", or the name a Named function carries.
+        self.call_name = getattr(loss, "call_name", "loss")
         self.calls = 0
         self.where = UNPERTURBED
         self.shape: tuple | None = None
@@ -108,23 +111,9 @@ class LossEvaluator:
         self.calls += 1
         timed = self.calls <= self._timed_until
         start = perf_counter() if timed else 0.0
-        try:
-            value = self._loss()
-        except SystemExit as exc:
-            # A sys.exit() in the loss means the target cannot be used: an error, never a pass.
-            from gradcheck.targets.usercode import exit_message
-
-            raise UserCodeError(
-                f"{exit_message(exc, 'loss')} (call {self.calls}, {self.describe()}); a network "
-                "must not end the process; the parameters have been restored",
-                call=self._location(),
-            ) from exc
-        except Exception as exc:
-            raise UserCodeError(
-                f"the loss function raised {type(exc).__name__}: {exc} (call {self.calls}, "
-                f"{self.describe()}); the parameters have been restored",
-                call=self._location(),
-            ) from exc
+        # the loss is the user's code: through the one guarded call, saying which call it was
+        value = call_user(self._loss, call=self.call_name,
+                          during=lambda: f"call {self.calls}, {self.describe()}")
         if timed:
             # The fastest of the timed calls: a first call may pay for imports and caches.
             elapsed = max(perf_counter() - start, 0.0)

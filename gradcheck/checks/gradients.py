@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from gradcheck.checks.budget import refuse_if_too_slow
-from gradcheck.checks.diagnosis import diagnose_shape, reused_buffer_findings
+from gradcheck.checks.diagnosis import CodeContext, diagnose_shape, reused_buffer_findings
 from gradcheck.checks.entries import ParamChecker, select_indices
 from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator
 from gradcheck.checks.integrity import (
@@ -38,27 +38,24 @@ from gradcheck.validation import (
 MAX_SECONDS = 60.0
 
 
-def _unchecked(name, array, passed, findings=()) -> ParamReport:
+def _unchecked(name, array, findings=()) -> ParamReport:
     return ParamReport(
         name=name, shape=tuple(array.shape), dtype=array.dtype.name, mode="none", n_checked=0,
         max_abs_error=float("nan"), max_rel_error=float("nan"), worst_index=None,
-        worst_analytic=None, worst_numeric=None, tier="unchecked", passed=passed,
+        worst_analytic=None, worst_numeric=None, tier="unchecked",
         findings=list(findings),
     )
 
 
-def _align(name, analytic, array, batch_size):
-    """Bring an analytic gradient to its parameter's shape, or explain why it cannot be."""
+def _align(name, analytic, array, context: CodeContext):
+    """Bring an analytic gradient to its parameter's shape: (aligned or None, ShapeMismatch or None)."""
     if analytic.shape == array.shape:
-        return analytic, None, None
-    finding, how = diagnose_shape(name, analytic.shape, array.shape, batch_size)
-    if how == "broadcast":
-        return np.broadcast_to(analytic.reshape(()), array.shape).copy(), finding, how
-    if how == "reshape":
-        return analytic.reshape(array.shape), finding, how
-    if how == "transpose":
-        return analytic.T.copy(), finding, how
-    return None, finding, how
+        return analytic, None
+    mismatch = diagnose_shape(name, analytic.shape, array.shape, context)
+    aligned = {"broadcast": lambda: np.broadcast_to(analytic.reshape(()), array.shape).copy(),
+               "reshape": lambda: analytic.reshape(array.shape),
+               "transpose": lambda: analytic.T.copy()}.get(mismatch.how)
+    return (None if aligned is None else aligned()), mismatch
 
 
 def check_gradients(
@@ -75,6 +72,9 @@ def check_gradients(
     method: str = "central",
     directions: int = 3,
     batch_size: int | None = None,
+    per_example: bool = False,
+    reduction: str | None = None,
+    layout: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_seconds: float | None = MAX_SECONDS,
     jobs=None,
@@ -112,7 +112,16 @@ def check_gradients(
     directions : int
         Random directions per parameter in "directional" mode (default 3).
     batch_size : int, optional
-        If given, a gradient off by exactly this factor is reported as a missing 1/m.
+        Examples in the batch the loss averages over: a gradient off by exactly this factor is
+        reported as a missing 1/m (the command line and the plugin always pass it).
+    per_example : bool
+        The gradients come from code that sees one example at a time (a per-sample
+        ``backprop(x, y)``): hints then speak of no examples axis and no 1/m.
+    reduction : {"mean", "sum"}, optional
+        How the loss reduces over the examples, when known: a hint about a 1/m says which side
+        to change.
+    layout : {"rows", "columns"}, optional
+        Where the examples are in X: hints name that layout's formulas only.
     progress : callable (done, total), optional
         Called as entries are checked (e.g. to drive a progress bar).
     max_seconds : float or None
@@ -155,6 +164,8 @@ def check_gradients(
     validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
                      method=method, directions=directions, batch_size=batch_size,
                      progress=progress, max_seconds=max_seconds)
+    context = code_context(batch_size=batch_size, per_example=per_example, reduction=reduction,
+                           layout=layout)
     if progress is not None:
         progress = _guarded_progress(progress)
     params = validate_params(params)
@@ -197,7 +208,7 @@ def check_gradients(
             if dtype != np.float64:
                 notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
                              f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
-            reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size,
+            reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context,
                                   parallel, mode, samples, directions, rng, progress, entries)
             # Every perturbation was undone entry by entry, so anything still different was
             # written by the user's code while the differences ran.
@@ -220,23 +231,23 @@ def check_gradients(
     )
 
 
-def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_size, parallel, mode,
+def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context, parallel, mode,
                 samples, directions, rng, progress, entries) -> list[ParamReport]:
     """Finite differences for every parameter, each report carrying its shape finding if any."""
     checker = ParamChecker(
         evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
-        batch_size, evaluate.at, parallel,
+        context, evaluate.at, parallel,
     )
     reports = []
     total = sum(len(entries[n]) if n in entries else a.size for n, a in params.items()) \
         if mode == "full" else len(params)
     done = 0
     for name, array in params.items():
-        aligned, shape_finding, how = _align(name, analytic[name], array, batch_size)
+        aligned, mismatch = _align(name, analytic[name], array, context)
         if aligned is None:
-            reports.append(_unchecked(name, array, False, [shape_finding]))
+            reports.append(_unchecked(name, array, [mismatch.finding()]))
             continue
-        scalar = how == "broadcast"
+        scalar = mismatch is not None and mismatch.how == "broadcast"
         if mode == "directional":
             report = checker.check_directional(name, array, aligned, rng, directions, scalar)
         else:
@@ -246,18 +257,14 @@ def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, batch_si
                 base = done
                 on_entry = lambda k, base=base: (k % 256 == 255) and progress(base + k + 1, total)  # noqa: E731
             report = checker.check_entries(name, array, aligned, indices, mode, on_entry, scalar)
-        if shape_finding is not None:
-            kinds = {f.kind for f in report.findings}
-            if how == "transpose" and report.passed:
-                shape_finding = _values_right(shape_finding, "transposed back")
-            elif how == "reshape" and report.passed:
-                shape_finding = _values_right(shape_finding, "reshaped")
-            if not shape_finding.is_failure:
+        if mismatch is not None:
+            finding = mismatch.finding(values_right=report.passed)
+            if not finding.is_failure:
                 # singleton axes only, and the update keeps the parameter's shape: said, not failed
-                report.findings.append(shape_finding)
-            else:
+                report.note(finding)
+            elif not (mismatch.how == "broadcast" and "reduction" in report.failing_kinds):
                 # a broadcast bias whose values show the reduction needs no second finding
-                report.fail(None if how == "broadcast" and "reduction" in kinds else shape_finding)
+                report.fail(finding)
         reports.append(report)
         done += (len(entries[name]) if name in entries else array.size) if mode == "full" else 1
         if progress is not None:
@@ -315,20 +322,11 @@ def _nonfinite_warning(evaluate: LossEvaluator, reports: list[ParamReport]) -> l
     )]
 
 
-def _values_right(finding, how: str):
-    """The same shape finding, noting that the values themselves are right."""
-    from dataclasses import replace
-
-    message = finding.message.replace(" (shape)", f"; {how}, its values are correct (shape)")
-    return replace(finding, message=message)
-
-
 def unrun_result(params, findings, mode, method, seed, tol, calls, *,
                  note: str = IMPURE_NOTE) -> GradientCheckResult:
     """A result for a check that could not run finite differences at all."""
-    bad = {f.subject for f in findings}
     reports = [
-        _unchecked(name, arr, name not in bad, [f for f in findings if f.subject == name])
+        _unchecked(name, arr, [f for f in findings if f.subject == name])
         for name, arr in params.items()
     ]
     whole = [f for f in findings if f.subject not in params]
@@ -337,3 +335,22 @@ def unrun_result(params, findings, mode, method, seed, tol, calls, *,
         dtype=tol.dtype, n_loss_evals=calls, check_findings=whole,
         notes=[note],
     )
+
+
+#: How a loss may reduce over the examples (``reduction=``).
+REDUCTIONS = ("mean", "sum")
+
+
+def code_context(*, batch_size=None, per_example=False, reduction=None, layout=None) -> CodeContext:
+    """The diagnosis context from ``check_gradients``' keywords, each checked (batch_size is
+    checked with the other options)."""
+    if not isinstance(per_example, bool):
+        raise InvalidArgumentError("per_example", f"got {per_example!r}, expected True or False.")
+    if reduction is not None and reduction not in REDUCTIONS:
+        raise InvalidArgumentError("reduction", f"got {reduction!r}, expected one of {REDUCTIONS} "
+                                   "or None.", "Pass reduction='mean' when the loss averages over "
+                                   "the examples, 'sum' when it adds them.")
+    if layout is not None and layout not in ("rows", "columns"):
+        raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
+    return CodeContext(batch_size=batch_size, per_example=per_example, reduction=reduction,
+                       layout=layout)

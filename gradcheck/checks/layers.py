@@ -12,10 +12,10 @@ import numpy as np
 
 from gradcheck.checks.gradients import check_gradients, unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
-from gradcheck.errors import InvalidArgumentError, UserCodeError
+from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.model import tolerance_for
 from gradcheck.results import GradientCheckResult
-from gradcheck.targets.usercode import UserCodeCrash, call_user
+from gradcheck.targets.usercode import Named, UserCodeCrash, call_user
 from gradcheck.validation import require_callable, validate_array, validate_options, validate_params, validate_seed
 
 
@@ -87,20 +87,13 @@ def check_layer(
     def surrogate() -> float:
         return float(np.sum(np.asarray(forward(X_work), dtype=np.float64) * dY))
 
-    try:
-        return check_gradients(surrogate, arrays, grads, seed=seed, **options)
-    except UserCodeError as exc:
-        # The loss here is sum(forward(X) * dY): an exception in it came from the user's forward.
-        text = str(exc)
-        if exc.__cause__ is None or not text.startswith("the loss function"):
-            raise
-        raise UserCodeError(text.replace("the loss function", "the forward function", 1),
-                            call=exc.call) from exc.__cause__
+    # the loss here is sum(forward(X) * dY): an exception in it comes from the user's forward
+    return check_gradients(Named(surrogate, "forward"), arrays, grads, seed=seed, **options)
 
 
 #: Keyword arguments check_layer passes on to check_gradients.
 LAYER_OPTIONS = ("mode", "eps", "rtol", "atol", "samples", "method", "directions", "batch_size",
-                 "progress", "max_seconds", "jobs")
+                 "per_example", "reduction", "layout", "progress", "max_seconds", "jobs")
 
 
 def _validate_layer_arguments(X, params, param_grads, input_name, options) -> None:

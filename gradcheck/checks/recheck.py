@@ -11,15 +11,13 @@ and a note saying why no copy was checked.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from gradcheck.checks.gradients import check_gradients
 from gradcheck.errors import GradcheckError
 from gradcheck.numeric.model import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
-from gradcheck.results.findings import Finding
+from gradcheck.results.findings import VALUE_KINDS, Finding
 from gradcheck.targets.protocol import target_params
 from gradcheck.targets.widening import float64_copy
 
@@ -51,107 +49,92 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
     clone, X64, y64, why = float64_copy(target, X, y)
     if clone is None:
         if hidden:
-            result.notes.append(f"{result.dtype} could not judge some entries of {names}, and no "
-                                f"float64 copy of the network was checked: {why}")
+            result.note(f"{result.dtype} could not judge some entries of {names}, and no float64 "
+                    f"copy of the network was checked: {why}")
         return result
     try:
         wide = check_gradients(lambda: clone.loss(X64, y64), target_params(clone),
                                lambda: clone.gradients(X64, y64), **{**options, "progress": None})
     except GradcheckError as exc:  # too slow, or the copy's code raised: the float32 result stands
-        result.notes.append(f"the check of a float64 copy of the network stopped: {exc}"
-                            + (f"; {result.dtype} could not judge some entries of {names}" if hidden else ""))
+        result.note(f"the check of a float64 copy of the network stopped: {exc}"
+                    + (f"; {result.dtype} could not judge some entries of {names}" if hidden else ""))
         return result
-    result.n_loss_evals += wide.n_loss_evals
+    result.spent(wide.n_loss_evals)
     unread = [f.subject for f in wide.findings if f.is_failure and f.data.get("not_read")]
     unsettled = [f.kind for f in wide.check_findings if f.is_failure or f.kind in ("mutation", "nondeterministic")]
     unsettled += [f"{r.name} unchecked" for r in wide.params if r.tier == "unchecked"]
     if unread or unsettled:
-        result.notes.append("a float64 copy of the network was checked but is not used: "
-                            + (f"its loss does not read {', '.join(unread)}" if unread
-                               else f"its check found {', '.join(unsettled)}"))
+        result.note("a float64 copy of the network was checked but is not used: "
+                    + (f"its loss does not read {', '.join(unread)}" if unread
+                       else f"its check found {', '.join(unsettled)}"))
         return result
     for report in result.params:
         _merge(report, wide[report.name], result.dtype, hidden.get(report.name, 0))
-    result.notes.append(f"checked again on a float64 copy of the network (the same code on float64 "
-                        f"arrays), which tells apart errors {result.dtype}'s rounding hides")
+    result.note(f"checked again on a float64 copy of the network (the same code on float64 arrays), "
+                f"which tells apart errors {result.dtype}'s rounding hides")
     return result
 
 
 def _sharper(wide: ParamReport, narrow: ParamReport) -> bool:
     """The float64 diagnosis names what is wrong (a scale, a sign...) where float32's only says
     the values differ."""
-    kinds = lambda report: {f.kind for f in report.findings if f.is_failure}  # noqa: E731
-    return kinds(narrow) == {"mismatch"} and bool(kinds(wide) - {"mismatch"})
-
-
-#: Finding kinds that only say the values differ: where a float64 copy of the same code agrees,
-#: they are the narrow dtype's rounding or kinks, and become warnings.
-VALUE_KINDS = ("mismatch", "scale", "sign", "zero", "reduction")
-
-
-def _excuse(narrow: ParamReport) -> bool:
-    """Turn ``narrow``'s failures into warnings when every one only says the values differ;
-    True when it did (the parameter then passes)."""
-    failures = [f for f in narrow.findings if f.is_failure]
-    if not failures or any(f.kind not in VALUE_KINDS for f in failures):
-        return False
-    narrow.findings = [replace(f, severity="warning") if f.is_failure else f for f in narrow.findings]
-    narrow.passed, narrow.tier = True, "suspicious"
-    return True
+    return narrow.failing_kinds == ["mismatch"] and bool(set(wide.failing_kinds) - {"mismatch"})
 
 
 def narrow_rtol(dtype: str) -> float:
     return tolerance_for(np.dtype(dtype)).rtol
 
 
+def _precision_note(name: str, verdict: str, hint: str, dtype: str, hidden: int) -> Finding:
+    return Finding(kind="precision", subject=name, severity="info",
+                   message=f"{name}: {verdict} (precision)", hint=hint,
+                   data={"count": hidden, "from_dtype": dtype})
+
+
 def _merge(narrow: ParamReport, wide: ParamReport, dtype: str, hidden: int) -> None:
     """Add the float64 copy's verdict on one parameter to its float32 report, saying so."""
-    narrow.findings = [f for f in narrow.findings if not (f.kind == "precision" and f.data.get("hidden"))]
-    narrow.n_loss_evals += wide.n_loss_evals
+    narrow.forget(lambda f: f.kind == "precision" and f.data.get("hidden"))
+    narrow.spent(wide.n_loss_evals)
     if wide.passed and not narrow.passed:
-        if not _excuse(narrow):
-            verdict, hint = ("on a float64 copy of the network this gradient agrees, but the finding "
-                             f"above is not one {dtype}'s rounding explains",
-                             "Look at the finding above; it holds in float32.")
-        else:
-            verdict, hint = (f"on a float64 copy of the network this gradient agrees: the "
-                             f"disagreement above is {dtype}'s (its rounding, or kinks its larger step "
-                             "crosses), not the formula's",
-                             "Check the network in float64 before changing the code.")
-    elif wide.passed:
-        if not hidden:
-            return
-        verdict, hint = (f"{hidden} of its entries are too small against {dtype}'s rounding to judge "
-                         "there; on a float64 copy of the network they agree",
-                         "Nothing to fix; run the network in float64 to see those numbers.")
-    elif not narrow.passed and not _sharper(wide, narrow):
+        # float32's values disagree, the float64 copy's agree: the disagreement is float32's
+        # (its rounding, or kinks its larger step crosses) when it only says the values differ
+        excused = narrow.excuse(VALUE_KINDS, _precision_note(
+            narrow.name, f"on a float64 copy of the network this gradient agrees: the disagreement "
+            f"above is {dtype}'s (its rounding, or kinks its larger step crosses), not the formula's",
+            "Check the network in float64 before changing the code.", dtype, hidden))
+        if not excused:
+            narrow.note(_precision_note(
+                narrow.name, "on a float64 copy of the network this gradient agrees, but the finding "
+                f"above is not one {dtype}'s rounding explains", "Look at the finding above; it holds "
+                "in float32.", dtype, hidden))
+        return
+    if wide.passed:
+        if hidden:
+            narrow.note(_precision_note(
+                narrow.name, f"{hidden} of its entries are too small against {dtype}'s rounding to "
+                "judge there; on a float64 copy of the network they agree",
+                "Nothing to fix; run the network in float64 to see those numbers.", dtype, hidden))
+        return
+    if not narrow.passed and not _sharper(wide, narrow):
         # float32 already shows the bug: one diagnosis is enough
-        verdict, hint = "a float64 copy of the network is wrong there too", "The finding above covers it."
-    elif not narrow.passed:
+        narrow.note(_precision_note(narrow.name, "a float64 copy of the network is wrong there too",
+                                    "The finding above covers it.", dtype, hidden))
+        return
+    if not narrow.passed:
         # float32 saw only "the values differ"; the copy's cleaner numbers say how
         verdict, hint = (f"diagnosed on a float64 copy of the network, where {dtype}'s rounding and "
                          "kinks blur the numbers less", "Run the network in float64 to see the same numbers.")
-        narrow.findings = [f for f in narrow.findings if not f.is_failure]
-        for finding in reversed([f for f in wide.findings if f.is_failure]):
-            narrow.fail(finding)
+        narrow.forget(lambda f: f.is_failure)
     else:
         why = f"{dtype}'s tolerance (rtol {narrow_rtol(dtype):g}) and rounding let this error pass"
         if hidden:
             why += f" ({hidden} of its entries are too small to judge in {dtype} at all)"
         verdict, hint = (f"{why}; the finding above comes from a float64 copy of the network",
                          "Run the network in float64 to see the same numbers.")
-        for finding in reversed([f for f in wide.findings if f.is_failure]):
-            narrow.fail(finding)
-        narrow.max_abs_error = max(narrow.max_abs_error, wide.max_abs_error)
-        narrow.max_rel_error = max(narrow.max_rel_error, wide.max_rel_error)
-        narrow.worst_index, narrow.worst_analytic, narrow.worst_numeric = (
-            wide.worst_index, wide.worst_analytic, wide.worst_numeric)
-        narrow.error_map = wide.error_map
-    narrow.findings.append(Finding(
-        kind="precision", subject=narrow.name, severity="info",
-        message=f"{narrow.name}: {verdict} (precision)", hint=hint,
-        data={"count": hidden, "from_dtype": dtype},
-    ))
+        narrow.take_numbers(wide)
+    for finding in reversed([f for f in wide.findings if f.is_failure]):
+        narrow.fail(finding)
+    narrow.note(_precision_note(narrow.name, verdict, hint, dtype, hidden))
 
 
 __all__ = ["recheck_in_float64", "hidden_params"]

@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from gradcheck.config import OPTIONS, flag_words
-from gradcheck.engine import run_suite
+from gradcheck.engine import COMMAND_GROUPS, run_suite
 from gradcheck.errors import GradcheckError
 from gradcheck.frontends.environment import collect_environment
 from gradcheck.frontends.session import config_for, load_target
@@ -37,8 +37,6 @@ from gradcheck.wording import spoken_as
 TARGET_HELP = ("package.module:attr or path/to/file.py:attr (default: the reference network "
                "784-10-10 on real MNIST)")
 
-#: The groups of checks each command runs.
-GROUPS = {"check": ("gradients",), "probe": ("probes",), "report": ("gradients", "probes")}
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -114,24 +112,21 @@ def _check_outputs(paths, protected) -> None:
             check_writable(path, argument=flag, protected=protected)
 
 
-def _write_html(args, suite, path, training=None):
+def _write_html(suite, path) -> None:
     from gradcheck.render.html_report import write_html
     from gradcheck.render.progress import StepProgress
-    from gradcheck.report import Report
 
-    report = Report.from_suite(suite, training=training)
     with StepProgress("drawing the report's charts", "section") as bar:  # seconds of matplotlib
-        written = write_html(report, path, bar.update)
+        written = write_html(suite, path, bar.update)
     print(f"HTML report written to {written}")
-    return report
 
 
 def _run_many(args, targets) -> int:
     """Several targets: each in its own worker, then one table, one exit code, one JSON."""
     from gradcheck.frontends.isolation import Limits
-    from gradcheck.frontends.many import run_many, summary_table, to_dict, write_pages
+    from gradcheck.frontends.many import run_many, write_pages
     from gradcheck.frontends.session import target_sources
-    from gradcheck.render.atomic import write_text_atomic
+    from gradcheck.text import printable
 
     if args.workers is not None and args.workers < 1:
         raise GradcheckError(f"--workers: got {args.workers}, expected 1 or more")
@@ -151,20 +146,20 @@ def _run_many(args, targets) -> int:
     protected = [s for t in targets for s in target_sources(t)]
     _check_outputs([("--json", args.json)], protected)
     print(f"checking {len(targets)} targets, each in a worker of its own")
-    rows = run_many(targets, command=args.command, options=options, layout=args.layout,
-                    limits=limits, workers=args.workers,
-                    on_done=lambda row: print(f"  {row.verdict:11} {row.target}", flush=True))
-    print(summary_table(rows))
-    data = to_dict(rows, command=args.command, argv=args.argv)
+    suite = run_many(targets, command=args.command, options=options, layout=args.layout,
+                     limits=limits, workers=args.workers,
+                     on_done=lambda one: print(f"  {one.verdict.label:11} {printable(one.target)}",
+                                               flush=True))
+    suite.environment = collect_environment(seed=None, dtype=None, argv=args.argv)
+    print(_format_suite(suite, verbose=False))
     if html:
-        print(f"HTML index written to {write_pages(rows, Path(html), protected=protected)}")
+        print(f"HTML index written to {write_pages(suite, Path(html), protected=protected)}")
     if args.json:
-        import json
-
-        written = write_text_atomic(args.json, json.dumps(data, indent=2, allow_nan=False) + "\n",
-                                    argument="--json", protected=protected)
+        written = write_json(suite, args.json, argument="--json", protected=protected)
         print(f"JSON written to {written}")
-    return data["exit_code"]
+    if html or args.json:
+        print(suite.verdict.headline)
+    return suite.verdict.exit_code
 
 
 def _run(args, blas: str) -> int:
@@ -190,28 +185,31 @@ def _run(args, blas: str) -> int:
     if args.verbose:
         print("options: " + ", ".join(f"{k} {v}" for k, v in config.to_dict().items()))
     with SuiteProgress(None) as progress:
-        suite = run_suite(loaded.target, config, groups=GROUPS[args.command],
+        suite = run_suite(loaded.target, config, groups=COMMAND_GROUPS[args.command],
                           on_start=progress.on_start, on_outcome=progress.on_outcome,
                           progress=progress.progress, **loaded.engine_arguments())
     suite.environment = collect_environment(seed=config.seed, dtype=config.dtype, argv=args.argv)
     print(_format_suite(suite, verbose=bool(args.verbose)))
-    errors = [o for o in suite.outcomes if o.status == "error"]
-    training = None
-    if args.command == "report" and args.target is None and args.epochs and not errors:
+    if args.command == "report" and args.target is None and args.epochs \
+            and not any(o.status == "error" for o in suite.outcomes):
         from gradcheck.targets.default_target import training_curves
 
         print(f"training full batch and mini-batch 64 for {args.epochs} epochs each")
-        training = training_curves(epochs=args.epochs, seed=config.seed, progress=True)
-    report = _write_html(args, suite, html, training) if html else None
+        suite.training = training_curves(epochs=args.epochs, seed=config.seed, progress=True)
+    if html:
+        _write_html(suite, html)
     if args.json:
-        # report: the page's data (with the training curves); check, probe: the suite itself
-        print(f"JSON written to {write_json(report if args.command == 'report' else suite, args.json)}")
-    if args.command == "report":
-        print(report.summary)
-    if errors:
-        # A check that could not run means the target could not be used: exit 2, as a load error.
-        raise _CheckError(errors[0])
-    return 0 if suite.passed else 1
+        print(f"JSON written to {write_json(suite, args.json)}")
+    verdict = suite.verdict
+    if verdict.status == "not_checked" and suite.outcomes:
+        # nothing shows the network wrong and a check could not run: the target could not be used
+        first = next(o for o in suite.outcomes if o.status == "error")
+        if args.verbose and first.exception is not None:
+            traceback.print_exception(first.exception)
+        print(f"gradcheck: error: {first.name}: {first.error}", file=sys.stderr)
+    if html or args.json:
+        print(verdict.headline)  # the verdict stays the last line, after the paths written
+    return verdict.exit_code
 
 
 def _format_suite(suite, *, verbose: bool) -> str:
@@ -261,12 +259,6 @@ def _lines_written_as_printed():
     finally:
         if switch:
             stream.reconfigure(line_buffering=False)
-
-
-class _CheckError(GradcheckError):
-    def __init__(self, outcome):
-        super().__init__(f"{outcome.name}: {outcome.error}")
-        self.__cause__ = outcome.exception
 
 
 def main(argv=None) -> int:

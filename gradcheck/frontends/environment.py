@@ -6,6 +6,7 @@ Only the command line reads ``sys.argv``; it passes it here as ``argv``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import platform
 import shlex
@@ -73,7 +74,8 @@ def collect_environment(*, seed: int | None, dtype: Any,
     dict
         Keys ``python``, ``numpy``, ``blas`` (the BLAS loaded at run time per threadpoolctl,
         else the one NumPy was built with, else ``"unknown"``), ``platform``, ``gradcheck``,
-        ``seed``, ``dtype``, ``command`` (argv joined with shell quoting), ``executable``.
+        ``seed``, ``dtype``, ``command`` (argv joined with shell quoting), ``executable``, and
+        ``created``: when, as an ISO 8601 UTC timestamp (the one line two identical runs differ in).
     """
     blas = _blas_from_threadpoolctl() or _blas_from_numpy() or "unknown"
     return {
@@ -86,4 +88,5 @@ def collect_environment(*, seed: int | None, dtype: Any,
         "dtype": "" if dtype is None else np.dtype(dtype).name,
         "command": "" if argv is None else shlex.join([str(a) for a in argv]),
         "executable": sys.executable,
+        "created": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
     }

@@ -169,11 +169,12 @@ def pytest_collection_modifyitems(session, config, items):
             item.add_marker(pytest.mark.xfail(reason="expected failure (--gradcheck-xfail)", strict=True))
 
 
-class _HtmlReport:
-    """Collects every check's outcome (from this process or an xdist worker) and writes HTML."""
+class _SuiteCollector:
+    """Gathers every check's outcome (from this process or an xdist worker) into one suite,
+    whose one verdict ends the terminal summary, and which ``--gradcheck-html`` writes."""
 
-    def __init__(self, config, path: str):
-        self.config, self.path = config, path
+    def __init__(self, config, html_path: str | None):
+        self.config, self.html_path = config, html_path
         self.outcomes: dict[str, tuple[int, dict]] = {}
 
     def pytest_runtest_logreport(self, report):
@@ -184,24 +185,33 @@ class _HtmlReport:
                 data = json.loads(value)
                 self.outcomes[report.nodeid] = (data["index"], data["outcome"])
 
-    def pytest_sessionfinish(self, session):
+    def suite(self) -> SuiteResult:
         from gradcheck.frontends.environment import collect_environment
-        from gradcheck.render.html_report import write_html
-        from gradcheck.report import Report
 
         ordered = [outcome for _, outcome in sorted(self.outcomes.values(), key=lambda o: o[0])]
         checked = _config(self.config)
         environment = collect_environment(
             seed=checked.seed, dtype=checked.dtype,
             argv=["pytest", *self.config.invocation_params.args])
-        suite = SuiteResult(target=_spec(self.config) or "conformance suite",
-                            config=checked.to_dict(),
-                            outcomes=[CheckOutcome.from_dict(o) for o in ordered],
-                            environment=environment)
-        report = Report.from_suite(suite)
+        return SuiteResult(target=_spec(self.config) or "conformance suite", config=checked.to_dict(),
+                           outcomes=[CheckOutcome.from_dict(o) for o in ordered],
+                           environment=environment)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.outcomes:
+            verdict = self.suite().verdict
+            terminalreporter.write_line(f"gradcheck: {verdict.headline}",
+                                        red=verdict.status == "failed",
+                                        green=verdict.status == "passed")
+
+    def pytest_sessionfinish(self, session):
+        if self.html_path is None:
+            return
+        from gradcheck.render.html_report import write_html
+
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         try:
-            written = write_html(report, self.path)
+            written = write_html(self.suite(), self.html_path)
         except GradcheckError as exc:  # the directory went away during the run
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
             if reporter is not None:
@@ -231,7 +241,8 @@ def pytest_configure(config):
                            protected=target_sources(spec) if spec else ())
         except GradcheckError as exc:
             raise pytest.UsageError(f"--gradcheck-html: {exc}") from exc
-        config.pluginmanager.register(_HtmlReport(config, path), "gradcheck-html")
+    if not hasattr(config, "workerinput") and (_spec(config) or path is not None):
+        config.pluginmanager.register(_SuiteCollector(config, path), "gradcheck-suite")
 
 
 def pytest_report_header(config):

@@ -235,7 +235,7 @@ class Sweep:
             hint=hint, data={"magnitude": magnitude, "dtype": self.dtype.name, **data}))
 
     def result(self, series: dict[str, list[float]]) -> ProbeResult:
-        return ProbeResult(self.name, self.subject, self.breaking is None, self.findings,
+        return ProbeResult(self.name, self.subject, self.findings,
                            series, self.breaking)
 
 
@@ -290,7 +290,7 @@ def call_gradients(subject: str, call: str, target: Any, X: Any, y: Any) -> Mapp
 
 def skipped_probe(subject: str, reason: str) -> ProbeResult:
     """A check that does not apply to this target: skipped, with one ``skipped`` info finding."""
-    return ProbeResult(subject, subject, True, [Finding(
+    return ProbeResult(subject, subject, [Finding(
         "skipped", subject, f"{subject}: skipped — {reason} (skipped)", severity="info",
         data={"skipped": True, "reason": reason})], skipped=reason)
 

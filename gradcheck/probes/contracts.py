@@ -104,8 +104,7 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
                 verdicts.append(False)
                 break
             verdicts.append(True)
-    passed = not any(f.is_failure for f in findings)
-    return ProbeResult(subject, subject, passed, findings,
+    return ProbeResult(subject, subject, findings,
                        {"batch_size": [int(n) for n in sizes[:len(verdicts)]], "passed": verdicts})
 
 
@@ -194,7 +193,7 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                 "Fix the random state inside the loss (turn dropout off, or seed its mask) to test "
                 "example order.", severity="warning",
                 data={"skipped": True, "first": base, "second": again}))
-            return ProbeResult(subject, subject, True, findings, series,
+            return ProbeResult(subject, subject, findings, series,
                                skipped=f"the loss is not repeatable on the same batch ({base:.9g} "
                                f"then {again:.9g}); seed or switch off its randomness to test "
                                "example order")
@@ -222,7 +221,7 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                                        - base))
     series["permutation"] = list(range(1, len(differences) + 1))
     series["loss_difference_tolerance"] = [_tolerance(X, base, batch_size)] * len(differences)
-    return ProbeResult(subject, subject, not any(f.is_failure for f in findings), findings, series)
+    return ProbeResult(subject, subject, findings, series)
 
 
 def _loss_or_nan(target, X, y) -> float:

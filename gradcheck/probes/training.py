@@ -62,18 +62,16 @@ def probe_input_scale(target, X, y, *, scales: Sequence[float] = INPUT_SCALES, l
     scales = positive_list("scales", scales)
     positive("lr", lr)
     positive("steps", steps, integer=True)
-    result = ProbeResult(name="input_scale", subject=subject, passed=True)
+    result = ProbeResult(name="input_scale", subject=subject)
     baseline: RunRecord | None = None  # the smallest scale that stayed finite
     for scale in sorted(scales):
         run = sgd_run(target, X, y, lr=lr, steps=steps, scale=scale)
         result.series[f"scale {scale:g}"] = run.series()
         if run.error is not None:
             result.findings.append(_run_error_finding(subject, run))
-            result.passed = False
             continue
         if run.breakage is None and run.warning is not None:
             result.findings.append(_warning_finding(subject, run, steps, lr))
-            result.passed = result.passed and not result.findings[-1].is_failure
             if result.breaking_magnitude is None and result.findings[-1].is_failure:
                 result.breaking_magnitude = scale
         if run.breakage is None:
@@ -92,7 +90,6 @@ def probe_input_scale(target, X, y, *, scales: Sequence[float] = INPUT_SCALES, l
         if result.breaking_magnitude is None:
             result.breaking_magnitude = scale
         result.findings.append(_breakage_finding(subject, run, steps, lr))
-        result.passed = result.passed and not result.findings[-1].is_failure
     return result
 
 
@@ -187,11 +184,10 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
     rates = sorted(positive_list("rates", rates))
     positive("steps", steps, integer=True)
     positive("clip_norm", clip_norm)
-    result = ProbeResult(name="learning_rate", subject=subject, passed=True)
+    result = ProbeResult(name="learning_rate", subject=subject)
     descent = descent_test(target, X, y)
     finding = descent_finding(subject, descent)
     result.findings.append(finding)
-    result.passed = not finding.is_failure
     if finding.data.get("skipped"):  # nothing tested whether the gradients point downhill
         result.skipped = finding.message.split(" — ", 1)[-1]
     trained = []
@@ -199,8 +195,7 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
         run = sgd_run(target, X, y, lr=lr, steps=steps)
         result.series[f"lr {lr:g}"] = run.series()
         if run.error is not None:
-            result.findings.append(_run_error_finding(subject, run))
-            result.passed = False  # the network's own code raising is a failure at any rate
+            result.findings.append(_run_error_finding(subject, run))  # a failure at any rate
             continue
         if not run.diverged():
             if run.loss[-1] <= 0.9 * run.loss[0]:
@@ -295,7 +290,7 @@ def probe_activations(target, X, y, *, lr: float = 0.1, steps: int = 20,
     target, X, y = target_and_batch(target, X, y)
     positive("lr", lr)
     positive("steps", steps, integer=True)
-    result = ProbeResult(name="activations", subject=subject, passed=True)
+    result = ProbeResult(name="activations", subject=subject)
     if not callable(getattr(target, "activations", None)):
         result.findings.append(Finding(
             "warning", subject, f"{subject}: the target has no activations(X) method; skipped",
@@ -323,7 +318,6 @@ def probe_activations(target, X, y, *, lr: float = 0.1, steps: int = 20,
         # a whole layer dead on a real batch stops all learning below it; anything less depends
         # on the batch, the initialisation draw or the rate, so it warns
         severe = initial >= DEAD_ERROR and n_examples >= DEAD_EVIDENCE
-        result.passed = result.passed and not severe
         when = ("at initialisation" if initial >= later else
                 f"after {steps} steps at lr {lr:g} ({initial:.0%} at initialisation)")
         result.findings.append(Finding(
@@ -374,12 +368,12 @@ def probe_gradient_flow(target, X, y, *, subject: str = "gradient flow") -> Prob
     except UserCodeRaised as raised:
         findings.insert(0, raised.finding)
     if findings:
-        return ProbeResult(name="gradient_flow", subject=subject, passed=False, findings=findings)
+        return ProbeResult(name="gradient_flow", subject=subject, findings=findings)
     # weight matrices only: a column-layout bias is 2-D too, but one of its sides is 1
     weights = [name for name, arr in params.items() if arr.ndim >= 2 and min(arr.shape) > 1 and name in grads]
     rms = [float(np.sqrt(np.mean(np.square(np.asarray(grads[n], dtype=np.float64)))))
            for n in weights]
-    result = ProbeResult(name="gradient_flow", subject=subject, passed=True,
+    result = ProbeResult(name="gradient_flow", subject=subject,
                          series={"layer": weights, "grad_rms": rms})
     if len(weights) < 2 or not all(math.isfinite(r) for r in rms) or rms[-1] == 0:
         return result
@@ -415,7 +409,7 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
     target64, target32 = precision_pair(target64, target32)
     X, y = probe_batch(target64, X, y)
     positive("rtol", rtol)
-    result = ProbeResult(name="precision", subject=subject, passed=True)
+    result = ProbeResult(name="precision", subject=subject)
     X32 = np.asarray(X, dtype=np.float32)
     X64 = np.asarray(X, dtype=np.float64)
     try:
@@ -428,7 +422,6 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
     except UserCodeRaised as raised:
         result.findings.insert(0, raised.finding)
     if result.findings:
-        result.passed = False
         return result
     names = [n for n in g64 if n in g32]
     rel = []
@@ -444,7 +437,6 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
         # float32 breaking where float64 holds is the code's arithmetic; a larger difference
         # that stays finite depends on the batch (cancellation in tiny gradients), so it warns
         broken = not math.isfinite(value)
-        result.passed = result.passed and not broken
         result.findings.append(Finding(
             "nonfinite" if broken else "precision", subject,
             f"{name}: float32 and float64 differ by {value:.3g} (relative) — more than "

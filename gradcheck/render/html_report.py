@@ -1,9 +1,16 @@
-"""HTML rendering of a :class:`gradcheck.report.Report`: one self-contained page.
+"""HTML rendering of a :class:`~gradcheck.results.SuiteResult`: one self-contained page.
 
-The page is a Jinja2 template (autoescape on) filled from the report's plain data; plots
-are inline SVG from :mod:`gradcheck.render.charts`. No network access: styles, script and
-images are inline, and a Content-Security-Policy forbids loading anything else or running
-any script but the one sorting the gradient table.
+The page shows the suite's one verdict (:mod:`gradcheck.results.verdict`) in its banner, then
+what matters ranked: a card per finding per parameter (failures, then warnings, then notes,
+each listing the checks it appeared in), then every gradient check's table, every probe with
+its charts, the training curves and the environment. It is rendered from the suite alone, so a
+page rendered from a saved JSON (``SuiteResult.from_dict``) is the page of the run.
+
+The page is a Jinja2 template (autoescape on) filled from plain view data; plots are inline SVG
+from :mod:`gradcheck.render.charts`. No network access: styles, script and images are inline,
+and a Content-Security-Policy forbids loading anything else or running any script but the one
+sorting the gradient table. A chart is drawn only where it shows something: a series that is
+constant, a pass/fail flag, or within its tolerance everywhere is said in a sentence instead.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +33,26 @@ from gradcheck.render.atomic import write_text_atomic
 # attribute, which outlives the module when pytester (or anything) drops modules between two
 # runs in one process, and then pairs an old matplotlib with a new one (INTERNALERROR
 # "'Figure' object has no attribute 'items'" on the second --gradcheck-html report).
-from gradcheck.render.charts import bar_chart, heatmap, line_chart, pass_fail_chart
+from gradcheck.render.charts import bar_chart, heatmap, line_chart
 from gradcheck.render.templating import environment as _environment
-from gradcheck.report import Report
+from gradcheck.results import GradientCheckResult, SuiteResult
 from gradcheck.text import printable, printable_text
 
 #: Preferred x-axis keys of a probe's ``series``, in order.
-X_KEYS = ("step", "epoch", "magnitude", "scale", "input_scale", "lr", "learning_rate", "layer")
+X_KEYS = ("step", "epoch", "magnitude", "scale", "input_scale", "lr", "learning_rate", "layer",
+          "batch_size", "param")
 #: At most this many charts per probe.
 MAX_PROBE_CHARTS = 4
 #: Tags or attributes that could run in an SVG; matplotlib escapes labels, so none can appear
 #: (checked inside tags only: escaped text may well read "onerror=").
 _ACTIVE_SVG = re.compile(r"<\s*(script|foreignobject|iframe)|<[^<>]*(\son\w+\s*=|javascript:)",
                          re.I)
+#: Suffix of a series holding the threshold another series was held to.
+TOLERANCE = "_tolerance"
+#: Values all below this are rounding (a float64 sum's error is about 1e-16 per unit), not data.
+ROUNDING = 1e-10
+#: Card tiers, most important first, with the word each is headed by.
+TIERS = (("error", "Failures"), ("warning", "Warnings"), ("info", "Notes"))
 
 
 def _svg(markup: str) -> Markup:
@@ -55,59 +70,85 @@ def _index(index: Sequence[int] | None) -> str:
     return "" if index is None else "[" + ", ".join(str(i) for i in index) + "]"
 
 
-def _heatmap(param: dict[str, Any], salt: str) -> Markup | None:
-    grid = param.get("error_map")
+def _anchor(name: str) -> str:
+    return "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+# -- the cards: one per finding per subject, ranked ---------------------------------------------
+@dataclass
+class Card:
+    """One finding about one subject, as the first check that made it said it, with every check
+    it appeared in. ``param`` is the parameter's report (for its worst entry and heatmap)."""
+
+    severity: str
+    subject: str
+    kind: str
+    finding: Any
+    checks: list[tuple[str, str]] = field(default_factory=list)  # (check name, anchor)
+    param: Any = None
+    heatmap: Markup | None = None
+    error: str | None = None  # a check that could not run
+
+    @property
+    def n_entries(self) -> int:
+        return math.prod(self.param.shape or (1,)) if self.param is not None else 0
+
+
+def _qualified(outcome, name: str) -> str:
+    return name if outcome.subject in ("", "network") else f"{outcome.subject}.{name}"
+
+
+def _cards(suite: SuiteResult) -> list[Card]:
+    """Every finding of the suite once per (subject, kind, severity), in tier order."""
+    cards: dict[tuple[str, str, str], Card] = {}
+    errors: list[Card] = []
+
+    def add(subject, finding, outcome, param=None):
+        key = (subject, finding.kind, finding.severity)
+        card = cards.get(key)
+        if card is None:
+            card = cards[key] = Card(finding.severity, subject, finding.kind, finding, param=param)
+        if (outcome.name, _anchor(outcome.name)) not in card.checks:
+            card.checks.append((outcome.name, _anchor(outcome.name)))
+        if card.param is None and param is not None:
+            card.param = param
+
+    for outcome in suite.outcomes:
+        result = outcome.result
+        if outcome.status == "error":
+            errors.append(Card("error", outcome.name, "could not run", None,
+                               [(outcome.name, _anchor(outcome.name))], error=outcome.error))
+        elif outcome.status == "skipped" or result is None:
+            continue
+        elif isinstance(result, GradientCheckResult):
+            names = {p.name for p in result.params}
+            for report in result.params:
+                for finding in report.findings:
+                    add(_qualified(outcome, report.name), finding, outcome, report)
+            for finding in result.check_findings:
+                if finding.subject not in names:
+                    add(_qualified(outcome, finding.subject), finding, outcome)
+        else:
+            for finding in result.findings:
+                add(result.subject or outcome.name, finding, outcome)
+    order = {severity: i for i, (severity, _) in enumerate(TIERS)}
+    ranked = sorted(cards.values(), key=lambda c: order[c.severity])  # stable: run order within
+    return errors + ranked
+
+
+def _heatmap(param, salt: str) -> Markup | None:
+    grid = param.error_map
     if not grid:
         return None
-    shape = list(param.get("shape") or [])
+    shape = list(param.shape or [])
     pooled = any(s > 64 for s in shape[:1]) or (len(shape) > 1 and math.prod(shape[1:]) > 64)
     block = " (mean over blocks)" if pooled else ""
-    if len(shape) < 2:
-        xlabel, ylabel = "entry" + block, ""
-    else:
-        xlabel, ylabel = "column" + block, "row" + block
-    return _svg(heatmap(grid, title=f"{printable(param['name'])}: where analytic and numeric disagree",
-                               xlabel=xlabel, ylabel=ylabel, salt=salt))
+    xlabel, ylabel = ("entry" + block, "") if len(shape) < 2 else ("column" + block, "row" + block)
+    return _svg(heatmap(grid, title=f"{printable(param.name)}: where analytic and numeric disagree",
+                        xlabel=xlabel, ylabel=ylabel, salt=salt))
 
 
-def _gradient_checks(report: Report) -> list[tuple]:
-    """(check name, description, result) per gradient check: ``gradients``, then ``more_gradients``."""
-    checks = [] if report.gradients is None else [
-        (report.gradients_check, "", report.gradients)]
-    return checks + [(g["check"], g.get("description", ""), g["result"]) for g in report.more_gradients]
-
-
-def _gradient_views(report: Report, done: Callable[[], None] = lambda: None) -> list[dict[str, Any]]:
-    """One view per gradient check; ``done()`` after each (its heatmaps are drawn)."""
-    views = []
-    for k, (check, description, gradients) in enumerate(_gradient_checks(report)):
-        view = _gradient_view(gradients, salt=f"heat{k}-" if k else "heat")
-        view.update(check=check, description=description,
-                    anchor="gradients" if k == 0 else f"gradients-{k}",
-                    table_id="gradient-table" if k == 0 else f"gradient-table-{k}")
-        views.append(view)
-        done()
-    return views
-
-
-def _gradient_view(gradients: dict[str, Any], salt: str = "heat") -> dict[str, Any]:
-    failing = []
-    for i, param in enumerate(gradients.get("params", [])):
-        if param.get("passed"):
-            continue
-        n_entries = math.prod(param.get("shape") or [1])
-        failing.append({
-            "param": param,
-            "worst": _index(param.get("worst_index")),
-            "heatmap": _heatmap(param, f"{salt}{i}"),
-            "n_entries": n_entries,
-        })
-    return {"data": gradients, "failing": failing,
-            "check_findings": [f for f in gradients.get("findings", [])
-                               if f.get("subject") not in {p["name"] for p in
-                                                           gradients.get("params", [])}]}
-
-
+# -- probe charts ------------------------------------------------------------------------------
 def _numeric(values: Any) -> bool:
     return isinstance(values, list) and bool(values) and all(
         v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)
@@ -117,18 +158,43 @@ def _flags(values: Any) -> bool:
     return isinstance(values, list) and bool(values) and all(isinstance(v, bool) for v in values)
 
 
-#: Suffix of a series holding the threshold another series was held to.
-TOLERANCE = "_tolerance"
+def _finite(values: list) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+def _list_text(values) -> str:
+    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+    return ", ".join(shown[:8]) + (", ..." if len(shown) > 8 else "")
+
+
+def _no_chart(y_key: str, x_key: str, x: list, values: list, limit: list | None) -> str | None:
+    """The sentence that replaces a chart with nothing to show, or None to draw it."""
+    y, xs = _humanize(y_key), _humanize(x_key)
+    if _flags(values):
+        failing = [xv for xv, ok in zip(x, values) if not ok]
+        return (f"{y}: yes for every {xs} ({_list_text(x)})." if not failing
+                else f"{y}: no for {xs} {_list_text(failing)}; yes for the others.")
+    finite = _finite(values)
+    if len(finite) < len(values):
+        return None  # a non-finite value is what the chart is for
+    if finite and max(finite) == min(finite):
+        return f"{y}: {finite[0]:.3g} for every {xs} ({_list_text(x)}), so there is nothing to draw."
+    if limit is not None and _numeric(limit) and len(limit) == len(values):
+        bounds = [b for b in limit if b is not None]
+        if bounds and all(v <= b for v, b in zip(values, limit) if b is not None):
+            return (f"{y}: at most {max(finite):.2g}, within its tolerance (at least {min(bounds):.2g}) "
+                    f"for every {xs} ({_list_text(x)}), so there is nothing to draw.")
+    if finite and max(abs(v) for v in finite) < ROUNDING:
+        return (f"{y}: at most {max(abs(v) for v in finite):.2g} for every {xs} ({_list_text(x)}): "
+                "rounding, nothing to draw.")
+    return None
 
 
 def _flat_charts(series: dict[str, Any], name: str, salt: str,
                  marks: Sequence[tuple[str, float]] = ()) -> tuple[list[Markup], list[str]]:
-    """Charts of a flat series (one x key: first of X_KEYS present, else the first key), and
-    sentences for the series with nothing to draw (all zero).
-
-    A ``<key>_tolerance`` series is drawn as the tolerance line on ``key``'s chart; a series of
-    booleans as pass/fail marks.
-    """
+    """Charts of a flat series (one x key: first of X_KEYS present, else the first key), and the
+    sentences for the series with nothing to draw. A ``<key>_tolerance`` series is drawn as the
+    tolerance line on ``key``'s chart."""
     lists = {k: v for k, v in series.items() if isinstance(v, list) and v}
     if not lists:
         return [], []
@@ -137,27 +203,23 @@ def _flat_charts(series: dict[str, Any], name: str, salt: str,
     ys = [k for k, v in lists.items() if k != x_key and not k.endswith(TOLERANCE)
           and (_numeric(v) or _flags(v)) and len(v) == len(x)]
     out, words = [], []
-    for j, y_key in enumerate(ys[:MAX_PROBE_CHARTS]):
-        values = lists[y_key]
+    for j, y_key in enumerate(ys):
+        values, limit = lists[y_key], lists.get(y_key + TOLERANCE)
+        sentence = _no_chart(y_key, x_key, x, values, limit)
+        if sentence is not None:
+            words.append(sentence)
+            continue
+        if len(out) >= MAX_PROBE_CHARTS:
+            continue
         title = f"{printable(name)}: {_humanize(y_key)}"  # matplotlib cannot draw a lone surrogate
-        if _flags(values):
-            if _numeric(x):
-                out.append(_svg(pass_fail_chart(x, values, title=title,
-                                                       xlabel=_humanize(x_key), salt=f"{salt}-{j}")))
-            continue
-        limit = lists.get(y_key + TOLERANCE)
-        if all(v == 0 for v in values) and limit is None:
-            words.append(f"{_humanize(y_key)}: 0 for every {_humanize(x_key)} ({', '.join(map(str, x))}), "
-                         "so there is nothing to draw.")
-            continue
         if _numeric(x):
             thresholds = [("tolerance", x, limit)] if _numeric(limit) and len(limit) == len(x) else []
             svg = line_chart([("", x, values)], title=title, xlabel=_humanize(x_key),
-                                    ylabel=_humanize(y_key), marks=marks, thresholds=thresholds,
-                                    salt=f"{salt}-{j}")
+                             ylabel=_humanize(y_key), marks=marks, thresholds=thresholds,
+                             salt=f"{salt}-{j}")
         else:
             svg = bar_chart([printable(v) for v in x], [(_humanize(y_key), values)], title=title,
-                                   ylabel=_humanize(y_key), salt=f"{salt}-{j}")
+                            ylabel=_humanize(y_key), salt=f"{salt}-{j}")
         out.append(_svg(svg))
     return out, words
 
@@ -178,23 +240,20 @@ def _grouped_charts(groups: dict[str, dict[str, Any]], name: str, salt: str) -> 
     return out
 
 
-def _probe_view(probe: dict[str, Any], i: int) -> dict[str, Any]:
-    series = probe.get("series") or {}
-    name = probe.get("subject") or probe.get("name", "probe")
+def _probe_view(outcome, i: int) -> dict[str, Any]:
+    probe = outcome.result
+    series = probe.series or {}
+    name = probe.subject or probe.name
     groups = {k: v for k, v in series.items() if isinstance(v, dict) and v}
     words: list[str] = []
+    broke = not probe.passed and isinstance(probe.breaking_magnitude, (int, float))
     if groups and len(groups) == len(series):
         plots = _grouped_charts(groups, name, f"probe{i}")
     else:
-        breaking = probe.get("breaking_magnitude")
-        numeric = isinstance(breaking, (int, float))
-        marks = [(f"breaks at {breaking:g}", breaking)] if numeric else []
+        marks = [(f"breaks at {probe.breaking_magnitude:g}", probe.breaking_magnitude)] if broke else []
         plots, words = _flat_charts(series, name, f"probe{i}", marks)
-    extras = {k: v for k, v in probe.items()
-              if k not in {"name", "subject", "passed", "findings", "series", "skipped"}
-              and isinstance(v, (int, float, str)) and not isinstance(v, bool)}
-    return {"data": probe, "charts": plots, "words": words, "anchor": f"probe-{i}",
-            "extras": {_humanize(k): v for k, v in extras.items()}}
+    return {"outcome": outcome, "probe": probe, "charts": plots, "words": words,
+            "anchor": _anchor(outcome.name), "breaks_at": probe.breaking_magnitude if broke else None}
 
 
 def _training_view(training: dict[str, dict[str, list]]) -> list[Markup]:
@@ -205,7 +264,7 @@ def _training_view(training: dict[str, dict[str, list]]) -> list[Markup]:
                      else ("step", "step (optimiser update)"))
     loss = [(run, c[x_key], c["loss"]) for run, c in training.items()]
     out = [_svg(line_chart(loss, title="Training loss", xlabel=xlabel,
-                                  ylabel="loss", logy=False, salt="train-loss"))]
+                           ylabel="loss", logy=False, salt="train-loss"))]
     acc = []
     for run, c in training.items():
         for key, label in (("train_acc", "train"), ("val_acc", "validation")):
@@ -213,7 +272,7 @@ def _training_view(training: dict[str, dict[str, list]]) -> list[Markup]:
                 acc.append((f"{run} — {label}", c[x_key], c[key]))
     if acc:
         out.append(_svg(line_chart(acc, title="Accuracy", xlabel=xlabel,
-                                          ylabel="accuracy", logy=False, salt="train-acc")))
+                                   ylabel="accuracy", logy=False, salt="train-acc")))
     return out
 
 
@@ -224,70 +283,82 @@ def _script() -> tuple[Markup, str]:
     return Markup(source), f"'sha256-{digest}'"
 
 
-def chart_sections(report: Report) -> int:
-    """How many sections of the page draw charts: gradient checks, probes, training."""
-    return len(_gradient_checks(report)) + len(report.probes) + (1 if report.training else 0)
+def chart_sections(suite: SuiteResult) -> int:
+    """How many sections of the page draw charts: the cards, each probe, the training."""
+    probes = sum(1 for o in suite.outcomes if o.group == "probes" and o.result is not None)
+    return 1 + probes + (1 if suite.training else 0)
 
 
-def render_html(report: Report, progress: Callable[[int, int], None] | None = None) -> str:
-    """The report as one self-contained HTML page (UTF-8 text).
+def render_html(suite: SuiteResult, progress: Callable[[int, int], None] | None = None) -> str:
+    """The suite as one self-contained HTML page (UTF-8 text).
 
-    Deterministic: the same report gives the same text; only the line holding
-    ``report.created`` changes between runs. Drawing the charts takes seconds (matplotlib):
-    ``progress(done, total)`` is called as each of the :func:`chart_sections` is drawn.
+    Deterministic: the same suite gives the same text. Drawing the charts takes seconds
+    (matplotlib): ``progress(done, total)`` is called as each of the :func:`chart_sections` is
+    drawn.
     """
-    total, count = chart_sections(report), [0]
+    if suite.targets:
+        raise ValueError("a run over several targets is rendered by render_index and one page "
+                         "per target (write_pages)")
+    total, count = chart_sections(suite), [0]
 
     def done():
         count[0] += 1
         if progress is not None:
             progress(count[0], total)
 
+    cards = _cards(suite)
+    drawn = 0
+    for card in cards:  # a heatmap for each failing parameter, once
+        if card.severity == "error" and card.param is not None and card.kind not in ("shape",):
+            card.heatmap = _heatmap(card.param, f"heat{drawn}")
+            drawn += 1
+    done()
+    tiers = [(word, severity, [c for c in cards if c.severity == severity]) for severity, word in TIERS]
+    gradient_checks = [{"outcome": o, "anchor": _anchor(o.name), "table_id": f"gradient-table-{k}"}
+                       for k, o in enumerate(o for o in suite.outcomes if o.group == "gradients")]
+    probes = []
+    for i, outcome in enumerate(o for o in suite.outcomes if o.group == "probes"):
+        if outcome.result is None:
+            probes.append({"outcome": outcome, "probe": None, "charts": [], "words": [],
+                           "anchor": _anchor(outcome.name), "breaks_at": None})
+        else:
+            probes.append(_probe_view(outcome, i))
+            done()
+    training = _training_view(suite.training)
+    if suite.training:
+        done()
     script, script_hash = _script()
-    template = _environment().get_template("report.html")
+    environment = dict(suite.environment)
+    created = environment.pop("created", "")
     # Our templates hold only printable text and newlines, so escaping the rest of the page
     # shows every bidi override, control character and lone surrogate from user code escaped
     # (names in the SVG charts included), and the page always encodes as UTF-8.
-    gradient_views = _gradient_views(report, done)
-    probes = []
-    for i, p in enumerate(report.probes):
-        probes.append(_probe_view(p, i))
-        done()
-    training = _training_view(report.training)
-    if report.training:
-        done()
-    return printable_text(template.render(
-        report=report,
-        gradient_views=gradient_views,
-        probes=probes,
-        failing_probes=[p for p in probes
-                        if not p["data"].get("passed") and not p["data"].get("skipped")],
-        training=training,
-        environment=report.environment,
-        script=script,
-        script_hash=script_hash,
+    return printable_text(_environment().get_template("report.html").render(
+        suite=suite, verdict=suite.verdict, created=created, tiers=tiers,
+        gradient_checks=gradient_checks, probes=probes, training=training,
+        environment=environment, script=script, script_hash=script_hash,
     ))
 
 
-def write_html(report: Report, path: str | os.PathLike,
-               progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render ``report`` and write it atomically to ``path`` (parent directories created);
-    ``progress`` as in :func:`render_html`.
+def write_html(suite: SuiteResult, path: str | os.PathLike,
+               progress: Callable[[int, int], None] | None = None, **write_options) -> Path:
+    """Render ``suite`` and write it atomically to ``path`` (parent directories created);
+    ``progress`` as in :func:`render_html`; ``write_options`` go to
+    :func:`~gradcheck.render.atomic.write_text_atomic` (``argument=``, ``protected=``).
 
     Raises
     ------
     gradcheck.errors.ReportWriteError
         When the path cannot be written; no partial file is left behind.
     """
-    return write_text_atomic(path, render_html(report, progress))
+    return write_text_atomic(path, render_html(suite, progress), **write_options)
 
 
-def render_index(entries: Sequence[dict[str, Any]], exit_code: int) -> str:
-    """The index page of a many-target run: one row per target (``target``, ``verdict``,
-    ``reason``, ``seconds``, ``page`` or None), linking each checked target's own page."""
-    counts = {"passed": 0, "failed": 0, "not_checked": 0}
-    for entry in entries:
-        counts[entry["verdict"].replace(" ", "_")] += 1
-    page = _environment().get_template("index.html").render(entries=entries, counts=counts,
-                                                            exit_code=exit_code)
+def render_index(suite: SuiteResult, pages: Sequence[str | None]) -> str:
+    """The index page of a run over several targets: one row per target (its verdict, what
+    failed or why it could not be checked, its time), linking each checked target's ``pages``."""
+    rows = [{"target": t.target, "status": t.verdict.status, "word": t.verdict.label,
+             "reason": t.verdict.reason, "seconds": f"{float((t.worker or {}).get('seconds') or 0):.1f}",
+             "page": page} for t, page in zip(suite.targets, pages)]
+    page = _environment().get_template("index.html").render(rows=rows, verdict=suite.verdict)
     return printable_text(page)

@@ -14,6 +14,7 @@ def to_json(result) -> str:
     return json.dumps(result.to_dict(), indent=2, sort_keys=False, allow_nan=False)
 
 
-def write_json(result, path: str | os.PathLike) -> Path:
-    """Write ``to_json(result)`` to ``path`` atomically (see :func:`write_text_atomic`)."""
-    return write_text_atomic(path, to_json(result) + "\n")
+def write_json(result, path: str | os.PathLike, **write_options) -> Path:
+    """Write ``to_json(result)`` to ``path`` atomically (see :func:`write_text_atomic`, which
+    takes ``write_options``: ``argument=``, ``protected=``)."""
+    return write_text_atomic(path, to_json(result) + "\n", **write_options)

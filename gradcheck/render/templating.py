@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from gradcheck.render.terminal import rel_error_text
 from gradcheck.results.findings import format_shape
 from gradcheck.text import printable
 
@@ -31,6 +32,11 @@ def _sortkey(value: Any) -> str:
     return repr(float(value)) if isinstance(value, (int, float)) else str(value)
 
 
+def _index(index: Any) -> str:
+    """``[3, 7]`` for a worst entry's index; "" for none (a scalar, or directional mode)."""
+    return "" if index is None else "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("gradcheck.render", "templates"), autoescape=True,
@@ -40,4 +46,6 @@ def environment() -> Environment:
     env.filters["sortkey"] = _sortkey
     env.filters["shape"] = format_shape
     env.filters["printable"] = printable  # a name from user code, as the terminal shows it
+    env.filters["index"] = _index
+    env.filters["rel_error"] = rel_error_text
     return env

@@ -27,6 +27,17 @@ def _num(x) -> str:
     return f"{x:.2e}"
 
 
+def rel_error_text(report) -> str:
+    """The relative-error cell: "< noise" where every difference was within the loss's rounding
+    noise (the relative error counts only differences above it, so it reads 0 while the
+    absolute error is a few ulps), else the number."""
+    read = report.get if isinstance(report, dict) else lambda key: getattr(report, key)
+    rel, abs_error = read("max_rel_error"), read("max_abs_error")
+    if rel == 0 and abs_error is not None and abs_error == abs_error and abs_error > 0:
+        return "< noise"
+    return _num(rel)
+
+
 def format_gradient_result(result) -> str:
     """A table (one row per parameter), then every finding with its hint, then the verdict."""
     header = ("param", "shape", "checked", "max abs err", "max rel err", "tier", "verdict")
@@ -36,7 +47,7 @@ def format_gradient_result(result) -> str:
             format_shape(p.shape),
             str(p.n_checked),
             _num(p.max_abs_error),
-            _num(p.max_rel_error),
+            rel_error_text(p),
             p.tier,
             p.verdict,
         )
@@ -78,16 +89,23 @@ def _finding_lines(findings, passed: bool, indent: str) -> list[str]:
     return out
 
 
+#: Check status -> the word its line starts with.
+STATUS_WORDS = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}
+
+
 def format_suite(suite: SuiteResult, *, verbose: bool = False) -> str:
     """Every check: a verdict line, then its gradient table or probe findings; then the verdict.
 
     A gradient check that passes is one line; a failing one shows its table and findings.
-    ``verbose`` shows every gradient table and every finding, notes included.
+    ``verbose`` shows every gradient table and every finding, notes included. A run over several
+    targets is one table of targets (:func:`format_targets`). The last line is the suite's
+    verdict headline (:mod:`gradcheck.results.verdict`), as every front end shows it.
     """
+    if suite.targets:
+        return format_targets(suite)
     out = []
     for outcome in suite.outcomes:
-        verdict = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}[outcome.status]
-        out.append(f"{verdict:5} {outcome.name}: {outcome.description}")
+        out.append(f"{STATUS_WORDS[outcome.status]:5} {outcome.name}: {outcome.description}")
         result = outcome.result
         if outcome.status == "error":
             out.append(f"      !! {_line(outcome.error)}")
@@ -101,16 +119,24 @@ def format_suite(suite: SuiteResult, *, verbose: bool = False) -> str:
         else:
             out.extend(_finding_lines(result.findings, result.passed and not verbose, "      "))
     out.append("")
-    n = len(suite.outcomes)
-    skipped = [o.name for o in suite.outcomes if o.status == "skipped"]
-    if suite.passed and skipped:
-        out.append(f"PASSED: {n - len(skipped)} of {n} checks of {printable(suite.target)}, "
-                   f"{len(skipped)} skipped: {', '.join(skipped)}")
-    elif suite.passed:
-        out.append(f"PASSED: all {n} checks of {printable(suite.target)}")
-    else:
-        out.append(f"FAILED: {len(suite.failed)} of {n} checks: {', '.join(suite.failed)}")
+    out.append(suite.verdict.headline)
     return "\n".join(out)
+
+
+def format_targets(suite: SuiteResult, width: int = 100) -> str:
+    """target | verdict | what failed or why it could not be checked | time, one line per
+    target, then the run's headline."""
+    header = ("target", "verdict", "failing checks / reason", "time")
+
+    def clipped(reason: str) -> str:
+        reason = printable(reason.splitlines()[0] if reason else "")
+        return reason[:width - 3] + "..." if len(reason) > width else reason
+
+    lines = [(printable(t.target), t.verdict.label, clipped(t.verdict.reason),
+              f"{float((t.worker or {}).get('seconds') or 0.0):.1f} s") for t in suite.targets]
+    widths = [max(len(x[i]) for x in [header, *lines]) for i in range(3)]
+    fmt = lambda x: "  ".join(f"{x[i]:<{widths[i]}}" for i in range(3)) + f"  {x[3]}"  # noqa: E731
+    return "\n".join([fmt(header), *(fmt(x) for x in lines), "", suite.verdict.headline])
 
 
 TEXT_RENDERERS[GradientCheckResult] = format_gradient_result

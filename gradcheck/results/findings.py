@@ -10,11 +10,11 @@ followed by a ``hint``: one plain sentence about the likely line of code.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: Version of every JSON document gradcheck writes. Bump on an incompatible change.
-JSON_FORMAT_VERSION = 1
+JSON_FORMAT_VERSION = 2
 
 #: Severities. Only ``"error"`` makes a check fail; ``"info"`` marks things that are
 #: not bugs (a kink at ReLU's 0, float32 rounding) but that a user should understand.
@@ -36,6 +36,12 @@ GRADIENT_KINDS = (
     "mismatch",
     "exception",
 )
+
+#: Gradient-check kinds that only say the values differ (not their shape, not a crash, not a
+#: mutation): what another check can explain away, such as a float64 copy of a float32 network
+#: that agrees, or a whole network that agrees where one layer's stored gradient carries a term
+#: of the loss outside the layer (an L2 penalty).
+VALUE_KINDS = frozenset({"mismatch", "scale", "sign", "zero", "reduction"})
 
 #: The vocabulary of stability-probe finding kinds.
 PROBE_KINDS = (
@@ -110,6 +116,10 @@ class Finding:
     def is_failure(self) -> bool:
         """True when this finding makes a check fail."""
         return self.severity == "error"
+
+    def demoted(self) -> Finding:
+        """The same finding as a warning: what it says stands, but it fails nothing."""
+        return replace(self, severity="warning")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -76,8 +76,10 @@ class ParamReport:
         where |a - n| is below the loss's rounding noise (eps * |L| / h).
     worst_index : index of the worst entry (None in directional mode).
     worst_analytic, worst_numeric : the two values there.
-    tier : "excellent", "good", "suspicious" or "wrong".
-    passed : False when any finding of severity "error" is attached.
+    tier : the grade of the numbers: "excellent", "good", "suspicious" or "wrong" (beyond the
+        tolerance), or "unchecked" when no difference was taken. A finding of another kind (a
+        shape, a mutation) fails a parameter whose numbers are excellent: :attr:`verdict` says
+        which kinds failed it.
     n_kinks : entries excused because the finite difference straddles a kink.
     findings : the diagnosis (empty when all is well).
     error_map : |analytic - numeric| on a grid of at most 64 x 64 (mean-pooled), for
@@ -96,25 +98,75 @@ class ParamReport:
     worst_analytic: float | None
     worst_numeric: float | None
     tier: str
-    passed: bool
     n_kinks: int = 0
     findings: list[Finding] = field(default_factory=list)
     error_map: list[list[float]] | None = None
     n_loss_evals: int = 0
 
     @property
+    def passed(self) -> bool:
+        """True unless a finding of severity "error" is attached: the findings are the verdict."""
+        return not any(f.is_failure for f in self.findings)
+
+    @property
+    def failing_kinds(self) -> list[str]:
+        """The kinds of the findings that fail this parameter, in order, each once."""
+        return list(dict.fromkeys(f.kind for f in self.findings if f.is_failure))
+
+    @property
     def verdict(self) -> str:
-        """"pass", "FAIL", or "unchecked" for a parameter no difference was taken on."""
+        """"pass", "FAIL (scale)" (the kinds that failed it), or "unchecked"."""
         if not self.passed:
-            return "FAIL"
+            return f"FAIL ({', '.join(self.failing_kinds)})"
         return "unchecked" if self.tier == "unchecked" else "pass"
 
-    def fail(self, finding: Finding | None = None) -> None:
-        """Mark this parameter's gradient wrong, with ``finding`` (if any) first among its findings."""
-        self.passed = False
-        self.tier = "wrong"
-        if finding is not None:
-            self.findings.insert(0, finding)
+    # -- the only ways a report changes after it is made ---------------------------------------
+    def fail(self, finding: Finding) -> None:
+        """Add a failing ``finding`` first among the findings: the gradient is wrong."""
+        if not finding.is_failure:
+            raise ValueError(f"fail() takes a finding of severity 'error', got {finding.severity!r}")
+        self.findings.insert(0, finding)
+
+    def note(self, finding: Finding) -> None:
+        """Add a finding that does not change the verdict (a warning or a note)."""
+        if finding.is_failure:
+            raise ValueError("note() takes a warning or a note; use fail() for an error")
+        self.findings.append(finding)
+
+    def excuse(self, kinds: frozenset[str], because: Finding) -> bool:
+        """Demote the failures to warnings when every one is of ``kinds``, and say ``because``.
+
+        Returns True when it did (the parameter then passes, graded "suspicious": its numbers
+        still disagree); False, changing nothing, when a failure of another kind remains.
+        """
+        failures = [f for f in self.findings if f.is_failure]
+        if not failures or any(f.kind not in kinds for f in failures):
+            return False
+        self.findings = [f.demoted() if f.is_failure else f for f in self.findings]
+        if self.tier == "wrong":
+            self.tier = "suspicious"
+        self.note(because)
+        return True
+
+    def forget(self, drop: Callable[[Finding], bool]) -> None:
+        """Remove the findings ``drop`` selects (a note another check has since answered)."""
+        self.findings = [f for f in self.findings if not drop(f)]
+
+    def spent(self, evaluations: int, *, max_rel_error: float = 0.0) -> None:
+        """Count ``evaluations`` more loss calls made on this parameter, and a relative error
+        they measured (directions checked before the entries)."""
+        self.n_loss_evals += int(evaluations)
+        self.max_rel_error = max(self.max_rel_error, float(max_rel_error))
+
+    def take_numbers(self, other: ParamReport) -> None:
+        """Show ``other``'s worst entry, errors and heatmap: a check that saw the error more
+        clearly (the float64 copy of a float32 network)."""
+        self.max_abs_error = max(self.max_abs_error, other.max_abs_error)
+        self.max_rel_error = max(self.max_rel_error, other.max_rel_error)
+        self.worst_index, self.worst_analytic, self.worst_numeric = (
+            other.worst_index, other.worst_analytic, other.worst_numeric)
+        self.error_map = other.error_map
+        self.tier = other.tier
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,7 +199,7 @@ class ParamReport:
             max_rel_error=_float(data.get("max_rel_error")),
             worst_index=None if worst is None else tuple(worst),
             worst_analytic=data.get("worst_analytic"), worst_numeric=data.get("worst_numeric"),
-            tier=data["tier"], passed=bool(data["passed"]), n_kinks=int(data.get("n_kinks", 0)),
+            tier=data["tier"], n_kinks=int(data.get("n_kinks", 0)),
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             error_map=data.get("error_map"), n_loss_evals=int(data.get("n_loss_evals", 0)),
         )
@@ -188,6 +240,14 @@ class GradientCheckResult:
     @property
     def passed(self) -> bool:
         return not self.failed and not any(f.is_failure for f in self.check_findings)
+
+    def note(self, text: str) -> None:
+        """Add a note about the whole check (how it was done, what was not used and why)."""
+        self.notes.append(text)
+
+    def spent(self, evaluations: int) -> None:
+        """Count ``evaluations`` more loss calls made for this check (a re-check on a copy)."""
+        self.n_loss_evals += int(evaluations)
 
     def __getitem__(self, name: str) -> ParamReport:
         for report in self.params:
@@ -242,16 +302,20 @@ class ProbeResult:
     magnitude at which the quantity could not be computed. ``breaking_magnitude`` is the
     smallest swept magnitude with a finding (None when the function never broke).
     ``skipped`` is the reason when the probe could not judge this target (its verdict then
-    rests on nothing, so it is neither a pass nor a failure), else None.
+    rests on nothing, so it is neither a pass nor a failure), else None. ``passed`` is derived:
+    a probe fails exactly when one of its findings has severity "error".
     """
 
     name: str
     subject: str
-    passed: bool
     findings: list[Finding] = field(default_factory=list)
     series: dict[str, Any] = field(default_factory=dict)
     breaking_magnitude: float | None = None
     skipped: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not any(f.is_failure for f in self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
@@ -267,8 +331,7 @@ class ProbeResult:
         skipped = data.get("skipped")
         if "skipped" not in data and len(findings) == 1 and findings[0].kind == "skipped":
             skipped = findings[0].data.get("reason") or findings[0].message  # older JSON
-        return cls(name=data["name"], subject=data["subject"], passed=bool(data["passed"]),
-                   findings=findings, series=dict(data.get("series") or {}),
+        return cls(name=data["name"], subject=data["subject"], findings=findings, series=dict(data.get("series") or {}),
                    breaking_magnitude=data.get("breaking_magnitude"), skipped=skipped)
 
     def _repr_html_(self) -> str | None:
@@ -278,6 +341,9 @@ class ProbeResult:
 #: What a suite's check can be: it ran and passed, ran and failed, could not run (an error),
 #: or does not apply to this target (skipped, with the reason).
 STATUSES = ("passed", "failed", "error", "skipped")
+#: What a check is about: the network's gradients, one layer's, a stability probe, or the target
+#: as a whole (it could not be loaded, or its worker ended without a result).
+GROUPS = ("gradients", "probes", "target")
 
 
 @dataclass
@@ -289,7 +355,7 @@ class CheckOutcome:
     name : str
         The check's name (the pytest id), ``check_<subject>_<property>``.
     group : str
-        ``"gradients"`` or ``"probes"``.
+        ``"gradients"``, ``"probes"`` or ``"target"`` (the target itself could not be used).
     description : str
         What the check does, in a few words.
     status : str
@@ -299,6 +365,10 @@ class CheckOutcome:
         None when the check could not run.
     error : str or None
         The message of the error that stopped the check.
+    subject : str
+        What a gradient check checks: ``"network"`` (every parameter of the network), or one
+        layer's name (``"layer1_dense"``), whose parameter names the verdict prefixes with it.
+        Empty for probes (their result names its subject).
     """
 
     name: str
@@ -309,10 +379,31 @@ class CheckOutcome:
     error: str | None = None
     #: The exception behind ``error`` in this process (not saved: it does not survive JSON).
     exception: BaseException | None = field(default=None, repr=False, compare=False)
+    subject: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+        if self.group not in GROUPS:
+            raise ValueError(f"group must be one of {GROUPS}, got {self.group!r}")
+
+    @classmethod
+    def of(cls, name: str, group: str, description: str, result, *, subject: str = "") -> CheckOutcome:
+        """The outcome of a check that ran: its status read from ``result`` (the one place that
+        does): failed when a finding fails it, skipped when it could not judge, else passed."""
+        if not result.passed:
+            status = "failed"
+        else:
+            status = "skipped" if getattr(result, "skipped", None) else "passed"
+        return cls(name, group, description, status, result, subject=subject)
+
+    @classmethod
+    def could_not_run(cls, name: str, group: str, description: str, error: BaseException | str,
+                      *, subject: str = "") -> CheckOutcome:
+        """The outcome of a check that could not run, with the error that stopped it."""
+        exception = error if isinstance(error, BaseException) else None
+        return cls(name, group, description, "error", None, str(error), exception=exception,
+                   subject=subject)
 
     @property
     def passed(self) -> bool:
@@ -334,7 +425,7 @@ class CheckOutcome:
         kind = None if self.result is None else (
             "gradient_check" if isinstance(self.result, GradientCheckResult) else "probe")
         return {"name": self.name, "group": self.group, "description": self.description,
-                "status": self.status, "result_kind": kind,
+                "status": self.status, "subject": self.subject, "result_kind": kind,
                 "result": None if self.result is None else self.result.to_dict(),
                 "error": self.error}
 
@@ -343,42 +434,93 @@ class CheckOutcome:
         loaders = {"gradient_check": GradientCheckResult.from_dict, "probe": ProbeResult.from_dict}
         raw, kind = data.get("result"), data.get("result_kind")
         result = None if raw is None else loaders[kind](raw)
-        status = data["status"]
-        if status == "passed" and getattr(result, "skipped", None):
-            status = "skipped"  # written before "skipped" was a status of its own
         return cls(name=data["name"], group=data["group"], description=data["description"],
-                   status=status, result=result, error=data.get("error"))
+                   status=data["status"], result=result, error=data.get("error"),
+                   subject=data.get("subject") or "")
+
+
+#: Keys of one training run's curves; reference_net's History ``train_accuracy`` and
+#: ``val_accuracy`` are read as ``train_acc`` and ``val_acc``.
+CURVE_KEYS = ("step", "epoch", "loss", "train_acc", "val_acc")
+_CURVE_ALIASES = {"train_accuracy": "train_acc", "val_accuracy": "val_acc"}
+
+
+def training_curves(runs: Mapping[str, Any]) -> dict[str, dict[str, list]]:
+    """Run name -> curves (lists ``loss`` and ``step`` or ``epoch``, optionally ``train_acc``
+    and ``val_acc`` as fractions), from reference_net ``History`` objects or dicts of lists."""
+    out: dict[str, dict[str, list]] = {}
+    for name, run in runs.items():
+        argument = f"training[{str(name)!r}]"
+        data = run.to_dict() if hasattr(run, "to_dict") else run
+        if not isinstance(data, Mapping):
+            raise InvalidArgumentError(argument, f"got {type(run).__name__}, expected a History or "
+                                       "a dict of per-step lists",
+                                       "Pass a reference_net History or a dict of lists.")
+        curves = {}
+        for key, values in data.items():
+            key = _CURVE_ALIASES.get(key, key)
+            if key in CURVE_KEYS and values is not None:
+                curves[key] = list(values)
+        if ("step" not in curves and "epoch" not in curves) or "loss" not in curves:
+            raise InvalidArgumentError(
+                argument, f"got keys {sorted(data)}, expected 'loss' and 'step' or 'epoch'",
+                "Pass a reference_net History or a dict of per-step (or per-epoch) lists.")
+        out[str(name)] = json_safe(curves)
+    return out
 
 
 @dataclass
 class SuiteResult:
-    """Every check run on one target: what the terminal, JSON and HTML renderers consume.
+    """Every check run on one target, or on several: what every renderer consumes.
 
     Attributes
     ----------
     target : str
-        What was checked, e.g. ``"student.py:target (examples as rows)"``.
+        What was checked, e.g. ``"student.py:target (examples as rows)"``; for several targets,
+        e.g. ``"3 targets"``.
     config : dict
         The :class:`gradcheck.config.CheckConfig` the checks ran with, as a dict.
     outcomes : list of CheckOutcome
-        In run order.
+        In run order (empty for a run over several targets: see ``targets``).
     environment : dict
-        Where it ran (:func:`gradcheck.frontends.environment.collect_environment`), filled by front ends.
+        Where and when it ran (:func:`gradcheck.frontends.environment.collect_environment`),
+        filled by front ends.
+    training : dict
+        Training curves shown with the results (``gradcheck report`` of the reference network):
+        run name -> curves, see :func:`training_curves`.
+    targets : list of SuiteResult
+        A run over several targets: each target's own suite, in the order given. A target that
+        could not be checked has one outcome of group ``"target"`` and status ``"error"``.
+    worker : dict or None
+        For one target of several: how its worker process ended (``status``, ``message``,
+        ``seconds``, ``exit_code``, ``signal``, ``output``: the end of what it printed).
     """
 
     target: str
     config: dict[str, Any] = field(default_factory=dict)
     outcomes: list[CheckOutcome] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, dict[str, list]] = field(default_factory=dict)
+    targets: list[SuiteResult] = field(default_factory=list)
+    worker: dict[str, Any] | None = None
+
+    @property
+    def verdict(self):
+        """The one verdict (:func:`gradcheck.results.verdict.suite_verdict`): status, headline,
+        failing subjects, exit code; every front end shows this one."""
+        from gradcheck.results.verdict import suite_verdict
+
+        return suite_verdict(self)
 
     @property
     def passed(self) -> bool:
-        return all(o.passed for o in self.outcomes)
+        return self.verdict.status == "passed"
 
     @property
     def failed(self) -> list[str]:
-        """Names of the checks that failed or could not run."""
-        return [o.name for o in self.outcomes if not o.passed]
+        """Names of the checks that failed or could not run (of every target, for several)."""
+        own = [o.name for o in self.outcomes if not o.passed]
+        return own + [name for suite in self.targets for name in suite.failed]
 
     @property
     def findings(self) -> list[Finding]:
@@ -395,24 +537,41 @@ class SuiteResult:
         raise KeyError(f"no check named {name!r}; ran {[o.name for o in self.outcomes]}")
 
     def to_dict(self) -> dict[str, Any]:
+        verdict = self.verdict
         return json_safe({
             "format_version": JSON_FORMAT_VERSION,
             "kind": "suite",
             "target": self.target,
-            "passed": self.passed,
+            "verdict": verdict.to_dict(),
+            "passed": verdict.status == "passed",
             "failed": self.failed,
             "config": dict(self.config),
             "checks": [o.to_dict() for o in self.outcomes],
             "environment": dict(self.environment),
+            "training": dict(self.training),
+            "targets": [suite.to_dict() for suite in self.targets],
+            "worker": self.worker,
         })
 
     @classmethod
     def from_dict(cls, data: Any) -> SuiteResult:
-        """The suite :meth:`to_dict` wrote, e.g. ``json.load`` of ``gradcheck check --json``."""
+        """The suite :meth:`to_dict` wrote: ``json.load`` of the JSON of ``gradcheck check``,
+        ``probe`` or ``report``, of a run over several targets, or of the pytest plugin's."""
         data = check_format(data, "suite")
-        return cls(target=data["target"], config=dict(data.get("config") or {}),
-                   outcomes=[CheckOutcome.from_dict(o) for o in data.get("checks", [])],
-                   environment=dict(data.get("environment") or {}))
+        try:
+            return cls(target=str(data["target"]), config=dict(data.get("config") or {}),
+                       outcomes=[CheckOutcome.from_dict(o) for o in data.get("checks") or []],
+                       environment=dict(data.get("environment") or {}),
+                       training=dict(data.get("training") or {}),
+                       targets=[cls.from_dict(t) for t in data.get("targets") or []],
+                       worker=data.get("worker"))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, InvalidArgumentError):
+                raise
+            raise InvalidArgumentError(
+                "data", f"is not a suite document this version of gradcheck wrote "
+                f"({type(exc).__name__}: {exc})",
+                "Pass the dict loaded from a gradcheck JSON file, unchanged.") from None
 
     def __str__(self) -> str:
         return _text(self)

@@ -1,51 +1,235 @@
-"""The closing verdict of a gradient check, derived from what its findings say happened.
+"""The one verdict: what a suite (or one gradient check) says, in one place for every front end.
 
-One table, :data:`VERDICTS`, maps a finding kind to the sentence that ends the check when a
-finding of that kind is present: a check whose loss is not repeatable, or whose code moves
-the parameters, was never a fair comparison, so it ends "could not check" rather than
-blaming a gradient. Kinds are looked up in table order, before any wrong parameter.
+:func:`suite_verdict` turns a :class:`~gradcheck.results.model.SuiteResult` into its status,
+its headline and its failing subjects; the terminal's last line, the HTML banner, the JSON's
+``verdict``, the pytest plugin's summary line, the several-targets rows and the notebook all show
+it, so no two of them can disagree. The headline leads with what is wrong: the parameters whose
+gradients fail (with the checks that failed them), then the probes that fail, then the checks
+that could not run.
+
+Statuses, and the exit code each gives:
+
+- ``passed`` (0): every check ran and passed, or did not apply (skipped, with the reason);
+- ``failed`` (1): a check found a bug; it stands whatever else could not run;
+- ``not_checked`` (2): no check failed, but one or more could not run, so nothing was shown.
+
+Over several targets a target that could not be checked is never hidden behind another's failure:
+the run is ``not_checked`` when any target is, else ``failed`` when any failed.
 """
 
 from __future__ import annotations
 
-from gradcheck.results import GradientCheckResult
+from dataclasses import dataclass, field
+from typing import Any
+
 from gradcheck.text import printable
 
-#: Finding kind -> verdict sentence, most fundamental first. ``{subjects}`` lists the
-#: subjects of the findings of that kind; ``{first}``/``{second}`` come from the finding's data.
-VERDICTS: dict[str, str] = {
-    "nondeterministic": (
-        "could not check: the loss is not repeatable (two calls at the same parameters gave "
-        "{first} and {second}); fix the seed of any dropout or noise, or pass a deterministic loss"
-    ),
-    "mutation": (
-        "could not check: calling the code changed {subjects}; finite differences need a loss and "
-        "gradients that leave the parameters alone"
-    ),
-    "exception": (
-        "FAILED: the gradients could not be computed ({subjects} raised); the exception above is "
-        "the bug"
-    ),
+#: Status -> exit code of the command line.
+EXIT_CODES = {"passed": 0, "failed": 1, "not_checked": 2}
+#: Status -> the word a headline starts with.
+WORDS = {"passed": "PASSED", "failed": "FAILED", "not_checked": "COULD NOT CHECK"}
+#: Status -> how a row of several targets says it.
+LABELS = {"passed": "passed", "failed": "failed", "not_checked": "not checked"}
+
+#: Finding kinds that stop a gradient check before any comparison, with how its last line starts
+#: and the sentence that says why (``{subjects}`` lists the findings' subjects); looked up in
+#: this order. A loss that is not repeatable or code that moves the parameters was never a fair
+#: comparison ("could not check"); a backward that raises is the bug itself ("FAILED").
+UNFAIR: dict[str, tuple[str, str]] = {
+    "nondeterministic": ("could not check", (
+        "the loss is not repeatable (two calls at the same parameters gave {first} and {second}); "
+        "fix the seed of any dropout or noise, or pass a deterministic loss")),
+    "mutation": ("could not check", (
+        "calling the code changed {subjects}; finite differences need a loss and gradients that "
+        "leave the parameters alone")),
+    "exception": ("FAILED", "the gradients could not be computed ({subjects} raised); the "
+                  "exception above is the bug"),
 }
 
 
-def _number(value) -> str:
-    return "?" if value is None else f"{float(value)!r}"
+@dataclass(frozen=True)
+class Verdict:
+    """What a suite says, once.
+
+    Attributes
+    ----------
+    status : str
+        ``"passed"``, ``"failed"`` or ``"not_checked"`` (see the module's docstring).
+    headline : str
+        One line, e.g. ``"FAILED: wrong gradient for b2 (check_gradients_batch20,
+        check_gradients_batch_missing_classes); 1 of 6 stability probes failed: learning rate"``.
+    wrong_gradients : tuple of str
+        Parameters whose gradient a check failed, each once, in run order; a layer check's are
+        prefixed with the layer (``"layer1_dense.W"``).
+    failing_probes : tuple of str
+        Subjects of the stability probes that failed.
+    not_run : tuple of str
+        Checks that could not run (or targets that could not be checked).
+    skipped : tuple of str
+        Checks that do not apply to this target.
+    failing_kinds : tuple of str
+        Kinds of the findings that fail it, each once.
+    """
+
+    status: str
+    headline: str
+    wrong_gradients: tuple[str, ...] = ()
+    failing_probes: tuple[str, ...] = ()
+    not_run: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    failing_kinds: tuple[str, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def word(self) -> str:
+        """``PASSED``, ``FAILED`` or ``COULD NOT CHECK``."""
+        return WORDS[self.status]
+
+    @property
+    def label(self) -> str:
+        """``passed``, ``failed`` or ``not checked``: a target's verdict in a row of several."""
+        return LABELS[self.status]
+
+    @property
+    def reason(self) -> str:
+        """The headline after its status word; empty for a pass (a row needs no reason)."""
+        return "" if self.status == "passed" else self.headline.split(": ", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "headline": self.headline, "exit_code": self.exit_code,
+                "wrong_gradients": list(self.wrong_gradients),
+                "failing_probes": list(self.failing_probes), "not_run": list(self.not_run),
+                "skipped": list(self.skipped), "failing_kinds": list(self.failing_kinds),
+                "counts": dict(self.counts)}
 
 
-def gradient_verdict(result: GradientCheckResult) -> str:
-    """The last line of a gradient check's text, e.g. ``"FAILED: wrong gradient for W1"``."""
-    if result.passed:
-        return f"PASSED: all {len(result.params)} parameters agree with finite differences"
-    failures = [f for f in result.findings if f.is_failure]
-    for kind, sentence in VERDICTS.items():
-        of_kind = [f for f in failures if f.kind == kind]
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _names(names) -> str:
+    return ", ".join(printable(n) for n in names)
+
+
+def _unfair(findings) -> tuple[str, str] | None:
+    """(how the line starts, why) for a gradient check stopped before any comparison, else None."""
+    for kind, (start, sentence) in UNFAIR.items():
+        of_kind = [f for f in findings if f.kind == kind]
         if of_kind:
             data = of_kind[0].data
-            subjects = ", ".join(dict.fromkeys(printable(f.subject) for f in of_kind))
-            return sentence.format(subjects=subjects, first=_number(data.get("first")),
-                                   second=_number(data.get("second")))
+            number = lambda v: "?" if v is None else f"{float(v)!r}"  # noqa: E731
+            return start, sentence.format(subjects=_names(dict.fromkeys(f.subject for f in of_kind)),
+                                          first=number(data.get("first")),
+                                          second=number(data.get("second")))
+    return None
+
+
+#: Finding kind -> the few words a suite's headline gives a gradient check it stopped.
+STOPPED = {"nondeterministic": "the loss is not repeatable", "mutation": "the code moves {subjects}",
+           "exception": "the gradients raised"}
+
+
+def _stopped_phrase(failures) -> str:
+    for kind, phrase in STOPPED.items():
+        of_kind = [f for f in failures if f.kind == kind]
+        if of_kind:
+            return phrase.format(subjects=_names(dict.fromkeys(f.subject for f in of_kind)))
+    return "the gradient check failed on " + _names(dict.fromkeys(f"{f.subject} ({f.kind})" for f in failures))
+
+
+def gradient_verdict(result) -> str:
+    """The last line of one gradient check's text, e.g. ``"FAILED: wrong gradient for W1"``."""
+    if result.passed:
+        return f"PASSED: all {len(result.params)} parameters agree with finite differences"
+    unfair = _unfair([f for f in result.findings if f.is_failure])
+    if unfair is not None:
+        return f"{unfair[0]}: {unfair[1]}"
     if result.failed:
-        return f"FAILED: wrong gradient for {', '.join(printable(n) for n in result.failed)}"
+        return f"FAILED: wrong gradient for {_names(result.failed)}"
     whole = [f"{printable(f.subject)} ({f.kind})" for f in result.check_findings if f.is_failure]
     return f"FAILED: {', '.join(whole) or 'the check'}"
+
+
+def _qualified(outcome, name: str) -> str:
+    subject = outcome.subject
+    return name if subject in ("", "network") else f"{subject}.{name}"
+
+
+def suite_verdict(suite) -> Verdict:
+    """The verdict of a :class:`~gradcheck.results.model.SuiteResult` (of one target or several)."""
+    if suite.targets:
+        return _targets_verdict(suite)
+    wrong: dict[str, list[str]] = {}  # parameter -> checks that failed it
+    probes: list[str] = []
+    whole: list[str] = []  # gradient checks that failed on no parameter (unfair, or whole-check)
+    not_run, skipped, kinds = [], [], []
+    for outcome in suite.outcomes:
+        if outcome.status == "skipped":
+            skipped.append(outcome.name)
+        elif outcome.status == "error":
+            not_run.append(outcome.name)
+        elif outcome.status == "failed":
+            result = outcome.result
+            kinds += [f.kind for f in result.findings if f.is_failure]
+            if outcome.group == "gradients" and getattr(result, "params", None) is not None:
+                names = [_qualified(outcome, p) for p in result.failed]
+                for name in names:
+                    wrong.setdefault(name, []).append(outcome.name)
+                if not names:
+                    whole.append(outcome.name)
+            else:
+                probes.append(getattr(result, "subject", None) or outcome.name)
+    n = len(suite.outcomes)
+    n_probes = sum(o.group == "probes" for o in suite.outcomes)
+    parts = []
+    if wrong:
+        checks = list(dict.fromkeys(c for cs in wrong.values() for c in cs))
+        parts.append(f"wrong gradient for {_names(wrong)} ({', '.join(checks)})")
+    stopped: dict[str, list[str]] = {}  # why a gradient check stopped -> the checks it stopped
+    for name in whole:
+        failures = [f for f in suite[name].result.findings if f.is_failure]
+        stopped.setdefault(_stopped_phrase(failures), []).append(name)
+    parts += [f"{phrase} ({', '.join(names)})" for phrase, names in stopped.items()]
+    if probes:
+        parts.append(f"{len(probes)} of {_plural(n_probes, 'stability probe')} failed: {_names(probes)}")
+    if not_run and all(suite[name].group == "target" for name in not_run):
+        # the target itself could not be used (it did not load, its worker ended): say only why
+        parts += [printable((suite[name].error or "an error").splitlines()[0]) for name in not_run]
+    elif not_run:
+        first = suite[not_run[0]]
+        error = printable((first.error or "").splitlines()[0] if first.error else "an error")
+        parts.append(f"{_plural(len(not_run), 'check')} could not run ({not_run[0]}: {error}"
+                     + (f"; also {', '.join(not_run[1:])}" if len(not_run) > 1 else "") + ")")
+    status = "failed" if (wrong or whole or probes) else "not_checked" if not_run else "passed"
+    if not n:
+        status, parts = "not_checked", ["no check was run"]
+    if status == "passed":
+        ran = n - len(skipped)
+        head = f"all {_plural(n, 'check')}" if not skipped else f"{ran} of {_plural(n, 'check')}"
+        parts = [f"{head} of {printable(suite.target)}"
+                 + (f", {len(skipped)} skipped: {', '.join(skipped)}" if skipped else "")]
+    counts = {"checks": n, "failed": sum(o.status == "failed" for o in suite.outcomes),
+              "not_run": len(not_run), "skipped": len(skipped)}
+    return Verdict(status, f"{WORDS[status]}: " + "; ".join(parts), tuple(wrong), tuple(probes),
+                   tuple(not_run), tuple(skipped), tuple(dict.fromkeys(kinds)), counts)
+
+
+def _targets_verdict(suite) -> Verdict:
+    verdicts = [child.verdict for child in suite.targets]
+    by = {status: [child.target for child, v in zip(suite.targets, verdicts) if v.status == status]
+          for status in EXIT_CODES}
+    status = "not_checked" if by["not_checked"] else "failed" if by["failed"] else "passed"
+    n = len(suite.targets)
+    headline = (f"{WORDS[status]}: {_plural(n, 'target')}: {len(by['passed'])} passed, "
+                f"{len(by['failed'])} failed, {len(by['not_checked'])} could not be checked")
+    kinds = tuple(dict.fromkeys(k for v in verdicts for k in v.failing_kinds))
+    return Verdict(status, headline, (), (), tuple(by["not_checked"]), (), kinds,
+                   {"targets": n, "passed": len(by["passed"]), "failed": len(by["failed"]),
+                    "not_checked": len(by["not_checked"])})
+
+
+__all__ = ["EXIT_CODES", "UNFAIR", "Verdict", "gradient_verdict", "suite_verdict"]

@@ -126,13 +126,21 @@ def describe(exc: BaseException, call: str) -> Crash:
 
 
 class UserCodeCrash(UserCodeError):
-    """The user's function raised; ``crash`` says where, ``__cause__`` is the original."""
+    """The user's function raised; ``crash`` says where, ``__cause__`` is the original.
 
-    def __init__(self, crash: Crash, restored: str = "the parameters have been restored"):
+    ``during`` says which call it was, e.g. ``"call 12, while perturbing W1[3, 7]"``.
+    """
+
+    def __init__(self, crash: Crash, restored: str = "the parameters have been restored",
+                 during: str = ""):
         self.crash = crash
         at = f" at {crash.where}" if crash.file else ""
-        super().__init__(f"the {crash.call} function raised {crash.error_type}: {crash.message}"
-                         f"{at}; {restored}", call=crash.call)
+        when = f" ({during})" if during else ""
+        if crash.error_type == "SystemExit":  # the message already says what the call did
+            text = f"{crash.message}{when}"
+        else:
+            text = f"the {crash.call} function raised {crash.error_type}: {crash.message}{at}{when}"
+        super().__init__(f"{text}; {restored}", call=during or crash.call)
 
 
 def exit_message(exc: SystemExit, call: str) -> str:
@@ -151,17 +159,31 @@ def describe_exit(exc: SystemExit, call: str) -> Crash:
                  crash.code, crash.shapes)
 
 
-def call_user(function: Callable, *args: Any, call: str) -> Any:
-    """``function(*args)``; an Exception in it becomes :class:`UserCodeCrash` (chained).
+def call_user(function: Callable, *args: Any, call: str, during: Callable[[], str] | None = None) -> Any:
+    """``function(*args)``: every call gradcheck makes into user code goes through here.
 
-    A ``sys.exit()`` (SystemExit) in the user's code becomes one too, naming the call, file
-    and line: a check never ends the process with the exit status the user's code chose.
+    An Exception in it becomes :class:`UserCodeCrash` (chained), naming ``call`` (``"loss"``,
+    ``"gradients"``, ``"forward"``...), the user's file and line, and ``during()`` (which call it
+    was, asked only when it raised). A ``sys.exit()`` (SystemExit) in the user's code becomes one
+    too: a check never ends the process with the exit status the user's code chose.
     KeyboardInterrupt and other non-Exception errors propagate unchanged.
     """
     try:
         return function(*args)
     except SystemExit as exc:
-        raise UserCodeCrash(describe_exit(exc, call)) from exc
+        raise UserCodeCrash(describe_exit(exc, call), during=during() if during else "") from exc
     except Exception as exc:
-        raise UserCodeCrash(describe(exc, call)) from exc
+        raise UserCodeCrash(describe(exc, call), during=during() if during else "") from exc
+
+
+class Named:
+    """A user function with the name messages give its calls: ``check_layer`` passes the
+    layer's forward to ``check_gradients`` as the loss, and an exception in it must read "the
+    forward function raised", not "the loss function"."""
+
+    def __init__(self, function: Callable, name: str):
+        self.function, self.call_name = function, name
+
+    def __call__(self, *args: Any) -> Any:
+        return self.function(*args)
 

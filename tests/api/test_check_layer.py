@@ -7,6 +7,7 @@ import pytest
 
 from gradcheck import InvalidArgumentError, check_layer
 from gradcheck.render.json_report import write_json
+from gradcheck.results.findings import JSON_FORMAT_VERSION
 from reference_net.activations import Sigmoid, Softmax
 from reference_net.layers import Dense
 
@@ -64,7 +65,7 @@ def test_json_is_valid_and_written_atomically(tmp_path):
     result = check_gradients(net.loss, net.params, net.gradients)
     path = write_json(result, tmp_path / "out" / "check.json")
     data = json.loads(path.read_text())
-    assert data["format_version"] == 1
+    assert data["format_version"] == JSON_FORMAT_VERSION
     assert data["failed"] == ["b1"]
     assert data["findings"][0]["kind"] == "reduction"
     assert [p.name for p in tmp_path.joinpath("out").iterdir()] == ["check.json"]

@@ -8,13 +8,12 @@ exiting, crashing, allocating: the kinds of ``tests/safety/submissions.py``, fiv
 
 from __future__ import annotations
 
-import json
 import sys
 
 import pytest
 
 from tests.frontends.helpers import gradcheck
-from tests.frontends.test_many import EXPECTED
+from tests.frontends.test_many import EXPECTED, _targets
 from tests.safety.submissions import write_folder
 
 COUNT = 50
@@ -29,7 +28,7 @@ def test_fifty_submissions_in_one_command(benchmark, tmp_path):
                              kwargs={"cwd": tmp_path, "timeout": 900}, rounds=1, iterations=1)
     benchmark.extra_info.update(submissions=COUNT, workers=2)
     assert run.returncode == 2, run.stderr
-    rows = {row["target"]: row for row in json.loads((tmp_path / "all.json").read_text())["targets"]}
-    wrong = [(kind, rows[f"subs/{t.rsplit('/', 1)[-1]}"]["reason"]) for t, kind in submissions
-             if rows[f"subs/{t.rsplit('/', 1)[-1]}"]["verdict"] != EXPECTED[kind][0]]
+    rows = _targets(tmp_path / "all.json")
+    wrong = [(kind, rows[f"subs/{t.rsplit('/', 1)[-1]}"].verdict.headline) for t, kind in submissions
+             if rows[f"subs/{t.rsplit('/', 1)[-1]}"].verdict.label != EXPECTED[kind][0]]
     assert wrong == []

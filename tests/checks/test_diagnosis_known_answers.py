@@ -8,13 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradcheck.checks.diagnosis import diagnose_shape, diagnose_values, fit_scale, format_index
+from gradcheck.checks.diagnosis import CodeContext, diagnose_shape, diagnose_values, fit_scale, format_index
 
 
-def _diagnose(analytic, numeric, **options):
+def _diagnose(analytic, numeric, batch_size=None, **options):
     checked = np.ones(analytic.shape, dtype=bool)
     ok = np.isclose(analytic, numeric, rtol=1e-4, atol=1e-8)
-    return diagnose_values("W", analytic, numeric, checked, ok, **options)
+    return diagnose_values("W", analytic, numeric, checked, ok,
+                           context=CodeContext(batch_size=batch_size), **options)
 
 
 NUMERIC = np.random.default_rng(0).normal(size=(4, 3))
@@ -72,8 +73,9 @@ def test_nonfinite_analytic_values_come_first():
     ((12,), (4, 3), None, True),        # not a fix gradcheck makes: the check of that parameter fails
 ])
 def test_shape_diagnoses(analytic_shape, param_shape, how, fails):
-    finding, found = diagnose_shape("W", analytic_shape, param_shape, None)
-    assert found == how and finding.is_failure == fails
+    mismatch = diagnose_shape("W", analytic_shape, param_shape)
+    finding = mismatch.finding()
+    assert mismatch.how == how and finding.is_failure == fails
     if how == "reshape":
         assert ("(3, 3)" in finding.message) == (param_shape == (3, 1))
 

@@ -60,7 +60,7 @@ def test_jobs_reach_every_gradient_check(monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(api, "check_gradients", spy)
-    monkeypatch.setattr("gradcheck.engine.check_gradients", spy)
+    monkeypatch.setattr("gradcheck.checks.pipeline.check_gradients", spy)
     monkeypatch.setattr("gradcheck.checks.layers.check_gradients", spy)
     suite = run_suite(build_mlp((6, 5, 3), seed=0), groups=("gradients",), jobs=2)
     assert suite.passed

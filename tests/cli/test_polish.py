@@ -213,7 +213,7 @@ def test_drawing_a_report_shows_progress_on_a_terminal_only(tty):
     from gradcheck.render.progress import StepProgress
     from tests.render import samples
 
-    report = samples.probe_failing_report()
+    report = samples.probe_failing_suite()
     stream, calls = _Stream(tty), []
     with StepProgress("drawing the report's charts", "section", stream=stream) as bar:
         render_html(report, lambda done, total: (calls.append((done, total)), bar.update(done, total)))

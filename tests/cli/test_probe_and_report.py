@@ -30,8 +30,8 @@ def test_probe_blog_article_names_the_breaking_magnitudes(capsys):
     assert "logits of magnitude 711" in out
     assert "input scale[255]: first non-finite value is the activation of A2 at step 0" in out
     assert "b1: gradient has shape (), the parameter (10, 1) (batch of 1); it is summed over every axis" in out
-    assert "FAILED: 3 of 7 checks: check_softmax_stable, check_shapes_any_batch_size, " \
-        "check_training_input_scale" in out
+    assert out.rstrip().splitlines()[-1] == ("FAILED: 3 of 7 stability probes failed: softmax, "
+                                             "shapes, input scale")
 
 
 def test_probe_fixed_blog_passes(capsys):
@@ -44,13 +44,15 @@ def test_report_writes_one_html_page_and_its_json(capsys, tmp_path):
     assert main(["report", BUGGY, "--mode", "directional", "-o", str(page),
                  "--json", str(data)]) == 1
     html = page.read_text(encoding="utf-8")
-    assert '<span class="word">FAIL</span>' in html
+    assert '<span class="word">FAILED</span>' in html
     assert "(reduction)" in html and "input scale" in html
     report = json.loads(data.read_text())
-    assert report["kind"] == "report" and not report["passed"]
-    more = {g["check"]: g["result"] for g in report["more_gradients"]}
-    assert more["check_gradients_batch20"]["failed"] == ["b1", "b2"]
+    assert report["kind"] == "suite" and not report["passed"]  # the suite document, as check writes
+    checks = {c["name"]: c["result"] for c in report["checks"]}
+    assert checks["check_gradients_batch20"]["failed"] == ["b1", "b2"]
     assert "--mode directional" in report["environment"]["command"]
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert last == report["verdict"]["headline"] and last.startswith("FAILED: wrong gradient for W1")
     assert not list(tmp_path.glob("**/*.tmp"))  # no temporary file left behind
 
 
@@ -69,7 +71,7 @@ def test_report_on_the_reference_network_includes_training_curves(capsys, tmp_pa
 def test_check_html_option_writes_a_report(capsys, tmp_path):
     page = tmp_path / "check.html"
     assert main(["check", FIXED, "--mode", "directional", "--html", str(page)]) == 0
-    assert '<span class="word">PASS</span>' in page.read_text(encoding="utf-8")
+    assert '<span class="word">PASSED</span>' in page.read_text(encoding="utf-8")
 
 
 def test_report_into_an_unwritable_place_is_exit_code_2(capsys, tmp_path):

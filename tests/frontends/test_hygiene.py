@@ -6,7 +6,6 @@ import numpy as np
 
 import gradcheck
 from gradcheck.render.html_report import render_html
-from gradcheck.report import Report
 from gradcheck.results import CheckOutcome, SuiteResult
 from tests.frontends.helpers import gradcheck as run_gradcheck
 
@@ -44,7 +43,7 @@ def test_html_shows_bidi_overrides_and_surrogates_escaped():
         suite = SuiteResult(target=f"net{HOSTILE[key]}.py:target",
                             outcomes=[CheckOutcome("check_gradients_batch1", "gradients", "batch 1",
                                                    "failed", _wrong_check(HOSTILE[key]))])
-        page = render_html(Report.from_suite(suite))
+        page = render_html(suite)
         page.encode("utf-8")
         assert "\u202e" not in page and "\x1b" not in page
         escaped = HOSTILE[key].encode("unicode_escape", "backslashreplace").decode("ascii")[1:]

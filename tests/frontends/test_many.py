@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from gradcheck.frontends.many import DEFAULT_ATTR, expand_targets
+from gradcheck.results import SuiteResult
 from tests.frontends.helpers import gradcheck
 from tests.safety.submissions import KINDS, write_submission
 
@@ -29,6 +30,12 @@ EXPECTED = {
 }
 
 
+def _targets(path) -> dict[str, SuiteResult]:
+    """target -> its suite, from the JSON of a run over several targets (loaded by the model)."""
+    run = SuiteResult.from_dict(json.loads(path.read_text()))
+    return {suite.target: suite for suite in run.targets}
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and a ctypes segfault")
 def test_a_folder_of_submissions_in_one_command(tmp_path):
     assert set(EXPECTED) == set(KINDS)
@@ -40,21 +47,21 @@ def test_a_folder_of_submissions_in_one_command(tmp_path):
                     "--memory", "1024", "--workers", "2", "--json", "all.json", "--html", "pages",
                     cwd=tmp_path, timeout=300)
     assert run.returncode == 2, run.stdout + run.stderr  # some could not be checked
-    data = json.loads((tmp_path / "all.json").read_text())
-    assert data["exit_code"] == 2
-    rows = {row["target"]: row for row in data["targets"]}
+    assert json.loads((tmp_path / "all.json").read_text())["verdict"]["exit_code"] == 2
+    rows = _targets(tmp_path / "all.json")
     assert len(rows) == len(KINDS)
     for target, kind in kinds.items():
-        row = rows[f"subs/{target.rsplit('/', 1)[-1]}"]
+        suite = rows[f"subs/{target.rsplit('/', 1)[-1]}"]
         verdict, words = EXPECTED[kind]
-        assert row["verdict"] == verdict, (kind, row["reason"])
-        assert words in row["reason"], (kind, row["reason"])
-        assert (row["suite"] is not None) == (row["outcome"]["status"] == "ok")
+        assert suite.verdict.label == verdict, (kind, suite.verdict.headline)
+        assert words in suite.verdict.reason, (kind, suite.verdict.headline)
+        ran = any(o.group != "target" for o in suite.outcomes)
+        assert ran == (suite.worker["status"] == "ok")
     table = run.stdout[run.stdout.index("target  "):]
     assert "10 targets: 1 passed, 2 failed, 7 could not be checked" in table
     index = (tmp_path / "pages" / "index.html").read_text()
     pages = sorted(p.name for p in (tmp_path / "pages").iterdir() if p.name != "index.html")
-    assert len(pages) == sum(row["suite"] is not None for row in data["targets"]) >= 3
+    assert len(pages) == sum(s.worker["status"] == "ok" for s in rows.values()) >= 3
     assert all(f'href="{page}"' in index for page in pages)
 
 
@@ -73,9 +80,9 @@ def test_same_basename_targets_each_import_their_own_helper(tmp_path):
     (tmp_path / "list.txt").write_text("# two submissions\na/model.py:build\n\nb/model.py:build\n")
     run = gradcheck("check", "@list.txt", "--mode", "directional", "--workers", "1",
                     "--json", "out.json", cwd=tmp_path, timeout=200)
-    rows = {r["target"]: r for r in json.loads((tmp_path / "out.json").read_text())["targets"]}
-    assert rows["a/model.py:build"]["verdict"] == "passed"
-    assert rows["b/model.py:build"]["verdict"] == "failed"  # b's helper triples db2
+    rows = _targets(tmp_path / "out.json")
+    assert rows["a/model.py:build"].verdict.status == "passed"
+    assert rows["b/model.py:build"].verdict.status == "failed"  # b's helper triples db2
     assert run.returncode == 1
 
 
@@ -120,17 +127,18 @@ def test_probe_of_several_targets(tmp_path):
     assert _row_lines(run.stdout) == {good: "passed", bad: "failed"}
     assert "2 targets: 1 passed, 1 failed, 0 could not be checked" in run.stdout
     data = json.loads((tmp_path / "p.json").read_text())
-    assert data["command"] == "probe" and data["exit_code"] == 1
-    rows = {row["target"]: row for row in data["targets"]}
+    assert data["environment"]["command"].startswith("gradcheck probe ")
+    assert data["verdict"]["exit_code"] == 1
+    rows = _targets(tmp_path / "p.json")
     # a probe's doubled gradient shows as a step that does not change the loss as predicted
-    assert rows[bad]["verdict"] == "failed"
-    assert rows[bad]["reason"] == "check_training_learning_rate"
-    for target, row in rows.items():
-        names = [c["name"] for c in row["suite"]["checks"]]
+    assert rows[bad].verdict.label == "failed"
+    assert rows[bad].verdict.reason == "1 of 6 stability probes failed: learning rate"
+    for target, suite in rows.items():
+        names = [o.name for o in suite.outcomes]
         assert "check_training_input_scale" in names
         assert not [n for n in names if n.startswith("check_gradients")]  # probes only
         # each page and JSON says how to repeat that one target's run
-        assert row["suite"]["environment"]["command"] == f"gradcheck probe {target}"
+        assert suite.environment["command"] == f"gradcheck probe {target}"
     index = (tmp_path / "pages" / "index.html").read_text()
     assert 'href="001-good.html"' in index and 'href="002-bad.html"' in index
     assert "1 passed, 1 failed, 0 could not be checked (exit code 1)" in index
@@ -144,16 +152,17 @@ def test_report_of_several_targets_writes_an_index_and_a_page_each(tmp_path):
     assert _row_lines(run.stdout) == {good: "passed", bad: "failed"}
     # by default into reports/ of the folder the command ran in, said as a full path
     assert f"HTML index written to {tmp_path / 'reports' / 'index.html'}" in run.stdout
-    rows = {row["target"]: row for row in json.loads((tmp_path / "r.json").read_text())["targets"]}
-    assert rows[bad]["reason"].startswith("check_gradients_batch1, ")  # gradients and probes
-    assert "check_training_learning_rate" in rows[bad]["reason"]
+    rows = _targets(tmp_path / "r.json")
+    reason = rows[bad].verdict.reason  # gradients and probes
+    assert reason.startswith("wrong gradient for W1 (check_gradients_batch1, ")
+    assert "stability probes failed: learning rate" in reason
     pages = tmp_path / "reports"
     index = (pages / "index.html").read_text()
     assert 'href="001-good.html"' in index and 'href="002-bad.html"' in index
     good_page = (pages / "001-good.html").read_text(encoding="utf-8")
     bad_page = (pages / "002-bad.html").read_text(encoding="utf-8")
-    assert '<span class="word">PASS</span>' in good_page
-    assert '<span class="word">FAIL</span>' in bad_page and "W1" in bad_page
+    assert '<span class="word">PASSED</span>' in good_page
+    assert '<span class="word">FAILED</span>' in bad_page and "W1" in bad_page
     assert "Stability probes" in bad_page
     assert f"gradcheck report {bad} --mode directional</dd>" in bad_page
     assert "Not recorded." not in bad_page
@@ -161,14 +170,18 @@ def test_report_of_several_targets_writes_an_index_and_a_page_each(tmp_path):
 
 def test_the_summary_table_keeps_its_time_column_aligned():
     from gradcheck.frontends.isolation import Outcome
-    from gradcheck.frontends.many import TargetRow, summary_table
+    from gradcheck.frontends.many import target_suite
+    from gradcheck.render.terminal import format_targets
+    from gradcheck.results import CheckOutcome
 
-    rows = [TargetRow("good.py:build", "passed", "", 1.0, Outcome("good.py:build", "ok", "")),
-            TargetRow("bad.py:build", "failed", "check_gradients", 12.5, Outcome("bad.py:build", "ok", "")),
-            TargetRow("x.py:build", "not checked", "a\x1b[2J" + "long " * 40, 3.0,
-                      Outcome("x.py:build", "timeout", ""))]
-    header, *lines = summary_table(rows, width=60).splitlines()[:4]
-    starts = {header.rindex("time")} | {line.rindex(f"{row.seconds:.1f} s") for row, line in zip(rows, lines)}
+    good = SuiteResult("good.py:build", outcomes=[CheckOutcome("check_x", "probes", "x", "passed")],
+                       worker={"seconds": 1.0, "status": "ok"})
+    bad = SuiteResult("bad.py:build", outcomes=[CheckOutcome.could_not_run("check_x", "probes", "x", "boom")],
+                      worker={"seconds": 12.5, "status": "ok"})
+    late = target_suite(Outcome("x.py:build", "timeout", "a\x1b[2J" + "long " * 40, seconds=3.0))
+    header, *lines = format_targets(SuiteResult("3 targets", targets=[good, bad, late]),
+                                    width=80).splitlines()[:4]
+    starts = {header.rindex("time")} | {line.rindex(f"{s:.1f} s") for s, line in zip((1.0, 12.5, 3.0), lines)}
     assert len(starts) == 1, [header, *lines]
     assert "\x1b" not in lines[2] and "long long" in lines[2] and "...  3.0 s" in lines[2]
 
@@ -201,12 +214,12 @@ def test_running_out_of_memory_reads_the_same_wherever_it_happens(tmp_path):
     run = gradcheck("check", "detect.py:build", "declared.py:build", "--mode", "directional",
                     "--memory", "1024", "--json", "m.json", cwd=tmp_path, timeout=200)
     assert run.returncode == 2, run.stdout + run.stderr
-    rows = {row["target"]: row for row in json.loads((tmp_path / "m.json").read_text())["targets"]}
+    rows = _targets(tmp_path / "m.json")
     for name in ("detect", "declared"):
         line = _line_of(tmp_path / f"{name}.py", "np.ones(20")
-        row = rows[f"{name}.py:build"]
-        assert row["outcome"]["status"] == "memory", row["reason"]
-        assert row["reason"] == f"memory: exceeded the memory limit of 1024 MiB in {name}.py line {line}"
+        suite = rows[f"{name}.py:build"]
+        assert suite.worker["status"] == "memory", suite.verdict.reason
+        assert suite.verdict.reason == f"memory: exceeded the memory limit of 1024 MiB in {name}.py line {line}"
 
 
 def test_each_worker_runs_one_blas_thread_unless_the_environment_sets_a_count(tmp_path):
@@ -225,5 +238,5 @@ def test_each_worker_runs_one_blas_thread_unless_the_environment_sets_a_count(tm
     env["PYTHONPATH"] = str(ROOT)
     subprocess.run([sys.executable, "-m", "gradcheck", "probe", good, bad, "--json", "p.json"],
                    cwd=tmp_path, env=env, capture_output=True, text=True, timeout=200)
-    for row in json.loads((tmp_path / "p.json").read_text())["targets"]:
-        assert "(1 threads)" in row["suite"]["environment"]["blas"], row["suite"]["environment"]
+    for suite in _targets(tmp_path / "p.json").values():
+        assert "(1 threads)" in suite.environment["blas"], suite.environment

@@ -16,17 +16,17 @@ from tests.render import samples
 
 @pytest.fixture(scope="session")
 def failing_html() -> str:
-    """The page of :func:`samples.failing_report` (read it; never change it)."""
-    return render_html(samples.failing_report())
+    """The page of :func:`samples.failing_suite` (read it; never change it)."""
+    return render_html(samples.failing_suite())
 
 
 @pytest.fixture(scope="session")
 def probe_failing_html() -> str:
-    """The page of :func:`samples.probe_failing_report`: only probes fail."""
-    return render_html(samples.probe_failing_report())
+    """The page of :func:`samples.probe_failing_suite`: only probes fail."""
+    return render_html(samples.probe_failing_suite())
 
 
 @pytest.fixture(scope="session")
 def payload_html():
-    """``payload -> page`` of :func:`samples.report_with_payload`, each page drawn once."""
-    return functools.cache(lambda payload: render_html(samples.report_with_payload(payload)))
+    """``payload -> page`` of :func:`samples.suite_with_payload`, each page drawn once."""
+    return functools.cache(lambda payload: render_html(samples.suite_with_payload(payload)))

@@ -1,4 +1,4 @@
-"""The report data model: verdict, summary sentence, JSON round trip, inputs from real results."""
+"""The results model a page is rendered from: training curves, the JSON round trip, versions."""
 
 from __future__ import annotations
 
@@ -8,82 +8,51 @@ import numpy as np
 import pytest
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.report import Report, summarize
+from gradcheck.results import SuiteResult
 from gradcheck.results.findings import JSON_FORMAT_VERSION
+from gradcheck.results.model import training_curves
 from tests.render import samples
-
-SUMMARIES = [
-    ("all pass", samples.gradients([samples.param("W1", (2, 2), passed=True)]), [],
-     True, "All 1 gradient match finite differences."),
-    ("one wrong", samples.failing_gradients(), [], False,
-     "2 of 4 gradients are wrong: b1, W2."),
-    ("probe fails", None, [samples.softmax_probe()], False,
-     "1 of 1 stability probe failed: naive_softmax."),
-    ("both", samples.failing_gradients(), [samples.softmax_probe("s", passed=True)], False,
-     "2 of 4 gradients are wrong: b1, W2; all 1 stability probe pass."),
-    ("nothing", None, [], True, "Nothing was checked."),
-]
-
-
-@pytest.mark.parametrize("gradients, probes, passed, sentence",
-                         [s[1:] for s in SUMMARIES], ids=[s[0] for s in SUMMARIES])
-def test_summarize_gives_verdict_and_one_sentence(gradients, probes, passed, sentence):
-    assert summarize(gradients, probes) == (passed, sentence)
-
-
-def test_check_level_failure_fails_even_when_every_parameter_passes():
-    grads = samples.gradients([samples.param("W1", (2, 2), passed=True)])
-    grads["passed"] = False  # e.g. a nondeterministic loss
-    passed, sentence = summarize(grads, [])
-    assert not passed and sentence == "The gradient check failed."
 
 
 def test_to_dict_is_json_safe_and_versioned():
-    data = samples.failing_report().to_dict()
-    assert data["format_version"] == JSON_FORMAT_VERSION and data["kind"] == "report"
+    data = samples.failing_suite().to_dict()
+    assert data["format_version"] == JSON_FORMAT_VERSION and data["kind"] == "suite"
     assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert data["verdict"]["status"] == "failed" and data["verdict"]["exit_code"] == 1
 
 
 def test_from_dict_round_trip_restores_every_field():
-    report = samples.failing_report()
-    again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
-    assert again == report
+    suite = samples.failing_suite()
+    again = SuiteResult.from_dict(json.loads(json.dumps(suite.to_dict())))
+    assert again.to_dict() == suite.to_dict()
+    assert again.verdict == suite.verdict
 
 
 @pytest.mark.parametrize("data, problem", [
-    ({"format_version": 99, "kind": "report"}, "format_version 99"),
+    ({"format_version": 99, "kind": "suite"}, "format_version 99"),
     ({"format_version": JSON_FORMAT_VERSION, "kind": "gradient_check"}, "kind 'gradient_check'"),
     ([], "expected a dict"),
-], ids=["future_version", "wrong_kind", "not_a_dict"])
+    ({"format_version": JSON_FORMAT_VERSION, "kind": "suite", "target": "t", "checks": [{"name": "x"}]},
+     "not a suite document"),
+], ids=["future_version", "wrong_kind", "not_a_dict", "damaged"])
 def test_from_dict_rejects_other_documents(data, problem):
     with pytest.raises(InvalidArgumentError, match=problem):
-        Report.from_dict(data)
+        SuiteResult.from_dict(data)
 
 
-def test_build_rejects_objects_without_to_dict():
-    with pytest.raises(InvalidArgumentError, match=r"probes\[0\]: got int"):
-        Report.build("t", probes=[3])
-
-
-def test_build_rejects_training_without_loss():
+def test_training_curves_reject_runs_without_a_loss():
     with pytest.raises(InvalidArgumentError, match="expected 'loss' and 'step' or 'epoch'"):
-        Report.build("t", training={"run": {"step": [1, 2]}})
+        training_curves({"run": {"step": [1, 2]}})
+    with pytest.raises(InvalidArgumentError, match=r"training\['run'\]: got int"):
+        training_curves({"run": 3})
 
 
-def test_build_takes_real_results_and_history():
-    from gradcheck import check_gradients
-    from gradcheck.probes import probe_softmax
+def test_training_curves_take_a_history():
     from reference_net.training import History
 
-    W = np.array([[1.0, -2.0], [0.5, 3.0]])
-    params = {"W": W}
-    result = check_gradients(lambda: float(np.sum(W ** 2)), params, {"W": 3 * W})  # wrong: 2W
-    probe = probe_softmax(lambda Z: np.exp(Z) / np.exp(Z).sum(axis=-1, keepdims=True))
     history = History(batch_size=None, step=[1, 2], epoch=[1, 2], loss=[1.0, 0.5],
                       train_accuracy=[0.5, 0.75], val_accuracy=[float("nan"), 0.5])
-    report = Report.build("toy", gradients=result, probes=[probe], training={"full batch": history})
-    assert not report.passed
-    assert report.gradients == result.to_dict()
-    assert report.probes == [probe.to_dict()]
-    assert report.training["full batch"]["train_acc"] == [0.5, 0.75]
-    assert report.training["full batch"]["val_acc"] == [None, 0.5]  # NaN is JSON-safe None
+    curves = training_curves({"full batch": history})
+    assert curves["full batch"]["train_acc"] == [0.5, 0.75]
+    assert curves["full batch"]["val_acc"] == [None, 0.5]  # NaN is JSON-safe None
+    assert np.isfinite(curves["full batch"]["loss"]).all()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gradcheck
-from gradcheck.results.verdict import VERDICTS, gradient_verdict
+from gradcheck.results.verdict import UNFAIR, gradient_verdict
 
 
 class NoisyLoss:
@@ -53,7 +53,8 @@ def test_a_wrong_gradient_still_names_the_parameter():
     assert gradient_verdict(result) == "FAILED: wrong gradient for W"
 
 
-@pytest.mark.parametrize("kind", sorted(VERDICTS))
+@pytest.mark.parametrize("kind", sorted(UNFAIR))
 def test_every_verdict_sentence_formats(kind):
-    sentence = VERDICTS[kind].format(subjects="W", first="1.0", second="2.0")
-    assert "{" not in sentence and sentence.split(":")[0] in ("could not check", "FAILED")
+    start, sentence = UNFAIR[kind]
+    assert "{" not in sentence.format(subjects="W", first="1.0", second="2.0")
+    assert start in ("could not check", "FAILED")

@@ -1,0 +1,78 @@
+"""The one post-check pipeline: a whole network's gradient check, and what other checks add to it.
+
+A gradient check's result changes after it is made only here, and only through the result's own
+methods (:meth:`~gradcheck.results.model.ParamReport.fail`, ``excuse``, ``note``):
+
+1. :func:`check_target_gradients` checks every parameter of a protocol target on one batch, with
+   the diagnosis context the target declares (batch size, per-example code, the loss's
+   reduction), then re-checks a float32 network on a float64 copy of itself
+   (:mod:`gradcheck.checks.recheck`);
+2. :func:`excuse_extra_terms` answers a layer check with the whole network's: a layer's stored
+   gradient that differs from its forward's, while the network's agree, carries a term of the
+   loss outside the layer.
+
+The finding kinds that only say the values differ, which either step may excuse, are
+:data:`gradcheck.results.findings.VALUE_KINDS`, defined once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradcheck.checks.gradients import check_gradients
+from gradcheck.checks.recheck import recheck_in_float64
+from gradcheck.results import GradientCheckResult
+from gradcheck.results.findings import VALUE_KINDS, Finding
+from gradcheck.targets.protocol import target_params
+from gradcheck.targets.usercode import call_user
+
+
+def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
+    """Check every parameter of a protocol target on one batch (X, y).
+
+    ``options`` go to :func:`gradcheck.check_gradients`; the batch size is taken from y so a
+    gradient off by exactly that factor is named as a missing 1/m. Parameters with entries below
+    the dtype's resolution are checked again in float64 (:mod:`gradcheck.checks.recheck`).
+    """
+    options.setdefault("batch_size", int(np.asarray(y).shape[0]))
+    # hints in the code's own terms: per-example backprop has no batch axis, a summed loss no 1/m
+    options.setdefault("per_example", bool(getattr(target, "per_example", False)))
+    options.setdefault("reduction", _declared_reduction(target, X, y))
+    result = check_gradients(lambda: target.loss(X, y), target_params(target),
+                             lambda: target.gradients(X, y), **options)
+    # entries float32's rounding hides are judged again on a float64 copy, when one can be made
+    return recheck_in_float64(result, target, X, y, options)
+
+
+
+
+def _declared_reduction(target, X, y) -> str | None:
+    """``target.reduction`` ("mean" or "sum"), which an adapter may only know after its first
+    call of the user's loss (it measures it): then after one call, through the guarded call."""
+    reduction = getattr(target, "reduction", None)
+    if reduction is None and isinstance(getattr(type(target), "reduction", None), property):
+        call_user(target.loss, X, y, call="loss")
+        reduction = getattr(target, "reduction", None)
+    return reduction
+
+
+def excuse_extra_terms(layer: GradientCheckResult, network: GradientCheckResult) -> GradientCheckResult:
+    """A layer's stored parameter gradients that disagree with its forward alone, while the whole
+    network's gradients agree with finite differences, carry a term of the network's loss that
+    the layer's forward does not compute (an L2 penalty on its weights, for instance): that is
+    not a bug, so those failures become warnings. The input gradient is never excused.
+    """
+    if not network.passed:
+        return layer
+    for report in layer.params:
+        if report.passed or report.name == "input":
+            continue
+        report.excuse(VALUE_KINDS, Finding(
+            kind="mismatch", subject=report.name, severity="info",
+            message=f"{report.name}: the layer's stored gradient differs from its forward's, but the "
+            "whole network's gradients agree with finite differences, so the difference is a term "
+            "of the network's loss outside this layer's forward (an L2 penalty, for instance); not "
+            "counted as a failure (mismatch)",
+            hint="Nothing to fix if your loss adds such a term for this layer's parameters.",
+            data={"outside_the_layer": True}))
+    return layer
