@@ -1,0 +1,221 @@
+"""The shapes corpus against gradcheck's stable API: every correct configuration passes, every
+bug fails on exactly the parameters it makes wrong, and the harness leaves every array as it
+found it.
+
+What the current checker calls each bug (finding kinds of the failures, float64, full mode) is
+collected in :data:`OBSERVED_KINDS` while the tests run and printed in the terminal summary; it
+is recorded, not asserted. At the time of writing:
+
+    KINDS_SEEN = {
+        "char_rnn.missing_dhnext": ["mismatch"],
+        "char_rnn.tanh_derivative_of_input": ["mismatch"],
+        "char_rnn.whh_untransposed": ["mismatch"],
+        "char_rnn.dby_not_accumulated": ["mismatch"],
+        "char_rnn.dWxh_wrong_time_index": ["mismatch"],
+        "layer_library.batchnorm_missing_variance_term": ["mismatch"],
+        "layer_library.softmax_jacobian_diagonal_only": ["mismatch"],
+        "layer_library.dense_grad_w_not_transposed": ["transpose"],
+        "layer_library.conv_kernel_not_flipped": ["mismatch"],
+        "layer_library.conv_window_off_by_one": ["mismatch"],
+        "layer_library.dropout_mask_not_applied_in_backward": ["mismatch"],
+        "cnn_inplace.maxpool_routes_to_every_entry": ["mismatch"],
+        "cnn_inplace.conv_window_off_by_one": ["mismatch"],
+        "cnn_inplace.softmax_gradient_wrong_sign": ["sign"],
+        "cnn_inplace.dense_bias_gradient_missing": ["zero"],
+        "cnn_inplace.conv_filters_transposed": ["mismatch"],
+        "transformer.residual_branch_missing": ["mismatch"],
+        "transformer.attention_softmax_jacobian_diagonal": ["mismatch"],
+        "transformer.layernorm_variance_term_missing": ["mismatch"],
+        "transformer.tied_embedding_only_output_use": ["mismatch"],
+        "transformer.embedding_wrong_index": ["mismatch"],
+        "transformer.causal_mask_not_applied_in_backward": ["mismatch"],
+        "lstm.forget_gate_derivative_wrong": ["mismatch"],
+        "lstm.missing_dc_next": ["mismatch"],
+        "lstm.output_gate_uses_c_not_tanh_c": ["mismatch"],
+        "lstm.dWh_from_wrong_step": ["mismatch"],
+        "conv_pool.pool_gradient_to_all": ["mismatch"],
+        "conv_pool.conv_db_wrong_axis": ["mismatch"],
+        "conv_pool.conv_pad_offset": ["mismatch"],
+    }
+"""
+
+import numpy as np
+import pytest
+
+from gradcheck import check_gradients
+from gradcheck.findings import GRADIENT_KINDS
+from tests.corpus.shapes import char_rnn, harness, layer_library
+from tests.corpus.shapes.catalogue import BUGS, CAUSES, CORRECT
+
+#: float32 false alarms of the current checker on correct configurations, recorded rather than
+#: hidden: (config id, mode, failing parameters, the failure's message). Each was traced by hand.
+KNOWN_FLOAT32_ISSUES = [
+    # A ReLU after the first convolution has a pre-activation within 1e-3 of 0 for this entry:
+    # float32's step (4.9e-3 here) crosses it on the minus side (float64's 6e-6 does not), so
+    # the central difference averages two slopes. The checker says "mismatch", not "kink".
+    ("conv_pool[seed=0]", "full", ["layers.0.W"],
+     "layers.0.W[2, 0, 1, 0]: analytic -0.0592314, numeric -0.0558405, ratio 1.06072 — a single "
+     "entry[2, 0, 1, 0] is wrong, the rest agree, each off by a factor 1.06072 (mismatch)"),
+]
+
+#: Bug id -> sorted finding kinds of the failures, filled by the bug test (see the conftest).
+OBSERVED_KINDS: dict[str, list[str]] = {}
+
+CASES = [(c, d) for c in CORRECT for d in c.dtypes]
+
+
+def _check(target, mode="full"):
+    return check_gradients(target.loss, target.params, target.grads, mode=mode)
+
+
+def _failures(result):
+    return [f.message for f in result.findings if f.is_failure]
+
+
+def _passes_or_is_known(config, dtype, mode):
+    result = _check(harness.target(config, dtype), mode)
+    known = [k for k in KNOWN_FLOAT32_ISSUES if (k[0], k[1]) == (config.id, mode)]
+    if known and dtype == np.float32 and not result.passed:
+        assert sorted(result.failed) == sorted(known[0][2]), _failures(result)
+        pytest.xfail(f"known float32 false alarm: {known[0][3]}")
+    assert result.passed, _failures(result)
+
+
+@pytest.mark.parametrize("config, dtype", CASES, ids=[f"{c.id}-{np.dtype(d).name}" for c, d in CASES])
+def test_a_correct_configuration_passes_the_full_check(config, dtype):
+    _passes_or_is_known(config, dtype, "full")
+
+
+@pytest.mark.parametrize("mode", ["sample", "directional"])
+@pytest.mark.parametrize("config, dtype", CASES, ids=[f"{c.id}-{np.dtype(d).name}" for c, d in CASES])
+def test_a_correct_configuration_passes_the_cheaper_modes(config, dtype, mode):
+    _passes_or_is_known(config, dtype, mode)
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.id for b in BUGS])
+def test_a_bug_fails_on_exactly_its_parameters(bug, record_property):
+    target = harness.target(bug, np.float64)
+    assert bug.wrong <= set(target.params), "declared names the harness does not have"
+    result = _check(target)
+    kinds = sorted({f.kind for f in result.findings if f.is_failure})
+    OBSERVED_KINDS[bug.id] = kinds
+    record_property("finding_kinds", ",".join(kinds))
+    assert set(result.failed) == set(bug.wrong), _failures(result)
+    assert set(kinds) <= set(GRADIENT_KINDS)
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.id for b in BUGS])
+def test_a_bug_changes_exactly_the_gradients_it_declares(bug):
+    """The declaration checked without gradcheck: the buggy build's gradients against the correct
+    build's, same seed and data."""
+    good = harness.target(bug, np.float64, bug=None).grads()
+    buggy = harness.target(bug, np.float64).grads()
+    differ = {name for name in good
+              if good[name].shape != buggy[name].shape
+              or not np.allclose(good[name], buggy[name], rtol=1e-7, atol=1e-10)}
+    assert differ == set(bug.wrong)
+
+
+# -- the catalogue itself --------------------------------------------------------------------------
+def test_every_bug_a_module_knows_is_catalogued_once():
+    for name in harness.MODULES:
+        declared = {b.name for b in BUGS if b.module == name}
+        assert set(harness.module(name).BUG_NAMES) == declared, name
+    assert len({b.id for b in BUGS}) == len(BUGS)
+    assert all(b.cause in CAUSES and b.words and b.wrong for b in BUGS)
+
+
+def test_every_module_has_two_correct_sizes_and_seeds_in_both_dtypes():
+    for name in harness.MODULES:
+        configs = [c for c in CORRECT if c.module == name]
+        assert len({c.builder_kwargs.get("seed", 0) for c in configs}) >= 2, name
+        assert len(configs) >= 2, name
+        assert {np.float64, np.float32} <= {d for c in configs for d in c.dtypes}, name
+
+
+# -- determinism and the harness -------------------------------------------------------------------
+@pytest.mark.parametrize("config", CORRECT, ids=[c.id for c in CORRECT])
+def test_a_build_is_determined_by_its_seed(config):
+    first, second = harness.target(config, np.float64), harness.target(config, np.float64)
+    assert first.params.keys() == second.params.keys()
+    for name in first.params:
+        assert np.array_equal(first.params[name], second.params[name]), name
+        assert first.params[name] is not second.params[name], name
+    assert first.loss() == first.loss() == second.loss()
+
+
+@pytest.mark.parametrize("config", CORRECT, ids=[c.id for c in CORRECT])
+def test_the_gradients_function_leaves_every_array_bit_for_bit(config):
+    target = harness.target(config, np.float32 if np.float32 in config.dtypes else np.float64)
+    before = {name: array.copy() for name, array in target.params.items()}
+    loss = target.loss()
+    grads = target.grads()
+    target.grads()
+    assert grads.keys() == target.params.keys()
+    for name, array in target.params.items():
+        assert array.tobytes() == before[name].tobytes(), name
+        assert grads[name].shape == array.shape, name
+    assert target.loss() == loss
+
+
+@pytest.mark.parametrize("config", CORRECT, ids=[c.id for c in CORRECT])
+def test_the_arrays_handed_over_are_the_ones_the_loss_reads(config):
+    target = harness.target(config, np.float64)
+    grads = target.grads()
+    loss = target.loss()
+    for name, array in target.params.items():
+        norm = np.linalg.norm(grads[name])
+        if norm < 1e-8:  # e.g. a bias just before batch norm
+            continue
+        saved = array.copy()
+        array -= 1e-3 * grads[name] / norm
+        assert target.loss() < loss, name
+        array[...] = saved
+    assert target.loss() == loss
+
+
+def test_the_in_place_step_is_undone_even_when_it_raises():
+    params = {"w": np.arange(4.0)}
+
+    def step(lr):
+        params["w"] -= lr * np.ones(4)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        harness.in_place_gradients(params, step)
+    assert np.array_equal(params["w"], np.arange(4.0))
+
+
+def test_the_layer_library_gets_its_optimizers_back():
+    target = harness.make("layer_library", {"kind": "batchnorm", "optimizer": "momentum"})
+    net = target.model
+    opts = {(i, k): v for i, layer in enumerate(net.layers) for k, v in vars(layer).items() if k.endswith("_opt")}
+    target.grads()
+    after = {(i, k): v for i, layer in enumerate(net.layers) for k, v in vars(layer).items() if k.endswith("_opt")}
+    assert after == opts
+    assert all(isinstance(o, layer_library.Momentum) and o.velocity is None for o in after.values())
+    # the parameters are still the very arrays the layers hold
+    assert target.params["layers.1.gamma"] is net.layers[1].gamma
+
+
+def test_char_rnn_instances_do_not_share_globals():
+    a, b = char_rnn.load(seed=0), char_rnn.load(seed=0)
+    assert a is not b and a.Whh is not b.Whh and np.array_equal(a.Whh, b.Whh)
+    a.Whh += 1
+    assert not np.array_equal(a.Whh, b.Whh)
+    c = char_rnn.load(seed=3, hidden=5, vocab=4, bug="missing_dhnext")
+    assert c.Whh.shape == (5, 5) and c.BUG == "missing_dhnext" and b.BUG is None
+    assert char_rnn.load(dtype=np.float32).Wxh.dtype == np.float32
+    loss, *grads, h = a.lossFun([0, 1, 2], [1, 2, 3], np.zeros((8, 1)))
+    assert [g.shape for g in grads] == [a.Wxh.shape, a.Whh.shape, a.Why.shape, a.bh.shape, a.by.shape]
+    assert h.shape == (8, 1) and loss > 0
+
+
+def test_dropout_keeps_its_mask_until_reseeded():
+    net = layer_library.build("dropout", seed=0)
+    X = np.ones((4, 4))
+    first, again = net._forward_pass(X), net._forward_pass(X)
+    assert np.array_equal(first, again)
+    net.layers[2].reseed(7)
+    assert not np.array_equal(net._forward_pass(X), first)
+    assert np.array_equal(net._forward_pass(X, training=False), net._forward_pass(X, training=False))
