@@ -43,7 +43,7 @@ import numpy as np
 import pytest
 
 from gradcheck import check_gradients
-from gradcheck.findings import GRADIENT_KINDS
+from gradcheck.results.findings import GRADIENT_KINDS
 from tests.corpus.shapes import char_rnn, harness, layer_library
 from tests.corpus.shapes.catalogue import BUGS, CAUSES, CORRECT
 
