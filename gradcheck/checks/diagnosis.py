@@ -66,12 +66,12 @@ def _close(x: float, target: float, rel: float = 2e-3) -> bool:
     return abs(x - target) <= rel * max(abs(target), 1e-300)
 
 
-def _message(name, shape, flat_index, a, n, meaning, kind) -> str:
+def _entry_text(name, shape, flat_index, a, n, meaning) -> str:
+    """``W1[3, 7]: analytic 0.125, numeric 0.0125, ratio 10 — <meaning>``: a finding's text,
+    which :class:`~gradcheck.results.findings.Finding` ends with its kind."""
     ratio = a / n if n != 0 else float("inf") if a != 0 else 1.0
-    return (
-        f"{name}{format_index(shape, flat_index)}: analytic {_fmt(a)}, numeric {_fmt(n)}, "
-        f"ratio {_fmt(ratio)} — {meaning} ({kind})"
-    )
+    return (f"{name}{format_index(shape, flat_index)}: analytic {_fmt(a)}, numeric {_fmt(n)}, "
+            f"ratio {_fmt(ratio)} — {meaning}")
 
 
 def fit_scale(A: np.ndarray, N: np.ndarray) -> tuple[float, float]:
@@ -214,7 +214,7 @@ def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w,
     return Finding(
         kind="reduction",
         subject=name,
-        message=_message(name, shape, worst, a_w, n_w, meaning, "reduction"),
+        text=_entry_text(name, shape, worst, a_w, n_w, meaning),
         hint=hint,
         data={"repeated_value": value, "equals_sum_or_mean": bool(relation),
               "every_axis": bool(relation)},
@@ -299,7 +299,7 @@ def diagnose_values(
 
     def finding(kind, meaning, hint, **data):
         return Finding(kind=kind, subject=name, hint=hint, data=data,
-                       message=_message(name, shape, worst, a_w, n_w, meaning, kind))
+                       text=_entry_text(name, shape, worst, a_w, n_w, meaning))
 
     if not np.all(np.isfinite(analytic)):
         count = int(np.sum(~np.isfinite(analytic)))
@@ -429,7 +429,7 @@ class ShapeMismatch:
         """The ``shape`` finding; ``values_right``: once aligned, the values agree."""
         aligned = {"transpose": "transposed back", "reshape": "reshaped"}.get(self.how)
         meaning = self.meaning + (f"; {aligned}, its values are correct" if values_right and aligned else "")
-        return Finding(kind="shape", subject=self.name, message=f"{self.name}: {meaning} (shape)",
+        return Finding(kind="shape", subject=self.name, text=f"{self.name}: {meaning}",
                        hint=self.hint, severity=self.severity,
                        data={"analytic_shape": list(self.analytic_shape),
                              "param_shape": list(self.param_shape),
@@ -512,9 +512,9 @@ def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Findin
         if not same:
             findings.append(Finding(
                 kind="mutation", subject=name, severity="warning",
-                message=f"{name}: the gradient array returned for {name} changed after it was "
+                text=f"{name}: the gradient array returned for {name} changed after it was "
                 "returned, when the loss ran again — it is an internal buffer that the next call "
-                "overwrites (mutation)",
+                "overwrites",
                 hint=f"Return a fresh array (d{name}.copy()) if anyone keeps, accumulates or logs "
                 "gradients; the values were checked as they were when returned.",
             ))

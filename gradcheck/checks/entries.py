@@ -205,8 +205,8 @@ class ParamChecker:
             bad = int(indices[np.flatnonzero(~np.isfinite(numeric_sel))[0]])
             findings.append(Finding(
                 kind="nonfinite", subject=name,
-                message=f"{name}{format_index(array.shape, bad)}: the loss is NaN or inf when this "
-                "entry moves by a tiny step (nonfinite)",
+                text=f"{name}{format_index(array.shape, bad)}: the loss is NaN or inf when this "
+                "entry moves by a tiny step",
                 hint="The loss is on the edge of overflow or log(0) at these parameters: use a "
                 "stable log-softmax / clipped log, or check the inputs are scaled.",
             ))
@@ -221,9 +221,9 @@ class ParamChecker:
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(
                 kind="kink", subject=name, severity="info",
-                message=f"{name}{format_index(array.shape, first)}: {int(kinks.sum())} entries sit on a "
+                text=f"{name}{format_index(array.shape, first)}: {int(kinks.sum())} entries sit on a "
                 "kink where the left and right derivatives differ (e.g. ReLU at 0); the analytic "
-                "value is one of them — not a bug (kink)",
+                "value is one of them — not a bug",
                 hint="Nothing to fix; a finite difference cannot see a derivative at a kink.",
                 data={"count": int(kinks.sum())},
             ))
@@ -236,8 +236,8 @@ class ParamChecker:
         if passed and array.dtype == np.float32 and max_rel_above_noise > 1e-5:
             findings.append(Finding(
                 kind="precision", subject=name, severity="info",
-                message=f"{name}: max relative error {max_rel_above_noise:.2g} is float32 rounding, within the "
-                f"float32 tolerance {self.tol.rtol:g} — not a bug (precision)",
+                text=f"{name}: max relative error {max_rel_above_noise:.2g} is float32 rounding, within the "
+                f"float32 tolerance {self.tol.rtol:g} — not a bug",
                 hint="Check in float64 for a tighter comparison.",
             ))
         all_checked = indices.size == array.size
@@ -275,9 +275,9 @@ class ParamChecker:
                 else f"{count} of its {total} entries could not be judged")
         return Finding(
             kind="precision", subject=name, severity="warning" if nothing_judged else "info",
-            message=f"{name}: {what} in {array.dtype.name}: their gradients (up to {largest:.2g}) "
+            text=f"{name}: {what} in {array.dtype.name}: their gradients (up to {largest:.2g}) "
             f"are too small against the loss's rounding ({floor:.2g} at this step) to tell a right "
-            "value from 0, -1x or 2x (precision)",
+            "value from 0, -1x or 2x",
             hint="Check in float64 to judge them: build the network with float64 parameters "
             "(`--dtype float64` when the target is a factory taking dtype=).",
             data={"count": count, "largest": largest, "floor": floor, "hidden": True},
@@ -327,8 +327,8 @@ class ParamChecker:
             # The entries agree one by one, but the loss was NaN/inf a step away along a direction.
             report.fail(Finding(
                 kind="nonfinite", subject=name,
-                message=f"{name}: the loss is NaN or inf a step of {h:.2g} along a random direction, "
-                f"though the {indices.size} entries checked one by one agree (nonfinite)",
+                text=f"{name}: the loss is NaN or inf a step of {h:.2g} along a random direction, "
+                f"though the {indices.size} entries checked one by one agree",
                 hint="The loss is on the edge of overflow or log(0) at these parameters, or it does "
                 "not depend on the parameters alone: use a stable log-softmax / clipped log, or "
                 "check that nothing random runs inside the loss.",
@@ -338,9 +338,9 @@ class ParamChecker:
             # (ReLU inputs at 0) that no single entry's step reaches.
             report.note(Finding(
                 kind="kink", subject=name, severity="info",
-                message=f"{name}: along a random direction the difference disagreed, but each of its "
+                text=f"{name}: along a random direction the difference disagreed, but each of its "
                 f"{array.size} entries, checked one by one, agrees: the direction crossed kinks "
-                "where the left and right derivatives differ — not a bug (kink)",
+                "where the left and right derivatives differ — not a bug",
                 hint="Nothing to fix; a step that moves every entry at once can cross a kink.",
                 data={"count": 0, "direction": True},
             ))
@@ -350,8 +350,8 @@ class ParamChecker:
             worst = int(np.argmax(rank))
             report.fail(Finding(
                 kind="mismatch", subject=name,
-                message=f"{name}: along a random direction, analytic {a[worst]:.6g}, numeric "
-                f"{n[worst]:.6g} — wrong somewhere outside the {indices.size} entries sampled (mismatch)",
+                text=f"{name}: along a random direction, analytic {a[worst]:.6g}, numeric "
+                f"{n[worst]:.6g} — wrong somewhere outside the {indices.size} entries sampled",
                 hint=f"Run mode='full' on {name} to find the entries.",
             ))
         return report

@@ -299,11 +299,10 @@ def _drift_finding(evaluate: LossEvaluator, f0: float) -> list[Finding]:
     finding = nondeterminism_finding(f0, f_end)
     if finding is None:
         return []
-    from dataclasses import replace
-
-    return [replace(finding, message=f"loss: {f0!r} at the start of the check and {f_end!r} at its end, "
-                    "at the same parameters — the failures above may come from the loss changing, "
-                    "not from the gradients (nondeterministic)")]
+    return [Finding(kind="nondeterministic", subject="loss", hint=finding.hint, data=finding.data,
+                    text=f"loss: {f0!r} at the start of the check and {f_end!r} at its end, at the "
+                    "same parameters — the failures above may come from the loss changing, not from "
+                    "the gradients")]
 
 
 def _nonfinite_warning(evaluate: LossEvaluator, reports: list[ParamReport]) -> list[Finding]:
@@ -314,8 +313,8 @@ def _nonfinite_warning(evaluate: LossEvaluator, reports: list[ParamReport]) -> l
         return []
     return [Finding(
         kind="nonfinite", subject="loss", severity="warning",
-        message=f"loss: returned NaN or inf on {evaluate.nonfinite_calls} of {evaluate.calls} calls "
-        f"(first: {evaluate.first_nonfinite}); a smaller step gave finite values there (nonfinite)",
+        text=f"loss: returned NaN or inf on {evaluate.nonfinite_calls} of {evaluate.calls} calls "
+        f"(first: {evaluate.first_nonfinite}); a smaller step gave finite values there",
         hint="The loss is on the edge of overflow or log(0) near these parameters, or it does not "
         "depend on the parameters alone; a stable log-softmax or a clipped log usually fixes it.",
         data={"calls": evaluate.nonfinite_calls, "first": evaluate.first_nonfinite},

@@ -21,8 +21,8 @@ def mutation_findings(changed: list[str], by: str, *, when: str = "") -> list[Fi
         Finding(
             kind="mutation",
             subject=name,
-            message=f"{name}: calling {by}{during} changed its values — finite differences are "
-            "meaningless when the function under test moves the parameters (mutation)",
+            text=f"{name}: calling {by}{during} changed its values — finite differences are "
+            "meaningless when the function under test moves the parameters",
             hint=f"Your {by} function writes into {name} (an in-place update such as W -= lr * dW, "
             "or an in-place activation on a view of it); compute without modifying the parameters.",
         )
@@ -40,8 +40,7 @@ def nondeterminism_finding(first: float, second: float) -> Finding | None:
     return Finding(
         kind="nondeterministic",
         subject="loss",
-        message=f"loss: two calls at the same parameters gave {first!r} and {second!r} "
-        "(nondeterministic)",
+        text=f"loss: two calls at the same parameters gave {first!r} and {second!r}",
         hint="Something random runs inside the loss (a dropout mask drawn anew, data reshuffled, "
         "noise added): fix its seed or switch it off while checking gradients.",
         data={"first": first, "second": second},

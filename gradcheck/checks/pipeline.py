@@ -69,10 +69,10 @@ def excuse_extra_terms(layer: GradientCheckResult, network: GradientCheckResult)
             continue
         report.excuse(VALUE_KINDS, Finding(
             kind="mismatch", subject=report.name, severity="info",
-            message=f"{report.name}: the layer's stored gradient differs from its forward's, but the "
+            text=f"{report.name}: the layer's stored gradient differs from its forward's, but the "
             "whole network's gradients agree with finite differences, so the difference is a term "
             "of the network's loss outside this layer's forward (an L2 penalty, for instance); not "
-            "counted as a failure (mismatch)",
+            "counted as a failure",
             hint="Nothing to fix if your loss adds such a term for this layer's parameters.",
             data={"outside_the_layer": True}))
     return layer

@@ -49,7 +49,7 @@ class PropertyViolation(AssertionError):
 
 
 def _fail(kind: str, subject: str, what: str, hint: str, **data: Any) -> PropertyViolation:
-    return PropertyViolation(Finding(kind, subject, f"{subject}: {what} ({kind})", hint=hint, data=data))
+    return PropertyViolation(Finding(kind, subject, f"{subject}: {what}", hint=hint, data=data))
 
 
 def _call(fn: Callable, *args: Any, subject: str, call: str) -> Any:

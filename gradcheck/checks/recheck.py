@@ -87,7 +87,7 @@ def narrow_rtol(dtype: str) -> float:
 
 def _precision_note(name: str, verdict: str, hint: str, dtype: str, hidden: int) -> Finding:
     return Finding(kind="precision", subject=name, severity="info",
-                   message=f"{name}: {verdict} (precision)", hint=hint,
+                   text=f"{name}: {verdict}", hint=hint,
                    data={"count": hidden, "from_dtype": dtype})
 
 

@@ -231,7 +231,7 @@ class Sweep:
             self.breaking = magnitude
         self.findings.append(Finding(
             kind, self.subject,
-            f"{self.subject}: {where} of magnitude {magnitude:g} ({self.dtype.name}) — {what} ({kind})",
+            f"{self.subject}: {where} of magnitude {magnitude:g} ({self.dtype.name}) — {what}",
             hint=hint, data={"magnitude": magnitude, "dtype": self.dtype.name, **data}))
 
     def result(self, series: dict[str, list[float]]) -> ProbeResult:
@@ -274,8 +274,8 @@ def call_user(subject: str, call: str, fn: Callable, *args: Any) -> Any:
         at = f" at {crash.where}" if crash.file else ""
         finding = crash.finding(subject)
         raise UserCodeRaised(replace(
-            finding, message=f"{subject}: {call} raised {crash.error_type}: {crash.message}{at} "
-            "(exception)")) from raised.__cause__
+            finding, text=f"{subject}: {call} raised {crash.error_type}: {crash.message}{at}"
+        )) from raised.__cause__
 
 
 def call_gradients(subject: str, call: str, target: Any, X: Any, y: Any) -> Mapping:
@@ -291,6 +291,6 @@ def call_gradients(subject: str, call: str, target: Any, X: Any, y: Any) -> Mapp
 def skipped_probe(subject: str, reason: str) -> ProbeResult:
     """A check that does not apply to this target: skipped, with one ``skipped`` info finding."""
     return ProbeResult(subject, subject, [Finding(
-        "skipped", subject, f"{subject}: skipped — {reason} (skipped)", severity="info",
+        "skipped", subject, f"{subject}: skipped — {reason}", severity="info",
         data={"skipped": True, "reason": reason})], skipped=reason)
 

@@ -208,9 +208,9 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                 else:
                     findings.append(Finding(
                         "order_variance", subject,
-                        f"{violation.finding.message.removesuffix(' (order_variance)')} — {reason}; "
+                        f"{violation.finding.text} — {reason}; "
                         "assuming that is intended, "
-                        "this is not counted as a bug (order_variance)",
+                        "this is not counted as a bug",
                         "To test the loss's treatment of examples, run it with the random mask "
                         "turned off (test mode).", severity="warning",
                         data={**violation.finding.data, "reason": reason}))

@@ -140,7 +140,7 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
     if descent.verdict == "not_read":
         return Finding("divergence", subject,
                        f"{where}: the loss did not change at all when the parameters moved along "
-                       "-g — these are not the arrays your loss reads (divergence)",
+                       "-g — these are not the arrays your loss reads",
                        "Expose the live arrays the forward pass uses as params (not copies, and "
                        "not arrays a later assignment replaces).", data=data)
     if descent.verdict == "wrong":
@@ -155,7 +155,7 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
                        "gradients predict, not 1 — they are not the loss's gradients")
             hint = ("Run the gradient check: it names the parameters and the factor (a missing 1/m, "
                     "a doubled term, a gradient of another loss).")
-        return Finding("divergence", subject, f"{where}: {meaning} (divergence)", hint, data=data)
+        return Finding("divergence", subject, f"{where}: {meaning}", hint, data=data)
     reasons = {
         "zero_gradient": ("every gradient is exactly zero, so there is no direction to test",
                           "If the loss does depend on the parameters, the gradients are never "
@@ -181,7 +181,7 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
                    f"{subject}: descent test "
                    f"{'inconclusive' if descent.verdict == 'undecided' else 'skipped'} — {words}",
                    hint, severity=severity,
-                   data={**data, "skipped": descent.verdict != "undecided"})
+                   data={**data, "skipped": descent.verdict != "undecided", "reason": words})
 
 
 def _moved(target, X, y, params, grads, snapshot, eta) -> tuple[float, float]:

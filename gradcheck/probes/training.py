@@ -82,7 +82,7 @@ def probe_input_scale(target, X, y, *, scales: Sequence[float] = INPUT_SCALES, l
                     "divergence", subject,
                     f"{subject}[{scale:g}]: training stays finite but ends at loss "
                     f"{run.loss[-1]:.3g} after {steps} steps, against {baseline.loss[-1]:.3g} at "
-                    f"scale {baseline.scale:g} — inputs {scale:g}x larger spoil training (divergence)",
+                    f"scale {baseline.scale:g} — inputs {scale:g}x larger spoil training",
                     "Divide the inputs by 255 (or standardise them) before training; huge first "
                     "steps can also kill ReLU units for good.",
                     severity="warning", data={"scale": scale, "loss": run.loss[-1]}))
@@ -129,8 +129,7 @@ def _warning_finding(subject: str, run: RunRecord, steps: int, lr: float) -> Fin
         "overflow" if "overflow" in text else "warning", subject,
         f"{subject}[{run.scale:g}]: NumPy warned \"{text}\" {when}, but every loss and gradient "
         f"stayed finite; taken as an intermediate saturating to its right limit{example}, not a "
-        f"bug — inputs {run.scale:g}x larger sit at the edge of the network's arithmetic "
-        f"({'overflow' if 'overflow' in text else 'warning'})",
+        f"bug — inputs {run.scale:g}x larger sit at the edge of the network's arithmetic",
         _hint_for(text, ""), severity="warning",
         data={"scale": run.scale, "step": step, "warning": text})
 
@@ -152,8 +151,7 @@ def _breakage_finding(subject: str, run: RunRecord, steps: int, lr: float) -> Fi
     return Finding(
         "nonfinite", subject,
         f"{subject}[{run.scale:g}]: first non-finite value is {run.breakage.describe()}{warned}"
-        f"{assumption} — inputs {run.scale:g}x larger break {'the network' if at_start else 'training'} "
-        "(nonfinite)",
+        f"{assumption} — inputs {run.scale:g}x larger break {'the network' if at_start else 'training'}",
         hint, severity="error" if severe else "warning",
         data={"scale": run.scale, "step": run.breakage.step, "quantity": run.breakage.quantity,
               "where": run.breakage.where})
@@ -189,7 +187,7 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
     finding = descent_finding(subject, descent)
     result.findings.append(finding)
     if finding.data.get("skipped"):  # nothing tested whether the gradients point downhill
-        result.skipped = finding.message.split(" — ", 1)[-1]
+        result.skipped = finding.data["reason"]
     trained = []
     for lr in rates:
         run = sgd_run(target, X, y, lr=lr, steps=steps)
@@ -220,8 +218,7 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
             f"{subject}: no rate from {rates[0]:g} to {rates[-1]:g} lowers the loss by 10% in "
             f"{steps} steps of plain gradient descent on this batch of {_batch_count(target, X)} "
             f"examples — this assumes the network can fit the batch that fast"
-            + ("; the descent test shows its gradients do point downhill" if downhill else "")
-            + " (divergence)",
+            + ("; the descent test shows its gradients do point downhill" if downhill else ""),
             "Not a backprop bug by itself: small initial weights, a batch the network cannot fit "
             "or a loss already near its floor all train slowly; try more steps or other data.",
             severity="warning", data={"trained": [], "steps": steps}))
@@ -249,10 +246,9 @@ def _divergence_finding(subject, run: RunRecord, target, X, y, clip_norm, series
         norm_words = f"the gradient norm grows {growth:.3g}x ({first:.3g} to {last:.3g})"
     else:
         norm_words = f"the gradient norm shrinks from {first:.3g} to {last:.3g}"
-    message = (f"{subject}[{run.lr:g}]: training diverges from this rate, it {how}; {norm_words}"
-               f"{' (exploding)' if exploding else ''}; clipping the global norm to {clip_norm:g} "
-               f"{'keeps it stable' if saved else 'does not save it'} (divergence)")
-    return Finding("exploding" if exploding else "divergence", subject, message,
+    text = (f"{subject}[{run.lr:g}]: training diverges from this rate, it {how}; {norm_words}; "
+            f"clipping the global norm to {clip_norm:g} {'keeps it stable' if saved else 'does not save it'}")
+    return Finding("exploding" if exploding else "divergence", subject, text,
                    "Use a smaller rate" + (", or clip gradients by global norm." if saved else "."),
                    severity="info",
                    data={"lr": run.lr, "growth": growth, "clipping_saves": saved})
@@ -324,7 +320,7 @@ def probe_activations(target, X, y, *, lr: float = 0.1, steps: int = 20,
             "dead_relu", subject,
             f"{name}: {max(initial, later):.0%} of units output 0 for every one of the "
             f"{n_examples} examples of this batch {when} — they get no gradient on it"
-            f"{' and nothing below them can learn' if severe else ''} (dead_relu)",
+            f"{' and nothing below them can learn' if severe else ''}",
             "Use He initialisation and inputs scaled to [0, 1]; check the bias initialisation; "
             "a smaller learning rate or leaky ReLU keeps units alive during training.",
             severity="error" if severe else "warning",
@@ -387,7 +383,7 @@ def probe_gradient_flow(target, X, y, *, subject: str = "gradient flow") -> Prob
         kind, subject,
         f"{weights[0]}: RMS gradient {rms[0]:.3g}, {weights[-1]}: {rms[-1]:.3g}, ratio {ratio:.3g} "
         f"— the first layer's gradient is {'vanishingly small' if vanishing else 'huge'} "
-        f"next to the last one's at these initial weights, on this batch ({kind})",
+        f"next to the last one's at these initial weights, on this batch",
         "Use ReLU with He initialisation instead of sigmoid/tanh in deep stacks, or fewer layers."
         if vanishing else "Scale the initial weights down (He or Xavier initialisation).",
         severity="warning", data={"ratio": ratio, "first": weights[0], "last": weights[-1]}))
@@ -440,9 +436,9 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
         result.findings.append(Finding(
             "nonfinite" if broken else "precision", subject,
             f"{name}: float32 and float64 differ by {value:.3g} (relative) — more than "
-            f"{rtol:g} on this batch; float32 rounding alone gives about 1e-6 (precision)"
+            f"{rtol:g} on this batch; float32 rounding alone gives about 1e-6"
             if not broken else f"{name}: NaN or inf in float32 where float64 is finite — the "
-            "float32 arithmetic overflows or divides by zero on this batch (nonfinite)",
+            "float32 arithmetic overflows or divides by zero on this batch",
             "Look for a subtraction of nearly equal numbers or an exp/log without the "
             "max-subtraction trick; they lose all precision in float32.",
             severity="error" if broken else "warning", data={"param": name, "rel_difference": value}))
@@ -451,7 +447,7 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
         result.findings.append(Finding(
             "dtype_mismatch", subject,
             f"{', '.join(upcast)}: float32 parameters give {np.asarray(g32[upcast[0]]).dtype} "
-            "gradients — something upcasts to float64 (dtype_mismatch)",
+            "gradients — something upcasts to float64",
             "A float64 constant or array (np.zeros without dtype=) mixes in; float32 runs get "
             "twice the memory traffic.", severity="warning", data={"params": upcast}))
     return result

@@ -81,7 +81,7 @@ def json_safe(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Finding:
-    """A single diagnosis.
+    """A single diagnosis, in one format.
 
     Attributes
     ----------
@@ -90,20 +90,23 @@ class Finding:
     subject : str
         What the finding is about: a parameter name (``"b1"``) or a probe subject
         (``"softmax"``).
-    message : str
-        One line in the fixed format, e.g.
-        ``"W1[3, 7]: analytic 0.125, numeric 0.0125, ratio 10.0 — gradient is 10x too large (scale)"``.
+    text : str
+        What was found, in the fixed format without the kind, e.g.
+        ``"W1[3, 7]: analytic 0.125, numeric 0.0125, ratio 10.0 — gradient is 10x too large"``.
     hint : str
         One plain sentence about the likely line of code to look at.
     severity : str
         ``"error"`` (a bug: the check fails), ``"warning"`` or ``"info"`` (not a bug).
     data : dict
         The JSON-safe numbers behind the finding, for reports.
+
+    :attr:`message` is the one line shown everywhere: the text, then the kind in parentheses.
+    This class is the only place that suffix is written.
     """
 
     kind: str
     subject: str
-    message: str
+    text: str
     hint: str = ""
     severity: str = "error"
     data: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +114,11 @@ class Finding:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+    @property
+    def message(self) -> str:
+        """``"<text> (<kind>)"``, e.g. ``"b1[2]: ... — one value repeated for every entry (reduction)"``."""
+        return f"{self.text} ({self.kind})"
 
     @property
     def is_failure(self) -> bool:
@@ -125,6 +133,7 @@ class Finding:
         return {
             "kind": self.kind,
             "subject": self.subject,
+            "text": self.text,
             "message": self.message,
             "hint": self.hint,
             "severity": self.severity,
@@ -134,7 +143,7 @@ class Finding:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         """The finding :meth:`to_dict` wrote."""
-        return cls(kind=data["kind"], subject=data["subject"], message=data["message"],
+        return cls(kind=data["kind"], subject=data["subject"], text=data["text"],
                    hint=data.get("hint", ""), severity=data.get("severity", "error"),
                    data=dict(data.get("data") or {}))
 

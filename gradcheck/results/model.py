@@ -329,8 +329,6 @@ class ProbeResult:
         """The probe :meth:`to_dict` wrote; JSON from before ``skipped`` existed still loads."""
         findings = [Finding.from_dict(f) for f in data.get("findings", [])]
         skipped = data.get("skipped")
-        if "skipped" not in data and len(findings) == 1 and findings[0].kind == "skipped":
-            skipped = findings[0].data.get("reason") or findings[0].message  # older JSON
         return cls(name=data["name"], subject=data["subject"], findings=findings, series=dict(data.get("series") or {}),
                    breaking_magnitude=data.get("breaking_magnitude"), skipped=skipped)
 

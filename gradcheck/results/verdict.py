@@ -138,7 +138,7 @@ def _stopped_phrase(failures) -> str:
         of_kind = [f for f in failures if f.kind == kind]
         if of_kind:
             return phrase.format(subjects=_names(dict.fromkeys(f.subject for f in of_kind)))
-    return "the gradient check failed on " + _names(dict.fromkeys(f"{f.subject} ({f.kind})" for f in failures))
+    return "the gradient check failed on " + _names(dict.fromkeys(f.subject for f in failures))
 
 
 def gradient_verdict(result) -> str:
@@ -150,8 +150,9 @@ def gradient_verdict(result) -> str:
         return f"{unfair[0]}: {unfair[1]}"
     if result.failed:
         return f"FAILED: wrong gradient for {_names(result.failed)}"
-    whole = [f"{printable(f.subject)} ({f.kind})" for f in result.check_findings if f.is_failure]
-    return f"FAILED: {', '.join(whole) or 'the check'}"
+    whole = [printable(f.subject) for f in result.check_findings if f.is_failure]
+    kinds = ", ".join(dict.fromkeys(f.kind for f in result.check_findings if f.is_failure))
+    return f"FAILED: {', '.join(whole) or 'the check'}" + (f": {kinds}" if kinds else "")
 
 
 def _qualified(outcome, name: str) -> str:

@@ -67,7 +67,7 @@ class Crash:
     def finding(self, subject: str) -> Finding:
         """A failing ``exception`` finding in the fixed format, with the location as its hint."""
         at = f" at {self.where}" if self.file else ""
-        message = f"{subject}: raised {self.error_type}: {self.message}{at} (exception)"
+        text = f"{subject}: raised {self.error_type}: {self.message}{at}"
         if self.file:
             arrays = ", ".join(f"{n} {tuple(s)}" for n, s in self.shapes.items())
             hint = (f"Line {self.line} of {os.path.basename(self.file)}, in {self.function}(): "
@@ -75,7 +75,7 @@ class Crash:
                     + (f" — arrays there: {arrays}." if arrays else "."))
         else:
             hint = f"Call {self.call} yourself on the same batch to see the full traceback."
-        return Finding(kind="exception", subject=subject, message=message, hint=hint,
+        return Finding(kind="exception", subject=subject, text=text, hint=hint,
                        data={"call": self.call, "error_type": self.error_type,
                              "error": self.message, "file": self.file, "line": self.line,
                              "function": self.function,

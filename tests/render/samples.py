@@ -13,8 +13,8 @@ ENVIRONMENT = {"python": "CPython 3.11.7", "numpy": "2.1.0", "blas": "openblas 0
                "command": "gradcheck report examples/buggy.py:net", "created": CREATED}
 
 
-def finding(subject, message, hint, kind="scale", severity="error"):
-    return Finding(kind=kind, subject=subject, message=message, hint=hint, severity=severity)
+def finding(subject, text, hint, kind="scale", severity="error"):
+    return Finding(kind=kind, subject=subject, text=text, hint=hint, severity=severity)
 
 
 def param(name, shape, *, rel=1e-9, error_map=None, findings=(), n_checked=None, tier=None):
@@ -36,14 +36,14 @@ def gradients(params) -> GradientCheckResult:
 
 def failing_gradients(name_w2="W2", message=None) -> GradientCheckResult:
     scale = finding(name_w2, message or f"{name_w2}[2, 1]: analytic 0.25, numeric 0.125, ratio 2 "
-                    "— gradient is 2x too large (scale)",
+                    "— gradient is 2x too large",
                     "A factor 2 is counted twice: the L2 term's 2*lambda*W.")
     error_map = [[abs(r - c) / 7 for c in range(3)] for r in range(8)]
     reduction = finding("b1", "b1[1]: analytic 0.445, numeric -0.0765 — one value repeated for "
-                        "every entry (reduction)", "Sum over the examples axis only: "
+                        "every entry", "Sum over the examples axis only: "
                         "np.sum(dZ, axis=0).", kind="reduction")
     kink = finding("W1", "W1[3, 2]: 2 entries sit on a kink where the left and right derivatives "
-                   "differ (e.g. ReLU at 0); the analytic value is one of them — not a bug (kink)",
+                   "differ (e.g. ReLU at 0); the analytic value is one of them — not a bug",
                    "Nothing to fix; a finite difference cannot see a derivative at a kink.",
                    kind="kink", severity="info")
     return gradients([
@@ -75,7 +75,7 @@ def layer_probe() -> ProbeResult:
 def scale_probe() -> ProbeResult:
     steps = list(range(10))
     warning = finding("input scale", "input scale[255]: training stays finite but ends at loss 2.1 "
-                      "— inputs 255x larger spoil training (divergence)",
+                      "— inputs 255x larger spoil training",
                       "Divide the inputs by 255 before training.", kind="divergence",
                       severity="warning")
     return ProbeResult("input_scale", "input scale", [warning], {
@@ -129,7 +129,7 @@ def passing_suite() -> SuiteResult:
 def contract_probes():
     """Shapes per batch size (pass/fail), and the loss under reordering against its tolerance."""
     shapes = ProbeResult("shapes", "shapes", [finding(
-        "forward, batch of 5", "forward, batch of 5: returned shape (4, 3) for 5 examples (shape)",
+        "forward, batch of 5", "forward, batch of 5: returned shape (4, 3) for 5 examples",
         "Keep the examples axis through every layer.", kind="shape")],
         {"batch_size": [1, 2, 3, 5], "passed": [True, True, True, False]})
     order = ProbeResult("example order", "example order", [], {

@@ -105,7 +105,7 @@ def test_passing_suite_says_passed_and_has_no_cards():
 
 def test_a_row_whose_values_are_right_but_which_fails_says_why_in_its_verdict():
     shape = samples.finding("W2", "W2: dW2 has the transposed shape (3, 8) of W2 (8, 3); transposed "
-                            "back, its values are correct (shape)", "multiply in the other order",
+                            "back, its values are correct", "multiply in the other order",
                             kind="shape")
     grads = samples.gradients([samples.param("W2", (8, 3), rel=4e-10, findings=[shape],
                                              tier="excellent")])

@@ -36,13 +36,13 @@ def test_user_text_is_escaped():
     html = _result(name=EVIL, scale=3.0)._repr_html_()
     assert EVIL not in html and "&lt;script&gt;" in html
     probe = ProbeResult("p", "softmax", [Finding(kind="overflow", subject="softmax",
-                                                        message=EVIL, hint=EVIL)])
+                                                        text=EVIL, hint=EVIL)])
     assert EVIL not in probe._repr_html_() and "&lt;script&gt;alert(1)" in probe._repr_html_()
 
 
 def test_a_probe_shows_where_it_breaks():
     probe = ProbeResult("p", "softmax", [Finding(kind="overflow", subject="softmax",
-                                                        message="softmax overflows")],
+                                                        text="softmax overflows")],
                         breaking_magnitude=711.0)
     html = probe._repr_html_()
     assert "breaks at 711" in html and "softmax overflows" in html and "FAIL" in html
@@ -76,7 +76,7 @@ def test_names_and_messages_from_user_code_show_escaped_as_in_the_terminal(name)
 
     result = _result(name=name, scale=3.0)
     probe = ProbeResult("p", name, [Finding(kind="overflow", subject=name,
-                                                   message=f"{name} overflows", hint=name)])
+                                                   text=f"{name} overflows", hint=name)])
     suite = SuiteResult(target=name, outcomes=[
         CheckOutcome("check_gradients_batch1", "gradients", "one example", "failed", result),
         CheckOutcome("check_x", "probes", "x", "error", None, f"raised {name}")])

@@ -82,5 +82,5 @@ def test_a_seeded_but_unrepeatable_loss_skips_example_order_with_the_reason():
 
 
 def test_a_failing_probe_with_a_skipped_part_is_still_a_failure():
-    result = ProbeResult("p", "p", [Finding("shape", "p", "p: wrong (shape)")], skipped=None)
+    result = ProbeResult("p", "p", [Finding("shape", "p", "p: wrong")], skipped=None)
     assert Check("check_p", "p", "probes", lambda: result).outcome().status == "failed"
