@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.model import smallest_step
 from gradcheck.wording import words
 
 MODES = ("full", "sample", "directional")
@@ -244,7 +245,7 @@ def validate_step(eps, dtype) -> None:
     """A step that survives rounding in ``dtype``: x + eps*max(1,|x|) must differ from x, also at eps/10."""
     if eps is None:
         return
-    smallest = 32 * float(np.finfo(dtype).eps)
+    smallest = smallest_step(dtype)
     if eps < smallest:
         raise InvalidArgumentError(
             "eps",

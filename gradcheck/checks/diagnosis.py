@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradcheck.numeric.model import agree
 from gradcheck.results.findings import Finding, format_shape
 from gradcheck.wording import words
 
@@ -350,8 +351,7 @@ def diagnose_values(
     c, residual = fit_scale(A, N)
     if np.isfinite(c) and c != 0 and residual >= fit and rtol > 0:
         # noisy numeric values (float32): a factor whose removal makes every entry pass is one
-        bound = atol + rtol * np.maximum(np.abs(A / c), np.abs(N))
-        if np.all(np.abs(A / c - N) <= bound):
+        if np.all(agree(A / c, N, rtol, atol)):
             residual = 0.0
     if np.isfinite(c) and residual < fit and not _close(c, 1.0, max(1e-3, rtol)):
         if _close(c, -1.0, max(1e-3, rtol)):

@@ -7,7 +7,7 @@ import numpy as np
 from gradcheck.checks.diagnosis import diagnose_values, format_index
 from gradcheck.checks.kinks import kink_mask, shrinking_steps
 from gradcheck.numeric.differences import directional_difference, entry_differences, richardson
-from gradcheck.numeric.model import Tolerance, entries_pass, noise_floor, relative_error
+from gradcheck.numeric.model import Tolerance, entries_pass, eps_of, noise_floor, relative_error
 from gradcheck.numeric.selection import DEFAULT_SAMPLES, rademacher_directions, sample_indices
 from gradcheck.results import ParamReport
 from gradcheck.results.findings import Finding
@@ -155,7 +155,7 @@ class ParamChecker:
         any gradient that matters, so only lower precisions are looked at. Mask over the checked
         entries.
         """
-        if self.user_atol is not None or np.finfo(array.dtype).eps <= np.finfo(np.float64).eps:
+        if self.user_atol is not None or eps_of(array.dtype) <= eps_of(np.float64):
             return np.zeros(a_sel.size, dtype=bool)
         size = np.maximum(np.abs(a_sel), np.abs(numeric))
         floor = noise_floor(self.f0, self.step_base, array.dtype)

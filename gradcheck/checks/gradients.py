@@ -18,7 +18,7 @@ from gradcheck.checks.integrity import (
     nondeterminism_finding,
 )
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.numeric.model import tolerance_for
+from gradcheck.numeric.model import least_precise, tolerance_for
 from gradcheck.numeric.parallel import ParallelDifferences
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.results.findings import Finding
@@ -171,7 +171,7 @@ def check_gradients(
     params = validate_params(params)
     entries = validate_entries(entries, params, mode)
     dtypes = {arr.dtype for arr in params.values()}
-    dtype = max(dtypes, key=lambda d: np.finfo(d).eps)  # the least precise one sets the bar
+    dtype = least_precise(dtypes)  # the least precise one sets the bar
     validate_step(eps, dtype)
     tol = tolerance_for(dtype, rtol=rtol, atol=atol)
     rng = np.random.default_rng(seed)

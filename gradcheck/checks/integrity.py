@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradcheck.numeric.model import repeat_tolerance
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results.findings import Finding
 
@@ -30,12 +31,12 @@ def mutation_findings(changed: list[str], by: str, *, when: str = "") -> list[Fi
     ]
 
 
-def nondeterminism_finding(first: float, second: float) -> Finding | None:
-    """A ``nondeterministic`` finding when two calls at the same point disagree beyond rounding."""
+def nondeterminism_finding(first: float, second: float, dtype=np.float64) -> Finding | None:
+    """A ``nondeterministic`` finding when two calls at the same point disagree beyond the
+    rounding of a loss computed in ``dtype``."""
     if first == second or (np.isnan(first) and np.isnan(second)):
         return None
-    tolerance = 64 * np.finfo(np.float64).eps * max(1.0, abs(first))
-    if abs(first - second) <= tolerance:
+    if abs(first - second) <= repeat_tolerance(first, dtype):
         return None
     return Finding(
         kind="nondeterministic",

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradcheck.numeric.model import agree, bound
+
 #: Decades the step may shrink by below the default cbrt(eps) step, per dtype: float64's 6e-6
 #: reaches 6e-12, where the loss's rounding (32 eps |L| / h) is about 1e-3 per unit loss;
 #: float32's rounding is already that large one decade below its 5e-3.
@@ -43,12 +45,10 @@ def kink_mask(
     All arrays have shape (k,): analytic values and the one-sided differences at the same entries;
     ``atol`` may be one per entry (the rounding of the step each entry's differences came from).
     """
+    jumps = ~agree(forward, backward, 2 * rtol, 2 * atol)  # the two sides disagree, by twice the rule
+    margin = bound(forward, backward, rtol, atol)
     with np.errstate(invalid="ignore"):
-        gap = np.abs(forward - backward)
-        size = np.maximum(np.abs(forward), np.abs(backward))
-        jumps = gap > 2 * (atol + rtol * size)
         lo = np.minimum(forward, backward)
         hi = np.maximum(forward, backward)
-        margin = atol + rtol * size
         between = (analytic >= lo - margin) & (analytic <= hi + margin)
     return jumps & between & np.isfinite(forward) & np.isfinite(backward)

@@ -13,7 +13,7 @@ import numpy as np
 from gradcheck.checks.gradients import check_gradients, unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.numeric.model import tolerance_for
+from gradcheck.numeric.model import least_precise, tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.usercode import Named, UserCodeCrash, call_user
 from gradcheck.validation import require_callable, validate_array, validate_options, validate_params, validate_seed
@@ -147,7 +147,7 @@ def _layer_unrun_result(arrays, stopped: NotRun, seed, options) -> GradientCheck
                      atol=options.get("atol"), samples=options.get("samples"), seed=seed,
                      method=method, directions=options.get("directions", 3),
                      batch_size=options.get("batch_size"))
-    dtype = max({arr.dtype for arr in arrays.values()}, key=lambda d: np.finfo(d).eps)
+    dtype = least_precise(arr.dtype for arr in arrays.values())
     tol = tolerance_for(dtype, rtol=options.get("rtol"), atol=options.get("atol"))
     return unrun_result(arrays, stopped.findings, mode, method, seed, tol, 0, note=stopped.note)
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from gradcheck.checks.diagnosis import CodeContext, diagnose_shape
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.model import REPEAT_UNITS, eps_of, precision_of, repeat_tolerance, rounding
 from gradcheck.results.findings import Finding
 from gradcheck.targets.layers import LayerView
 from gradcheck.targets.protocol import infer_n_classes, target_params
@@ -73,9 +76,7 @@ def _as_array(value: Any, subject: str, call: str) -> np.ndarray:
 
 def _eps(*arrays: Any) -> float:
     """Machine epsilon of the least precise floating dtype among ``arrays`` (arrays or dtypes)."""
-    dtypes = [np.dtype(getattr(a, "dtype", a)) for a in arrays if a is not None]
-    floats = [dt for dt in dtypes if np.issubdtype(dt, np.floating)]
-    return max((float(np.finfo(dt).eps) for dt in floats), default=float(np.finfo(np.float64).eps))
+    return eps_of(precision_of(*[a for a in arrays if a is not None]))
 
 
 def _scale(Z: np.ndarray) -> float:
@@ -91,7 +92,7 @@ def softmax_tolerance(*dtypes: Any, n_classes: int, scale: float = 0.0) -> float
     (``scale``), for the rounding of the logits themselves. The softmax check and the softmax
     probe both use this one rule.
     """
-    return 64 * _eps(*dtypes) * (max(1, n_classes) + scale)
+    return REPEAT_UNITS * _eps(*dtypes) * (max(1, n_classes) + scale)
 
 
 #: What to change, per kind of softmax defect; the check and the probe give the same advice.
@@ -141,7 +142,7 @@ def argmax_defect(P: np.ndarray, Z: np.ndarray, axis: int) -> str | None:
     Z64 = Z.astype(np.float64)
     top2 = -np.sort(-Z64, axis=axis).take([0, 1], axis=axis)
     gap = top2.take(0, axis=axis) - top2.take(1, axis=axis)
-    clear = gap > 64 * _eps(Z) * (1 + np.abs(top2.take(0, axis=axis)))
+    clear = gap > rounding(top2.take(0, axis=axis), precision_of(Z), units=REPEAT_UNITS)
     with np.errstate(invalid="ignore"):
         differs = (np.argmax(P, axis=axis) != np.argmax(Z64, axis=axis)) & clear
     if not np.any(differs):
@@ -286,7 +287,7 @@ def check_loss_order_invariant(loss: Callable, X: np.ndarray, y: np.ndarray, per
     before = float(_call(loss, X, y, subject=subject, call="loss(X, y)"))
     after = float(_call(loss, _take(X, permutation, layout), take_examples(y, permutation, layout),
                         subject=subject, call="loss(X[perm], y[perm])"))
-    tol = 64 * _eps(X) * max(1, permutation.size) * (1 + abs(before))
+    tol = repeat_tolerance(before, precision_of(X), terms=permutation.size)
     if not abs(after - before) <= tol:
         raise _fail("order_variance", subject,
                     f"loss is {before:.9g} for the batch and {after:.9g} for the same examples "
@@ -318,17 +319,18 @@ def _examples(n: int) -> str:
     return f"{n} example" if n == 1 else f"{n} examples"
 
 
-def _shape_advice(grad_shape: tuple, param_shape: tuple, n: int) -> str:
-    if int(np.prod(grad_shape)) == 1 and int(np.prod(param_shape)) > 1:
-        return ("it is summed over every axis (np.sum without axis=): sum over the examples axis "
-                "only, with keepdims=True where the parameter keeps it")
-    if grad_shape == param_shape[::-1]:
-        return "it is transposed: swap the factors of the product (X.T @ dZ for rows)"
-    if n in grad_shape and n not in param_shape:
-        return f"it still has the batch axis ({_examples(n)}): sum over it"
-    if int(np.prod(grad_shape)) == int(np.prod(param_shape)):
-        return "same entries, other shape: keep the shape with keepdims=True or reshape"
-    return "compute it with the parameter's shape"
+def _shape_violation(name: str, grad_shape: tuple, param_shape: tuple, n: int) -> PropertyViolation | None:
+    """The gradient check's own shape rule (:func:`~gradcheck.checks.diagnosis.diagnose_shape`):
+    a violation unless the shapes match, or differ only by singleton axes in a way that keeps
+    ``W - lr * dW`` the parameter's shape (which the gradient check reports as a warning)."""
+    if tuple(grad_shape) == tuple(param_shape):
+        return None
+    mismatch = diagnose_shape(name, tuple(grad_shape), tuple(param_shape), CodeContext(batch_size=n))
+    finding = mismatch.finding()
+    if not finding.is_failure:
+        return None
+    return PropertyViolation(replace(finding, text=f"{finding.text}, seen with a batch of {_examples(n)}",
+                                     data={**finding.data, "batch_size": n}))
 
 
 def check_gradient_shapes(target, X: np.ndarray, y: np.ndarray, *, subject: str = "gradients") -> None:
@@ -351,10 +353,9 @@ def check_gradient_shapes(target, X: np.ndarray, y: np.ndarray, *, subject: str 
     n = int(np.asarray(y).shape[0])
     for name, param in params.items():
         g = _as_array(grads[name], name, "gradients(X, y)")
-        if g.shape != param.shape:
-            raise _fail("shape", name, f"gradient has shape {g.shape}, the parameter {param.shape} "
-                        f"(batch of {n}); {_shape_advice(g.shape, param.shape, n)}",
-                        f"d{name} must have {name}'s shape.", batch_size=n)
+        violation = _shape_violation(name, g.shape, param.shape, n)
+        if violation is not None:
+            raise violation
         if not np.all(np.isfinite(g)):
             raise _fail("nonfinite", name, f"gradient has NaN/inf (batch of {n})",
                         "Look for log(0), 0/0 or an unshifted exp in the backward pass.")
@@ -380,9 +381,6 @@ def check_layer_shapes(layer, X: np.ndarray, *, seed: int = 0, subject: str | No
                     "dX = dZ @ W.T has X's shape.")
     grads = view.param_grads()
     for attr, param in view.params.items():
-        g = np.asarray(grads[attr])
-        if g.shape != param.shape:
-            raise _fail("shape", f"{name}.{attr}", f"gradient has shape {g.shape}, the parameter "
-                        f"{param.shape} (batch of {X.shape[0]}); "
-                        f"{_shape_advice(g.shape, param.shape, X.shape[0])}",
-                        f"The gradient of {attr} must have {attr}'s shape.")
+        violation = _shape_violation(f"{name}.{attr}", np.shape(grads[attr]), param.shape, X.shape[0])
+        if violation is not None:
+            raise violation

@@ -14,10 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
+from gradcheck.numeric.model import rounding
 
-#: A loss difference smaller than this many rounding units of the loss is noise.
-ROUNDING_UNITS = 32
 #: A ratio whose rounding noise is above this fraction is not used.
 USABLE_NOISE = 0.05
 
@@ -27,7 +25,7 @@ def loss_rounding(loss_value: float, dtype) -> float:
 
     The same bound the finite differences use (see :func:`gradcheck.numeric.model.noise_floor`).
     """
-    return ROUNDING_UNITS * float(np.finfo(np.dtype(dtype)).eps) * max(abs(loss_value), 1.0)
+    return float(rounding(loss_value, dtype))
 
 
 @dataclass

@@ -18,6 +18,8 @@ import numpy as np
 from gradcheck.checks.integrity import ArrayGuard
 from gradcheck.checks.properties import shift_what
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.model import rounding as numeric_rounding
+from gradcheck.numeric.model import value_tolerance
 from gradcheck.results import ProbeResult
 from gradcheck.results.findings import Finding
 from gradcheck.targets import usercode
@@ -101,17 +103,16 @@ def check_axis(axis: int) -> int:
 
 
 def rounding(dtype: np.dtype, scale: float) -> float:
-    """Absolute rounding a correct implementation may show on values of size ``scale``."""
-    return 32 * float(np.finfo(dtype).eps) * (1.0 + scale)
+    """Absolute rounding a correct implementation may show on values of size ``scale`` (the
+    numeric model's :func:`~gradcheck.numeric.model.rounding`)."""
+    return float(numeric_rounding(scale, dtype))
 
 
 def allowed_error(dtype: np.dtype, magnitude: float, exact: np.ndarray | float) -> np.ndarray:
-    """Error a value computed in ``dtype`` from inputs of size ``magnitude`` may show.
-
-    Rounding of the inputs, plus half the digits of the value itself: a function that loses
-    more than that (or returns something else) is ``inaccurate``.
-    """
-    return rounding(dtype, magnitude) + np.sqrt(float(np.finfo(dtype).eps)) * np.abs(exact)
+    """Error a value computed in ``dtype`` from inputs of size ``magnitude`` may show
+    (:func:`~gradcheck.numeric.model.value_tolerance`): a function that loses more than that
+    (or returns something else) is ``inaccurate``."""
+    return value_tolerance(magnitude, exact, dtype)
 
 
 def sweep_base(shape: tuple[int, int], axis: int, seed: int) -> np.ndarray:

@@ -25,6 +25,7 @@ from gradcheck.checks.properties import (
     check_output_shape,
 )
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.numeric.model import precision_of, repeat_tolerance
 from gradcheck.probes.base import ProbeResult, parameters_kept
 from gradcheck.probes.inputs import positive, positive_list, probe_target
 from gradcheck.results.findings import Finding
@@ -110,8 +111,7 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
 
 def _tolerance(X, value: float, n: int) -> float:
     """Rounding a reordered sum of ``n`` terms may show (the same bound as the order check)."""
-    eps = float(np.finfo(X.dtype).eps) if np.issubdtype(X.dtype, np.floating) else float(np.finfo(float).eps)
-    return 64 * eps * max(1, n) * (1 + abs(value))
+    return repeat_tolerance(value, precision_of(X), terms=n)
 
 
 def _randomness(target, X, y, layout, order) -> str | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradcheck.numeric.model import least_precise
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.taylor import RatioSweep, judge_ratios, loss_rounding
 from gradcheck.results.findings import Finding
@@ -96,7 +97,7 @@ def descent_test(target, X, y) -> Descent:
                                detail=f"loss {f0!r} then {f0_again!r} at the same parameters")
             if norm2 == 0.0:
                 return Descent("zero_gradient", loss=f0, grad_norm=0.0)
-            dtype = max((a.dtype for a in params.values()), key=lambda d: np.finfo(d).eps)
+            dtype = least_precise(a.dtype for a in params.values())
             floor = loss_rounding(f0, dtype)
             scale = max(abs(f0), floor)
             steps, ratios, noise = [], [], []

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradcheck.numeric.model import least_precise, relative_rounding
 from gradcheck.targets.protocol import target_params
 
 #: The copy is not attempted when the target holds more array data than this (bytes, before
@@ -28,9 +29,6 @@ MAX_DEPTH = 12
 #: The copy must reproduce the original's loss and gradients this closely (relative to the
 #: largest value of each), or it is not the same network.
 AGREEMENT = 1e-3
-#: ... or within this many units in the last place of the narrow dtype, times the largest
-#: gradient of the network (a gradient that is 0 in exact arithmetic is rounding noise).
-ROUNDING_UNITS = 64
 
 
 def _is_narrow(value) -> bool:
@@ -127,7 +125,7 @@ def _rounding_floor(grads: dict, dtype) -> float:
     gradient is 0 (a bias under batch norm) carries noise relative to the largest gradient."""
     largest = max((float(np.max(np.abs(np.asarray(g, dtype=np.float64)))) for g in grads.values()
                    if np.size(g)), default=0.0)
-    return ROUNDING_UNITS * float(np.finfo(dtype).eps) * largest
+    return float(relative_rounding(largest, dtype))
 
 
 def float64_copy(target, X, y):
@@ -168,8 +166,7 @@ def float64_copy(target, X, y):
     if narrow_out:
         return None, None, None, (f"the copy's gradients {narrow_out} come back narrower than float64 "
                                   "(the code casts them)")
-    floor = _rounding_floor(narrow_grads, max((a.dtype for a in original.values() if _is_narrow(a)),
-                                              key=lambda d: np.finfo(d).eps))
+    floor = _rounding_floor(narrow_grads, least_precise(a.dtype for a in original.values() if _is_narrow(a)))
     if set(wide) != set(narrow_grads) or not all(_agrees(wide[k], narrow_grads[k], floor) for k in wide):
         return None, None, None, "the copy's gradients differ from the original's beyond float32 rounding"
     return clone, X64, y64, ""

@@ -29,7 +29,7 @@ def test_probe_blog_article_names_the_breaking_magnitudes(capsys):
     out = capsys.readouterr().out
     assert "logits of magnitude 711" in out
     assert "input scale[255]: first non-finite value is the activation of A2 at step 0" in out
-    assert "b1: gradient has shape (), the parameter (10, 1) (batch of 1); it is summed over every axis" in out
+    assert "b1: db1 is a single number (shape ()) but b1 has shape (10, 1); it was reduced over every axis" in out
     assert out.rstrip().splitlines()[-1] == ("FAILED: 3 of 7 stability probes failed: softmax, "
                                              "shapes, input scale")
 

@@ -28,7 +28,7 @@ def test_buggy_network_fails_with_the_diagnosis(pytester):
         "*gradients: raised ValueError: operands could not be broadcast*blog_buggy.py:*(exception)*",
         "*Line * of blog_buggy.py, in backward_propagation(): dZ_2 = A_2 - one_hot_y*"
         " arrays there: A_2 (10, 20), one_hot_y (8, 20).",
-        "*b1: gradient has shape (), the parameter (10, 1)*summed over every axis*",
+        "*b1: db1 is a single number (shape ()) but b1 has shape (10, 1)*reduced over every axis*",
     ])
     assert "Traceback" not in result.stdout.str()
 
