@@ -22,11 +22,9 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.parallel import validate_jobs
-from gradcheck.validation import METHODS, MODES, validate_options
+from gradcheck.options import OPTIONS, flag
+from gradcheck.validation import float_dtype, validate_options
 from gradcheck.wording import FlagWords
-
-#: The dtypes a run can use for its data (and for the reference network).
-DTYPES = ("float64", "float32")
 
 
 @dataclass(frozen=True)
@@ -92,14 +90,7 @@ class CheckConfig:
                                        "Pass e.g. data='train.npz' (arrays X and y).")
         if self.data is not None:
             object.__setattr__(self, "data", os.fspath(self.data))
-        try:
-            name = np.dtype(self.dtype).name
-        except TypeError:
-            name = None
-        if name not in DTYPES:
-            raise InvalidArgumentError("dtype", f"got {self.dtype!r}, expected one of {DTYPES}.",
-                                       "Pass dtype='float64' or dtype='float32'.")
-        object.__setattr__(self, "dtype", name)
+        object.__setattr__(self, "dtype", float_dtype(self.dtype).name)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any] | None = None, **more: Any) -> CheckConfig:
@@ -131,68 +122,6 @@ class CheckConfig:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
-class Option:
-    """One option as a front end shows it: a CLI flag and a pytest plugin option.
-
-    ``parse`` turns the command-line text into the field's value; ``zero_is_none`` makes 0
-    mean "off" (``--max-seconds 0``).
-    """
-
-    name: str
-    help: str
-    parse: Any = str
-    choices: tuple[str, ...] | None = None
-    zero_is_none: bool = False
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def default(self) -> Any:
-        return CheckConfig.__dataclass_fields__[self.name].default
-
-    def value(self, raw: Any) -> Any:
-        """The config value of what the user typed (already parsed by argparse/pytest)."""
-        if self.zero_is_none and raw == 0:
-            return None
-        return raw
-
-
-#: Every option of :class:`CheckConfig`, in the order ``--help`` lists them.
-OPTIONS: tuple[Option, ...] = (
-    Option("mode", "finite-difference mode of the gradient checks: full checks every entry, "
-           "sample --samples entries per parameter, directional --directions random directions "
-           "per parameter (fastest) (default: full)", choices=MODES),
-    Option("method", "central differences (2 loss calls per entry), or richardson extrapolation "
-           "(4 calls per entry, for rough losses) (default: central)", choices=METHODS),
-    Option("eps", "relative step of the finite differences (default: cube root of the machine "
-           "epsilon, 6.1e-6 in float64)", parse=float),
-    Option("rtol", "relative tolerance per entry (default by dtype: 1e-4 in float64)",
-           parse=float),
-    Option("atol", "absolute tolerance per entry (default by dtype and by the loss's rounding "
-           "noise)", parse=float),
-    Option("samples", "entries per parameter in sample mode (default 16)", parse=int),
-    Option("seed", "seed of the synthetic data, the sampled entries and the directions "
-           "(default 0)", parse=int),
-    Option("directions", "random directions per parameter in directional mode (default 3)",
-           parse=int),
-    Option("batch_size", "examples in the main gradient check's batch (default: max(8, 2 x "
-           "classes), so every class is present; 64 for the reference network)", parse=int),
-    Option("dtype", "dtype of the data (and of the reference network) (default: float64)",
-           choices=DTYPES),
-    Option("max_seconds", "refuse a gradient check estimated to take longer than this many "
-           "seconds (default 60; 0 turns the guard off)", parse=float, zero_is_none=True),
-    Option("jobs", "worker processes for the finite differences (default 1; -1 = one per core); "
-           "the verdicts are the same as with 1", parse=int),
-    Option("data", "your examples: a .npz with arrays X and y, X.npy,y.npy, a directory holding "
-           "them, or a .csv with the label in the first column; batches of --batch-size rows "
-           "(default 64) are drawn from it by --seed (default: the target's example_batch(), "
-           "else synthetic data)"),
-)
-
-
 def config_from(values: Mapping[str, Any]) -> CheckConfig:
     """A config from front-end values keyed by option name (None or missing = the default)."""
     chosen = {}
@@ -205,5 +134,5 @@ def config_from(values: Mapping[str, Any]) -> CheckConfig:
 
 def flag_words(prefix: str = "--") -> FlagWords:
     """Messages in flags: ``--mode sample`` (CLI), ``--gradcheck-mode sample`` (pytest plugin)."""
-    flags = {option.name: prefix + option.name.replace("_", "-") for option in OPTIONS}
+    flags = {option.name: flag(option.name, prefix) for option in OPTIONS}
     return FlagWords(flags, frozenset(o.name for o in OPTIONS if o.zero_is_none))

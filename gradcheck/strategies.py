@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.validation import is_count
+from gradcheck.validation import float_dtype, positive_int
 
 __all__ = ["MLPProblem", "class_axes", "label_batches", "layer_widths", "logits", "mlp_problems"]
 
@@ -28,17 +28,11 @@ HIDDEN = ("relu", "leaky_relu", "sigmoid", "tanh")
 
 
 def _positive(name: str, value: Any, minimum: int = 1) -> int:
-    if not is_count(value, minimum=minimum):
-        raise InvalidArgumentError(name, f"got {value!r}, expected an integer >= {minimum}.")
-    return int(value)
+    return positive_int(value, name, minimum=minimum)
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt.name not in ("float32", "float64"):
-        raise InvalidArgumentError("dtype", f"got {dtype!r}, expected float32 or float64.",
-                                   "Pass dtype=np.float64 or dtype=np.float32.")
-    return dt
+    return float_dtype(dtype)
 
 
 def logits(*, shape: tuple[int, ...] | None = None, class_axis: int = -1, min_dims: int = 2,

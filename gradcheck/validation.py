@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.model import smallest_step
+from gradcheck.options import DTYPES, METHODS, MODES
 from gradcheck.wording import words
-
-MODES = ("full", "sample", "directional")
-METHODS = ("central", "richardson")
 
 
 def _first_bad_index(arr: np.ndarray) -> str:
@@ -186,12 +184,53 @@ def is_count(value, *, minimum: int = 1) -> bool:
     return _is_int(value) and value >= minimum
 
 
-def positive_int(value, argument: str, *, minimum: int = 1, fix: str = "") -> int:
-    """``value`` as an int, or InvalidArgumentError naming ``argument``: the one check of counts."""
+def positive_int(value, argument: str, *, minimum: int = 1, or_none: bool = False,
+                 fix: str = "") -> int | None:
+    """``value`` as an int (None passes when ``or_none``), or InvalidArgumentError naming
+    ``argument``: the one check of counts (samples, directions, batch sizes, steps, workers...)."""
+    if value is None and or_none:
+        return None
     if not is_count(value, minimum=minimum):
         expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise InvalidArgumentError(argument, f"got {value!r}, expected {expected}.", fix)
+        none = words().or_none(argument) if or_none else ""
+        raise InvalidArgumentError(argument, f"got {value!r}, expected {expected}{none}.", fix)
     return int(value)
+
+
+def positive_number(value, argument: str, *, or_none: bool = False, unit: str = "",
+                    fix: str = "") -> float | None:
+    """``value`` as a float when it is a positive finite number (None passes when ``or_none``),
+    else InvalidArgumentError naming ``argument``; ``unit`` is said in the message ("seconds")."""
+    if value is None and or_none:
+        return None
+    if not _is_positive_number(value):
+        none = words().or_none(argument) if or_none else ""
+        of = f" of {unit}" if unit else ""
+        raise InvalidArgumentError(argument, f"got {value!r}, expected a positive number{of}{none}.", fix)
+    return float(value)
+
+
+def positive_list(values, argument: str, *, integer: bool = False, fix: str = "") -> list:
+    """A non-empty sequence of positive numbers (integers with ``integer=True``), as a list."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise InvalidArgumentError(argument, f"got {values!r}, expected a non-empty sequence of "
+                                   f"{'positive integers' if integer else 'numbers'}",
+                                   fix or f"Pass {argument}=(1, 255), say.")
+    check = positive_int if integer else positive_number
+    return [check(v, f"{argument}[{i}]", fix=fix) for i, v in enumerate(values)]
+
+
+def float_dtype(value, argument: str = "dtype") -> np.dtype:
+    """``value`` as np.dtype when it names float32 or float64, else InvalidArgumentError."""
+    try:
+        dtype = np.dtype(value)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in DTYPES:
+        raise InvalidArgumentError(argument, f"got {value!r}, expected float32 or float64.",
+                                   f"Pass {words().setting(argument, 'float64')} or "
+                                   f"{words().setting(argument, 'float32')}.")
+    return dtype
 
 
 def validate_seed(seed, argument: str = "seed") -> int:
@@ -216,29 +255,20 @@ def validate_options(*, mode, eps, rtol, atol, samples, seed, method, directions
     if method not in METHODS:
         raise InvalidArgumentError("method", f"got {method!r}, expected one of {METHODS}.")
     for arg, value in (("eps", eps), ("rtol", rtol), ("atol", atol)):
-        if value is not None and not _is_positive_number(value):
-            raise InvalidArgumentError(arg, f"got {value!r}, expected a positive number"
-                                       f"{say.or_none(arg)}.", f"For the default, {say.unset(arg)}.")
+        positive_number(value, arg, or_none=True, fix=f"For the default, {say.unset(arg)}.")
     if eps is not None and eps >= 1:
         raise InvalidArgumentError(
             "eps", f"got {eps!r}; it is a relative step (x moves by eps * max(1, |x|)), expected "
             "a small number below 1.", f"For the default (6.1e-6 for float64), {say.unset('eps')}.")
-    if samples is not None and (not _is_int(samples) or samples < 1):
-        raise InvalidArgumentError("samples", f"got {samples!r}, expected a positive integer"
-                                   f"{say.or_none('samples')}.")
+    positive_int(samples, "samples", or_none=True)
     validate_seed(seed)
-    if not _is_int(directions) or directions < 1:
-        raise InvalidArgumentError("directions", f"got {directions!r}, expected a positive integer.")
-    if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):
-        raise InvalidArgumentError("batch_size", f"got {batch_size!r}, expected a positive integer"
-                                   f"{say.or_none('batch_size')}.")
+    positive_int(directions, "directions")
+    positive_int(batch_size, "batch_size", or_none=True)
     if progress is not None and not callable(progress):
         raise InvalidArgumentError("progress", f"got {type(progress).__name__}, expected a function "
                                    "progress(done, total) or None.")
-    if max_seconds is not None and not _is_positive_number(max_seconds):
-        raise InvalidArgumentError("max_seconds", f"got {max_seconds!r}, expected a positive number "
-                                   f"of seconds{say.or_none('max_seconds')}.",
-                                   f"To turn the time guard off, use {say.setting('max_seconds', None)}.")
+    positive_number(max_seconds, "max_seconds", or_none=True, unit="seconds",
+                    fix=f"To turn the time guard off, use {say.setting('max_seconds', None)}.")
 
 
 def validate_step(eps, dtype) -> None:

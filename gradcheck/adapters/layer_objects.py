@@ -35,6 +35,7 @@ from gradcheck.adapters.layer_access import LayerAccess, regularizer_settings
 from gradcheck.adapters.loss_access import LossAccess
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.targets.tasks import declared_task
+from gradcheck.validation import positive_int
 
 LOSS_GRADIENT_CHOICES = ("output", "logits")
 _named_access: dict[type, type] = {}
@@ -97,9 +98,7 @@ class LayerObjectsTarget:
         if regularization is not None and not callable(regularization):
             raise InvalidArgumentError("regularization", f"got {type(regularization).__name__}, expected a "
                                        "function () -> float.", "Pass e.g. regularization=model.regularization_loss.")
-        if n_inputs is not None and (not isinstance(n_inputs, (int, np.integer)) or isinstance(n_inputs, bool)
-                                     or n_inputs < 1):
-            raise InvalidArgumentError("n_inputs", f"got {n_inputs!r}, expected a positive integer (the input width).")
+        positive_int(n_inputs, "n_inputs", or_none=True, fix="Pass the input width, e.g. n_inputs=784.")
         self._accesses = [access_for(layer, f"layers[{i}]") for i, layer in enumerate(layers)]
         self.loss_object = loss
         self._loss = LossAccess(loss)

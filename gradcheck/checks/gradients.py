@@ -20,6 +20,7 @@ from gradcheck.checks.integrity import (
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.model import least_precise, tolerance_for
 from gradcheck.numeric.parallel import ParallelDifferences
+from gradcheck.options import LAYOUTS
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.results.findings import Finding
 from gradcheck.targets.usercode import UserCodeCrash, call_user
@@ -349,7 +350,7 @@ def code_context(*, batch_size=None, per_example=False, reduction=None, layout=N
         raise InvalidArgumentError("reduction", f"got {reduction!r}, expected one of {REDUCTIONS} "
                                    "or None.", "Pass reduction='mean' when the loss averages over "
                                    "the examples, 'sum' when it adds them.")
-    if layout is not None and layout not in ("rows", "columns"):
+    if layout is not None and layout not in LAYOUTS:
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
     return CodeContext(batch_size=batch_size, per_example=per_example, reduction=reduction,
                        layout=layout)

@@ -2,7 +2,7 @@
 
 Each command is a selection of the engine's checks (:mod:`gradcheck.engine`): ``check`` the
 gradient group, ``probe`` the probe group, ``report`` both, written as one HTML page. The
-options come from :data:`gradcheck.config.OPTIONS`, the same table as the pytest plugin's.
+options come from :data:`gradcheck.options.OPTIONS`, the same table as the pytest plugin's.
 
 Exit codes: 0 every check passed, 1 a check failed, 2 the target could not be loaded or used
 (or a file could not be written).
@@ -24,11 +24,12 @@ import traceback
 import warnings
 from pathlib import Path
 
-from gradcheck.config import OPTIONS, flag_words
+from gradcheck.config import flag_words
 from gradcheck.engine import COMMAND_GROUPS, run_suite
 from gradcheck.errors import GradcheckError
 from gradcheck.frontends.environment import collect_environment
 from gradcheck.frontends.session import config_for, load_target
+from gradcheck.options import LAYOUTS, OPTIONS, flag
 from gradcheck.render.json_report import write_json
 from gradcheck.render.progress import SuiteProgress
 from gradcheck.threads import pin_blas
@@ -46,7 +47,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     for option in OPTIONS:
         parser.add_argument(option.flag, dest=option.name, type=option.parse, default=None,
                             choices=option.choices, help=option.help)
-    parser.add_argument("--layout", choices=["rows", "columns"], default=None,
+    parser.add_argument("--layout", choices=LAYOUTS, default=None,
                         help="examples as rows or columns of X (default: declared, else detected)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="also show passing checks' tables, notes, captured warnings and "
@@ -97,9 +98,9 @@ def _resolve_outputs(args) -> None:
     """Make output paths absolute now, before the target is imported (it may ``chdir``)."""
     from gradcheck.render.atomic import resolve_output
 
-    for attr, flag in OUTPUTS.items():
+    for attr, spelled in OUTPUTS.items():
         if hasattr(args, attr):
-            setattr(args, attr, resolve_output(getattr(args, attr), argument=flag))
+            setattr(args, attr, resolve_output(getattr(args, attr), argument=spelled))
 
 
 def _check_outputs(paths, protected) -> None:
@@ -107,9 +108,9 @@ def _check_outputs(paths, protected) -> None:
     the target's own source files)."""
     from gradcheck.render.atomic import check_writable
 
-    for flag, path in paths:
+    for spelled, path in paths:
         if path:
-            check_writable(path, argument=flag, protected=protected)
+            check_writable(path, argument=spelled, protected=protected)
 
 
 def _write_html(suite, path) -> None:
@@ -127,22 +128,22 @@ def _run_many(args, targets) -> int:
     from gradcheck.frontends.many import run_many, write_pages
     from gradcheck.frontends.session import target_sources
     from gradcheck.text import printable
+    from gradcheck.validation import positive_int
 
-    if args.workers is not None and args.workers < 1:
-        raise GradcheckError(f"--workers: got {args.workers}, expected 1 or more")
+    positive_int(args.workers, "--workers", or_none=True)
     try:
         limits = Limits(seconds=args.timeout, memory_mb=args.memory)
     except GradcheckError as exc:
-        flag = {"seconds": "--timeout", "memory_mb": "--memory"}[exc.argument]
-        raise GradcheckError(f"{flag}: {exc.problem} {exc.fix}".strip()) from None
-    config_for(vars(args), lambda name: "--" + name.replace("_", "-"))  # bad options: now, once
+        named = {"seconds": "--timeout", "memory_mb": "--memory"}[exc.argument]
+        raise GradcheckError(f"{named}: {exc.problem} {exc.fix}".strip()) from None
+    config_for(vars(args), flag)  # bad options: now, once
     options = {o.name: getattr(args, o.name) for o in OPTIONS}
     html = args.html if args.command != "report" else (args.output or Path.cwd() / "reports")
     if html and Path(html).suffix.lower() in (".html", ".htm"):
-        flag = "--html" if args.command != "report" else "--output"
-        raise GradcheckError(f"{flag}: got {str(html)!r}, a page; with several targets it names a "
+        named = "--html" if args.command != "report" else "--output"
+        raise GradcheckError(f"{named}: got {str(html)!r}, a page; with several targets it names a "
                              f"folder for index.html and one page per target. Pass a folder, "
-                             f"e.g. {flag} pages.")
+                             f"e.g. {named} pages.")
     protected = [s for t in targets for s in target_sources(t)]
     _check_outputs([("--json", args.json)], protected)
     print(f"checking {len(targets)} targets, each in a worker of its own")
@@ -172,7 +173,7 @@ def _run(args, blas: str) -> int:
     if len(targets) > 1:
         return _run_many(args, targets)
     args.target = targets[0] if targets else None
-    config = config_for(vars(args), lambda name: "--" + name.replace("_", "-"))
+    config = config_for(vars(args), flag)
     start = Path.cwd()
     loaded = load_target(args.target, config, layout=args.layout)
     html = args.html if args.command != "report" else (

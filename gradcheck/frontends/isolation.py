@@ -31,6 +31,7 @@ from multiprocessing.connection import wait
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.perturbation import guard_this_worker
 from gradcheck.targets.loading import exit_call, exit_site
+from gradcheck.validation import positive_int, positive_number
 
 #: Outcome statuses, in the order a summary would list them.
 STATUSES = ("ok", "error", "sys_exit", "timeout", "memory", "crashed", "exited")
@@ -56,15 +57,8 @@ class Limits:
     memory_mb: int | None = 4096
 
     def __post_init__(self):
-        if self.seconds is not None and not (isinstance(self.seconds, (int, float))
-                                             and math.isfinite(self.seconds) and self.seconds > 0):
-            raise InvalidArgumentError("seconds", f"got {self.seconds!r}, expected a positive number "
-                                       "of seconds or None.", "Pass e.g. seconds=60.")
-        if self.memory_mb is not None and not (isinstance(self.memory_mb, int)
-                                               and not isinstance(self.memory_mb, bool)
-                                               and self.memory_mb > 0):
-            raise InvalidArgumentError("memory_mb", f"got {self.memory_mb!r}, expected a positive "
-                                       "whole number of MiB or None.", "Pass e.g. memory_mb=2048.")
+        positive_number(self.seconds, "seconds", or_none=True, unit="seconds", fix="Pass e.g. seconds=60.")
+        positive_int(self.memory_mb, "memory_mb", or_none=True, fix="Pass e.g. memory_mb=2048.")
 
 
 @dataclass
@@ -269,9 +263,7 @@ def run_isolated(
                                    "Pass a module-level function.")
     targets = list(targets)
     workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidArgumentError("workers", f"got {workers!r}, expected a positive whole number.",
-                                   "Pass e.g. workers=2, or leave it out to use every core.")
+    positive_int(workers, "workers", fix="Pass e.g. workers=2, or leave it out to use every core.")
     context = multiprocessing.get_context(start_method or _start_method())
     outcomes: list[Outcome | None] = [None] * len(targets)
     waiting = list(enumerate(targets))[::-1]

@@ -84,7 +84,7 @@ def one_target_command(target: str, *, command: str, options: dict[str, Any],
     """The command line that repeats one target's run on its own, e.g.
     ``["gradcheck", "report", "bad.py:build", "--mode", "directional"]``: the options given
     (raw, by name), without the outputs and the limits of the many-target run."""
-    from gradcheck.config import OPTIONS
+    from gradcheck.options import OPTIONS
 
     argv = ["gradcheck", command, target]
     for option in OPTIONS:

@@ -5,7 +5,7 @@
 collects one test item per check of the engine (``student.py::check_gradients_batch1``, ...),
 each failing with the diagnosis. ``GRADCHECK_TARGET`` in the environment does the same. The
 options (``--gradcheck-mode``, ``--gradcheck-batch-size``, ...) are the command line's, from
-:data:`gradcheck.config.OPTIONS`, so both run the same checks and give the same verdicts.
+:data:`gradcheck.options.OPTIONS`, so both run the same checks and give the same verdicts.
 For your own test files, :func:`parametrize_with_checks` turns the checks into parametrized
 tests.
 """
@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from gradcheck.config import OPTIONS, CheckConfig, flag_words
+from gradcheck.config import CheckConfig, flag_words
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
 from gradcheck.frontends.session import LoadedTarget, config_for, load_target
+from gradcheck.options import LAYOUTS, OPTIONS, PLUGIN_PREFIX, flag
 from gradcheck.results import CheckOutcome, SuiteResult
 from gradcheck.targets.protocol import as_target
 from gradcheck.threads import pin_blas
@@ -34,7 +35,7 @@ _BLAS = pytest.StashKey[str]()
 
 
 def _flag(name: str) -> str:
-    return "--gradcheck-" + name.replace("_", "-")
+    return flag(name, PLUGIN_PREFIX)
 
 
 def pytest_addoption(parser):
@@ -45,7 +46,7 @@ def pytest_addoption(parser):
     for option in OPTIONS:
         group.addoption(_flag(option.name), dest=f"gradcheck_{option.name}", type=option.parse,
                         default=None, choices=option.choices, help=option.help)
-    group.addoption("--gradcheck-layout", default=None, choices=["rows", "columns"],
+    group.addoption("--gradcheck-layout", default=None, choices=LAYOUTS,
                     help="examples as rows or columns of X (default: declared, else detected)")
     group.addoption("--gradcheck-xfail", action="append", default=[], metavar="CHECK",
                     help="mark this check as an expected failure (repeatable)")

@@ -1,6 +1,6 @@
 """What every front end does before the engine runs: load the target once, make the config.
 
-The command line and the pytest plugin read their options from :data:`gradcheck.config.OPTIONS`
+The command line and the pytest plugin read their options from :data:`gradcheck.options.OPTIONS`
 and call :func:`config_for` and :func:`load_target`; the Python API passes a target object
 and a :class:`~gradcheck.config.CheckConfig` to the engine directly.
 """
@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.config import OPTIONS, CheckConfig, config_from
+from gradcheck.config import CheckConfig, config_from
 from gradcheck.errors import GradcheckError, InvalidArgumentError
+from gradcheck.options import OPTIONS, flag
 from gradcheck.targets.batches import check_batch_memory, describe, input_width
 from gradcheck.targets.builders import dtype_builder
 from gradcheck.targets.data import DataSet
@@ -73,7 +74,7 @@ def config_for(values: Mapping[str, Any], flag: Callable[[str], str]) -> CheckCo
 
 
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return flag(name)
 
 
 def load_data(config: CheckConfig, flag: Callable[[str], str] = _flag) -> DataSet | None:

@@ -25,7 +25,7 @@ from gradcheck.results.findings import Finding
 from gradcheck.targets import usercode
 from gradcheck.targets.protocol import target_params
 from gradcheck.targets.usercode import UserCodeCrash
-from gradcheck.validation import validate_seed
+from gradcheck.validation import float_dtype, validate_seed
 
 #: Logit magnitudes swept; naive exp overflows past ~88.7 (float32) and ~709.8 (float64).
 MAGNITUDES = (1.0, 10.0, 50.0, 88.0, 90.0, 100.0, 500.0, 709.0, 711.0, 1000.0, 1e4)
@@ -75,14 +75,7 @@ def warning_kind(warning: str | None) -> str | None:
 
 def check_dtype(dtype: Any) -> np.dtype:
     """The dtype as np.dtype, or InvalidArgumentError unless it is float32 or float64."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt.name not in FLOAT_DTYPES:
-        raise InvalidArgumentError("dtype", f"got {dtype!r}, expected float32 or float64.",
-                                   "Pass dtype=np.float64 or dtype=np.float32.")
-    return dt
+    return float_dtype(dtype)
 
 
 def check_function(name: str, value: Any, optional: bool = False) -> None:

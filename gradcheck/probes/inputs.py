@@ -7,7 +7,6 @@ before any probe touches the network.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,25 +14,20 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.targets.protocol import as_target, target_params
+from gradcheck.validation import positive_int, positive_number
+from gradcheck.validation import positive_list as validation_positive_list
 
 
 def positive(name: str, value: Any, *, integer: bool = False):
-    """``value`` if it is a positive finite number (a positive integer with ``integer=True``)."""
-    ok = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
-    if not ok or isinstance(value, bool) or not value > 0 or not math.isfinite(value):
-        kind = "a positive integer" if integer else "a positive finite number"
-        raise InvalidArgumentError(name, f"got {value!r}, expected {kind}", f"Pass {name}=10, say.")
-    return value
+    """``value`` if it is a positive finite number (a positive integer with ``integer=True``):
+    :func:`gradcheck.validation.positive_int` or ``positive_number``."""
+    check = positive_int if integer else positive_number
+    return check(value, name, fix=f"Pass {name}=10, say.")
 
 
 def positive_list(name: str, values: Sequence, *, integer: bool = False) -> list:
     """A non-empty sequence of positive numbers (integers with ``integer=True``), as a list."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-        raise InvalidArgumentError(name, f"got {values!r}, expected a non-empty sequence of "
-                                   f"{'positive integers' if integer else 'numbers'}",
-                                   f"Pass {name}=(1, 255), say.")
-    convert = int if integer else float
-    return [convert(positive(f"{name}[{i}]", v, integer=integer)) for i, v in enumerate(values)]
+    return validation_positive_list(values, name, integer=integer)
 
 
 def probe_target(target: Any, argument: str = "target"):

@@ -7,7 +7,8 @@ import os
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.targets.protocol import LAYOUTS, first_weight, target_params
+from gradcheck.options import LAYOUTS
+from gradcheck.targets.protocol import first_weight, target_params
 from gradcheck.targets.tasks import Task, candidate_tasks
 from gradcheck.validation import positive_int, validate_seed
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from gradcheck.errors import ProtocolError, TargetLoadError
+from gradcheck.options import LAYOUTS
 from gradcheck.targets.loading import no_exit
 from gradcheck.validation import is_count
 
@@ -28,7 +29,6 @@ REQUIRED = {
     "loss": "a `loss(X, y)` method returning the scalar mean loss",
     "gradients": "a `gradients(X, y)` method returning a dict name -> gradient array",
 }
-LAYOUTS = ("rows", "columns")
 #: What a target can predict (its ``task`` attribute); see :mod:`gradcheck.targets.tasks`.
 TASKS = ("multiclass", "binary", "multilabel", "regression")
 

@@ -11,9 +11,9 @@ from threadpoolctl import threadpool_info
 
 from gradcheck import __version__, check_gradients
 from gradcheck.checks.budget import format_duration
-from gradcheck.config import OPTIONS
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.frontends.cli import _parser, main
+from gradcheck.options import OPTIONS
 from gradcheck.render.progress import SuiteProgress
 from gradcheck.threads import blas_line, pin_blas
 

@@ -141,7 +141,7 @@ def test_a_check_that_cannot_run_is_an_error_outcome():
     ({"batch_size": 0}, "batch_size", "got 0, expected a positive integer"),
     ({"batch_size": True}, "batch_size", "got True"),
     ({"seed": -1}, "seed", "non-negative integer"),
-    ({"dtype": "float16"}, "dtype", "expected one of ('float64', 'float32')"),
+    ({"dtype": "float16"}, "dtype", "expected float32 or float64"),
     ({"max_seconds": 0}, "max_seconds", "positive number"),
     ({"threads": 2}, "options", "unknown options ['threads']"),
 ])
