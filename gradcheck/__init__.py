@@ -1,48 +1,52 @@
-"""gradcheck: tells you whether your from-scratch neural network is right."""
+"""gradcheck: tells you whether your from-scratch neural network is right.
 
-from gradcheck import adapters
-from gradcheck.checks.gradients import check_gradients
-from gradcheck.checks.layers import check_layer
-from gradcheck.config import CheckConfig
-from gradcheck.engine import iter_checks, run_suite
-from gradcheck.errors import (
-    CheckTooSlowError,
-    GradcheckError,
-    InvalidArgumentError,
-    ProtocolError,
-    ReportWriteError,
-    TargetError,
-    TargetLoadError,
-    UserCodeError,
-)
-from gradcheck.render import notebook as _notebook  # noqa: F401  registers _repr_html_ of results
-from gradcheck.render import terminal as _terminal  # noqa: F401  registers str() of results
-from gradcheck.results import CheckOutcome, GradientCheckResult, ParamReport, SuiteResult
-from gradcheck.results.findings import Finding
+The public names are imported when first used (``gradcheck.check_gradients`` loads the checker
+then, not before), so importing a part of gradcheck, such as the pytest plugin's entry point
+that every pytest run of an environment with gradcheck installed loads, costs nothing more.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "check_gradients": "gradcheck.checks.gradients",
+    "check_layer": "gradcheck.checks.layers",
+    "CheckConfig": "gradcheck.config",
+    "iter_checks": "gradcheck.engine",
+    "run_suite": "gradcheck.engine",
+    "Finding": "gradcheck.results.findings",
+    "CheckOutcome": "gradcheck.results.model",
+    "GradientCheckResult": "gradcheck.results.model",
+    "ParamReport": "gradcheck.results.model",
+    "ProbeResult": "gradcheck.results.model",
+    "SuiteResult": "gradcheck.results.model",
+    "Verdict": "gradcheck.results.verdict",
+    **{name: "gradcheck.errors" for name in (
+        "CheckTooSlowError", "GradcheckError", "InvalidArgumentError", "ProtocolError",
+        "ReportWriteError", "TargetError", "TargetLoadError", "UserCodeError")},
+}
+#: Subpackages reachable as attributes (``gradcheck.adapters.functional``).
+_SUBPACKAGES = ("adapters", "probes", "strategies")
 
 
-__all__ = [
-    "CheckConfig",
-    "CheckOutcome",
-    "GradientCheckResult",
-    "SuiteResult",
-    "adapters",
-    "iter_checks",
-    "run_suite",
-    "ParamReport",
-    "check_gradients",
-    "check_layer",
-    "Finding",
-    "CheckTooSlowError",
-    "GradcheckError",
-    "InvalidArgumentError",
-    "ProtocolError",
-    "ReportWriteError",
-    "TargetError",
-    "TargetLoadError",
-    "UserCodeError",
-    "__version__",
-]
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"gradcheck.{name}")
+    else:
+        raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC, *_SUBPACKAGES])
+
+
+__all__ = ["__version__", *_PUBLIC, *_SUBPACKAGES]

@@ -39,6 +39,7 @@ from gradcheck.targets.data import DataSet
 from gradcheck.targets.layers import layer_inputs, layer_views
 from gradcheck.targets.protocol import target_params
 from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
+from gradcheck.threads import under_one_blas_thread
 
 #: The groups of checks; ``gradcheck check`` runs the first, ``probe`` the second, the rest both.
 GROUPS = ("gradients", "probes")
@@ -73,6 +74,7 @@ class Check:
     #: What a gradient check covers: "network", or a layer's name (see CheckOutcome.subject).
     subject: str = ""
 
+    @under_one_blas_thread
     def outcome(self) -> CheckOutcome:
         """Run the check; a gradcheck error becomes an outcome of status "error"."""
         try:
@@ -409,6 +411,7 @@ def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[s
             yield from family.make(ctx)
 
 
+@under_one_blas_thread
 def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
               label: str = "target", batch=None, build=None, layout: str | None = None, data=None,
               select: Callable[[Check], bool] | None = None,

@@ -3,14 +3,22 @@
 Two cores shared by a few processes, each with an OpenBLAS spinning two threads, make the
 small products of a network many times slower, and unevenly so: the same full-mode check
 then passes in 46 s, 32 s, or is refused by the time guard. With one thread it takes the
-7-10 s the arithmetic needs. The front ends (command line, pytest plugin) read the
-environment and call :func:`pin_blas`; nothing else here reads it.
+7-10 s the arithmetic needs.
+
+One policy for every front end: the command line, the pytest plugin and the several-targets
+workers enter :func:`pin_blas` for the whole run; the Python API (``check_gradients``,
+``check_layer``, ``run_suite``, the checks of ``parametrize_with_checks``) enters
+:func:`one_blas_thread` for the duration of each call, which does nothing inside a run a front end
+already pinned, and puts the user's own thread settings back when the call returns. A count set
+in ``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` or ``MKL_NUM_THREADS`` is the user's choice, and
+is left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 
 #: Variables through which a user sets the BLAS thread count; any of them set wins.
@@ -53,6 +61,30 @@ def blas_advice() -> str:
     setting = ", ".join(f"{k}={v}" for k, v in many.items())
     return (f"BLAS runs the threads your environment sets ({setting}). {shared} (set it to 1, "
             f"or unset it and gradcheck uses one) can make small products many times faster.")
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """For one call of the Python API: one BLAS thread unless a front end already decided (then
+    nothing changes) or the environment sets a count; the previous settings come back after."""
+    if _CHOSEN.get() is not None:
+        yield
+        return
+    import os
+
+    with pin_blas(os.environ):
+        yield
+
+
+def under_one_blas_thread(function: Callable) -> Callable:
+    """Decorator of the Python API's entry points: the call runs in :func:`one_blas_thread`."""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        with one_blas_thread():
+            return function(*args, **kwargs)
+
+    return call
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from gradcheck.options import LAYOUTS
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.results.findings import Finding
 from gradcheck.targets.usercode import UserCodeCrash, call_user
+from gradcheck.threads import under_one_blas_thread
 from gradcheck.validation import (
     require_callable,
     resolve_grads,
@@ -59,6 +60,7 @@ def _align(name, analytic, array, context: CodeContext):
     return (None if aligned is None else aligned()), mismatch
 
 
+@under_one_blas_thread
 def check_gradients(
     loss: Callable[[], float],
     params: Mapping[str, np.ndarray],

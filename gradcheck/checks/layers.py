@@ -16,9 +16,11 @@ from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.model import least_precise, tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.usercode import Named, UserCodeCrash, call_user
+from gradcheck.threads import under_one_blas_thread
 from gradcheck.validation import require_callable, validate_array, validate_options, validate_params, validate_seed
 
 
+@under_one_blas_thread
 def check_layer(
     forward: Callable[[np.ndarray], np.ndarray],
     backward: Callable[[np.ndarray], object],

@@ -1,13 +1,14 @@
-"""pytest plugin: run gradcheck's checks against someone else's network.
+"""The pytest front end: gradcheck's checks against someone else's network, as test items.
 
     pytest --gradcheck-target=path/to/student.py:target
 
 collects one test item per check of the engine (``student.py::check_gradients_batch1``, ...),
-each failing with the diagnosis. ``GRADCHECK_TARGET`` in the environment does the same. The
-options (``--gradcheck-mode``, ``--gradcheck-batch-size``, ...) are the command line's, from
-:data:`gradcheck.options.OPTIONS`, so both run the same checks and give the same verdicts.
-For your own test files, :func:`parametrize_with_checks` turns the checks into parametrized
-tests.
+each failing with the diagnosis, and ends the terminal summary with the suite's one verdict.
+``GRADCHECK_TARGET`` in the environment does the same. The options (``--gradcheck-mode``,
+``--gradcheck-batch-size``, ...) are the command line's, from :data:`gradcheck.options.OPTIONS`,
+so both run the same checks and give the same verdicts. pytest loads
+:mod:`gradcheck.pytest_plugin`, which registers this module only in a run that uses it. For
+your own test files, :func:`parametrize_with_checks` turns the checks into parametrized tests.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from gradcheck.config import CheckConfig, flag_words
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
 from gradcheck.frontends.session import LoadedTarget, config_for, load_target
-from gradcheck.options import LAYOUTS, OPTIONS, PLUGIN_PREFIX, flag
+from gradcheck.options import OPTIONS, PLUGIN_PREFIX, flag
+from gradcheck.pytest_plugin import TARGET_VARIABLE
 from gradcheck.results import CheckOutcome, SuiteResult
 from gradcheck.targets.protocol import as_target
 from gradcheck.threads import pin_blas
@@ -38,24 +40,8 @@ def _flag(name: str) -> str:
     return flag(name, PLUGIN_PREFIX)
 
 
-def pytest_addoption(parser):
-    group = parser.getgroup("gradcheck", "gradient checks of a network under test")
-    group.addoption("--gradcheck-target", default=None,
-                    help="package.module:attr or path/file.py:attr to run the checks on "
-                         "(default: $GRADCHECK_TARGET)")
-    for option in OPTIONS:
-        group.addoption(_flag(option.name), dest=f"gradcheck_{option.name}", type=option.parse,
-                        default=None, choices=option.choices, help=option.help)
-    group.addoption("--gradcheck-layout", default=None, choices=LAYOUTS,
-                    help="examples as rows or columns of X (default: declared, else detected)")
-    group.addoption("--gradcheck-xfail", action="append", default=[], metavar="CHECK",
-                    help="mark this check as an expected failure (repeatable)")
-    group.addoption("--gradcheck-html", default=None, metavar="PATH",
-                    help="write an HTML report of the checks' results to PATH")
-
-
 def _spec(config) -> str | None:
-    return config.getoption("gradcheck_target", None) or os.environ.get("GRADCHECK_TARGET")
+    return config.getoption("gradcheck_target", None) or os.environ.get(TARGET_VARIABLE)
 
 
 def _config(config) -> CheckConfig:
@@ -222,7 +208,17 @@ class _SuiteCollector:
             reporter.write_line(f"gradcheck: HTML report written to {written}")
 
 
-def pytest_configure(config):
+def loaded_target(config):
+    """The target of ``--gradcheck-target``, loaded once per process (the ``gradcheck_target``
+    fixture's value); a load error is raised."""
+    loaded = _loaded(config)
+    if isinstance(loaded, GradcheckError):
+        raise loaded
+    return loaded.target
+
+
+def configure(config):
+    """What the entry point's ``pytest_configure`` does in a run that uses gradcheck."""
     if _spec(config):
         _config(config)  # a bad option is a usage error before anything runs
         # one BLAS thread per process (each xdist worker too), unless the environment sets a count
@@ -250,17 +246,6 @@ def pytest_report_header(config):
     if _BLAS in config.stash:
         return [f"gradcheck: {config.stash[_BLAS]}"]
     return None
-
-
-@pytest.fixture
-def gradcheck_target(request):
-    """The target named by --gradcheck-target (or $GRADCHECK_TARGET), loaded and validated."""
-    if not _spec(request.config):
-        pytest.skip("no --gradcheck-target given")
-    loaded = _loaded(request.config)
-    if isinstance(loaded, GradcheckError):
-        raise loaded
-    return loaded.target
 
 
 class _SkippingCheck:

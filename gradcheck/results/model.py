@@ -4,11 +4,13 @@
 stability probe), ``CheckOutcome`` (one named check of a suite: its verdict and result) and
 ``SuiteResult`` (every check run on one target, what every renderer consumes). No printing
 and no formatting here: ``str(result)`` asks the text renderer registered for the result's
-type (:mod:`gradcheck.render.terminal` registers itself when gradcheck is imported).
+type (:mod:`gradcheck.render.terminal` registers itself, and is imported the first time a
+result is shown).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,20 +20,29 @@ import numpy as np
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.results.findings import JSON_FORMAT_VERSION, Finding, json_safe
 
-#: Text renderers by result type; filled by :mod:`gradcheck.render.terminal`.
+#: Text renderers by result type; filled by :mod:`gradcheck.render.terminal` when it is imported.
 TEXT_RENDERERS: dict[type, Callable[[Any], str]] = {}
 #: HTML renderers (notebook display) by result type; filled by :mod:`gradcheck.render.notebook`.
 HTML_RENDERERS: dict[type, Callable[[Any], str]] = {}
+#: The modules that register those renderers, imported by name the first time a result is shown
+#: (the results model never imports a renderer itself).
+_RENDERER_MODULES = {"text": "gradcheck.render.terminal", "html": "gradcheck.render.notebook"}
+
+
+def _renderer(table: dict, which: str, result) -> Callable[[Any], str] | None:
+    if type(result) not in table:
+        importlib.import_module(_RENDERER_MODULES[which])
+    return table.get(type(result))
 
 
 def _html(result) -> str | None:
     """``_repr_html_``: None (plain repr) when no HTML renderer is registered."""
-    render = HTML_RENDERERS.get(type(result))
+    render = _renderer(HTML_RENDERERS, "html", result)
     return None if render is None else render(result)
 
 
 def _text(result) -> str:
-    render = TEXT_RENDERERS.get(type(result))
+    render = _renderer(TEXT_RENDERERS, "text", result)
     return object.__repr__(result) if render is None else render(result)
 
 

@@ -32,6 +32,9 @@ def test_html_under_two_workers_is_the_same_each_run_and_titled_by_target(pytest
 
 
 INNER = '''
+import numpy  # noqa: F401 - a NumPy project's tests have it loaded: pytester drops what a run imports,
+              # and NumPy's C core cannot be imported twice in one process
+
 pytest_plugins = ["pytester"]
 
 

@@ -60,7 +60,7 @@ def test_no_target_adds_nothing(pytester):
 def test_parametrize_with_checks_decorator(pytester):
     pytester.makepyfile(f"""
         import runpy
-        from gradcheck.frontends.pytest_suite import parametrize_with_checks
+        from gradcheck.pytest_plugin import parametrize_with_checks
 
         buggy = runpy.run_path({str(EXAMPLES / 'blog_buggy.py')!r})["target"]
 
@@ -202,7 +202,7 @@ def test_a_check_that_cannot_judge_the_target_is_skipped_with_the_reason(pyteste
 def test_parametrize_with_checks_skips_what_cannot_be_judged(pytester):
     pytester.makepyfile(jittery=JITTERY)
     pytester.makepyfile(test_jittery="""
-        from gradcheck.frontends.pytest_suite import parametrize_with_checks
+        from gradcheck.pytest_plugin import parametrize_with_checks
         from jittery import target
 
         @parametrize_with_checks(target)

@@ -26,8 +26,8 @@ from gradcheck.errors import (
     TargetLoadError,
     UserCodeError,
 )
-from gradcheck.frontends.pytest_suite import parametrize_with_checks
 from gradcheck.probes import ProbeResult
+from gradcheck.pytest_plugin import parametrize_with_checks
 from gradcheck.render.atomic import check_writable, write_text_atomic
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.batches import synthetic_batch
