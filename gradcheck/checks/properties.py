@@ -28,6 +28,7 @@ from gradcheck.results.findings import Finding
 from gradcheck.targets.layers import LayerView
 from gradcheck.targets.protocol import infer_n_classes, target_params
 from gradcheck.targets.tasks import take_examples
+from gradcheck.targets.usercode import UserCodeCrash, call_user
 
 __all__ = [
     "PropertyViolation",
@@ -56,14 +57,16 @@ def _fail(kind: str, subject: str, what: str, hint: str, **data: Any) -> Propert
 
 
 def _call(fn: Callable, *args: Any, subject: str, call: str) -> Any:
-    """fn(*args) on copies; a raised exception becomes a violation of kind ``exception``."""
+    """fn(*args) on copies, through the one guarded call; a raised exception becomes a violation
+    of kind ``exception`` whose hint is the user's line that raised."""
     copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     try:
-        return fn(*copies)
-    except Exception as exc:  # the user's bug is the finding
-        raise _fail("exception", subject, f"{call} raised {type(exc).__name__}: {exc}",
-                    "Make the function accept this input; Hypothesis printed the smallest one "
-                    "it found.") from exc
+        return call_user(fn, *copies, call=call)
+    except UserCodeCrash as raised:  # the user's bug is the finding
+        crash = raised.crash
+        at = f" at {crash.where}" if crash.file else ""
+        raise _fail("exception", subject, f"{call} raised {crash.error_type}: {crash.message}{at}",
+                    crash.finding(subject).hint) from raised.__cause__
 
 
 def _as_array(value: Any, subject: str, call: str) -> np.ndarray:

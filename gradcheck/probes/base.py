@@ -258,7 +258,7 @@ class UserCodeRaised(Exception):
         self.finding = finding
 
 
-def call_user(subject: str, call: str, fn: Callable, *args: Any) -> Any:
+def call_network(subject: str, call: str, fn: Callable, *args: Any) -> Any:
     """``fn(*args)`` through the one guarded call, or UserCodeRaised with a finding naming
     ``call``, the exception and the user's line."""
     try:
@@ -274,7 +274,7 @@ def call_user(subject: str, call: str, fn: Callable, *args: Any) -> Any:
 
 def call_gradients(subject: str, call: str, target: Any, X: Any, y: Any) -> Mapping:
     """``target.gradients(X, y)``, or UserCodeRaised when it raises or returns no mapping."""
-    grads = call_user(subject, call, target.gradients, X, y)
+    grads = call_network(subject, call, target.gradients, X, y)
     if not isinstance(grads, Mapping):
         raise UserCodeRaised(Finding(
             "shape", subject, f"{subject}: {call} returned {type(grads).__name__}, expected a dict "

@@ -31,6 +31,7 @@ from gradcheck.probes.inputs import positive, positive_list, probe_target
 from gradcheck.results.findings import Finding
 from gradcheck.targets.batches import check_batch_memory, describe, input_width, synthetic_batch
 from gradcheck.targets.tasks import Task, take_examples
+from gradcheck.targets.usercode import UserCodeCrash, call_user
 from gradcheck.validation import validate_seed
 
 #: Batch sizes of the shape contract: one (squeezes), a few small odd ones, and 64.
@@ -227,6 +228,6 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
 def _loss_or_nan(target, X, y) -> float:
     """The loss as a float, NaN when it raised or returned something else (reported elsewhere)."""
     try:
-        return float(target.loss(X, y))
-    except Exception:
+        return float(call_user(target.loss, X, y, call="loss"))
+    except (UserCodeCrash, TypeError, ValueError):  # raised, or returned no number
         return float("nan")

@@ -23,6 +23,7 @@ from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.numeric.taylor import RatioSweep, judge_ratios, loss_rounding
 from gradcheck.results.findings import Finding
 from gradcheck.targets.protocol import target_params
+from gradcheck.targets.usercode import Crash, UserCodeCrash, call_user
 
 #: Predicted relative decreases tried: eta = q |L| / |g|^2 for q = 10^-1 ... 10^-14.
 FRACTIONS = tuple(10.0 ** -k for k in range(1, 15))
@@ -46,10 +47,16 @@ class Descent:
     loss: float = math.nan
     grad_norm: float = math.nan
     detail: str = ""
+    #: Where the user's code raised (verdict "raised").
+    crash: Crash | None = None
 
 
 def _float_loss(target, X, y) -> float:
-    return float(np.asarray(target.loss(X, y), dtype=np.float64).reshape(-1)[0])
+    return float(np.asarray(call_user(target.loss, X, y, call="loss"), dtype=np.float64).reshape(-1)[0])
+
+
+def _raised(crash: UserCodeCrash) -> Descent:
+    return Descent("raised", detail=f"{crash.crash.error_type}: {crash.crash.message}", crash=crash.crash)
 
 
 def _steps(params: Mapping[str, np.ndarray], grads: Mapping) -> dict[str, np.ndarray] | None:
@@ -83,10 +90,10 @@ def descent_test(target, X, y) -> Descent:
         with np.errstate(all="ignore"):
             try:
                 f0 = _float_loss(target, X, y)
-                grads = _steps(params, target.gradients(X, y))
+                grads = _steps(params, call_user(target.gradients, X, y, call="gradients"))
                 f0_again = _float_loss(target, X, y)
-            except Exception as exc:  # the user's code: reported by the caller as a finding
-                return Descent("raised", detail=f"{type(exc).__name__}: {exc}")
+            except UserCodeCrash as crash:  # the user's code: reported by the caller as a finding
+                return _raised(crash)
             if grads is None:
                 return Descent("shape", loss=f0, detail="a gradient cannot be shaped like its parameter")
             norm2 = sum(float(np.sum(g * g)) for g in grads.values())
@@ -113,8 +120,8 @@ def descent_test(target, X, y) -> Descent:
                 noise.append(2 * floor / abs(predicted))
                 if noise[-1] > 1.0:
                     break  # below the rounding floor: smaller steps only give noise
-    except Exception as exc:  # a loss that raises at a moved point
-        return Descent("raised", detail=f"{type(exc).__name__}: {exc}")
+    except UserCodeCrash as crash:  # a loss that raises at a moved point
+        return _raised(crash)
     finally:
         snapshot.restore()
     sweep = judge_ratios(steps, ratios, noise)
@@ -170,7 +177,8 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
         "shape": ("a gradient cannot be shaped like its parameter",
                   "See the shapes probe."),
         "raised": (f"the network raised {descent.detail}",
-                   "Run the same call yourself on this batch; the traceback shows the line."),
+                   descent.crash.finding(subject).hint if descent.crash is not None
+                   else "Run the same call yourself on this batch to see the traceback."),
         "undecided": ("rounding and curvature hide whether the loss falls by eta |g|^2 for small "
                       "steps; the descent test is not conclusive here",
                       "In float32, run it in float64 for a conclusive test; in float64, run the "

@@ -17,6 +17,7 @@ import numpy as np
 from gradcheck.errors import UserCodeError
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.targets.protocol import target_params
+from gradcheck.targets.usercode import Crash, UserCodeCrash, call_user
 
 
 @dataclass
@@ -60,6 +61,8 @@ class RunRecord:
     breakage: Breakage | None = None
     warning: tuple[int, str] | None = None
     error: str | None = None
+    #: Where the user's code raised, when it did.
+    crash: Crash | None = None
 
     @property
     def finite(self) -> bool:
@@ -151,10 +154,14 @@ def sgd_run(target, X, y, *, lr: float, steps: int, scale: float = 1.0,
             for step in range(steps + 1):
                 seen = len(caught)
                 try:
-                    loss = float(np.asarray(target.loss(Xs, y), dtype=np.float64).reshape(-1)[0])
-                    grads = dict(target.gradients(Xs, y))
-                except Exception as exc:  # the user's code broke: a finding, not a crash
-                    record.error = f"step {step}: {type(exc).__name__}: {exc}"
+                    loss = float(np.asarray(call_user(target.loss, Xs, y, call="loss"),
+                                            dtype=np.float64).reshape(-1)[0])
+                    grads = dict(call_user(target.gradients, Xs, y, call="gradients"))
+                except UserCodeCrash as raised:  # the user's code broke: a finding, not a crash
+                    crash = raised.crash
+                    at = f" at {crash.where}" if crash.file else ""
+                    record.error = f"step {step}: {crash.error_type}: {crash.message}{at}"
+                    record.crash = crash
                     break
                 if record.warning is None:
                     runtime = [w for w in caught[seen:] if issubclass(w.category, RuntimeWarning)]

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from gradcheck.numeric.perturbation import Snapshot
-from gradcheck.probes.base import ProbeResult, UserCodeRaised, call_gradients, call_user, parameters_kept
+from gradcheck.probes.base import ProbeResult, UserCodeRaised, call_gradients, call_network, parameters_kept
 from gradcheck.probes.descent import descent_finding, descent_test
 from gradcheck.probes.inputs import positive, positive_list, precision_pair, probe_batch, target_and_batch
 from gradcheck.probes.runs import RunRecord, apply_step, first_nonfinite_layer, global_norm, sgd_run
 from gradcheck.results.findings import Finding
 from gradcheck.targets.protocol import target_params
+from gradcheck.targets.usercode import UserCodeCrash, call_user
 
 #: Input scales swept: as given, pixels never divided by 255, and far beyond.
 INPUT_SCALES = (1.0, 255.0, 1e4)
@@ -35,10 +36,26 @@ DEAD_WARNING, DEAD_ERROR = 0.1, 1.0
 DEAD_EVIDENCE = 16
 
 
-def _run_error_finding(subject: str, run: RunRecord) -> Finding:
-    return Finding("exception", subject, f"{subject}: the target raised at {run.error}",
-                   "Run the same call yourself with this batch; the traceback shows the line.",
-                   data={"lr": run.lr, "scale": run.scale})
+def _run_error_finding(subject: str, run: RunRecord, also: list[str] = ()) -> Finding:
+    """The target's code raised during a run (``also``: the other settings it raised at too)."""
+    hint = (run.crash.finding(subject).hint if run.crash is not None
+            else "Run the same call yourself with this batch to see the traceback.")
+    more = f" (and the same at {', '.join(also)})" if also else ""
+    return Finding("exception", subject, f"{subject}: the target raised at {run.error}{more}",
+                   hint, data={"lr": run.lr, "scale": run.scale})
+
+
+def _crash_key(crash) -> tuple:
+    return (crash.error_type, crash.message, crash.file, crash.line)
+
+
+def _by_error(runs: Sequence[RunRecord]) -> dict[tuple, list[RunRecord]]:
+    """Runs that raised, grouped by the error they met (its type, text and line)."""
+    grouped: dict[tuple, list[RunRecord]] = {}
+    for run in runs:
+        key = _crash_key(run.crash) if run.crash is not None else (run.error,)
+        grouped.setdefault(key, []).append(run)
+    return grouped
 
 
 def probe_input_scale(target, X, y, *, scales: Sequence[float] = INPUT_SCALES, lr: float = 0.1,
@@ -189,11 +206,12 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
     if finding.data.get("skipped"):  # nothing tested whether the gradients point downhill
         result.skipped = finding.data["reason"]
     trained = []
+    raised: list[RunRecord] = []
     for lr in rates:
         run = sgd_run(target, X, y, lr=lr, steps=steps)
         result.series[f"lr {lr:g}"] = run.series()
         if run.error is not None:
-            result.findings.append(_run_error_finding(subject, run))  # a failure at any rate
+            raised.append(run)  # a failure at any rate: said once, below
             continue
         if not run.diverged():
             if run.loss[-1] <= 0.9 * run.loss[0]:
@@ -203,6 +221,13 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
             result.breaking_magnitude = lr
             result.findings.append(_divergence_finding(subject, run, target, X, y, clip_norm,
                                                        result.series))
+    # the code raising is a failure at any rate, but one error is said once, with every rate it
+    # met (and not again when the descent test met it first)
+    said = {_crash_key(descent.crash)} if descent.crash is not None else set()
+    for key, runs in _by_error(raised).items():
+        if key not in said:
+            result.findings.append(_run_error_finding(subject, runs[0],
+                                                      [f"lr {r.lr:g}" for r in runs[1:]]))
     if descent.sweep is not None:  # after the training runs: reports plot those by step
         result.series["descent"] = {"eta": descent.sweep.steps, "ratio": descent.sweep.ratios,
                                     "noise": descent.sweep.noise}
@@ -255,7 +280,7 @@ def _divergence_finding(subject, run: RunRecord, target, X, y, clip_norm, series
 
 
 def _activation_items(target, X) -> list[tuple[str, np.ndarray]]:
-    outputs = target.activations(X)
+    outputs = call_user(target.activations, X, call="activations")
     items = outputs.items() if isinstance(outputs, Mapping) else (
         (f"layer {i}", a) for i, a in enumerate(outputs, start=1))
     return [(str(k), np.asarray(v, dtype=np.float64)) for k, v in items]
@@ -335,12 +360,12 @@ def _after_training(target, X, y, *, lr, steps) -> list[tuple[str, np.ndarray]]:
     try:
         with np.errstate(all="ignore"):
             for _ in range(steps):
-                grads = target.gradients(X, y)
+                grads = call_user(target.gradients, X, y, call="gradients")
                 if not math.isfinite(global_norm(grads)):
                     return []
                 apply_step(params, grads, lr)
             return _activation_items(target, X)
-    except Exception:  # the run probes report user errors; this one only adds a column
+    except UserCodeCrash:  # the run probes report user errors; this one only adds a column
         return []
     finally:
         snapshot.restore()
@@ -411,8 +436,8 @@ def probe_precision(target64, target32, X, y, *, rtol: float = 1e-3,
     try:
         with parameters_kept(target64, subject, result.findings), \
                 parameters_kept(target32, subject, result.findings), np.errstate(all="ignore"):
-            loss64 = call_user(subject, "target64.loss(X, y)", lambda: float(target64.loss(X64, y)))
-            loss32 = call_user(subject, "target32.loss(X, y)", lambda: float(target32.loss(X32, y)))
+            loss64 = call_network(subject, "target64.loss(X, y)", lambda: float(target64.loss(X64, y)))
+            loss32 = call_network(subject, "target32.loss(X, y)", lambda: float(target32.loss(X32, y)))
             g64 = call_gradients(subject, "target64.gradients(X, y)", target64, X64, y)
             g32 = call_gradients(subject, "target32.gradients(X, y)", target32, X32, y)
     except UserCodeRaised as raised:

@@ -10,6 +10,7 @@ from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.options import LAYOUTS
 from gradcheck.targets.protocol import first_weight, target_params
 from gradcheck.targets.tasks import Task, candidate_tasks
+from gradcheck.targets.usercode import UserCodeCrash, call_user
 from gradcheck.validation import positive_int, validate_seed
 
 #: A synthetic batch may take at most this share of the machine's physical memory.
@@ -93,15 +94,17 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
             X = _inputs(W, n, candidate, rng, dtype)
             y = task.labels(n, rng, layout=candidate, dtype=dtype)
             try:
-                float(target.loss(X, y))
-            except MemoryError as exc:  # says nothing about the form: report it as it is
-                from gradcheck.targets.usercode import UserCodeCrash
-                from gradcheck.targets.usercode import describe as crash_of
-
-                raise UserCodeCrash(crash_of(exc, "loss"), restored=(
-                    f"it ran out of memory on a batch of {n} examples while gradcheck was "
-                    "finding the layout of X")) from exc
-            except Exception as exc:  # try the next form; report every one if none works
+                float(call_user(target.loss, X, y, call="loss"))
+            except UserCodeCrash as raised:
+                if isinstance(raised.__cause__, MemoryError):  # says nothing about the form
+                    raise UserCodeCrash(raised.crash, restored=(
+                        f"it ran out of memory on a batch of {n} examples while gradcheck was "
+                        "finding the layout of X")) from raised.__cause__
+                # try the next form; report every one if none works
+                errors.append(f"{candidate}, {task.name} labels {y.shape}: {raised.crash.error_type}: "
+                              f"{raised.crash.message}")
+                continue
+            except (TypeError, ValueError) as exc:  # it returned something that is not a number
                 errors.append(f"{candidate}, {task.name} labels {y.shape}: {type(exc).__name__}: {exc}")
                 continue
             return candidate, task  # a NaN loss is a finding of the checks, not of the form

@@ -22,6 +22,7 @@ import numpy as np
 from gradcheck.errors import ProtocolError, TargetLoadError
 from gradcheck.options import LAYOUTS
 from gradcheck.targets.loading import no_exit
+from gradcheck.targets.usercode import call_user
 from gradcheck.validation import is_count
 
 REQUIRED = {
@@ -119,7 +120,9 @@ def _required_arguments(function) -> list[str]:
 
 
 def target_params(target) -> dict[str, np.ndarray]:
-    params = target.params() if callable(target.params) else target.params
+    """The target's parameters: its ``params`` mapping, or what ``params()`` returns (the user's
+    code, through the guarded call)."""
+    params = call_user(target.params, call="params") if callable(target.params) else target.params
     return dict(params)
 
 

@@ -170,6 +170,8 @@ def call_user(function: Callable, *args: Any, call: str, during: Callable[[], st
     """
     try:
         return function(*args)
+    except UserCodeCrash:  # already located, by a guarded call inside this one
+        raise
     except SystemExit as exc:
         raise UserCodeCrash(describe_exit(exc, call), during=during() if during else "") from exc
     except Exception as exc:

@@ -20,6 +20,7 @@ import numpy as np
 
 from gradcheck.numeric.model import least_precise, relative_rounding
 from gradcheck.targets.protocol import target_params
+from gradcheck.targets.usercode import UserCodeCrash, call_user
 
 #: The copy is not attempted when the target holds more array data than this (bytes, before
 #: widening): a network that carries its training set would double its memory.
@@ -156,10 +157,14 @@ def float64_copy(target, X, y):
                                       "float64 (the code keeps or casts them narrower)")
         if any(np.shares_memory(params[name], array) for name, array in original.items()):
             return None, None, None, "the copy's parameters share memory with the original's"
-        same_loss = _agrees(clone.loss(X64, y64), target.loss(X, y))
-        wide, narrow_grads = dict(clone.gradients(X64, y64)), dict(target.gradients(X, y))
-    except Exception as exc:  # noqa: BLE001 - the copy runs the user's code
-        return None, None, None, f"the copy raised {type(exc).__name__}: {exc}"
+        same_loss = _agrees(call_user(clone.loss, X64, y64, call="loss"),
+                            call_user(target.loss, X, y, call="loss"))
+        wide = dict(call_user(clone.gradients, X64, y64, call="gradients"))
+        narrow_grads = dict(call_user(target.gradients, X, y, call="gradients"))
+    except UserCodeCrash as raised:
+        return None, None, None, f"the copy raised {raised.crash.error_type}: {raised.crash.message}"
+    except (TypeError, ValueError) as exc:  # what it returned is not what the original returns
+        return None, None, None, f"the copy's results cannot be compared ({type(exc).__name__}: {exc})"
     if not same_loss:
         return None, None, None, "the copy's loss differs from the original's"
     narrow_out = [k for k, g in wide.items() if np.asarray(g).dtype != np.float64]

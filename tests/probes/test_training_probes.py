@@ -281,7 +281,9 @@ def test_an_exception_in_user_code_is_a_finding_and_restores_parameters(mnist_ba
 
     net.gradients = flaky
     run = sgd_run(net, *mnist_batch, lr=0.1, steps=5)
-    assert run.error == "step 2: RuntimeError: boom at call 3"
+    assert run.error.startswith("step 2: RuntimeError: boom at call 3 at ")
+    assert run.error.endswith("test_training_probes.py:279")
+    assert run.crash.line == 279 and run.crash.code == 'raise RuntimeError("boom at call 3")'
     _assert_unchanged(net.params, before)
 
 
@@ -349,3 +351,17 @@ def test_parameters_the_loss_does_not_read_fail_the_descent_test_with_that_reaso
     result = probe_learning_rate(Copies(), *mnist_batch, rates=(0.1,), steps=2)
     failure = next(f for f in result.findings if f.is_failure)
     assert failure.data["verdict"] == "not_read" and "not the arrays your loss reads" in failure.message
+
+
+def test_a_backward_that_always_raises_is_one_finding_naming_its_line(mnist_batch):
+    """The same error met at every rate is said once, with the user's line, not once per rate."""
+    net = NaiveSoftmaxNet()
+
+    def broken(X, y):
+        raise ValueError("shapes (64,10) and (64,784) not aligned")
+
+    net.gradients = broken
+    result = probe_learning_rate(net, *mnist_batch)
+    raised = [f for f in result.findings if f.kind == "exception"]
+    assert len(raised) == 1 and not result.passed
+    assert "test_training_probes.py" in raised[0].hint and "raise ValueError" in raised[0].hint
