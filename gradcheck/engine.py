@@ -426,9 +426,9 @@ def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str
     ``stop_on_error`` a check that cannot run raises its GradcheckError instead of becoming
     an outcome of status "error".
     """
-    checks = iter_checks(target, config, groups=groups, batch=batch, build=build, layout=layout,
-                         data=data, progress=progress, **options)
-    used = _config(config, dict(options))
+    used = _config(config, dict(options))  # validated once, here
+    checks = iter_checks(target, used, groups=groups, batch=batch, build=build, layout=layout,
+                         data=data, progress=progress)
     suite = SuiteResult(target=label, config=used.to_dict())
     for check in checks:
         if select is not None and not select(check):

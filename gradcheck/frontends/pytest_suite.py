@@ -34,6 +34,7 @@ from gradcheck.wording import spoken_as
 RESULT_PROPERTY = "gradcheck_outcome"
 _LOADED = pytest.StashKey[object]()
 _BLAS = pytest.StashKey[str]()
+_CONFIG = pytest.StashKey[CheckConfig]()
 
 
 def _flag(name: str) -> str:
@@ -45,12 +46,15 @@ def _spec(config) -> str | None:
 
 
 def _config(config) -> CheckConfig:
-    values = {option.name: config.getoption(f"gradcheck_{option.name}") for option in OPTIONS}
-    try:
-        with spoken_as(flag_words("--gradcheck-")):
-            return config_for(values, _flag)
-    except GradcheckError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+    """The run's CheckConfig, made from the options once per process; a bad value is a usage error."""
+    if _CONFIG not in config.stash:
+        values = {option.name: config.getoption(f"gradcheck_{option.name}") for option in OPTIONS}
+        try:
+            with spoken_as(flag_words(PLUGIN_PREFIX)):
+                config.stash[_CONFIG] = config_for(values, _flag)
+        except GradcheckError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+    return config.stash[_CONFIG]
 
 
 def _loaded(config) -> LoadedTarget | GradcheckError:
@@ -88,7 +92,8 @@ class TargetChecks(pytest.Collector):
         args = loaded.engine_arguments()
         del args["label"]
         for index, check in enumerate(iter_checks(loaded.target, _config(self.config), **args)):
-            yield GradcheckItem.from_parent(self, name=check.name, check=check, index=index)
+            yield GradcheckItem.from_parent(self, name=check.name, check=check, index=index,
+                                            label=loaded.label)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -105,17 +110,18 @@ def pytest_make_collect_report(collector):
 class GradcheckItem(pytest.Item):
     """One check as a pytest item."""
 
-    def __init__(self, *, check, index: int = 0, **kwargs):
+    def __init__(self, *, check, index: int = 0, label: str = "", **kwargs):
         super().__init__(**kwargs)
         self.check = check
         self.index = index
+        self.label = label
 
     def runtest(self):
-        with spoken_as(flag_words("--gradcheck-")):
+        with spoken_as(flag_words(PLUGIN_PREFIX)):
             outcome = self.check.outcome()
         # user_properties travel from xdist workers to the controller, which writes HTML
         self.user_properties.append((RESULT_PROPERTY, json.dumps(
-            {"index": self.index, "outcome": outcome.to_dict()})))
+            {"index": self.index, "target": self.label, "outcome": outcome.to_dict()})))
         if not outcome.passed:
             raise ConformanceFailure(failure_text(outcome), outcome.result)
         if outcome.status == "skipped":  # the check could not judge this target: say why
@@ -163,6 +169,7 @@ class _SuiteCollector:
     def __init__(self, config, html_path: str | None):
         self.config, self.html_path = config, html_path
         self.outcomes: dict[str, tuple[int, dict]] = {}
+        self.label = ""
 
     def pytest_runtest_logreport(self, report):
         if report.when != "call":
@@ -171,6 +178,7 @@ class _SuiteCollector:
             if name == RESULT_PROPERTY:
                 data = json.loads(value)
                 self.outcomes[report.nodeid] = (data["index"], data["outcome"])
+                self.label = data.get("target") or self.label
 
     def suite(self) -> SuiteResult:
         from gradcheck.frontends.environment import collect_environment
@@ -180,7 +188,9 @@ class _SuiteCollector:
         environment = collect_environment(
             seed=checked.seed, dtype=checked.dtype,
             argv=["pytest", *self.config.invocation_params.args])
-        return SuiteResult(target=_spec(self.config) or "conformance suite", config=checked.to_dict(),
+        # the label the items were collected under (in this process or an xdist worker)
+        return SuiteResult(target=self.label or _spec(self.config) or "conformance suite",
+                           config=checked.to_dict(),
                            outcomes=[CheckOutcome.from_dict(o) for o in ordered],
                            environment=environment)
 
