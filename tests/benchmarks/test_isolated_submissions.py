@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from gradcheck.frontends.isolation import Limits, run_isolated
-from tests.safety.submissions import KINDS, check_submission, write_folder
+from tests.system.safety.submissions import KINDS, check_submission, write_folder
 
 COUNT = 50
 

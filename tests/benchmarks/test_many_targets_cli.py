@@ -3,7 +3,7 @@
 Run with ``pytest tests/benchmarks/test_many_targets_cli.py --benchmark-only``. The wall time
 is the whole command: ``gradcheck check 'subs/*.py:build' --mode directional --workers 2
 --timeout 10 --memory 1024 --json all.json`` over 50 submissions (correct, buggy, looping,
-exiting, crashing, allocating: the kinds of ``tests/safety/submissions.py``, five of each).
+exiting, crashing, allocating: the kinds of ``tests/system/safety/submissions.py``, five of each).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from tests.frontends.helpers import gradcheck
-from tests.frontends.test_many import EXPECTED, _targets
-from tests.safety.submissions import write_folder
+from tests.system.frontends.helpers import gradcheck
+from tests.system.frontends.test_many import EXPECTED, _targets
+from tests.system.safety.submissions import write_folder
 
 COUNT = 50
 

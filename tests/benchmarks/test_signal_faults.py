@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from tests.safety.faults import SCENARIOS, run_campaign
+from tests.system.safety.faults import SCENARIOS, run_campaign
 
 RUNS = 300
 

@@ -1,7 +1,7 @@
 """Hundreds of SIGTERMs and double Ctrl-Cs sent to ``gradcheck check`` subprocesses.
 
 Run with ``pytest tests/benchmarks/test_signal_faults_cli.py --benchmark-only``: 300 runs of
-the campaign of ``tests/frontends/test_signals_cli.py`` (memory-mapped parameter files, a
+the campaign of ``tests/system/frontends/test_signals_cli.py`` (memory-mapped parameter files, a
 signal at a seeded random loss call of the check); every file must come back bit for bit and
 every run must end with its signal's status.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.frontends.test_signals_cli import KINDS, _campaign
+from tests.system.frontends.test_signals_cli import KINDS, _campaign
 
 RUNS = 300
 

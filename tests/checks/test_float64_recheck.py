@@ -12,7 +12,7 @@ import pytest
 
 from gradcheck import check_gradients
 from gradcheck.engine import check_target_gradients
-from tests.frontends.helpers import gradcheck
+from tests.system.frontends.helpers import gradcheck
 from tests.targets.test_widening import _batch, _tanh_net
 
 

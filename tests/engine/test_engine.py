@@ -13,7 +13,7 @@ from gradcheck.errors import InvalidArgumentError
 from gradcheck.frontends.cli import main
 from gradcheck.frontends.session import load_target
 from gradcheck.render.html_report import render_html
-from tests.reliability.helpers import TARGET_SOURCE, run_cli, run_pytest
+from tests.system.reliability.helpers import TARGET_SOURCE, run_cli, run_pytest
 
 pytest_plugins = ["pytester"]
 
