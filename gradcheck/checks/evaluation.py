@@ -10,6 +10,8 @@ from time import perf_counter
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.differences import stencil_values
+from gradcheck.numeric.model import LossPrecision, eps_of, least_precise, measured_precision
 from gradcheck.targets.usercode import call_user
 
 
@@ -52,6 +54,34 @@ def as_scalar(value, *, argument: str = "loss") -> float:
     )
 
 
+def returned_dtype(value) -> np.dtype | None:
+    """The float dtype of a loss value when it is a NumPy float (scalar or array), else None."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and np.issubdtype(dtype, np.floating):
+        return np.dtype(dtype)
+    return None
+
+
+#: Entries sampled to measure the loss's rounding (5 of them, 6 calls each).
+ROUNDING_SAMPLES = 5
+#: Epsilons of the parameters' dtype the sampled loss values should span (so their rounding shows).
+SPAN_UNITS = 2048
+
+
+#: The spacing's mantissa: not a power of two, so the sampled points round as the steps do.
+_MANTISSA = 0.7071
+
+
+def _spacing(x: float, gradient: float, loss_value: float, dtype) -> float:
+    """The spacing of the 7 samples around x: wide enough that the loss moves by
+    :data:`SPAN_UNITS` epsilons of ``dtype`` over them (for a slope ``gradient``), from 2^-14 to
+    2^-8 of max(1, |x|), so a smooth loss stays smooth to its 6th difference."""
+    scale = max(1.0, abs(x))
+    wanted = SPAN_UNITS * eps_of(dtype) * max(abs(loss_value), 1.0) / (6 * max(abs(gradient), 1e-30))
+    relative = min(max(wanted / scale, 2.0 ** -14), 2.0 ** -8)
+    return _MANTISSA * float(2.0 ** np.ceil(np.log2(relative * scale)))
+
+
 #: The first calls are timed, to estimate what a whole check will cost before starting it.
 TIMED_CALLS = 2
 #: Extra timed calls made before refusing a check as too slow: one slow call (a busy machine,
@@ -81,6 +111,9 @@ class LossEvaluator:
         self._timed_until = TIMED_CALLS
         self.nonfinite_calls = 0
         self.first_nonfinite: str | None = None
+        #: The least precise float dtype among the NumPy values the loss returned (None while it
+        #: returned only Python floats).
+        self.returned: np.dtype | None = None
 
     def at(self, where: str, shape: tuple | None = None) -> None:
         """Describe what is being perturbed: a parameter (and, via ``entry``, which entry)."""
@@ -119,6 +152,9 @@ class LossEvaluator:
             elapsed = max(perf_counter() - start, 0.0)
             if self.seconds_per_call is None or elapsed < self.seconds_per_call:
                 self.seconds_per_call = elapsed
+        dtype = returned_dtype(value)
+        if dtype is not None:
+            self.returned = dtype if self.returned is None else least_precise([self.returned, dtype])
         result = as_scalar(value)
         if not math.isfinite(result):
             self.nonfinite_calls += 1
@@ -126,3 +162,34 @@ class LossEvaluator:
                 self.first_nonfinite = f"call {self.calls}, {self.describe()}"
         return result
 
+
+    def precision(self, params: dict[str, np.ndarray], analytic: dict[str, np.ndarray],
+                  f0: float) -> LossPrecision:
+        """The precision the loss computes in, measured (:func:`measured_precision`) when the
+        parameters are narrower than float64; else float64's model.
+
+        The loss is sampled around the :data:`ROUNDING_SAMPLES` entries with the largest
+        analytic gradients (their loss moves the most), each entry restored bit for bit.
+        """
+        narrow = least_precise(a.dtype for a in params.values())
+        if narrow == np.dtype(np.float64):
+            return LossPrecision.modelled(f0, np.float64, self.returned)
+        candidates = []
+        for name, array in params.items():
+            grad = np.asarray(analytic.get(name, np.zeros(0)), dtype=np.float64)
+            if grad.shape != array.shape or array.size == 0:
+                continue
+            flat = np.where(np.isfinite(grad), np.abs(grad), 0.0).reshape(-1)
+            top = np.argsort(flat)[::-1][:ROUNDING_SAMPLES]
+            candidates += [(float(flat[i]), name, int(i)) for i in top]
+        candidates.sort(key=lambda c: -c[0])
+        samples = []
+        for gradient, name, index in candidates[:ROUNDING_SAMPLES]:
+            array = params[name]
+            self.at(f"{name} (measuring the loss's rounding)", array.shape)
+            x = float(array.reshape(-1)[index]) if array.flags.c_contiguous else \
+                float(array[np.unravel_index(index, array.shape)])
+            spacing = _spacing(x, gradient, f0, array.dtype)
+            samples.append(stencil_values(self, array, index, spacing, f0, self.locate))
+        self.at(UNPERTURBED)
+        return measured_precision(samples, f0, narrow, self.returned)

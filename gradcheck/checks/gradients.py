@@ -18,7 +18,7 @@ from gradcheck.checks.integrity import (
     nondeterminism_finding,
 )
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.numeric.model import least_precise, tolerance_for
+from gradcheck.numeric.model import least_precise, precision_of, smallest_step, tolerance_for
 from gradcheck.numeric.parallel import ParallelDifferences
 from gradcheck.options import LAYOUTS
 from gradcheck.results import GradientCheckResult, ParamReport
@@ -208,11 +208,16 @@ def check_gradients(
                 guard.stop([crash.crash.finding("gradients")], CRASH_NOTE)
             analytic = validate_grads(returned, params)
             guard.unchanged_by("grads")
-            if dtype != np.float64:
-                notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
-                             f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
+            # judged by the precision the loss computes in, measured, not by the parameters' dtype
+            precision = evaluate.precision(params, analytic, f0)
+            guard.unchanged_by("loss")
+            tol = tolerance_for(precision.dtype, rtol=rtol, atol=atol)
+            notes.extend(_precision_notes(dtype, precision, tol))
+            grad_dtypes = {name: precision_of(returned.get(name)) for name in params
+                           if isinstance(returned.get(name), np.ndarray)} if hasattr(returned, "get") else {}
             reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context,
-                                  parallel, mode, samples, directions, rng, progress, entries)
+                                  parallel, mode, samples, directions, rng, progress, entries,
+                                  precision, grad_dtypes)
             # Every perturbation was undone entry by entry, so anything still different was
             # written by the user's code while the differences ran.
             changed = guard.changed()
@@ -231,15 +236,33 @@ def check_gradients(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
         n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes + parallel.notes,
+        precision=precision.name,
     )
 
 
+def _precision_notes(dtype, precision, tol) -> list[str]:
+    """What the check was judged by, when the parameters are narrower than float64."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float64:
+        return []
+    measured = "" if precision.sigma is None else f" (its measured rounding is {precision.sigma:.2g})"
+    if precision.dtype != dtype:
+        return [f"parameters are {dtype.name} but the loss computes in {precision.name}{measured}: "
+                f"judged by {precision.name}'s tolerance (rtol {tol.rtol:g})"]
+    return [f"parameters are {dtype.name} and so is the loss{measured}: tolerances are set for "
+            f"its precision (rtol {tol.rtol:g}); check in float64 for a tighter bound"]
+
+
 def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context, parallel, mode,
-                samples, directions, rng, progress, entries) -> list[ParamReport]:
+                samples, directions, rng, progress, entries, precision=None,
+                grad_dtypes=None) -> list[ParamReport]:
     """Finite differences for every parameter, each report carrying its shape finding if any."""
+    step = tol.step_base if eps is None else float(eps)
+    # a loss that computes in float64 over float32 parameters: the step must still move them
+    step = max(step, max(smallest_step(a.dtype) for a in params.values())) if eps is None else step
     checker = ParamChecker(
-        evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
-        context, evaluate.at, parallel,
+        evaluate, f0, tol, step, method, atol, context, evaluate.at, parallel, precision,
+        grad_dtypes,
     )
     reports = []
     total = sum(len(entries[n]) if n in entries else a.size for n, a in params.items()) \

@@ -42,8 +42,9 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
     the network (:func:`~gradcheck.targets.widening.float64_copy`) and its loss reads the copied
     parameters.
     """
-    if result.dtype == "float64" or any(options.get(name) is not None for name in _CALLER_TUNED):
-        return result
+    if "float64" in (result.dtype, result.precision) or \
+            any(options.get(name) is not None for name in _CALLER_TUNED):
+        return result  # float64 parameters, or a loss that computes in float64 already
     hidden = hidden_params(result)
     names = ", ".join(hidden)
     clone, X64, y64, why = float64_copy(target, X, y)

@@ -243,6 +243,8 @@ class GradientCheckResult:
     n_loss_evals: int
     check_findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The dtype the loss computes in, as measured (it sets the tolerance); "" when unknown.
+    precision: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -299,6 +301,7 @@ class GradientCheckResult:
             "rtol": self.rtol,
             "atol": self.atol,
             "dtype": self.dtype,
+            "precision": self.precision or self.dtype,
             "n_loss_evals": self.n_loss_evals,
             "params": [p.to_dict() for p in self.params],
             "findings": [f.to_dict() for f in self.findings],
@@ -315,7 +318,7 @@ class GradientCheckResult:
         return cls(params=params, mode=data["mode"], method=data["method"], seed=data["seed"],
                    rtol=data["rtol"], atol=data["atol"], dtype=data["dtype"],
                    n_loss_evals=data["n_loss_evals"], check_findings=whole,
-                   notes=list(data.get("notes", [])))
+                   notes=list(data.get("notes", [])), precision=data.get("precision") or "")
 
     def __str__(self) -> str:
         return _text(self)
