@@ -83,6 +83,10 @@ class ParamChecker:
         self.grad_dtypes = dict(grad_dtypes or {})
         self._analytic_rounding: dict[str, float] = {}
 
+    def use(self, tol: Tolerance, step_base: float, precision: LossPrecision) -> None:
+        """Judge the next parameter by ``precision`` (the loss's along it), its tolerance and step."""
+        self.tol, self.step_base, self.precision = tol, step_base, precision
+
     def noise(self, step: float) -> float:
         """What a difference over ``step`` carries from the loss's rounding."""
         return self.precision.noise(step)

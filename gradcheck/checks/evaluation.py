@@ -11,7 +11,7 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.differences import stencil_values
-from gradcheck.numeric.model import LossPrecision, eps_of, least_precise, measured_precision
+from gradcheck.numeric.model import NOISE_MARGIN, LossPrecision, eps_of, least_precise, measured_precision
 from gradcheck.targets.usercode import call_user
 
 
@@ -62,8 +62,8 @@ def returned_dtype(value) -> np.dtype | None:
     return None
 
 
-#: Entries sampled to measure the loss's rounding (5 of them, 6 calls each).
-ROUNDING_SAMPLES = 5
+#: Entries of each parameter sampled to measure the loss's rounding (6 calls each).
+ROUNDING_SAMPLES = 2
 #: Epsilons of the parameters' dtype the sampled loss values should span (so their rounding shows).
 SPAN_UNITS = 2048
 
@@ -163,33 +163,51 @@ class LossEvaluator:
         return result
 
 
-    def precision(self, params: dict[str, np.ndarray], analytic: dict[str, np.ndarray],
-                  f0: float) -> LossPrecision:
-        """The precision the loss computes in, measured (:func:`measured_precision`) when the
-        parameters are narrower than float64; else float64's model.
+    def precisions(self, params: dict[str, np.ndarray], analytic: dict[str, np.ndarray],
+                   f0: float) -> dict[str, LossPrecision]:
+        """Parameter name -> the precision the loss computes in along it, measured
+        (:func:`measured_precision`) for parameters narrower than float64; float64's model for
+        the others.
 
-        The loss is sampled around the :data:`ROUNDING_SAMPLES` entries with the largest
-        analytic gradients (their loss moves the most), each entry restored bit for bit.
+        Each parameter is measured on its own, since a loss may compute in float64 along one
+        parameter and in float32 along another (a float32 product on one path, an upcast on
+        the rest): the loss is sampled around its :data:`ROUNDING_SAMPLES` entries with the
+        largest analytic gradients (the loss moves the most there), each restored bit for bit.
         """
-        narrow = least_precise(a.dtype for a in params.values())
-        if narrow == np.dtype(np.float64):
-            return LossPrecision.modelled(f0, np.float64, self.returned)
-        candidates = []
+        out = {}
         for name, array in params.items():
-            grad = np.asarray(analytic.get(name, np.zeros(0)), dtype=np.float64)
-            if grad.shape != array.shape or array.size == 0:
+            if array.dtype == np.float64 or array.size == 0:
+                out[name] = LossPrecision.modelled(f0, np.float64, self.returned)
                 continue
-            flat = np.where(np.isfinite(grad), np.abs(grad), 0.0).reshape(-1)
-            top = np.argsort(flat)[::-1][:ROUNDING_SAMPLES]
-            candidates += [(float(flat[i]), name, int(i)) for i in top]
-        candidates.sort(key=lambda c: -c[0])
-        samples = []
-        for gradient, name, index in candidates[:ROUNDING_SAMPLES]:
-            array = params[name]
+            grad = np.asarray(analytic.get(name, np.zeros(0)), dtype=np.float64)
+            flat = np.where(np.isfinite(grad), np.abs(grad), 0.0).reshape(-1) \
+                if grad.shape == array.shape else np.zeros(array.size)
+            samples = []
             self.at(f"{name} (measuring the loss's rounding)", array.shape)
-            x = float(array.reshape(-1)[index]) if array.flags.c_contiguous else \
-                float(array[np.unravel_index(index, array.shape)])
-            spacing = _spacing(x, gradient, f0, array.dtype)
-            samples.append(stencil_values(self, array, index, spacing, f0, self.locate))
+            for index in np.argsort(flat, kind="stable")[::-1][:ROUNDING_SAMPLES]:
+                index = int(index)
+                x = float(array[np.unravel_index(index, array.shape)])
+                spacing = _spacing(x, float(flat[index]), f0, array.dtype)
+                samples.append(stencil_values(self, array, index, spacing, f0, self.locate))
+            out[name] = measured_precision(samples, f0, array.dtype, self.returned,
+                                           needed=min(ROUNDING_SAMPLES, array.size))
         self.at(UNPERTURBED)
-        return measured_precision(samples, f0, narrow, self.returned)
+        return _unmeasured_from_the_rest(out, params, f0)
+
+
+def _unmeasured_from_the_rest(found: dict[str, LossPrecision], params, f0: float) -> dict[str, LossPrecision]:
+    """A parameter whose samples could not measure the rounding (its gradients too small to move
+    the loss enough) takes the largest rounding measured along the others, in its own dtype:
+    the rounding is mostly the loss's own, and its own dtype keeps the tolerance it would have."""
+    measured = [p.sigma for p in found.values() if p.sigma is not None]
+    if not measured:
+        return found
+    sigma = max(measured)
+    out = dict(found)
+    for name, precision in found.items():
+        dtype = params[name].dtype
+        if precision.sigma is None and dtype != np.float64:
+            scale = max(abs(f0), 1.0)
+            out[name] = LossPrecision(np.dtype(dtype), max(NOISE_MARGIN * sigma, 4 * eps_of(dtype) * scale),
+                                      sigma, precision.returned)
+    return out

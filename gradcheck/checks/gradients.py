@@ -209,15 +209,16 @@ def check_gradients(
             analytic = validate_grads(returned, params)
             guard.unchanged_by("grads")
             # judged by the precision the loss computes in, measured, not by the parameters' dtype
-            precision = evaluate.precision(params, analytic, f0)
+            precisions = evaluate.precisions(params, analytic, f0)
             guard.unchanged_by("loss")
-            tol = tolerance_for(precision.dtype, rtol=rtol, atol=atol)
-            notes.extend(_precision_notes(dtype, precision, tol))
+            precision = least_precise(p.dtype for p in precisions.values())
+            tol = tolerance_for(precision, rtol=rtol, atol=atol)
+            notes.extend(_precision_notes(params, precisions))
             grad_dtypes = {name: precision_of(returned.get(name)) for name in params
                            if isinstance(returned.get(name), np.ndarray)} if hasattr(returned, "get") else {}
             reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context,
                                   parallel, mode, samples, directions, rng, progress, entries,
-                                  precision, grad_dtypes)
+                                  precisions, grad_dtypes, rtol)
             # Every perturbation was undone entry by entry, so anything still different was
             # written by the user's code while the differences ran.
             changed = guard.changed()
@@ -236,39 +237,52 @@ def check_gradients(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
         n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes + parallel.notes,
-        precision=precision.name,
+        precision=np.dtype(precision).name,
     )
 
 
-def _precision_notes(dtype, precision, tol) -> list[str]:
-    """What the check was judged by, when the parameters are narrower than float64."""
-    dtype = np.dtype(dtype)
-    if dtype == np.float64:
-        return []
-    measured = "" if precision.sigma is None else f" (its measured rounding is {precision.sigma:.2g})"
-    if precision.dtype != dtype:
-        return [f"parameters are {dtype.name} but the loss computes in {precision.name}{measured}: "
-                f"judged by {precision.name}'s tolerance (rtol {tol.rtol:g})"]
-    return [f"parameters are {dtype.name} and so is the loss{measured}: tolerances are set for "
-            f"its precision (rtol {tol.rtol:g}); check in float64 for a tighter bound"]
+def _precision_notes(params, precisions) -> list[str]:
+    """What the check was judged by, for the parameters narrower than float64."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, array in params.items():
+        if array.dtype != np.float64:
+            groups.setdefault((array.dtype.name, precisions[name].name), []).append(name)
+    notes = []
+    for (dtype, judged), names in groups.items():
+        sigmas = [precisions[n].sigma for n in names if precisions[n].sigma is not None]
+        measured = f" (measured rounding up to {max(sigmas):.2g})" if sigmas else ""
+        rtol = tolerance_for(np.dtype(judged)).rtol
+        which = f" {', '.join(names)}" if len(names) < len(params) else ""
+        if judged != dtype:
+            notes.append(f"parameters{which} are {dtype}, but the loss computes in {judged} along "
+                         f"them{measured}: judged by {judged}'s tolerance (rtol {rtol:g})")
+        else:
+            notes.append(f"parameters{which} are {dtype} and so is the loss along them{measured}: "
+                         f"tolerances are set for its precision (rtol {rtol:g}); check in float64 "
+                         "for a tighter bound")
+    return notes
 
 
 def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context, parallel, mode,
-                samples, directions, rng, progress, entries, precision=None,
-                grad_dtypes=None) -> list[ParamReport]:
+                samples, directions, rng, progress, entries, precisions=None,
+                grad_dtypes=None, rtol=None) -> list[ParamReport]:
     """Finite differences for every parameter, each report carrying its shape finding if any."""
-    step = tol.step_base if eps is None else float(eps)
-    # a loss that computes in float64 over float32 parameters: the step must still move them
-    step = max(step, max(smallest_step(a.dtype) for a in params.values())) if eps is None else step
     checker = ParamChecker(
-        evaluate, f0, tol, step, method, atol, context, evaluate.at, parallel, precision,
-        grad_dtypes,
+        evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol, context,
+        evaluate.at, parallel, grad_dtypes=grad_dtypes,
     )
     reports = []
     total = sum(len(entries[n]) if n in entries else a.size for n, a in params.items()) \
         if mode == "full" else len(params)
     done = 0
     for name, array in params.items():
+        if precisions is not None:
+            # each parameter judged by the precision the loss has along it, at a step its own
+            # dtype can take
+            judged = tolerance_for(precisions[name].dtype, rtol=rtol, atol=atol)
+            step = judged.step_base if eps is None else float(eps)
+            checker.use(judged, max(step, smallest_step(array.dtype)) if eps is None else step,
+                        precisions[name])
         aligned, mismatch = _align(name, analytic[name], array, context)
         if aligned is None:
             reports.append(_unchecked(name, array, [mismatch.finding()]))

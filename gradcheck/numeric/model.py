@@ -292,13 +292,15 @@ def _values_and_points(sample):
     return sample, None
 
 
-def measured_precision(samples, loss_value: float, narrow, returned=None) -> LossPrecision:
+def measured_precision(samples, loss_value: float, narrow, returned=None, *,
+                       needed: int = 3) -> LossPrecision:
     """The loss's precision from ``samples`` (each 7 loss values around one entry, or a pair
     ``(values, points)``; see :func:`sixth_difference_noise`), for parameters of dtype ``narrow``.
 
     Samples that did not move enough to show ``narrow``'s rounding say nothing; with fewer than
-    3 informative ones the precision is the model's for the least precise of ``narrow`` and
-    ``returned``. Otherwise ``sigma`` is their second largest, the dtype the most precise one whose
+    ``needed`` informative ones the precision is the model's for the least precise of ``narrow``
+    and ``returned``. Otherwise ``sigma`` is their largest (their second largest from 3 on: one
+    kink crossed inflates one sample), the dtype the most precise one whose
     rounding covers it (:data:`COVER_UNITS` eps per unit of loss), and never more precise than
     ``returned``.
     """
@@ -309,9 +311,9 @@ def measured_precision(samples, loss_value: float, narrow, returned=None) -> Los
     useful = [sixth_difference_noise(*_values_and_points(v)) for v in samples
               if moved_enough(_values_and_points(v)[0], loss_value, narrow)]
     useful = [s for s in useful if np.isfinite(s)]
-    if len(useful) < 3:
+    if not useful or len(useful) < needed:
         return LossPrecision.modelled(loss_value, ceiling, returned)
-    sigma = float(sorted(useful)[-2])  # the second largest: one kink crossed inflates one sample
+    sigma = float(sorted(useful)[-2] if len(useful) >= 3 else max(useful))
     values = np.concatenate([np.asarray(_values_and_points(v)[0], dtype=np.float64) for v in samples])
     # a loss more precise than its parameters must show it: digits beyond theirs in its values,
     # and some rounding (exact arithmetic, a piecewise-linear loss, shows none in any dtype)

@@ -115,11 +115,20 @@ def test_a_float64_network_has_nothing_hidden():
     assert not [f for f in result.findings if f.kind == "precision"]
 
 
+class _Sealed:
+    """Arrays held where no copy reaches: an object without a ``__dict__``."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params):
+        self.params = params
+
+
 def test_a_copy_whose_loss_reads_other_arrays_is_not_used():
     target, params = _tinier_net()
-    outer = params  # the loss reads these, not the adapter's (copied) dict
+    outer = _Sealed(dict(params))  # the loss reads these, which neither a copy nor a swap reaches
     inner_output = target._output
-    target._output = lambda p, X: inner_output(outer, X)
+    target._output = lambda p, X: inner_output(outer.params, X)
     X, y = _batch(32)
     result = check_target_gradients(target, X, y)
     assert result.passed  # nothing judged is not a failure...
@@ -251,3 +260,31 @@ def test_a_float32_disagreement_the_float64_copy_does_not_share_is_a_warning():
     warned = [f for f in result["W"].findings if f.severity == "warning"]
     info = [f.message for f in result["W"].findings if f.kind == "precision"]
     assert warned and any("float64 copy" in m and "not the formula" in m for m in info), info
+
+
+def test_a_parameter_the_loss_never_reads_does_not_discard_the_copy():
+    """The bug's own symptom (the forward forgets b2, its gradient does not) is the network's in
+    both precisions: the copy still judges the rest."""
+    target, params = _tinier_net()
+    inner = target._output
+
+    def forgets_b2(p, X):
+        return inner({**p, "b2": np.zeros_like(p["b2"])}, X)
+
+    target._output = forgets_b2
+    X, y = _batch(32)
+    result = check_target_gradients(target, X, y)
+    assert result.failed == ["b2"], str(result)
+    assert any("checked again on a float64 copy" in note for note in result.notes), result.notes
+    assert not result["W1"].inconclusive  # judged on the copy
+
+
+def test_without_a_copy_the_note_says_why_even_when_everything_was_judged():
+    from tests.corpus.book_program import book_float32_program
+    from tests.corpus.networks import batch
+
+    X, y = batch(8, 3, np.float32)
+    result = check_target_gradients(book_float32_program(3, np.float32, X, y), X, y)
+    assert result.passed
+    why = next(note for note in result.notes if "no float64 copy" in note)
+    assert "the code casts them" in why
