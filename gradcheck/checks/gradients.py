@@ -82,6 +82,7 @@ def check_gradients(
     max_seconds: float | None = MAX_SECONDS,
     jobs=None,
     entries: Mapping[str, np.ndarray] | None = None,
+    penalties=(),
 ) -> GradientCheckResult:
     """Compare analytic gradients with finite differences, and explain every disagreement.
 
@@ -140,6 +141,10 @@ def check_gradients(
     entries : mapping str -> int array, optional
         Flat indices to check, per parameter, in place of the ones ``mode`` picks ("full" and
         "sample" modes); parameters not named are checked as ``mode`` says.
+    penalties : sequence of (parameter, "l2" or "l1", strength, where), optional
+        Penalty strengths the code holds, e.g. ``[("W1", "l2", 5e-4, "dense1.weight_regularizer_l2")]``
+        (the ``layer_objects`` adapter finds them): a gradient off by exactly a penalty's
+        gradient is named as that term, in the code's words.
 
     Returns
     -------
@@ -168,7 +173,7 @@ def check_gradients(
                      method=method, directions=directions, batch_size=batch_size,
                      progress=progress, max_seconds=max_seconds)
     context = code_context(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                           layout=layout)
+                           layout=layout, penalties=penalties)
     if progress is not None:
         progress = _guarded_progress(progress)
     params = validate_params(params)
@@ -380,9 +385,11 @@ def unrun_result(params, findings, mode, method, seed, tol, calls, *,
 REDUCTIONS = ("mean", "sum")
 
 
-def code_context(*, batch_size=None, per_example=False, reduction=None, layout=None) -> CodeContext:
+def code_context(*, batch_size=None, per_example=False, reduction=None, layout=None,
+                 penalties=()) -> CodeContext:
     """The diagnosis context from ``check_gradients``' keywords, each checked (batch_size is
     checked with the other options)."""
+    penalties = _validated_penalties(penalties)
     if not isinstance(per_example, bool):
         raise InvalidArgumentError("per_example", f"got {per_example!r}, expected True or False.")
     if reduction is not None and reduction not in REDUCTIONS:
@@ -392,4 +399,18 @@ def code_context(*, batch_size=None, per_example=False, reduction=None, layout=N
     if layout is not None and layout not in LAYOUTS:
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
     return CodeContext(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                       layout=layout)
+                       layout=layout, penalties=penalties)
+
+
+def _validated_penalties(penalties) -> tuple:
+    """``penalties`` as a tuple of (parameter, kind, strength, where), or InvalidArgumentError."""
+    try:
+        out = tuple((str(p), str(k), float(s), str(w)) for p, k, s, w in (penalties or ()))
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            "penalties", f"got {penalties!r:.80}, expected (parameter, kind, strength, where) tuples.",
+            "Pass e.g. penalties=[('W1', 'l2', 5e-4, 'dense1.weight_regularizer_l2')].") from None
+    bad = [k for _, k, _, _ in out if k not in ("l1", "l2")]
+    if bad:
+        raise InvalidArgumentError("penalties", f"got kind {bad[0]!r}, expected 'l1' or 'l2'.")
+    return out

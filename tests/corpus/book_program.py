@@ -34,12 +34,16 @@ BUG_NAMES = (
 
 
 class Program:
-    """The helper: the dtype of every array of the program, and the product that keeps it."""
+    """The helper: the dtype of every array of the program, and the product that keeps it
+    (``casts=False``: a plain product, in its inputs' dtype)."""
 
-    def __init__(self, dtype):
+    def __init__(self, dtype, casts=True):
         self.dtype = np.dtype(dtype)
+        self.casts = casts
 
     def dot(self, a, b):
+        if not self.casts:
+            return np.dot(a, b)
         # multiplied in float64 (the book's reproducibility fix), handed back in the program's dtype
         return np.dot(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)).astype(self.dtype)
 
@@ -209,7 +213,7 @@ def book_float32_program(seed, dtype, X, y, bug=None, hidden=64):
 def book_l2(seed, dtype, X, y, bug=None, hidden=16, l2=5e-4):
     """Layers holding ``weight_regularizer_l2``; the combined object wraps the loss that has
     ``regularization_loss(layer)``, one level down."""
-    program = Program(dtype)
+    program = Program(dtype, casts=False)
     layers = _dense_stack(program, X.shape[1], hidden, 3, np.random.default_rng(seed), bug,
                           weight_regularizer_l2=l2)
     return layer_objects(layers, L2Softmax(bug))
@@ -217,7 +221,7 @@ def book_l2(seed, dtype, X, y, bug=None, hidden=16, l2=5e-4):
 
 def book_l2_loss_adds_it(seed, dtype, X, y, bug=None, hidden=16, l2=5e-4):
     """Layers holding ``weight_regularizer_l2`` and a loss object that already adds the term."""
-    program = Program(dtype)
+    program = Program(dtype, casts=False)
     layers = _dense_stack(program, X.shape[1], hidden, 3, np.random.default_rng(seed), bug,
                           weight_regularizer_l2=l2)
     return layer_objects(layers, SelfRegularisedLoss([layers[0], layers[2]], bug))
@@ -225,7 +229,7 @@ def book_l2_loss_adds_it(seed, dtype, X, y, bug=None, hidden=16, l2=5e-4):
 
 def book_l1(seed, dtype, X, y, bug=None, hidden=16, l1=5e-4):
     """Layers holding ``weight_regularizer_l1``, found like the L2 strength."""
-    program = Program(dtype)
+    program = Program(dtype, casts=False)
     layers = _dense_stack(program, X.shape[1], hidden, 3, np.random.default_rng(seed), bug,
                           weight_regularizer_l1=l1)
     return layer_objects(layers, L2Softmax(bug))
@@ -233,6 +237,6 @@ def book_l1(seed, dtype, X, y, bug=None, hidden=16, l1=5e-4):
 
 def book_backward_only(seed, dtype, X, y, bug=None, hidden=16):
     """The final chapter's combined object, which has only ``backward``."""
-    program = Program(dtype)
+    program = Program(dtype, casts=False)
     layers = _dense_stack(program, X.shape[1], hidden, 3, np.random.default_rng(seed), bug)
     return layer_objects(layers, BackwardOnlySoftmaxCrossEntropy())
