@@ -336,10 +336,20 @@ TRAINING_PROBES = (
 
 @register("probes")
 def training_checks(ctx: Context) -> Iterator[Check]:
-    """A few steps of gradient descent: input scale, learning rate, activations, gradient flow."""
+    """A few steps of gradient descent: input scale, learning rate, activations, gradient flow.
+
+    The learning-rate probe's descent test is the run's verdict on the gradients only when no
+    gradient check of the run judged them (``gradcheck probe``): then a test that cannot decide
+    in float32 leaves the probe inconclusive."""
     for name, description, probe in TRAINING_PROBES:
-        yield Check(name, description, "probes",
-                    lambda probe=probe: probe(ctx.target, *ctx.training_batch()))
+        if probe is probe_learning_rate:
+            def run(probe=probe):
+                judged = any(r.passed and not r.inconclusive for r in ctx.network_checks.values())
+                return probe(ctx.target, *ctx.training_batch(), gradients_judged=judged)
+        else:
+            def run(probe=probe):
+                return probe(ctx.target, *ctx.training_batch())
+        yield Check(name, description, "probes", run)
 
 
 @register("probes")

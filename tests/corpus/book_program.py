@@ -240,3 +240,59 @@ def book_backward_only(seed, dtype, X, y, bug=None, hidden=16):
     program = Program(dtype, casts=False)
     layers = _dense_stack(program, X.shape[1], hidden, 3, np.random.default_rng(seed), bug)
     return layer_objects(layers, BackwardOnlySoftmaxCrossEntropy())
+
+
+# -- one sigmoid output: binary logistic regression, the book's chapter on it ----------------------
+class Activation_Sigmoid:
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = 1 / (1 + np.exp(-inputs))
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues * (1 - self.output) * self.output
+
+
+class Loss_BinaryCrossentropy(Loss):
+    def forward(self, y_pred, y_true):
+        clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
+        y_true = np.asarray(y_true).reshape(clipped.shape)
+        return np.mean(-(y_true * np.log(clipped) + (1 - y_true) * np.log(1 - clipped)), axis=-1)
+
+    def backward(self, dvalues, y_true):
+        samples, outputs = len(dvalues), len(dvalues[0])
+        clipped = np.clip(dvalues, 1e-7, 1 - 1e-7)
+        y_true = np.asarray(y_true).reshape(clipped.shape)
+        self.dinputs = -(y_true / clipped - (1 - y_true) / (1 - clipped)) / outputs
+        self.dinputs = self.dinputs / samples
+
+
+def book_binary(seed, dtype, X, y, bug=None, hidden=16):
+    """One sigmoid output and binary cross-entropy: labels 0/1, forward (n, 1)."""
+    program = Program(dtype, casts=False)
+    layers = _dense_stack(program, X.shape[1], hidden, 1, np.random.default_rng(seed), bug) + [Activation_Sigmoid()]
+    return layer_objects(layers, Loss_BinaryCrossentropy(), task="binary")
+
+
+class Loss_MeanSquaredError(Loss):
+    def forward(self, y_pred, y_true):
+        return np.mean((np.asarray(y_true).reshape(y_pred.shape) - y_pred) ** 2, axis=-1)
+
+    def backward(self, dvalues, y_true):
+        samples, outputs = len(dvalues), len(dvalues[0])
+        self.dinputs = -2 * (np.asarray(y_true).reshape(dvalues.shape) - dvalues) / outputs / samples
+
+
+class Activation_Linear:
+    def forward(self, inputs):
+        self.inputs = inputs
+        self.output = inputs
+
+    def backward(self, dvalues):
+        self.dinputs = dvalues.copy()
+
+
+def book_regression(seed, dtype, X, y, bug=None, hidden=16):
+    """One linear output and mean squared error: real-valued targets."""
+    program = Program(dtype, casts=False)
+    layers = _dense_stack(program, X.shape[1], hidden, 1, np.random.default_rng(seed), bug) + [Activation_Linear()]
+    return layer_objects(layers, Loss_MeanSquaredError(), task="regression")
