@@ -329,7 +329,9 @@ class LayerObjectsTarget:
             if not isinstance(grad, np.ndarray):
                 raise ProtocolError(f"the gradient of {name} ({access.label}) is {type(grad).__name__}, "
                                     "expected an array")
-            grads[name] = np.array(grad) * scale if scale != 1.0 else np.array(grad)
+            # the layer's own array when no scale applies: a buffer the next forward overwrites
+            # is then seen to change (the check compares what it handed out)
+            grads[name] = np.array(grad) * scale if scale != 1.0 else grad
         return grads
 
 

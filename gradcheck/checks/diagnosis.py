@@ -586,12 +586,14 @@ def diagnose_shape(name: str, analytic_shape: tuple, param_shape: tuple,
 
 
 def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Finding]:
-    """``mutation`` warnings for gradient arrays the network overwrote after returning them.
+    """``mutation`` failures for gradient arrays the network overwrote after returning them.
 
     ``returned`` is the mapping the gradients call gave back (the user's own arrays), ``kept``
     the float64 copies taken when it returned. A returned array whose values changed while the
-    loss ran again is an internal buffer the next forward or backward reuses: right when read at
-    once, wrong for anyone who keeps, accumulates or logs gradients.
+    loss ran again is an internal buffer the next forward reuses (zeroes in place, say): right
+    when read at once, wrong for anyone who keeps, accumulates, logs or applies gradients after
+    another forward (a second optimizer step, gradient accumulation). ``data["handed_out"]``
+    tells these apart from a loss that moves its parameters.
     """
     findings = []
     for name, copy in kept.items():
@@ -601,12 +603,18 @@ def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Findin
         with np.errstate(invalid="ignore"):
             same = np.array_equal(np.asarray(array, dtype=np.float64), copy, equal_nan=True)
         if not same:
+            after = np.asarray(array, dtype=np.float64)
+            zeroed = bool(np.any(copy) and not np.any(after))
             findings.append(Finding(
-                kind="mutation", subject=name, severity="warning",
+                kind="mutation", subject=name,
                 text=f"{name}: the gradient array returned for {name} changed after it was "
-                "returned, when the loss ran again — it is an internal buffer that the next call "
-                "overwrites",
-                hint=f"Return a fresh array (d{name}.copy()) if anyone keeps, accumulates or logs "
-                "gradients; the values were checked as they were when returned.",
+                "returned, when the loss ran again" + (" (the next forward zeroed it in place)"
+                                                       if zeroed else "")
+                + " — whoever keeps, accumulates or applies it after another forward reads "
+                "something else",
+                hint=f"Return a fresh array (d{name}.copy()), or zero the gradient buffers at the "
+                "start of backward rather than in forward; the values were checked as they were "
+                "when returned.",
+                data={"handed_out": True, "zeroed": zeroed},
             ))
     return findings
