@@ -417,22 +417,25 @@ def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str
               select: Callable[[Check], bool] | None = None,
               on_outcome: Callable[[CheckOutcome], None] | None = None,
               on_start: Callable[[Check], None] | None = None,
+              on_plan: Callable[[Sequence[Check]], None] | None = None,
               progress: Callable[[int, int], None] | None = None,
               stop_on_error: bool = False, **options) -> SuiteResult:
     """Run the checks of :func:`iter_checks` (those ``select`` keeps) into one SuiteResult.
 
-    ``on_start`` is called before each check and ``on_outcome`` after it (e.g. to print as the
-    run goes); ``progress(done, total)`` as a gradient check's entries are done. With
+    ``on_plan`` is called once with the checks about to run (a progress bar's total);
+    ``on_start`` before each check and ``on_outcome`` after it (e.g. to print as the run goes);
+    ``progress(done, total)`` as a gradient check's entries are done. With
     ``stop_on_error`` a check that cannot run raises its GradcheckError instead of becoming
     an outcome of status "error".
     """
     used = _config(config, dict(options))  # validated once, here
-    checks = iter_checks(target, used, groups=groups, batch=batch, build=build, layout=layout,
-                         data=data, progress=progress)
+    checks = [check for check in iter_checks(target, used, groups=groups, batch=batch, build=build,
+                                             layout=layout, data=data, progress=progress)
+              if select is None or select(check)]
+    if on_plan is not None:
+        on_plan(checks)
     suite = SuiteResult(target=label, config=used.to_dict())
     for check in checks:
-        if select is not None and not select(check):
-            continue
         if on_start is not None:
             on_start(check)
         if stop_on_error:

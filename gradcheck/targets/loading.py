@@ -28,8 +28,32 @@ from gradcheck.errors import TargetLoadError
 _NEIGHBOURS: dict[str, dict[str, object]] = {}
 
 
+#: The attribute a target given as a file alone names: ``net.py`` is ``net.py:target``.
+DEFAULT_ATTR = "target"
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``("path/net.py", "build")`` from ``"path/net.py:build"``; a spec without ``:attr`` (a
+    file, a glob) names :data:`DEFAULT_ATTR`. A colon inside a Windows drive is not the split."""
+    where, colon, attr = spec.rpartition(":")
+    if colon and attr and not attr.startswith(("/", "\\")) and where:
+        return where, attr
+    return spec, DEFAULT_ATTR
+
+
+def with_default_attr(spec):
+    """``spec``, with ``:target`` added when it names a ``.py`` file and no attribute."""
+    if isinstance(spec, str) and spec.endswith(".py") and ":" not in spec.replace(":\\", ""):
+        return f"{spec}:{DEFAULT_ATTR}"
+    return spec
+
+
 def load_object(spec: str):
-    """Import the object named by ``spec``; every failure is one TargetLoadError line."""
+    """Import the object named by ``spec``; every failure is one TargetLoadError line.
+
+    ``net.py`` alone names ``net.py:target``; ``net:attr`` is the module ``net`` if Python can
+    import it, else the file ``net.py`` in the current folder."""
+    spec = with_default_attr(spec)
     if not isinstance(spec, str) or ":" not in spec:
         raise TargetLoadError(
             f"target {spec!r} is not of the form 'package.module:attr' or 'path/to/file.py:attr'; "
@@ -49,6 +73,9 @@ def load_object(spec: str):
             with no_exit("at import"):
                 module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
+            beside = Path(f"{where.replace('.', os.sep)}.py")
+            if exc.name == where.split(".")[0] and beside.is_file():
+                return load_object(f"{beside}:{attr}")  # a file in this folder, named as a module
             raise TargetLoadError(
                 f"no module named {exc.name!r} (from target {spec!r}); check the spelling, install "
                 "the package, or give a file path such as path/to/file.py:attr"
