@@ -96,7 +96,7 @@ def _scale_story(c: float, context: CodeContext, rel: float = 2e-3) -> tuple[str
             "sum": "The loss sums over the examples, so its gradient takes no 1/m and no factor m "
                    "either: look for a multiplication by the batch size in the backward.",
             "mean": "The loss is a mean over the examples but the gradient sums over them: divide "
-                    "the loss gradient by the batch size once (dvalues / samples).",
+                    "the loss gradient by the batch size once, where dL/dZ is formed.",
         }.get(context.reduction, "Use one reduction in both: if the loss is a mean over examples, "
               "divide the summed gradient by the batch size; if it is meant to be a sum, drop the "
               "1/m from the loss.")
