@@ -15,10 +15,7 @@ import os
 
 import pytest
 
-from gradcheck.options import LAYOUTS, OPTIONS, PLUGIN_PREFIX, flag
-
-#: The environment variable that names a target, like ``--gradcheck-target``.
-TARGET_VARIABLE = "GRADCHECK_TARGET"
+from gradcheck.options import LAYOUTS, OPTIONS, PLUGIN_PREFIX, TARGET_VARIABLE, flag
 
 
 def pytest_addoption(parser):

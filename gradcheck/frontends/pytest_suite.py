@@ -24,8 +24,7 @@ from gradcheck.config import CheckConfig, flag_words
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError
 from gradcheck.frontends.session import LoadedTarget, config_for, load_target
-from gradcheck.options import OPTIONS, PLUGIN_PREFIX, flag
-from gradcheck.pytest_plugin import TARGET_VARIABLE
+from gradcheck.options import OPTIONS, PLUGIN_PREFIX, TARGET_VARIABLE, flag
 from gradcheck.results import CheckOutcome, SuiteResult
 from gradcheck.targets.protocol import as_target
 from gradcheck.threads import pin_blas
