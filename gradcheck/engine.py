@@ -366,8 +366,9 @@ def _config(config: CheckConfig | None, options: dict[str, Any]) -> CheckConfig:
                                    "options as keywords.")
     if dtype := options.get("dtype"):
         options["dtype"] = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    base = config or CheckConfig()
-    return base.replace(**options) if options else base
+    if config is None:
+        return CheckConfig.from_options(options)  # made (and validated) once
+    return config.replace(**options) if options else config
 
 
 def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
