@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.adapters.layer_examples import default_arguments, expected_arguments, kind_of, layout_of
+from gradcheck.adapters.layer_examples import default_arguments, expected_arguments, kind_of, known, layout_of
 from gradcheck.errors import InvalidArgumentError
 
 #: How a forward's name ends, and the backward's name that goes with it.
@@ -107,7 +107,13 @@ class FunctionLayer:
 
     @property
     def kind(self) -> str:
-        return kind_of(self.name)
+        """The layer kind: its name's (``conv``), else its forward's (a layer named ``my_conv``
+        whose forward is ``conv_forward_naive`` is a ``conv``)."""
+        kind = kind_of(self.name)
+        if known(kind):
+            return kind
+        by_forward = kind_of(layer_name(getattr(self.forward, "__name__", "")))
+        return by_forward if known(by_forward) else kind
 
     @property
     def is_loss(self) -> bool:

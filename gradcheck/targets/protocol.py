@@ -35,7 +35,12 @@ TASKS = ("multiclass", "binary", "multilabel", "regression")
 
 
 def as_target(obj, *, label: str = "target"):
-    """Validate ``obj`` against the protocol (calling it first if it is a factory)."""
+    """Validate ``obj`` against the protocol (calling it first if it is a factory).
+
+    A target of function-pair layers (one with a ``function_layers`` list, see
+    :mod:`gradcheck.adapters.function_pairs`) is a target of its own kind, returned as it is."""
+    if isinstance(getattr(obj, "function_layers", None), list):
+        return obj
     if isinstance(obj, type) or (not all(hasattr(obj, attr) for attr in REQUIRED) and callable(obj)):
         obj = _call_factory(obj, label)
     missing = [attr for attr in REQUIRED if not hasattr(obj, attr)]
