@@ -40,6 +40,7 @@ from gradcheck.probes.training import (
 from gradcheck.results import CheckOutcome, GradientCheckResult, SuiteResult
 from gradcheck.targets.batches import describe, synthetic_batch
 from gradcheck.targets.data import DataSet
+from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.layers import layer_inputs, layer_views
 from gradcheck.targets.protocol import target_params
 from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
@@ -377,7 +378,13 @@ TRAINING_PROBES = (
 @register("probes")
 def training_checks(ctx: Context) -> Iterator[Check]:
     """A few steps of gradient descent: input scale, learning rate, activations, gradient flow."""
+    spec = input_spec(ctx.target)
     for name, description, probe in TRAINING_PROBES:
+        if probe is probe_input_scale and spec is not None and spec.is_int:
+            yield Check(name, "skipped: integer inputs", "probes", lambda: skipped_probe(
+                "input scale", "the target's inputs are token indices (its input_spec), which "
+                "are not scaled"))
+            continue
         yield Check(name, description, "probes",
                     lambda probe=probe: probe(ctx.target, *ctx.training_batch()))
 
