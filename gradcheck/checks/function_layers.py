@@ -28,7 +28,7 @@ from gradcheck.numeric.model import eps_of, precision_of, tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.usercode import UserCodeCrash
 from gradcheck.threads import under_one_blas_thread
-from gradcheck.validation import validate_options, validate_seed
+from gradcheck.validation import float_dtype, validate_options, validate_seed
 
 #: Keyword arguments check_function_layer passes on to check_gradients.
 OPTIONS = ("mode", "eps", "rtol", "atol", "samples", "method", "directions", "progress",
@@ -83,6 +83,7 @@ def check_one_layer(layer: FunctionLayer, *, seed: int = 0, dtype=np.float64,
                     **options) -> GradientCheckResult:
     """:func:`check_function_layer` on a :class:`FunctionLayer` (what the engine runs)."""
     validate_seed(seed)
+    dtype = float_dtype(dtype)
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise InvalidArgumentError("options", f"got unknown keyword arguments {unknown}.",
