@@ -37,10 +37,12 @@ kind of a typical course gets small ones (:mod:`gradcheck.adapters.layer_example
 
 from __future__ import annotations
 
+import ast
 import difflib
 import inspect
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -70,6 +72,52 @@ def required_parameters(function) -> list[str] | None:
         return None
     return [p.name for p in parameters if p.default is p.empty
             and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _last_return(function) -> ast.expr | None:
+    """The value of the last ``return`` in ``function``'s own body, read from its source; None
+    when there is no source or no return with a value."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    returns = [n for n in _own_statements(node) if isinstance(n, ast.Return) and n.value is not None]
+    if not returns:
+        return None
+    return max(returns, key=lambda n: (n.lineno, n.col_offset)).value
+
+
+def returns_a_tuple(function) -> bool:
+    """Whether ``function``'s last return is a tuple written out (``return loss, dx``); True when
+    its source cannot be read (then only calling it can tell)."""
+    value = _last_return(function)
+    return value is None or isinstance(value, ast.Tuple)
+
+
+def returned_names(function) -> list[str] | None:
+    """The names a function returns, read from its source: ``["dx", "dw", "db"]`` for
+    ``return dx, dw, db``; None when its last return is not names (or there is no source)."""
+    value = _last_return(function)
+    if value is None:
+        return None
+    items = value.elts if isinstance(value, ast.Tuple) else [value]
+    if not all(isinstance(item, ast.Name) for item in items):
+        return None
+    return [item.id for item in items]
+
+
+def _own_statements(function: ast.AST):
+    """Every node of ``function``'s body, not looking inside functions or classes it defines."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
 
 
 # -- one layer ----------------------------------------------------------------------------------
@@ -164,6 +212,16 @@ class FunctionLayers:
     function_layers: list[FunctionLayer]
     #: Where they came from, for the run's first line (e.g. "17 layers of course_layers.py").
     origin: str = ""
+
+    def __post_init__(self):
+        # one check per layer, each with a name of its own: a second "conv" is "conv_2"
+        seen: dict[str, int] = {}
+        named = []
+        for layer in self.function_layers:
+            seen[layer.name] = seen.get(layer.name, 0) + 1
+            named.append(layer if seen[layer.name] == 1 else
+                         replace(layer, name=f"{layer.name}_{seen[layer.name]}"))
+        self.function_layers = named
 
     def describe(self) -> str:
         """``17 function-pair layers``, or ``function-pair layer conv_forward_naive/conv_backward_naive``."""
@@ -275,9 +333,10 @@ def find_layer(namespace, name: str) -> FunctionLayer | None:
 
 
 def _is_loss_function(name: str, value) -> bool:
-    """A function named ``*_loss`` that takes arguments (a factory ``make_loss()`` takes none)."""
+    """A function named ``*_loss`` that takes arguments (a factory ``make_loss()`` takes none) and
+    returns a tuple, the loss and its gradients (a ``return loss`` alone has none to check)."""
     return (name.endswith("_loss") and inspect.isfunction(value)
-            and bool(required_parameters(value)))
+            and bool(required_parameters(value)) and returns_a_tuple(value))
 
 
 def layers_in(namespace, attr: str, *, default: bool = False) -> FunctionLayers | None:

@@ -26,6 +26,7 @@ ALIASES = {
     "fc": "affine", "linear": "affine", "dense": "affine", "embedding": "word_embedding",
     "vanilla_rnn_step": "rnn_step", "vanilla_rnn": "rnn", "svm": "svm_loss",
     "hinge_loss": "svm_loss", "temporal_fc": "temporal_affine",
+    "affine_batchnorm_relu": "affine_bn_relu", "affine_layernorm_relu": "affine_ln_relu",
 }
 
 
@@ -165,6 +166,32 @@ def _lstm_cell(rng):
             "c_prev": rng.standard_normal((n_a, m)), "parameters": parameters}
 
 
+def _affine_relu(rng):
+    return _affine(rng)
+
+
+def _conv_relu(rng):
+    return _conv(rng)
+
+
+def _conv_relu_pool(rng):
+    # stride 1 and padding 1 keep the 4x4 image; 2x2 pooling at stride 2 tiles it exactly
+    return {"x": rng.standard_normal((2, 2, 4, 4)), "w": 0.3 * rng.standard_normal((3, 2, 3, 3)),
+            "b": 0.1 * rng.standard_normal(3), "conv_param": {"stride": 1, "pad": 1},
+            "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2}}
+
+
+def _affine_norm_relu(norm: str):
+    def build(rng):
+        values = {"x": rng.standard_normal((5, 4)), "w": 0.5 * rng.standard_normal((4, 6)),
+                  "b": 0.1 * rng.standard_normal(6), "gamma": 1 + 0.2 * rng.standard_normal(6),
+                  "beta": 0.2 * rng.standard_normal(6)}
+        values[norm] = ({"mode": "train", "eps": 1e-5, "momentum": 0.9} if norm == "bn_param"
+                        else {"eps": 1e-5})
+        return values
+    return build
+
+
 def _one_input(rng):
     return {"x": rng.standard_normal((4, 5))}
 
@@ -180,6 +207,11 @@ KINDS: dict[str, tuple[Callable, str]] = {
     "word_embedding": (_word_embedding, "rows"), "temporal_affine": (_temporal_affine, "rows"),
     "temporal_softmax_loss": (_temporal_softmax_loss, "rows"),
     "rnn_cell": (_rnn_cell, "columns"), "lstm_cell": (_lstm_cell, "columns"),
+    # the sandwich layers a course builds from those (affine then ReLU, conv, ReLU and pooling)
+    "affine_relu": (_affine_relu, "rows"), "conv_relu": (_conv_relu, "rows"),
+    "conv_relu_pool": (_conv_relu_pool, "rows"),
+    "affine_bn_relu": (_affine_norm_relu("bn_param"), "rows"),
+    "affine_ln_relu": (_affine_norm_relu("ln_param"), "rows"),
 }
 
 

@@ -8,17 +8,19 @@ batch ignored), so the float64 re-check of a float32 layer copies it like a netw
 
 from __future__ import annotations
 
-import ast
 import copy
 import difflib
-import inspect
-import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.adapters.function_pairs import FunctionLayer, required_parameters, signature_parameters
+from gradcheck.adapters.function_pairs import (
+    FunctionLayer,
+    required_parameters,
+    returned_names,
+    signature_parameters,
+)
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.targets.usercode import call_user
 
@@ -31,38 +33,6 @@ def upstream_count(backward) -> int | None:
         return None
     required = required_parameters(backward) or []
     return max(len(required) - 1, 1)
-
-
-def returned_names(function) -> list[str] | None:
-    """The names a function returns, read from its source: ``["dx", "dw", "db"]`` for
-    ``return dx, dw, db``; None when its last return is not names (or there is no source)."""
-    try:
-        source = textwrap.dedent(inspect.getsource(function))
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    node = tree.body[0] if tree.body else None
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return None
-    returns = [n for n in _own_statements(node) if isinstance(n, ast.Return) and n.value is not None]
-    if not returns:
-        return None
-    value = returns[-1].value
-    items = value.elts if isinstance(value, ast.Tuple) else [value]
-    if not all(isinstance(item, ast.Name) for item in items):
-        return None
-    return [item.id for item in items]
-
-
-def _own_statements(function: ast.AST):
-    """Every node of ``function``'s body, not looking inside functions or classes it defines."""
-    stack = list(ast.iter_child_nodes(function))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
 
 
 # -- one layer, ready to check ------------------------------------------------------------------
@@ -189,6 +159,8 @@ class LayerProblem:
                     "Make the backward take one upstream gradient per output, then the cache.")
             outs = outs[:wanted]
         for i, out in enumerate(outs):
+            if isinstance(out, (float, np.floating)):  # a scalar output (a loss's forward)
+                outs[i] = out = np.asarray(out)
             if not is_float_array(out):
                 kind = f"dtype {out.dtype}" if isinstance(out, np.ndarray) else type(out).__name__
                 raise InvalidArgumentError(

@@ -8,6 +8,7 @@ import types
 import numpy as np
 import pytest
 
+import gradcheck
 from gradcheck.adapters import function_layer, function_layers
 from gradcheck.adapters.function_pairs import (
     discover,
@@ -15,9 +16,10 @@ from gradcheck.adapters.function_pairs import (
     layer_name,
     layers_in,
     make_layer,
+    returned_names,
 )
-from gradcheck.adapters.layer_examples import KINDS, default_arguments, kind_of
-from gradcheck.adapters.layer_problem import LayerProblem, returned_names, upstream_count
+from gradcheck.adapters.layer_examples import KINDS, default_arguments, expected_arguments, kind_of
+from gradcheck.adapters.layer_problem import LayerProblem, upstream_count
 from gradcheck.errors import InvalidArgumentError
 from tests.corpus.layers import course_layers, dict_style
 from tests.corpus.layers.catalogue import LAYERS
@@ -110,8 +112,7 @@ def test_arguments_given_positionally_are_named_after_the_forwards():
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_known_kind_has_example_arguments_in_the_dtype_asked_for(kind):
-    layer = LAYERS[kind]
-    names = list(layer.example_args(0, np.float64))
+    names = list(LAYERS[kind].example_args(0, np.float64)) if kind in LAYERS else expected_arguments(kind)
     for dtype in (np.float64, np.float32):
         args = default_arguments(kind, names, seed=0, dtype=dtype)
         assert list(args) == names
@@ -280,3 +281,40 @@ def test_a_loss_that_returns_only_the_loss_says_a_loss_layer_returns_its_gradien
     problem = LayerProblem(layer, layer.arguments())
     with pytest.raises(InvalidArgumentError, match=r"expected \(loss, dx\)"):
         problem.outputs(problem.run_forward())
+
+
+def test_a_loss_returning_only_its_value_is_not_a_layer_to_check():
+    def l2_loss(w, reg):
+        return reg * np.sum(w * w)
+
+    def hinge_loss(x, y):
+        if x.ndim != 2:
+            return 0.0, None
+        return float(np.sum(x)), np.ones_like(x)
+    found = discover(namespace(l2_loss=l2_loss, hinge_loss=hinge_loss))
+    assert [layer.name for layer in found] == ["hinge_loss"]
+
+
+def test_two_layers_of_one_name_get_two_checks():
+    layers = function_layers(course_layers, "conv", "conv_forward_naive").function_layers
+    assert [layer.name for layer in layers] == ["conv", "conv_2"]
+
+
+def loss_forward(x, y):
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(len(y)), y].mean(), (log_p, y)
+
+
+def loss_backward(dloss, cache):
+    log_p, y = cache
+    dx = np.exp(log_p)
+    dx[np.arange(len(y)), y] -= 1
+    return dloss * dx / len(y)
+
+
+def test_a_pair_whose_forward_returns_a_number_gets_a_number_upstream():
+    rng = np.random.default_rng(0)
+    result = gradcheck.check_function_layer(loss_forward, loss_backward, rng.normal(size=(4, 3)),
+                                            np.array([0, 2, 1, 2]))
+    assert result.passed and [p.name for p in result.params] == ["x"]

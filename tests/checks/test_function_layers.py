@@ -157,3 +157,54 @@ def test_a_forward_that_raises_on_the_example_arguments_is_an_error():
 def test_a_single_layer_target_is_taken_as_it_is():
     target = function_layer(course_layers.svm_loss)
     assert gradcheck.check_function_layer(target).passed
+
+
+# -- the sandwich layers a course builds from its layers ---------------------------------------------
+
+def affine_relu_forward(x, w, b):
+    a, fc_cache = course_layers.affine_forward(x, w, b)
+    out, relu_cache = course_layers.relu_forward(a)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout, cache):
+    fc_cache, relu_cache = cache
+    return course_layers.affine_backward(course_layers.relu_backward(dout, relu_cache), fc_cache)
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    a, conv_cache = course_layers.conv_forward_naive(x, w, b, conv_param)
+    s, relu_cache = course_layers.relu_forward(a)
+    out, pool_cache = course_layers.max_pool_forward_naive(s, pool_param)
+    return out, (conv_cache, relu_cache, pool_cache)
+
+
+def conv_relu_pool_backward(dout, cache):
+    conv_cache, relu_cache, pool_cache = cache
+    ds = course_layers.max_pool_backward_naive(dout, pool_cache)
+    return course_layers.conv_backward_naive(course_layers.relu_backward(ds, relu_cache), conv_cache)
+
+
+def affine_bn_relu_forward(x, w, b, gamma, beta, bn_param):
+    a, fc_cache = course_layers.affine_forward(x, w, b)
+    n, bn_cache = course_layers.batchnorm_forward(a, gamma, beta, bn_param)
+    out, relu_cache = course_layers.relu_forward(n)
+    return out, (fc_cache, bn_cache, relu_cache)
+
+
+def affine_bn_relu_backward(dout, cache):
+    fc_cache, bn_cache, relu_cache = cache
+    dn = course_layers.relu_backward(dout, relu_cache)
+    da, dgamma, dbeta = course_layers.batchnorm_backward(dn, bn_cache)
+    dx, dw, db = course_layers.affine_backward(da, fc_cache)
+    return dx, dw, db, dgamma, dbeta
+
+
+@DTYPES
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(("forward", "backward"), [
+    (affine_relu_forward, affine_relu_backward), (conv_relu_pool_forward, conv_relu_pool_backward),
+    (affine_bn_relu_forward, affine_bn_relu_backward)], ids=["affine_relu", "conv_relu_pool", "affine_bn_relu"])
+def test_a_sandwich_layer_gets_arguments_of_its_own_and_passes(forward, backward, seed, dtype):
+    result = gradcheck.check_function_layer(forward, backward, seed=seed, dtype=dtype)
+    assert result.passed, str(result)
