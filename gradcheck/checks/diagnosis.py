@@ -6,7 +6,7 @@ from the numbers (a common ratio, a constant value, a transposition, where the w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,12 +32,17 @@ class CodeContext:
         How the code's loss reduces over the examples, when known.
     layout : {"rows", "columns"} or None
         Where the examples are in X, when known: hints then name that layout's formulas only.
+    layer : dict or None
+        For a function-pair layer: its ``kind`` and ``name``, and ``roles``, the role of each of
+        the forward's arguments (``"checked"``, ``"integer indices"``, ``"a mask"``,
+        ``"settings"``, ...), so a hint can tell an input from a weight or an index.
     """
 
     batch_size: int | None = None
     per_example: bool = False
     reduction: str | None = None
     layout: str | None = None
+    layer: dict | None = field(default=None, compare=False, hash=False)
 
     def formula(self, rows: str, columns: str) -> str:
         """``rows`` or ``columns`` as the layout says; both, labelled, when it is unknown."""

@@ -6,7 +6,8 @@ methods (:meth:`~gradcheck.results.model.ParamReport.fail`, ``excuse``, ``note``
 1. :func:`check_target_gradients` checks every parameter of a protocol target on one batch, with
    the diagnosis context the target declares (batch size, per-example code, the loss's
    reduction), then re-checks a float32 network on a float64 copy of itself
-   (:mod:`gradcheck.checks.recheck`);
+   (:mod:`gradcheck.checks.recheck`); :func:`check_problem_gradients` does the same for a
+   function-pair layer on its example arguments;
 2. :func:`excuse_extra_terms` answers a layer check with the whole network's: a layer's stored
    gradient that differs from its forward's, while the network's agree, carries a term of the
    loss outside the layer.
@@ -25,7 +26,7 @@ from gradcheck.errors import GradcheckError
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import VALUE_KINDS, Finding
 from gradcheck.targets.protocol import target_params
-from gradcheck.targets.usercode import call_user
+from gradcheck.targets.usercode import Named, call_user
 
 
 def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
@@ -46,6 +47,14 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
     return recheck_in_float64(result, target, X, y, options)
 
 
+
+
+def check_problem_gradients(problem, **options) -> GradientCheckResult:
+    """Check a function-pair layer (:class:`gradcheck.adapters.function_pairs.LayerProblem`) on
+    its example arguments, then, for float32 arguments, on a float64 copy of it."""
+    result = check_gradients(Named(problem.loss, "forward"), problem.params, problem.gradients,
+                             **options)
+    return recheck_in_float64(result, problem, None, None, options)
 
 
 def _declared_reduction(target, X, y) -> str | None:

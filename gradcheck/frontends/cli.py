@@ -37,8 +37,9 @@ from gradcheck.text import printable
 from gradcheck.threads import pin_blas
 from gradcheck.wording import spoken_as
 
-TARGET_HELP = ("package.module:attr or path/to/file.py:attr (default: the reference network "
-               "784-10-10 on real MNIST)")
+TARGET_HELP = ("package.module:attr, path/to/file.py:attr or notebook.ipynb:attr; FILE:conv or "
+               "FILE:* for function-pair layers (default: the reference network 784-10-10 on "
+               "real MNIST)")
 
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.frontends.isolation import Limits, Outcome, memory_error, run_isolated
 from gradcheck.results import CheckOutcome, SuiteResult
-from gradcheck.targets.loading import split_spec, with_default_attr
+from gradcheck.targets.loading import SOURCE_SUFFIXES, split_spec, with_default_attr
 
 
 def expand_targets(entries: Sequence[str], *, argument: str = "target") -> list[str]:
@@ -66,7 +66,7 @@ def expand_targets(entries: Sequence[str], *, argument: str = "target") -> list[
 def _relative_to(item: str, base: Path) -> str:
     """A list file's relative path is relative to the list file's folder."""
     where, attr = split_spec(item)
-    if where.endswith(".py") and not os.path.isabs(where):
+    if where.endswith(SOURCE_SUFFIXES) and not os.path.isabs(where):
         where = str(base / where)
     return f"{where}:{attr}"
 

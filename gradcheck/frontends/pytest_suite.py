@@ -26,6 +26,7 @@ from gradcheck.errors import GradcheckError
 from gradcheck.frontends.session import LoadedTarget, config_for, load_target
 from gradcheck.options import OPTIONS, PLUGIN_PREFIX, TARGET_VARIABLE, flag
 from gradcheck.results import CheckOutcome, SuiteResult
+from gradcheck.targets.loading import SOURCE_SUFFIXES
 from gradcheck.targets.protocol import as_target
 from gradcheck.threads import pin_blas
 from gradcheck.wording import spoken_as
@@ -69,9 +70,10 @@ def _loaded(config) -> LoadedTarget | GradcheckError:
 
 
 def _node_name(spec: str, rootpath: Path) -> str:
-    """``student.py`` for ``path/to/student.py:attr`` (relative to the root), else the spec."""
+    """``student.py`` for ``path/to/student.py:attr`` (``.ipynb`` too; relative to the root), else
+    the spec."""
     location = spec.rsplit(":", 1)[0]
-    if location.endswith(".py"):
+    if location.endswith(SOURCE_SUFFIXES):
         path = Path(location).resolve()
         try:
             return path.relative_to(rootpath).as_posix()
