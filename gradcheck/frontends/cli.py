@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 import traceback
 import warnings
@@ -34,11 +35,13 @@ from gradcheck.frontends.session import config_for, load_target
 from gradcheck.options import LAYOUTS, OPTIONS, flag
 from gradcheck.render.json_report import write_json
 from gradcheck.render.progress import SuiteProgress
+from gradcheck.text import printable
 from gradcheck.threads import pin_blas
 from gradcheck.wording import spoken_as
 
-TARGET_HELP = ("package.module:attr or path/to/file.py:attr (default: the reference network "
-               "784-10-10 on real MNIST)")
+TARGET_HELP = ("package.module:attr, path/to/file.py:attr or notebook.ipynb:attr; FILE:conv or "
+               "FILE:* for function-pair layers (default: the reference network 784-10-10 on "
+               "real MNIST)")
 
 
 
@@ -129,7 +132,6 @@ def _run_many(args, targets) -> int:
     from gradcheck.frontends.isolation import Limits
     from gradcheck.frontends.many import run_many, write_pages
     from gradcheck.frontends.session import target_sources
-    from gradcheck.text import printable
     from gradcheck.validation import positive_int
 
     positive_int(args.workers, "--workers", or_none=True)
@@ -177,20 +179,26 @@ def _run(args, blas: str) -> int:
     args.target = targets[0] if targets else None
     config = config_for(vars(args), flag)
     start = Path.cwd()
+    args.doing = f"loading {printable(args.target or 'the reference network')}"
     loaded = load_target(args.target, config, layout=args.layout)
     html = args.html if args.command != "report" else (
         args.output or start / "reports" / f"{loaded.name}.html")
     _check_outputs([("--json", args.json), ("--output" if args.command == "report" else "--html",
                                              html)], loaded.sources)
     verb = {"check": "checking", "probe": "probing", "report": "checking and probing"}[args.command]
-    print(f"{verb} {loaded.label}")
+    print(f"{verb} {printable(loaded.label)}")
     print(blas)
     if args.verbose:
         print("options: " + ", ".join(f"{k} {v}" for k, v in config.to_dict().items()))
+    def on_start(check) -> None:
+        args.doing = f"{verb} {printable(loaded.label)}, in {check.name}"
+        progress.on_start(check)
+
     with SuiteProgress(None) as progress:
         suite = run_suite(loaded.target, config, groups=COMMAND_GROUPS[args.command],
-                          on_start=progress.on_start, on_outcome=progress.on_outcome,
+                          on_start=on_start, on_plan=progress.on_plan, on_outcome=progress.on_outcome,
                           progress=progress.progress, **loaded.engine_arguments())
+    args.doing = f"writing the results of {printable(loaded.label)}"
     suite.environment = collect_environment(seed=config.seed, dtype=config.dtype, argv=args.argv)
     print(_format_suite(suite, verbose=bool(args.verbose)))
     if args.command == "report" and args.target is None and args.epochs \
@@ -265,9 +273,13 @@ def _lines_written_as_printed():
 
 
 def main(argv=None) -> int:
+    """The command line: ``argv`` (default ``sys.argv[1:]``, the process's own arguments) ->
+    exit status. Called without ``argv`` it is the process's entry point, and a Ctrl-C ends it."""
+    whole_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     args.argv = ["gradcheck", *argv]  # recorded in reports so the run can be repeated
+    args.doing = "starting"  # what a Ctrl-C interrupts, said in one line
     try:
         with _lines_written_as_printed(), spoken_as(flag_words()), \
                 pin_blas(os.environ) as blas, _captured_warnings(args.verbose):
@@ -279,6 +291,22 @@ def main(argv=None) -> int:
         return 2
     except BrokenPipeError:
         return _reader_gone()
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a crash: one line, no traceback, 128 + SIGINT; a
+        # further Ctrl-C of an ending process is ignored (a caller's own handler comes back)
+        try:
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread: nothing to hold off
+            previous = None
+        print(f"\ngradcheck: interrupted while {args.doing}; every array of the network was "
+              "restored and no file was left half written", file=sys.stderr)
+        if previous is not None and not whole_process:
+            signal.signal(signal.SIGINT, previous)
+        return INTERRUPTED
+
+
+#: Exit status of a program stopped by Ctrl-C (SIGINT): 128 + 2.
+INTERRUPTED = 130
 
 
 #: Exit status of a Unix tool whose reader went away (killed by SIGPIPE): 128 + 13.

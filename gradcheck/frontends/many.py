@@ -8,10 +8,12 @@ target through :func:`gradcheck.frontends.isolation.run_isolated`: one target's 
 summary table, one verdict and exit code, one JSON document with every target (loaded back by
 ``SuiteResult.from_dict``) and, with ``--html DIR``, an index page linking one page per target.
 
-Targets: a glob or list entry written without ``:attr`` gets ``:target`` (:data:`DEFAULT_ATTR`);
-a glob's ``:attr`` applies to every file it matches. Exit code: 2 when any target could not be
-checked (it did not load, raised, timed out, ran out of memory, crashed or exited), else 1 when
-any check failed, else 0 — a target that could not be checked is never hidden behind a failure.
+Targets: a file, glob or list entry written without ``:attr`` gets ``:target``
+(:data:`gradcheck.targets.loading.DEFAULT_ATTR`); a glob's ``:attr`` applies to every file it
+matches. The exit code is the run's verdict's (:mod:`gradcheck.results.verdict`): 2 when any
+target could not be checked (it did not load, raised, timed out, ran out of memory, crashed or
+exited), else 1 when any check failed, else 0 — a target that could not be checked is never
+hidden behind a failure.
 """
 
 from __future__ import annotations
@@ -26,17 +28,7 @@ from typing import Any
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.frontends.isolation import Limits, Outcome, memory_error, run_isolated
 from gradcheck.results import CheckOutcome, SuiteResult
-
-#: The attribute of a file given without ``:attr`` in a glob or a list file.
-DEFAULT_ATTR = "target"
-
-
-def _with_attr(entry: str) -> tuple[str, str]:
-    """``("subs/*.py", "build")`` from ``"subs/*.py:build"``; the attribute defaults to target."""
-    where, colon, attr = entry.rpartition(":")
-    if colon and attr and not attr.startswith(("/", "\\")) and where:
-        return where, attr
-    return entry, DEFAULT_ATTR
+from gradcheck.targets.loading import SOURCE_SUFFIXES, split_spec, with_default_attr
 
 
 def expand_targets(entries: Sequence[str], *, argument: str = "target") -> list[str]:
@@ -59,7 +51,7 @@ def expand_targets(entries: Sequence[str], *, argument: str = "target") -> list[
             listed = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
             targets += expand_targets([_relative_to(item, base) for item in listed], argument=argument)
         elif glob.has_magic(entry):
-            pattern, attr = _with_attr(entry)
+            pattern, attr = split_spec(entry)
             files = sorted(glob.glob(pattern))
             if not files:
                 raise InvalidArgumentError(argument, f"the pattern {entry!r} matches no file.",
@@ -67,14 +59,14 @@ def expand_targets(entries: Sequence[str], *, argument: str = "target") -> list[
                                            "leaves it to gradcheck: 'subs/*.py:build'.")
             targets += [f"{path}:{attr}" for path in files]
         else:
-            targets.append(entry)
+            targets.append(with_default_attr(entry))
     return targets
 
 
 def _relative_to(item: str, base: Path) -> str:
     """A list file's relative path is relative to the list file's folder."""
-    where, attr = _with_attr(item)
-    if where.endswith(".py") and not os.path.isabs(where):
+    where, attr = split_spec(item)
+    if where.endswith(SOURCE_SUFFIXES) and not os.path.isabs(where):
         where = str(base / where)
     return f"{where}:{attr}"
 
