@@ -179,7 +179,8 @@ def check_gradients(
     tol = tolerance_for(dtype, rtol=rtol, atol=atol)
     rng = np.random.default_rng(seed)
     evaluate = LossEvaluator(loss)
-    parallel = ParallelDifferences(evaluate, params, jobs)
+    # a loss in another process evaluates its entries there, many per round trip: no forks here
+    parallel = ParallelDifferences(evaluate, params, None if hasattr(loss, "entry_values") else jobs)
     notes = [_shared_memory_note(first, second) for first, second in shared_memory_pairs(params)]
     check_findings: list[Finding] = []
     with ArrayGuard(params) as guard:

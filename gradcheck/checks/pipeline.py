@@ -23,7 +23,7 @@ from gradcheck.checks.gradients import check_gradients
 from gradcheck.checks.recheck import recheck_in_float64
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import VALUE_KINDS, Finding
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.usercode import call_user
 
 
@@ -38,7 +38,7 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
     # hints in the code's own terms: per-example backprop has no batch axis, a summed loss no 1/m
     options.setdefault("per_example", bool(getattr(target, "per_example", False)))
     options.setdefault("reduction", _declared_reduction(target, X, y))
-    result = check_gradients(lambda: target.loss(X, y), target_params(target),
+    result = check_gradients(bound_loss(target, X, y), target_params(target),
                              lambda: target.gradients(X, y), **options)
     # entries float32's rounding hides are judged again on a float64 copy, when one can be made
     return recheck_in_float64(result, target, X, y, options)

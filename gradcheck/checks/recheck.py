@@ -18,7 +18,7 @@ from gradcheck.errors import GradcheckError
 from gradcheck.numeric.model import tolerance_for
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.results.findings import VALUE_KINDS, Finding
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.widening import float64_copy
 
 #: Options that fix the step or the tolerance for the caller's dtype: with them, no re-check.
@@ -53,7 +53,7 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
                     f"copy of the network was checked: {why}")
         return result
     try:
-        wide = check_gradients(lambda: clone.loss(X64, y64), target_params(clone),
+        wide = check_gradients(bound_loss(clone, X64, y64), target_params(clone),
                                lambda: clone.gradients(X64, y64), **{**options, "progress": None})
     except GradcheckError as exc:  # too slow, or the copy's code raised: the float32 result stands
         result.note(f"the check of a float64 copy of the network stopped: {exc}"

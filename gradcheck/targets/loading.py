@@ -181,7 +181,11 @@ def exit_call(exc: SystemExit) -> str:
 
 
 def exit_site(exc: BaseException) -> str:
-    """``model.py line 12``: the innermost frame of ``exc``'s traceback (where it was raised)."""
+    """``model.py line 12``: the innermost frame of ``exc``'s traceback (where it was raised), or
+    where a target in another process raised it (``remote_site``)."""
+    remote = getattr(exc, "remote_site", None)
+    if isinstance(remote, str):
+        return remote
     tb = exc.__traceback__
     if tb is None:
         return "an unknown place"

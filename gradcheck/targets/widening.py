@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from gradcheck.numeric.model import least_precise, relative_rounding
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.protocol import OutOfProcess, target_params
 from gradcheck.targets.usercode import UserCodeCrash, call_user
 
 #: The copy is not attempted when the target holds more array data than this (bytes, before
@@ -139,14 +139,19 @@ def float64_copy(target, X, y):
     original = target_params(target)
     if all(not _is_narrow(array) for array in original.values()):
         return None, None, None, "its parameters are already float64"
-    size = array_bytes(target)
-    if size > MAX_BYTES:
-        return None, None, None, (f"it holds {size / 2 ** 20:.0f} MiB of arrays, more than the "
-                                  f"{MAX_BYTES // 2 ** 20} MiB a copy is made for")
-    try:
-        clone = widened(target)
-    except Exception as exc:  # noqa: BLE001 - any object may refuse to be copied
-        return None, None, None, f"it cannot be copied ({type(exc).__name__}: {exc})"
+    if isinstance(target, OutOfProcess):  # copied where it runs, with the same rules
+        clone, why = target.widened()
+        if clone is None:
+            return None, None, None, why
+    else:
+        size = array_bytes(target)
+        if size > MAX_BYTES:
+            return None, None, None, (f"it holds {size / 2 ** 20:.0f} MiB of arrays, more than the "
+                                      f"{MAX_BYTES // 2 ** 20} MiB a copy is made for")
+        try:
+            clone = widened(target)
+        except Exception as exc:  # noqa: BLE001 - any object may refuse to be copied
+            return None, None, None, f"it cannot be copied ({type(exc).__name__}: {exc})"
     X64 = np.asarray(X, dtype=np.float64) if _is_narrow(np.asarray(X)) else X
     y64 = np.asarray(y, dtype=np.float64) if _is_narrow(np.asarray(y)) else y
     try:
