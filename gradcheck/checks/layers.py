@@ -13,6 +13,7 @@ import numpy as np
 from gradcheck.checks.gradients import check_gradients, unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.inmemory import InMemory
 from gradcheck.numeric.model import least_precise, tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.protocol import OutOfProcess
@@ -58,6 +59,12 @@ def check_layer(
     **options
         Passed to :func:`check_gradients` (mode, eps, rtol, atol, samples, method, ...).
     """
+    with InMemory(params, forward, backward, param_grads):  # a file-backed parameter: checked on a copy
+        return _check_layer(forward, backward, X, params, param_grads=param_grads, input_name=input_name,
+                            seed=seed, **options)
+
+
+def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed, **options) -> GradientCheckResult:
     require_callable(forward, "forward")
     require_callable(backward, "backward")
     validate_seed(seed)

@@ -496,44 +496,22 @@ def _arrays_in(value: Any, depth: int = 0) -> list[np.ndarray]:
 # -- memory-mapped parameters --------------------------------------------------------------------------
 
 
-def file_backed(array: np.ndarray) -> str | None:
-    """How ``array`` writes through to a file or shared memory ("np.memmap of 'W.bin'"), or None.
-
-    Writable memory maps (``np.memmap`` modes ``r+`` and ``w+``, arrays over ``mmap.mmap``) and
-    shared memory are file-backed; copy-on-write (``mode='c'``) and read-only maps are not.
-    """
-    from gradcheck.numeric.perturbation import file_backed as backed
-
-    return backed(array)
-
-
 def replace_file_backed(target) -> None:
     """Swap every writable memory-mapped array reachable from ``target`` (its attributes, its
-    lists and dicts, its methods' module) for an in-memory copy; shared arrays stay shared."""
-    from gradcheck.numeric.perturbation import file_backed as backed
-    from gradcheck.targets.widening import _walk
+    lists and dicts, its methods' closures, its module's globals) for an in-memory copy, for good:
+    this process is the target's, and ends with the check."""
+    from gradcheck.numeric.inmemory import InMemory
 
-    memo: dict[int, np.ndarray] = {}
-
-    def unmap(array):
-        if backed(array) is None:
-            return array
-        if id(array) not in memo:
-            memo[id(array)] = np.array(array, copy=True)
-        return memo[id(array)]
-
-    _walk(target, unmap)
     module = sys.modules.get(getattr(type(target), "__module__", ""), None)
+    roots = [target]
     if module is not None and not module.__name__.startswith(("gradcheck", "reference_net", "numpy")):
-        namespace = vars(module)
-        for name, value in list(namespace.items()):
-            new = _walk(value, unmap) if not callable(value) else value
-            if new is not value:
-                namespace[name] = new
+        roots.append(vars(module))
+    InMemory(None, *roots).__enter__()
 
 
 def refuse_file_backed(name: str, array: np.ndarray) -> None:
     from gradcheck.errors import ProtocolError
+    from gradcheck.numeric.inmemory import file_backed
 
     backed = file_backed(array)
     if backed is not None:

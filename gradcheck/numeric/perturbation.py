@@ -18,7 +18,6 @@ short.
 
 from __future__ import annotations
 
-import mmap
 import multiprocessing
 import os
 import signal
@@ -204,35 +203,6 @@ def _deliver(signums) -> None:
         if handler is _on_signal:  # cannot happen after _release; never loop
             signal.signal(signum, signal.SIG_DFL)
         signal.raise_signal(signum)
-
-
-def file_backed(array: np.ndarray) -> str | None:
-    """How writing into ``array`` would write into a file or into shared memory, or None.
-
-    Writable memory maps are: ``np.memmap`` in modes ``r+`` and ``w+``, arrays over an
-    ``mmap.mmap`` (a mapped file, ``multiprocessing.shared_memory``); copy-on-write maps
-    (``mode='c'``) and read-only arrays are not. Views are followed to the memory they show.
-    """
-    if not isinstance(array, np.ndarray) or not array.flags.writeable:
-        return None
-    base = array
-    for _ in range(64):
-        if isinstance(base, np.memmap):
-            mode = getattr(base, "mode", None)
-            if mode in ("c", "copyonwrite", "r", "readonly"):
-                return None
-            name = getattr(base, "filename", None)
-            return f"a memory map of {os.path.basename(name) if name else 'a file'} (np.memmap, mode {mode!r})"
-        if isinstance(base, mmap.mmap):
-            return "an array over an mmap.mmap (a memory-mapped file or shared memory)"
-        if isinstance(base, memoryview):
-            base = base.obj
-            continue
-        following = getattr(base, "base", None)
-        if following is None:
-            return None
-        base = following
-    return None
 
 
 def _value_bytes(arr: np.ndarray) -> bytes:
