@@ -155,19 +155,21 @@ def _run_many(args, targets) -> int:
                              f"e.g. {named} pages.")
     protected = [s for t in targets for s in target_sources(t)]
     _check_outputs([("--json", args.json)], protected)
+    _distinct_outputs(args.json, html, several=True, html_flag="--html" if args.command != "report" else "--output")
     workers = _capped(args.workers, "--workers")
     print(f"checking {len(targets)} targets, each in a process of its own, {workers} at a time")
     suite = run_many(targets, command=args.command, options=options, layout=args.layout,
                      limits=limits, workers=workers,
                      on_done=lambda one: print(f"  {one.verdict.label:11} {printable(one.target)}",
                                                flush=True))
+    # every worker and every target's process has ended: nothing a target runs sees what follows
     suite.environment = collect_environment(seed=None, dtype=None, argv=args.argv)
     print(_format_suite(suite, verbose=False))
-    if html:
-        print(f"HTML index written to {write_pages(suite, Path(html), protected=protected)}")
-    if args.json:
+    if args.json:  # first: a page that cannot be written (a full disk) does not cost the JSON
         written = write_json(suite, args.json, argument="--json", protected=protected)
         print(f"JSON written to {written}")
+    if html:
+        print(f"HTML index written to {write_pages(suite, Path(html), protected=protected)}")
     if html or args.json:
         print(suite.verdict.headline)
     if getattr(suite, "interrupted", None):
@@ -175,6 +177,20 @@ def _run_many(args, targets) -> int:
         print(f"gradcheck: interrupted by {name}: the targets not finished are not checked", file=sys.stderr)
         return 128 + suite.interrupted
     return suite.verdict.exit_code
+
+
+def _distinct_outputs(json_path, html, *, several: bool, html_flag: str) -> None:
+    """The JSON and the HTML need files of their own: refused before the run when one would
+    overwrite the other."""
+    if not json_path or not html:
+        return
+    json_path, html = Path(json_path).resolve(), Path(html).resolve()
+    page = json_path.suffix.lower() in (".html", ".htm")
+    clash = json_path == html or (several and json_path.parent == html and page)
+    if clash:
+        raise GradcheckError(f"--json and {html_flag}: both name {str(json_path)!r}; the JSON and the HTML "
+                             f"report need files of their own. Pass e.g. --json {json_path.stem}.json "
+                             f"{html_flag} {'pages' if several else json_path.stem + '.html'}.")
 
 
 def _capped(count: int | None, spelled: str) -> int:
@@ -226,8 +242,9 @@ def _run(args, blas: str) -> int:
         with sandboxed(args.target, config, layout=args.layout, limits=limits) as loaded:
             html = args.html if args.command != "report" else (
                 args.output or start / "reports" / f"{loaded.name}.html")
-            _check_outputs([("--json", args.json), ("--output" if args.command == "report" else "--html",
-                                                     html)], loaded.sources)
+            html_flag = "--output" if args.command == "report" else "--html"
+            _distinct_outputs(args.json, html, several=False, html_flag=html_flag)
+            _check_outputs([("--json", args.json), (html_flag, html)], loaded.sources)
             verb = {"check": "checking", "probe": "probing", "report": "checking and probing"}[args.command]
             print(f"{verb} {printable(loaded.label)}")
             print(blas)
