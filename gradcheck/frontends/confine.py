@@ -149,7 +149,8 @@ def _wait_and_mirror(pid: int) -> None:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the signal, not a core file
         except (ImportError, ValueError, OSError):
             pass
-        signal.signal(signum, signal.SIG_DFL)
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):  # those two cannot be handled, nor reset
+            signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         time.sleep(1)
     os._exit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else 1)

@@ -123,6 +123,9 @@ def _interrupted(signum, frame):
 
 def main() -> int:
     """Read a job (JSON on stdin), check its target, write the suite (JSON on stdout)."""
+    from gradcheck.frontends.confine import die_with_parent
+
+    die_with_parent()  # the run that started this worker is gone: so is this worker, and its target
     signal.signal(signal.SIGTERM, _interrupted)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     out = sys.stdout

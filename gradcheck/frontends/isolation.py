@@ -340,7 +340,7 @@ class Child:
                 return TargetGone("timeout", f"timed out: over {math.ceil(self.limits.seconds) + 1} s "
                                              "of CPU time (threads add up)")
             hint = " (the system may have run out of memory)" if signum == signal.SIGKILL else ""
-            return TargetGone("crashed", f"crashed: signal {signum} ({_signal_name(signum)}){hint}")
+            return TargetGone("crashed", f"signal {signum} ({_signal_name(signum)}){hint}")
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
         return TargetGone("exited", f"exited with code {code} without a result")
 
