@@ -9,6 +9,7 @@ the ``dask`` tox environment.)
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -22,12 +23,19 @@ from tests.system.safety.submissions import write_hostile, write_submission
 READINGS = frozenset({"created", "seconds", "peak_mb"})
 
 
+#: A memory address in a target's output (a crash's traceback names its threads by address).
+ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
+
+
 def comparable(document: Any) -> Any:
-    """``document`` (a suite's JSON) without its clock and memory readings."""
+    """``document`` (a suite's JSON) without its clock and memory readings, and with the memory
+    addresses in its text set aside."""
     if isinstance(document, dict):
         return {key: comparable(value) for key, value in document.items() if key not in READINGS}
     if isinstance(document, list):
         return [comparable(value) for value in document]
+    if isinstance(document, str):
+        return ADDRESS.sub("0x...", document)
     return document
 
 
