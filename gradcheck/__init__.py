@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "check_gradients": "gradcheck.checks.gradients",
     "check_layer": "gradcheck.checks.layers",
+    "check_function_layer": "gradcheck.checks.function_layers",
     "CheckConfig": "gradcheck.config",
     "iter_checks": "gradcheck.engine",
     "run_suite": "gradcheck.engine",

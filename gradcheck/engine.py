@@ -7,7 +7,9 @@ are selections from :func:`iter_checks`; :func:`run_suite` runs a selection into
 Checks come from families registered with :func:`register`: a family is a generator that
 looks at the :class:`Context` (the target, the config, what the target offers) and yields
 the :class:`Check` objects that apply, e.g. one ``check_<layer>`` per layer with forward and
-backward, a ``check_softmax_stable`` only for a target with a ``softmax``.
+backward, a ``check_softmax_stable`` only for a target with a ``softmax``. A family serves the
+kind of target it ``needs``: a network (the protocol's ``params``, ``loss``, ``gradients``) or
+a set of function-pair layers (``function_layers``, :mod:`gradcheck.adapters.function_pairs`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.adapters.function_pairs import offered_layers
+from gradcheck.checks.function_layers import check_one_layer
 from gradcheck.checks.layers import check_layer
 from gradcheck.checks.pipeline import check_target_gradients, excuse_extra_terms
 from gradcheck.config import CheckConfig
@@ -37,6 +41,7 @@ from gradcheck.probes.training import (
 from gradcheck.results import CheckOutcome, GradientCheckResult, SuiteResult
 from gradcheck.targets.batches import describe, synthetic_batch
 from gradcheck.targets.data import DataSet
+from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.layers import layer_inputs, layer_views
 from gradcheck.targets.protocol import OutOfProcess, target_params
 from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
@@ -201,13 +206,24 @@ class Context:
         return self.batch(size if self.dataset is None else min(size, self.dataset.n_examples))
 
 
+#: The kinds of target a family of checks can need.
+NEEDS = ("network", "function_layers")
+
+
+def target_kind(target) -> str:
+    """"function_layers" for a target of function-pair layers, else "network"."""
+    return "function_layers" if offered_layers(target) is not None else "network"
+
+
 @dataclass(frozen=True)
 class Family:
-    """A registered generator of checks: ``make(context)`` yields the checks that apply."""
+    """A registered generator of checks: ``make(context)`` yields the checks that apply to a
+    target of the kind it ``needs``."""
 
     name: str
     group: str
     make: Callable[[Context], Iterable[Check]]
+    needs: str = "network"
 
 
 #: Examples in the main gradient check on the user's data when no batch size is given.
@@ -217,13 +233,16 @@ DATA_BATCH = 64
 REGISTRY: list[Family] = []
 
 
-def register(group: str) -> Callable:
-    """Decorator: add a generator ``make(context) -> checks`` to :data:`REGISTRY` under ``group``."""
+def register(group: str, *, needs: str = "network") -> Callable:
+    """Decorator: add a generator ``make(context) -> checks`` to :data:`REGISTRY` under ``group``,
+    for targets of the kind it ``needs`` (one of :data:`NEEDS`)."""
     if group not in GROUPS:
         raise ValueError(f"group must be one of {GROUPS}, got {group!r}")
+    if needs not in NEEDS:
+        raise ValueError(f"needs must be one of {NEEDS}, got {needs!r}")
 
     def add(make: Callable[[Context], Iterable[Check]]):
-        REGISTRY.append(Family(make.__name__, group, make))
+        REGISTRY.append(Family(make.__name__, group, make, needs))
         return make
 
     return add
@@ -295,6 +314,28 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
                     "parameter gradients", "gradients", run, subject=view.name)
 
 
+@register("gradients", needs="function_layers")
+def function_layer_checks(ctx: Context) -> Iterator[Check]:
+    """One ``check_<layer>`` per function-pair layer: a gradient check of its float arguments,
+    named as its forward names them, on its own example arguments (or the kind's)."""
+    options = ctx.config.gradient_options()
+    seed = options.pop("seed")
+    for layer in offered_layers(ctx.target):
+        yield Check(f"check_{layer.name}", layer.functions, "gradients",
+                    lambda layer=layer: check_one_layer(layer, seed=seed, dtype=ctx.config.np_dtype,
+                                                        progress=ctx.progress, **options),
+                    subject=layer.name)
+
+
+@register("probes", needs="function_layers")
+def function_layer_probes(ctx: Context) -> Iterator[Check]:
+    """Function-pair layers have no stability probes: one skipped item says so (and why)."""
+    yield Check("check_stability_probes", "skipped: function-pair layers", "probes",
+                lambda: skipped_probe("stability probes", "the stability probes need a whole "
+                                      "network (a loss on a batch); function-pair layers get "
+                                      "their gradient checks, from gradcheck check"))
+
+
 @register("probes")
 def function_checks(ctx: Context) -> Iterator[Check]:
     """A stability probe for each function the target exposes (softmax, sigmoid, ...)."""
@@ -338,7 +379,13 @@ TRAINING_PROBES = (
 @register("probes")
 def training_checks(ctx: Context) -> Iterator[Check]:
     """A few steps of gradient descent: input scale, learning rate, activations, gradient flow."""
+    spec = input_spec(ctx.target)
     for name, description, probe in TRAINING_PROBES:
+        if probe is probe_input_scale and spec is not None and spec.is_int:
+            yield Check(name, "skipped: integer inputs", "probes", lambda: skipped_probe(
+                "input scale", "the target's inputs are token indices (its input_spec), which "
+                "are not scaled"))
+            continue
         yield Check(name, description, "probes",
                     lambda probe=probe: probe(ctx.target, *ctx.training_batch()))
 
@@ -367,8 +414,9 @@ def _config(config: CheckConfig | None, options: dict[str, Any]) -> CheckConfig:
                                    "options as keywords.")
     if dtype := options.get("dtype"):
         options["dtype"] = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    base = config or CheckConfig()
-    return base.replace(**options) if options else base
+    if config is None:
+        return CheckConfig.from_options(options)  # made (and validated) once
+    return config.replace(**options) if options else config
 
 
 def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[str] = GROUPS,
@@ -379,7 +427,8 @@ def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[s
 
     Parameters
     ----------
-    target : protocol target (see :func:`gradcheck.targets.protocol.as_target`)
+    target : protocol target (see :func:`gradcheck.targets.protocol.as_target`), or a target of
+        function-pair layers (:func:`gradcheck.adapters.function_layers`)
     config : CheckConfig, optional
         The run's options; keyword ``options`` (``mode="sample"``, ``seed=1``...) override it.
     groups : subset of :data:`GROUPS`
@@ -404,11 +453,18 @@ def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[s
                                    "Pass groups=('gradients',) or groups=('probes',).")
     ctx = Context(target, _config(config, dict(options)), batch, build, layout,
                   progress=progress)
-    _ = ctx.described  # an unusable target fails here, before any check is listed
-    if batch is None:
-        ctx.dataset = DataSet.for_target(data, target, layout=ctx.layout, task=ctx.task)
+    kind = target_kind(target)
+    if kind == "network":
+        _ = ctx.described  # an unusable target fails here, before any check is listed
+        if batch is None:
+            ctx.dataset = DataSet.for_target(data, target, layout=ctx.layout, task=ctx.task)
+    elif batch is not None or data is not None:
+        raise InvalidArgumentError("data", "function-pair layers are checked on their own example "
+                                   "arguments, not on a batch of data.",
+                                   "Give a layer its arguments: gradcheck.adapters.function_layer("
+                                   "forward, backward, x, w, b).")
     for family in REGISTRY:
-        if family.group in groups:
+        if family.group in groups and family.needs == kind:
             for check in family.make(ctx):
                 yield check if isinstance(target, OutOfProcess) else replace(check, run=_in_memory(check.run, target))
 
@@ -429,22 +485,25 @@ def run_suite(target, config: CheckConfig | None = None, *, groups: Sequence[str
               select: Callable[[Check], bool] | None = None,
               on_outcome: Callable[[CheckOutcome], None] | None = None,
               on_start: Callable[[Check], None] | None = None,
+              on_plan: Callable[[Sequence[Check]], None] | None = None,
               progress: Callable[[int, int], None] | None = None,
               stop_on_error: bool = False, **options) -> SuiteResult:
     """Run the checks of :func:`iter_checks` (those ``select`` keeps) into one SuiteResult.
 
-    ``on_start`` is called before each check and ``on_outcome`` after it (e.g. to print as the
-    run goes); ``progress(done, total)`` as a gradient check's entries are done. With
+    ``on_plan`` is called once with the checks about to run (a progress bar's total);
+    ``on_start`` before each check and ``on_outcome`` after it (e.g. to print as the run goes);
+    ``progress(done, total)`` as a gradient check's entries are done. With
     ``stop_on_error`` a check that cannot run raises its GradcheckError instead of becoming
     an outcome of status "error".
     """
     used = _config(config, dict(options))  # validated once, here
-    checks = iter_checks(target, used, groups=groups, batch=batch, build=build, layout=layout,
-                         data=data, progress=progress)
+    checks = [check for check in iter_checks(target, used, groups=groups, batch=batch, build=build,
+                                             layout=layout, data=data, progress=progress)
+              if select is None or select(check)]
+    if on_plan is not None:
+        on_plan(checks)
     suite = SuiteResult(target=label, config=used.to_dict())
     for check in checks:
-        if select is not None and not select(check):
-            continue
         if on_start is not None:
             on_start(check)
         if stop_on_error:

@@ -23,6 +23,8 @@ DTYPES = ("float64", "float32")
 LAYOUTS = ("rows", "columns")
 #: The prefix of the pytest plugin's options.
 PLUGIN_PREFIX = "--gradcheck-"
+#: The environment variable that names a target for the pytest plugin, like ``--gradcheck-target``.
+TARGET_VARIABLE = "GRADCHECK_TARGET"
 
 
 def flag(name: str, prefix: str = "--") -> str:

@@ -15,16 +15,14 @@ import os
 
 import pytest
 
-from gradcheck.options import LAYOUTS, OPTIONS, PLUGIN_PREFIX, flag
-
-#: The environment variable that names a target, like ``--gradcheck-target``.
-TARGET_VARIABLE = "GRADCHECK_TARGET"
+from gradcheck.options import LAYOUTS, OPTIONS, PLUGIN_PREFIX, TARGET_VARIABLE, flag
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("gradcheck", "gradient checks of a network under test")
     group.addoption("--gradcheck-target", default=None,
-                    help="package.module:attr or path/file.py:attr to run the checks on "
+                    help="package.module:attr, path/file.py:attr or notebook.ipynb:attr to run "
+                         "the checks on; FILE:name or FILE:* for function-pair layers "
                          f"(default: ${TARGET_VARIABLE})")
     for option in OPTIONS:
         group.addoption(flag(option.name, PLUGIN_PREFIX), dest=f"gradcheck_{option.name}",

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Before and after the speed-ups: run the same benchmarks on the code at BEFORE (default: the
 # commit before them) and on this checkout, one after the other on the same machine, then
-# rewrite the README's speed-up table. Usage: scripts/compare_speedups.sh [BEFORE] [PYTHON]
+# rewrite the speed-up table of docs/benchmarks.md. Usage: scripts/compare_speedups.sh [BEFORE] [PYTHON]
 set -e
 cd "$(dirname "$0")/.."
 before="${1:-8d3fb78^}"
@@ -34,5 +34,5 @@ set -- "$@" "$T/test_time_to_accuracy.py::test_time_to_85[gd-full]" \
         --benchmark-json="$here/reports/speedups_before.json" "$@")
 "$python" -c "import reference_net; print('after:', reference_net.__file__)"
 "$python" -m pytest -q -p no:cacheprovider --benchmark-only --benchmark-json=reports/speedups_after.json "$@"
-"$python" scripts/render_speedups.py reports/speedups_before.json reports/speedups_after.json README.md \
+"$python" scripts/render_speedups.py reports/speedups_before.json reports/speedups_after.json docs/benchmarks.md \
     "$(git rev-parse --short "$before")"

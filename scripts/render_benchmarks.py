@@ -1,6 +1,6 @@
 """Render the benchmark JSON (pytest-benchmark) as the README's benchmark section.
 
-    python scripts/render_benchmarks.py [reports/benchmarks.json] [README.md]
+    python scripts/render_benchmarks.py [reports/benchmarks.json] [docs/benchmarks.md]
 
 Rewrites only the text between ``<!-- benchmarks:start -->`` and ``<!-- benchmarks:end -->``.
 Every number in that section comes from the JSON; the prose is written from the same numbers.
@@ -395,7 +395,7 @@ def replace_section(text: str, section: str, start_marker: str = START, end_mark
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     json_path = Path(argv[0] if argv else "reports/benchmarks.json")
-    readme_path = Path(argv[1] if len(argv) > 1 else "README.md")
+    readme_path = Path(argv[1] if len(argv) > 1 else "docs/benchmarks.md")
     data = json.loads(json_path.read_text(encoding="utf-8"))
     readme_path.write_text(replace_section(readme_path.read_text(encoding="utf-8"), render(data)), encoding="utf-8")
     print(f"{readme_path}: benchmark section rewritten from {json_path}")

@@ -1,6 +1,6 @@
 """Render a before/after comparison of two benchmark runs as the README's speed-up table.
 
-    python scripts/render_speedups.py BEFORE.json AFTER.json [README.md] [BEFORE_LABEL]
+    python scripts/render_speedups.py BEFORE.json AFTER.json [docs/benchmarks.md] [BEFORE_LABEL]
 
 Both files are pytest-benchmark JSON from the same benchmark tests (``scripts/compare_speedups.sh``
 runs them on the old and the new code in one go). Rewrites only the text between
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     before, after = (json.loads(Path(p).read_text(encoding="utf-8")) for p in argv[:2])
-    readme = Path(argv[2] if len(argv) > 2 else "README.md")
+    readme = Path(argv[2] if len(argv) > 2 else "docs/benchmarks.md")
     label = argv[3] if len(argv) > 3 else "the previous commit"
     readme.write_text(replace_section(readme.read_text(encoding="utf-8"), render(before, after, label)),
                       encoding="utf-8")

@@ -1,7 +1,7 @@
 """Render reference_net's training speed against a plain NumPy loop, and its time to 85 % held out,
-as the README's training-speed section.
+as the training-speed section of docs/reference-network.md.
 
-    python scripts/render_training_speed.py [reports/benchmarks.json] [README.md]
+    python scripts/render_training_speed.py [reports/benchmarks.json] [docs/reference-network.md]
 
 Reads pytest-benchmark JSON holding test_train_numpy and test_train_plain_loop (1 BLAS thread) and
 test_time_to_85 from tests/benchmarks; a run of only those benchmarks will do. Rewrites only the
@@ -69,7 +69,7 @@ def render(data: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     json_path = Path(argv[0] if argv else "reports/benchmarks.json")
-    readme = Path(argv[1] if len(argv) > 1 else "README.md")
+    readme = Path(argv[1] if len(argv) > 1 else "docs/reference-network.md")
     data = json.loads(json_path.read_text(encoding="utf-8"))
     readme.write_text(_RB.replace_section(readme.read_text(encoding="utf-8"), render(data), START, END),
                       encoding="utf-8")

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerate the README's screenshot: the HTML report on the first article's code as published.
+# Regenerate the README's picture of the report: the HTML report on the first article's code as published.
 # Needs gradcheck installed (the README's first command) and Debian's chromium package.
 set -e
 cd "$(dirname "$0")/.."

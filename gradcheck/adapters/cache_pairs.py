@@ -5,6 +5,11 @@ The model keeps its parameters in a dict (``model.params``) and builds ``loss`` 
 pairs. Glue::
 
     target = gradcheck.adapters.cache_model(model)
+
+A captioning model whose ``loss(features, captions)`` takes integer captions ``(N, T)`` says so::
+
+    target = gradcheck.adapters.cache_model(model, task="sequence", sequence_length=17,
+                                            null_token=model._null, input_spec={"shape": (512,)})
 """
 
 from __future__ import annotations
@@ -23,9 +28,18 @@ class CacheModelTarget:
 
     layout = "rows"
 
-    def __init__(self, model, *, params_attr: str = "params", task: str | None = None):
+    def __init__(self, model, *, params_attr: str = "params", task: str | None = None,
+                 input_spec=None, sequence_length: int | None = None, null_token: int | None = None):
         if declared_task(task) is not None:
             self.task = task
+        if input_spec is not None:
+            self.input_spec = input_spec
+        if sequence_length is not None or null_token is not None:
+            if task != "sequence":
+                raise InvalidArgumentError(
+                    "sequence_length", "a sequence length and a null token describe sequence labels.",
+                    "Pass task='sequence' with them (captions (N, T) of integers).")
+            self.sequence_length, self.null_token = sequence_length, null_token
         params = getattr(model, params_attr, None)
         if not isinstance(params, Mapping) or not params:
             raise InvalidArgumentError(

@@ -6,7 +6,7 @@ from the numbers (a common ratio, a constant value, a transposition, where the w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,12 +32,17 @@ class CodeContext:
         How the code's loss reduces over the examples, when known.
     layout : {"rows", "columns"} or None
         Where the examples are in X, when known: hints then name that layout's formulas only.
+    layer : dict or None
+        For a function-pair layer: its ``kind`` and ``name``, and ``roles``, the role of each of
+        the forward's arguments (``"checked"``, ``"integer indices"``, ``"a mask"``,
+        ``"settings"``, ...), so a hint can tell an input from a weight or an index.
     """
 
     batch_size: int | None = None
     per_example: bool = False
     reduction: str | None = None
     layout: str | None = None
+    layer: dict | None = field(default=None, compare=False, hash=False)
 
     def formula(self, rows: str, columns: str) -> str:
         """``rows`` or ``columns`` as the layout says; both, labelled, when it is unknown."""
@@ -96,7 +101,7 @@ def _scale_story(c: float, context: CodeContext, rel: float = 2e-3) -> tuple[str
             "sum": "The loss sums over the examples, so its gradient takes no 1/m and no factor m "
                    "either: look for a multiplication by the batch size in the backward.",
             "mean": "The loss is a mean over the examples but the gradient sums over them: divide "
-                    "the loss gradient by the batch size once (dvalues / samples).",
+                    "the loss gradient by the batch size once, where dL/dZ is formed.",
         }.get(context.reduction, "Use one reduction in both: if the loss is a mean over examples, "
               "divide the summed gradient by the batch size; if it is meant to be a sum, drop the "
               "1/m from the loss.")

@@ -83,6 +83,7 @@ def check_gradients(
     max_seconds: float | None = MAX_SECONDS,
     jobs=None,
     entries: Mapping[str, np.ndarray] | None = None,
+    layer: Mapping | None = None,
 ) -> GradientCheckResult:
     """Compare analytic gradients with finite differences, and explain every disagreement.
 
@@ -145,6 +146,10 @@ def check_gradients(
     entries : mapping str -> int array, optional
         Flat indices to check, per parameter, in place of the ones ``mode`` picks ("full" and
         "sample" modes); parameters not named are checked as ``mode`` says.
+    layer : mapping, optional
+        What a function-pair layer's check knows about the layer, for the diagnosis: its
+        ``kind`` and ``name``, and the ``roles`` of the forward's arguments (``"checked"``,
+        ``"integer indices"``, ``"a mask"``, ``"settings"``...).
 
     Returns
     -------
@@ -225,13 +230,14 @@ def _check_gradients(
     max_seconds: float | None = MAX_SECONDS,
     jobs=None,
     entries: Mapping[str, np.ndarray] | None = None,
+    layer: Mapping | None = None,
 ) -> GradientCheckResult:
     require_callable(loss, "loss")
     validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
                      method=method, directions=directions, batch_size=batch_size,
                      progress=progress, max_seconds=max_seconds)
     context = code_context(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                           layout=layout)
+                           layout=layout, layer=layer)
     if progress is not None:
         progress = _guarded_progress(progress)
     params = validate_params(params)
@@ -407,7 +413,8 @@ def unrun_result(params, findings, mode, method, seed, tol, calls, *,
 REDUCTIONS = ("mean", "sum")
 
 
-def code_context(*, batch_size=None, per_example=False, reduction=None, layout=None) -> CodeContext:
+def code_context(*, batch_size=None, per_example=False, reduction=None, layout=None,
+                 layer=None) -> CodeContext:
     """The diagnosis context from ``check_gradients``' keywords, each checked (batch_size is
     checked with the other options)."""
     if not isinstance(per_example, bool):
@@ -418,5 +425,7 @@ def code_context(*, batch_size=None, per_example=False, reduction=None, layout=N
                                    "the examples, 'sum' when it adds them.")
     if layout is not None and layout not in LAYOUTS:
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
+    if layer is not None and not isinstance(layer, Mapping):
+        raise InvalidArgumentError("layer", f"got {type(layer).__name__}, expected a mapping or None.")
     return CodeContext(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                       layout=layout)
+                       layout=layout, layer=None if layer is None else dict(layer))

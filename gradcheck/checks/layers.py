@@ -116,6 +116,12 @@ def _validate_layer_arguments(X, params, param_grads, input_name, options) -> No
         raise InvalidArgumentError(
             "options", f"check_layer got unknown keyword arguments {unknown}.",
             f"It passes on only {list(LAYER_OPTIONS)} (and seed) to check_gradients.")
+    if isinstance(X, np.ndarray) and (np.issubdtype(X.dtype, np.integer) or X.dtype == np.bool_):
+        raise InvalidArgumentError(
+            "X", f"got an ndarray of dtype {X.dtype}: integer inputs (word indices, labels) have "
+            "no gradient to check.",
+            "Check the layer with gradcheck.check_function_layer(forward, backward, X, W), which "
+            "keeps integer inputs fixed and checks the float ones (see docs/layers.md).")
     if not isinstance(X, np.ndarray) or not np.issubdtype(X.dtype, np.floating):
         received = (f"an ndarray of dtype {X.dtype}" if isinstance(X, np.ndarray)
                     else f"a {type(X).__name__}")

@@ -6,7 +6,8 @@ methods (:meth:`~gradcheck.results.model.ParamReport.fail`, ``excuse``, ``note``
 1. :func:`check_target_gradients` checks every parameter of a protocol target on one batch, with
    the diagnosis context the target declares (batch size, per-example code, the loss's
    reduction), then re-checks a float32 network on a float64 copy of itself
-   (:mod:`gradcheck.checks.recheck`);
+   (:mod:`gradcheck.checks.recheck`); :func:`check_problem_gradients` does the same for a
+   function-pair layer on its example arguments;
 2. :func:`excuse_extra_terms` answers a layer check with the whole network's: a layer's stored
    gradient that differs from its forward's, while the network's agree, carries a term of the
    loss outside the layer.
@@ -21,10 +22,11 @@ import numpy as np
 
 from gradcheck.checks.gradients import check_gradients
 from gradcheck.checks.recheck import recheck_in_float64
+from gradcheck.errors import GradcheckError
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import VALUE_KINDS, Finding
 from gradcheck.targets.protocol import bound_loss, target_params
-from gradcheck.targets.usercode import call_user
+from gradcheck.targets.usercode import Named, call_user
 
 
 def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
@@ -37,13 +39,22 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
     options.setdefault("batch_size", int(np.asarray(y).shape[0]))
     # hints in the code's own terms: per-example backprop has no batch axis, a summed loss no 1/m
     options.setdefault("per_example", bool(getattr(target, "per_example", False)))
-    options.setdefault("reduction", _declared_reduction(target, X, y))
+    options.setdefault("reduction", _declared_reduction(target, X, y)
+                       or measured_reduction(target, X, y, options.get("layout") or getattr(target, "layout", None)))
     result = check_gradients(bound_loss(target, X, y), target_params(target),
                              lambda: target.gradients(X, y), **options)
     # entries float32's rounding hides are judged again on a float64 copy, when one can be made
     return recheck_in_float64(result, target, X, y, options)
 
 
+
+
+def check_problem_gradients(problem, **options) -> GradientCheckResult:
+    """Check a function-pair layer (:class:`gradcheck.adapters.function_pairs.LayerProblem`) on
+    its example arguments, then, for float32 arguments, on a float64 copy of it."""
+    result = check_gradients(Named(problem.loss, "forward"), problem.params, problem.gradients,
+                             **options)
+    return recheck_in_float64(result, problem, None, None, options)
 
 
 def _declared_reduction(target, X, y) -> str | None:
@@ -54,6 +65,39 @@ def _declared_reduction(target, X, y) -> str | None:
         call_user(target.loss, X, y, call="loss")
         reduction = getattr(target, "reduction", None)
     return reduction
+
+
+#: How close the loss of a batch taken twice must come to 1x or 2x the batch's own to tell a mean
+#: from a sum (a mean is the same on the batch twice, a sum doubles).
+REDUCTION_CLOSE = 1e-9
+
+
+def measured_reduction(target, X, y, layout: str | None) -> str | None:
+    """How the target's loss reduces over the examples, measured: the loss of the batch taken
+    twice is the batch's own for a mean and twice it for a sum; None when it is neither (dropout
+    drawn per example, a loss that is not a plain reduction) or the loss cannot tell."""
+    if layout not in ("rows", "columns"):
+        return None
+    try:
+        once = float(call_user(target.loss, X, y, call="loss"))
+        twice = float(call_user(target.loss, *_taken_twice(X, y, layout), call="loss"))
+    except (GradcheckError, TypeError, ValueError):  # it raises or cannot take the batch twice
+        return None
+    if not (np.isfinite(once) and np.isfinite(twice)) or once == 0:
+        return None
+    ratio = twice / once
+    if abs(ratio - 1) <= REDUCTION_CLOSE * 1e3:
+        return "mean"
+    if abs(ratio - 2) <= REDUCTION_CLOSE * 2e3:
+        return "sum"
+    return None
+
+
+def _taken_twice(X, y, layout: str):
+    X, y = np.asarray(X), np.asarray(y)
+    axis = 1 if layout == "columns" else 0
+    y_axis = 1 if (layout == "columns" and y.ndim == 2) else 0
+    return np.concatenate([X, X], axis=axis), np.concatenate([y, y], axis=y_axis)
 
 
 def excuse_extra_terms(layer: GradientCheckResult, network: GradientCheckResult) -> GradientCheckResult:

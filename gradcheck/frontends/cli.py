@@ -46,8 +46,9 @@ TARGET_DESCRIPTION = "run the target's code in a process of its own"
 DEFAULT_SECONDS = 120.0
 DEFAULT_MEMORY_MB = 4096
 
-TARGET_HELP = ("package.module:attr or path/to/file.py:attr (default: the reference network "
-               "784-10-10 on real MNIST)")
+TARGET_HELP = ("package.module:attr, path/to/file.py:attr or notebook.ipynb:attr; FILE:conv or "
+               "FILE:* for function-pair layers (default: the reference network 784-10-10 on "
+               "real MNIST)")
 
 
 
@@ -140,7 +141,6 @@ def _run_many(args, targets) -> int:
     """Several targets: each in its own worker, then one table, one exit code, one JSON."""
     from gradcheck.frontends.many import run_many, write_pages
     from gradcheck.frontends.session import target_sources
-    from gradcheck.text import printable
     from gradcheck.validation import positive_int
 
     positive_int(args.workers, "--workers", or_none=True)
@@ -238,6 +238,7 @@ def _run(args, blas: str) -> int:
     config = config_for(vars(args), flag)
     limits = _limits(args, several=False)
     start = Path.cwd()
+    args.doing = f"loading {printable(args.target or 'the reference network')}"
     try:
         with sandboxed(args.target, config, layout=args.layout, limits=limits) as loaded:
             html = args.html if args.command != "report" else (
@@ -250,11 +251,12 @@ def _run(args, blas: str) -> int:
             print(blas)
             if args.verbose:
                 print("options: " + ", ".join(f"{k} {v}" for k, v in config.to_dict().items()))
-            suite = _checked(loaded, config, args.command)
+            suite = _checked(loaded, config, args, verb)
     except TargetGone as gone:  # before a check ran: the target could not even be loaded
         raise TargetError(f"{printable(args.target or 'the reference network')}: its process "
                           f"{gone.message} while it was being loaded") from None
     # the target's process and everything it started are gone: nothing it runs sees what follows
+    args.doing = f"writing the results of {printable(loaded.label)}"
     suite.environment = collect_environment(seed=config.seed, dtype=config.dtype, argv=args.argv)
     print(_format_suite(suite, verbose=bool(args.verbose)))
     if args.command == "report" and args.target is None and args.epochs \
@@ -279,20 +281,24 @@ def _run(args, blas: str) -> int:
     return verdict.exit_code
 
 
-def _checked(loaded, config, command: str):
+def _checked(loaded, config, args, verb: str):
     """The suite of one loaded target; a target whose process ends midway keeps the outcomes it
     gave and one more saying why the rest could not run."""
     from gradcheck.results import CheckOutcome, SuiteResult
 
     done = []
     with SuiteProgress(None) as progress:
+        def on_start(check) -> None:
+            args.doing = f"{verb} {printable(loaded.label)}, in {check.name}"
+            progress.on_start(check)
+
         def on_outcome(outcome):
             done.append(outcome)
             progress.on_outcome(outcome)
 
         try:
-            return run_suite(loaded.target, config, groups=COMMAND_GROUPS[command],
-                             on_start=progress.on_start, on_outcome=on_outcome,
+            return run_suite(loaded.target, config, groups=COMMAND_GROUPS[args.command],
+                             on_start=on_start, on_plan=progress.on_plan, on_outcome=on_outcome,
                              progress=progress.progress, **loaded.engine_arguments())
         except TargetGone as gone:
             error = CheckOutcome.could_not_run(TARGET_CHECK, "target", TARGET_DESCRIPTION,
@@ -350,9 +356,13 @@ def _lines_written_as_printed():
 
 
 def main(argv=None) -> int:
+    """The command line: ``argv`` (default ``sys.argv[1:]``, the process's own arguments) ->
+    exit status. Called without ``argv`` it is the process's entry point, and a Ctrl-C ends it."""
+    whole_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     args.argv = ["gradcheck", *argv]  # recorded in reports so the run can be repeated
+    args.doing = "starting"  # what a Ctrl-C interrupts, said in one line
     try:
         with _lines_written_as_printed(), spoken_as(flag_words()), \
                 pin_blas(os.environ) as blas, _captured_warnings(args.verbose):
@@ -364,6 +374,22 @@ def main(argv=None) -> int:
         return 2
     except BrokenPipeError:
         return _reader_gone()
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a crash: one line, no traceback, 128 + SIGINT; a
+        # further Ctrl-C of an ending process is ignored (a caller's own handler comes back)
+        try:
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread: nothing to hold off
+            previous = None
+        print(f"\ngradcheck: interrupted while {args.doing}; every array of the network was "
+              "restored and no file was left half written", file=sys.stderr)
+        if previous is not None and not whole_process:
+            signal.signal(signal.SIGINT, previous)
+        return INTERRUPTED
+
+
+#: Exit status of a program stopped by Ctrl-C (SIGINT): 128 + 2.
+INTERRUPTED = 130
 
 
 #: Exit status of a Unix tool whose reader went away (killed by SIGPIPE): 128 + 13.

@@ -17,9 +17,11 @@ there. Without one, a pool of ``workers`` threads here starts the worker process
 sends back is text, capped at :data:`MAX_RESULT` bytes and checked against the suite format
 before it is used; anything else makes that target "not checked" and the run goes on.
 
-Targets: a glob or list entry written without ``:attr`` gets ``:target`` (:data:`DEFAULT_ATTR`);
-a glob's ``:attr`` applies to every file it matches. Exit code: 2 when any target could not be
-checked, else 1 when any check failed, else 0 — a target that could not be checked is never
+Targets: a file, glob or list entry written without ``:attr`` gets ``:target``
+(:data:`gradcheck.targets.loading.DEFAULT_ATTR`); a glob's ``:attr`` applies to every file it
+matches. The exit code is the run's verdict's (:mod:`gradcheck.results.verdict`): 2 when any
+target could not be checked (it did not load, raised, timed out, ran out of memory, crashed or
+exited), else 1 when any check failed, else 0 — a target that could not be checked is never
 hidden behind a failure.
 """
 
@@ -43,9 +45,8 @@ from gradcheck.errors import InvalidArgumentError
 from gradcheck.frontends.driver import TARGET_CHECK, TARGET_DESCRIPTION, one_target_command
 from gradcheck.frontends.isolation import Limits, default_workers
 from gradcheck.results import CheckOutcome, SuiteResult
+from gradcheck.targets.loading import DEFAULT_ATTR, SOURCE_SUFFIXES, split_spec, with_default_attr
 
-#: The attribute of a file given without ``:attr`` in a glob or a list file.
-DEFAULT_ATTR = "target"
 #: Largest list file (``@list``) read, in bytes, and the longest target name accepted.
 MAX_LIST_BYTES = 16 * 2 ** 20
 MAX_TARGET = 4096
@@ -60,14 +61,6 @@ ERROR_TAIL = 2000
 
 __all__ = ["DEFAULT_ATTR", "expand_targets", "run_many", "check_in_worker", "write_pages",
            "one_target_command", "target_suite", "not_checked"]
-
-
-def _with_attr(entry: str) -> tuple[str, str]:
-    """``("subs/*.py", "build")`` from ``"subs/*.py:build"``; the attribute defaults to target."""
-    where, colon, attr = entry.rpartition(":")
-    if colon and attr and not attr.startswith(("/", "\\")) and where:
-        return where, attr
-    return entry, DEFAULT_ATTR
 
 
 def _read_list(path: str, argument: str) -> list[str]:
@@ -114,7 +107,7 @@ def expand_targets(entries: Sequence[str], *, argument: str = "target") -> list[
             listed = [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
             targets += expand_targets([_relative_to(item, base) for item in listed], argument=argument)
         elif glob.has_magic(entry):
-            pattern, attr = _with_attr(entry)
+            pattern, attr = split_spec(entry)
             files = sorted(glob.glob(pattern))
             if not files:
                 raise InvalidArgumentError(argument, f"the pattern {entry!r} matches no file.",
@@ -122,14 +115,14 @@ def expand_targets(entries: Sequence[str], *, argument: str = "target") -> list[
                                            "leaves it to gradcheck: 'subs/*.py:build'.")
             targets += [f"{path}:{attr}" for path in files]
         else:
-            targets.append(entry)
+            targets.append(with_default_attr(entry))
     return targets
 
 
 def _relative_to(item: str, base: Path) -> str:
     """A list file's relative path is relative to the list file's folder."""
-    where, attr = _with_attr(item)
-    if where.endswith(".py") and not os.path.isabs(where):
+    where, attr = split_spec(item)
+    if where.endswith(SOURCE_SUFFIXES) and not os.path.isabs(where):
         where = str(base / where)
     return f"{where}:{attr}"
 

@@ -25,9 +25,9 @@ from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
 from gradcheck.errors import GradcheckError, TargetError
 from gradcheck.frontends.isolation import TargetGone
 from gradcheck.frontends.session import LoadedTarget, config_for, sandboxed
-from gradcheck.options import OPTIONS, PLUGIN_PREFIX, flag
-from gradcheck.pytest_plugin import TARGET_VARIABLE
+from gradcheck.options import OPTIONS, PLUGIN_PREFIX, TARGET_VARIABLE, flag
 from gradcheck.results import CheckOutcome, SuiteResult
+from gradcheck.targets.loading import SOURCE_SUFFIXES
 from gradcheck.targets.protocol import as_target
 from gradcheck.threads import pin_blas
 from gradcheck.wording import spoken_as
@@ -77,9 +77,10 @@ def _loaded(config) -> LoadedTarget | GradcheckError:
 
 
 def _node_name(spec: str, rootpath: Path) -> str:
-    """``student.py`` for ``path/to/student.py:attr`` (relative to the root), else the spec."""
+    """``student.py`` for ``path/to/student.py:attr`` (``.ipynb`` too; relative to the root), else
+    the spec."""
     location = spec.rsplit(":", 1)[0]
-    if location.endswith(".py"):
+    if location.endswith(SOURCE_SUFFIXES):
         path = Path(location).resolve()
         try:
             return path.relative_to(rootpath).as_posix()

@@ -115,6 +115,10 @@ def remote_error(data: Any) -> BaseException:
     return exc
 
 
+class LayersInProcess(TargetLoadError):
+    """The child found function-pair layers, which are checked in the front end's own process."""
+
+
 def gradcheck_error(data: Any) -> BaseException:
     """The gradcheck error a child reported (a load error, a protocol error), rebuilt here so it
     reads in this front end's words."""
@@ -130,6 +134,8 @@ def gradcheck_error(data: Any) -> BaseException:
         return known[kind](message)
     if kind == "UserCodeError":
         return UserCodeError(message)
+    if kind == "FunctionPairLayers":
+        return LayersInProcess(message)
     if kind == "BadRequest":
         raise wire.WireError(f"refused a request: {message}")
     return TargetError(f"{kind}: {message}")
@@ -564,5 +570,5 @@ def load(connection: Connection, *, spec: str | None, label: str, batch_size: in
     return target, extra
 
 
-__all__ = ["Connection", "ProxyTarget", "RemoteLayer", "RemoteLoss", "RemoteError", "RemoteExit",
+__all__ = ["Connection", "LayersInProcess", "ProxyTarget", "RemoteLayer", "RemoteLoss", "RemoteError", "RemoteExit",
            "load", "ATTRIBUTES"]

@@ -36,7 +36,8 @@ METHODS = ("forward", "activations", "example_batch", "softmax", "log_softmax", 
            "binary_cross_entropy", "binary_cross_entropy_from_logits")
 LOSS_GRADIENTS = tuple(f"{name}_gradient" for name in METHODS[6:])
 #: Plain attributes of a target the engine reads when present.
-ATTRIBUTES = ("layout", "task", "n_classes", "per_example", "reduction")
+ATTRIBUTES = ("layout", "task", "n_classes", "per_example", "reduction", "sequence_length", "null_token",
+              "input_spec")
 #: A layer's parameter arrays, and what its backward leaves behind (see targets/layers.py).
 LAYER_ARRAYS = ("W", "b", "weights", "biases")
 LAYER_RESULTS = ("dW", "db", "dweights", "dbiases", "output", "dinputs")
@@ -55,6 +56,11 @@ class UserRaised(Exception):
     def __init__(self, crash: dict):
         super().__init__(crash.get("message", ""))
         self.crash = crash
+
+
+class FunctionPairLayers(Exception):
+    """The target names function-pair layers, which this process does not serve: the front end
+    checks them in its own process (see :func:`gradcheck.frontends.session.sandboxed`)."""
 
 
 class BadRequest(Exception):
@@ -259,7 +265,9 @@ class Server:
 
     def op_load(self, header, arrays, encoder):
         """Load the target named by ``spec`` (or the reference network) and describe it."""
-        from gradcheck.targets.loading import load_object, module_name
+        from gradcheck.adapters.function_pairs import offered_layers
+        from gradcheck.frontends.session import load_spec
+        from gradcheck.targets.loading import module_name
         from gradcheck.targets.protocol import as_target
 
         spec = header.get("spec")
@@ -277,7 +285,9 @@ class Server:
         from gradcheck.targets.builders import dtype_builder
 
         spec = str(spec)
-        obj = load_object(spec)
+        obj = load_spec(spec)
+        if offered_layers(obj) is not None:
+            raise FunctionPairLayers(f"{spec} names function-pair layers")
         target = as_target(obj, label=spec)
         where = spec.rpartition(":")[0]
         module = sys.modules.get(module_name(where) if where.endswith(".py") else where)

@@ -12,6 +12,7 @@ user's code runs anyway); the Python API passes a target object and a
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import sys
@@ -22,14 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from gradcheck.adapters.function_pairs import discover, layers_in, offered_layers
 from gradcheck.config import CheckConfig, config_from
-from gradcheck.errors import GradcheckError, InvalidArgumentError
+from gradcheck.errors import GradcheckError, InvalidArgumentError, TargetLoadError
 from gradcheck.options import OPTIONS, flag
 from gradcheck.targets.batches import check_batch_memory, describe, input_width
 from gradcheck.targets.builders import dtype_builder
 from gradcheck.targets.data import DataSet
 from gradcheck.targets.data import load_data as read_data
-from gradcheck.targets.loading import load_object, no_exit
+from gradcheck.targets.loading import DEFAULT_ATTR, attribute, is_source_file, load_namespace, no_exit
 from gradcheck.targets.protocol import as_target
 from gradcheck.targets.tasks import TASK_NAMES
 
@@ -89,11 +91,14 @@ def load_data(config: CheckConfig, flag: Callable[[str], str] = _flag) -> DataSe
 
 def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = None,
                 flag: Callable[[str], str] = _flag) -> LoadedTarget:
-    """Load ``spec`` (``module:attr`` or ``path.py:attr``) once, or the default target for None.
+    """Load ``spec`` (``module:attr``, ``path.py:attr`` or ``notebook.ipynb:attr``) once, or the
+    default target for None.
 
     The user's file is executed exactly once: the protocol target and the dtype builder are
     both made from the one loaded object. ``config.data`` is read here too, and checked
-    against the network (``flag`` names the option in errors: ``--data``).
+    against the network (``flag`` names the option in errors: ``--data``). A spec naming
+    function-pair layers (``layers.py:conv``, ``layers.py:*``, a ``LAYERS`` list) loads them as
+    a target of their own kind (:func:`load_spec`).
     """
     dataset = load_data(config, flag)
     if spec is None and dataset is not None:  # the reference network on the user's examples
@@ -113,12 +118,15 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
         return LoadedTarget(default.target, LABEL, "reference_net", "rows", (default.X, default.y),
                             lambda dt: DefaultTarget.build(dt, seed=config.seed))
     sources = target_sources(spec)  # a file's path before the target can chdir at import
-    obj = load_object(spec)
+    obj = load_spec(spec)
     sources = sources or target_sources(spec)
+    name = _stem(spec)
+    if offered_layers(obj) is not None:
+        return _loaded_layers(obj, spec, name, config, dataset, sources, flag)
     target = as_target(obj, label=spec)
     if config.batch_size is not None:  # refused now, with the flag's name, not in every check
         check_batch_memory(config.batch_size, input_width(target), argument="--batch-size")
-    return _loaded(target, spec, _stem(spec), config, layout, dataset, dtype_builder(obj), sources)
+    return _loaded(target, spec, name, config, layout, dataset, dtype_builder(obj), sources)
 
 
 @contextlib.contextmanager
@@ -135,13 +143,23 @@ def sandboxed(spec: str | None, config: CheckConfig, *, layout: str | None = Non
     the subreaper of what the target detaches (not for a pytest process).
     """
     from gradcheck.frontends.isolation import Child, Limits
-    from gradcheck.frontends.remote import Connection
+    from gradcheck.frontends.remote import Connection, LayersInProcess
 
     folders = [os.getcwd()] + [os.path.dirname(os.path.abspath(p)) for p in target_sources(spec or "")]
     child = Child(limits or Limits(seconds=None, memory_mb=None), adopt=adopt, writable_copies=folders)
     try:
         child.start()
-        yield load_sandboxed(Connection(child), spec, config, layout=layout, flag=flag)
+        loaded = load_sandboxed(Connection(child), spec, config, layout=layout, flag=flag)
+    except LayersInProcess:
+        child.stop()
+        # function-pair layers are checked in this process: no defence against their code
+        yield load_target(spec, config, layout=layout, flag=flag)
+        return
+    except BaseException:
+        child.stop()
+        raise
+    try:
+        yield loaded
     finally:
         child.stop()
 
@@ -183,6 +201,56 @@ def _stem(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:60].strip(".") or "target"
 
 
+def load_spec(spec: str):
+    """The object ``spec`` names, or the function-pair layers it names.
+
+    ``FILE:*`` is every layer of the file; ``FILE:conv`` the layer ``conv`` (its forward may be
+    ``conv_forward_naive``), also when ``conv`` is not an attribute; ``FILE:LAYERS`` a list of
+    layer names; a file named alone, with no ``target`` in it, its ``LAYERS`` list or else every
+    layer it defines.
+    """
+    module, where, attr = load_namespace(spec)
+    if attr == "*":
+        return layers_in(module, attr)
+    try:
+        obj = attribute(module, where, attr)
+    except TargetLoadError as missing:
+        layers = layers_in(module, attr, default=attr == DEFAULT_ATTR)
+        if layers is None:
+            names = [layer.name for layer in discover(module)]
+            if not names:
+                raise
+            close = difflib.get_close_matches(attr, names, n=1)
+            raise TargetLoadError(
+                f"{where} has no attribute or layer {attr!r}"
+                + (f"; did you mean {close[0]!r}?" if close else ".")
+                + f" Its function-pair layers: {', '.join(names)} ({where}:* checks every one)."
+            ) from missing
+        return layers
+    if isinstance(obj, (list, tuple)) or (callable(obj) and not isinstance(obj, type)):
+        layers = layers_in(module, attr)
+        if layers is not None:
+            return layers
+    return obj
+
+
+def _loaded_layers(layers, spec, name, config, dataset, sources, flag) -> LoadedTarget:
+    """Function-pair layers, checked on their own example arguments: no batch to take."""
+    if dataset is not None:
+        raise InvalidArgumentError(flag("data"), "function-pair layers are checked on example "
+                                   "arguments, not on a data file.",
+                                   "Leave it out, or give a layer its own arguments with "
+                                   "gradcheck.adapters.function_layer(forward, backward, x, w, b).")
+    if config.batch_size is not None:
+        raise InvalidArgumentError(flag("batch_size"), "function-pair layers are checked on "
+                                   "example arguments of their own sizes.",
+                                   "Leave it out, or give a layer its own arguments with "
+                                   "gradcheck.adapters.function_layer(forward, backward, x, w, b).")
+    if spec.endswith(f":{DEFAULT_ATTR}") and not hasattr(layers, DEFAULT_ATTR):
+        spec = spec[: -len(DEFAULT_ATTR) - 1]  # the file was named alone: its layers, not its target
+    return LoadedTarget(layers, f"{spec} ({layers.describe()})", name, "rows", sources=sources)
+
+
 def _loaded(target, spec, name, config, layout, dataset, build, sources=()) -> LoadedTarget:
     # the first calls of loss/gradients happen here: a sys.exit() in them is a load error too
     with no_exit("in its first call (detecting the layout of X)"):
@@ -199,9 +267,10 @@ def _loaded(target, spec, name, config, layout, dataset, build, sources=()) -> L
 
 
 def target_sources(spec: str) -> tuple[str, ...]:
-    """The source file of ``spec`` (``path.py:attr`` or an imported ``module:attr``), if known."""
+    """The source file of ``spec`` (``path.py:attr``, ``path.ipynb:attr`` or an imported
+    ``module:attr``), if known."""
     where = spec.rpartition(":")[0]
-    if where.endswith(".py") or "/" in where or "\\" in where:
+    if is_source_file(where):
         return (os.path.abspath(where),)
     module = sys.modules.get(where)
     source = getattr(module, "__file__", None)

@@ -145,7 +145,7 @@ def sgd_run(target, X, y, *, lr: float, steps: int, scale: float = 1.0,
     """
     params = target_params(target)
     record = RunRecord(lr=lr, scale=scale, clip_norm=clip_norm)
-    Xs = np.asarray(X) * scale
+    Xs = np.asarray(X) if scale == 1 else np.asarray(X) * scale  # token indices stay integers
     snapshot = Snapshot(params)
     try:
         with warnings.catch_warnings(record=True) as caught, \

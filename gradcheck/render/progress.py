@@ -49,6 +49,12 @@ class SuiteProgress:
             self.checks.close()
             self.checks = None
 
+    def on_plan(self, checks) -> None:
+        """Before the first check: how many there are (the bar's total)."""
+        self.total = len(checks)
+        if self.checks is not None:
+            self.checks.reset(total=self.total)
+
     def on_start(self, check) -> None:
         """Before a check: name it on the bar."""
         if self.checks is not None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.options import LAYOUTS
+from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.protocol import first_weight, target_params
 from gradcheck.targets.tasks import Task, candidate_tasks
 from gradcheck.targets.usercode import UserCodeCrash, call_user
@@ -53,7 +54,11 @@ def check_batch_memory(batch_size: int, n_in: int, *, argument: str = "batch_siz
 
 
 def input_width(target) -> int:
-    """Floats per example the target's first weight matrix takes (the larger of its two sides)."""
+    """Numbers per example: the target's input spec's, else what its first weight matrix takes
+    (the larger of its two sides)."""
+    spec = input_spec(target)
+    if spec is not None:
+        return spec.width
     return max(first_weight(target_params(target)).shape[:2])
 
 
@@ -62,7 +67,13 @@ def labels(batch_size: int, n_classes: int, rng: np.random.Generator, *, missing
     return Task("multiclass", n_classes, True).labels(batch_size, rng, missing=missing)
 
 
-def _inputs(W: np.ndarray, n: int, layout: str, rng: np.random.Generator, dtype) -> np.ndarray:
+def _inputs(target, n: int, layout: str, rng: np.random.Generator, dtype) -> np.ndarray:
+    """``n`` inputs: as the target's input spec says, else uniform in [0, 1] and as wide as its
+    first weight matrix takes."""
+    spec = input_spec(target)
+    if spec is not None:
+        return spec.batch(n, rng, layout=layout, dtype=dtype)
+    W = first_weight(target_params(target))
     n_in = W.shape[0] if layout == "rows" else W.shape[1]
     X = rng.uniform(0, 1, size=(n, n_in)).astype(dtype)
     return np.ascontiguousarray(X.T) if layout == "columns" else X
@@ -80,7 +91,6 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
     if layout is not None and layout not in LAYOUTS:
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
     params = target_params(target)
-    W = first_weight(params)
     layout = layout or getattr(target, "layout", None)
     tasks = candidate_tasks(target, params)
     layouts = [layout] if layout else list(LAYOUTS)
@@ -91,7 +101,7 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
     for candidate in layouts:
         for task in tasks:
             rng = np.random.default_rng(seed)
-            X = _inputs(W, n, candidate, rng, dtype)
+            X = _inputs(target, n, candidate, rng, dtype)
             y = task.labels(n, rng, layout=candidate, dtype=dtype)
             try:
                 float(call_user(target.loss, X, y, call="loss"))
@@ -114,13 +124,15 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
     raise ProtocolError(
         "could not call loss(X, y) with examples as rows or as columns, with any labels gradcheck "
         "knows (" + "; ".join(errors) + "); declare `layout = 'rows'` or `'columns'` and `task = "
-        "'multiclass'`, 'binary', 'multilabel' or 'regression' on the target (see docs/protocol.md)"
+        "'multiclass'`, 'binary', 'multilabel' or 'regression' on the target, or 'sequence' with "
+        "`sequence_length` for integer sequences such as captions (see docs/protocol.md)"
     )
 
 
 def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | None = None,
                     dtype=np.float64, missing_classes: int = 0, task: Task | None = None):
-    """(X, y, layout) with X in [0, 1] shaped for the target's first weight matrix.
+    """(X, y, layout) with X in [0, 1] shaped for the target's first weight matrix (or as its
+    input spec says).
 
     y has the form of the target's task (:meth:`Task.labels`). With ``layout=None`` or
     ``task=None`` they are the target's declared ones or found by :func:`describe`.
@@ -133,9 +145,8 @@ def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | Non
         layout, task = layout or found_layout, task or found_task
     elif layout not in LAYOUTS:
         raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows', 'columns' or None.")
-    W = first_weight(target_params(target))
     rng = np.random.default_rng(seed)
     # labels first, as before tasks existed, so a seed gives the same multi-class batches
     y = task.labels(batch_size, rng, layout=layout, dtype=dtype, missing=missing_classes)
-    X = _inputs(W, batch_size, layout, rng, dtype)
+    X = _inputs(target, batch_size, layout, rng, dtype)
     return X, y, layout

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.protocol import first_weight, target_params
 from gradcheck.targets.tasks import TASK_NAMES, Task
 
@@ -97,6 +98,21 @@ class DataSet:
 
     def fitted(self, target, layout: str, task: Task) -> DataSet:
         """This data with labels in the task's form; an error naming :attr:`argument` if unfit."""
+        spec = input_spec(target)
+        if spec is not None:
+            if self.X.shape[1] != spec.width:
+                raise InvalidArgumentError(
+                    self.argument, f"the examples have {self.X.shape[1]} numbers, the target's "
+                    f"input_spec {spec.shape} takes {spec.width}", "Pass data of the inputs this "
+                    "network reads.")
+            X = self.X
+            if spec.is_int:  # token indices: integers, within the vocabulary, kept as such
+                if not np.all(np.mod(X, 1) == 0) or X.min() < 0 or X.max() >= spec.vocab:
+                    raise InvalidArgumentError(self.argument, f"the inputs are not token indices "
+                                               f"0..{spec.vocab - 1}, as the target's input_spec says",
+                                               "Save X as integer word indices.")
+                X = X.astype(np.int64)
+            return DataSet(X, _labels_for(self.y, task, self.argument), self.argument)
         W = first_weight(target_params(target))
         n_in = W.shape[0] if layout == "rows" else W.shape[1]
         if self.X.shape[1] != n_in:
@@ -117,8 +133,12 @@ class DataSet:
                 rows = np.arange(self.n_examples)
         rng = np.random.default_rng(seed)
         chosen = np.sort(rng.choice(rows, size=size, replace=size > rows.size))
-        X, y = self.X[chosen].astype(dtype), self.y[chosen]
-        if task.name != "multiclass":
+        X, y = self.X[chosen], self.y[chosen]
+        X = X if np.issubdtype(X.dtype, np.integer) else X.astype(dtype)
+        if task.name == "sequence":
+            if layout == "columns":
+                y = np.ascontiguousarray(y.T)
+        elif task.name != "multiclass":
             y = y.astype(dtype)
             y = y.reshape(-1) if task.flat else y.reshape(len(chosen), -1)
             if layout == "columns" and y.ndim == 2:
@@ -151,6 +171,13 @@ def _labels_for(y: np.ndarray, task: Task, argument: str) -> np.ndarray:
     """The labels as the task needs them: class integers (n,), or floats (n,) / (n, k)."""
     k = task.n_outputs
     what = TASK_NAMES[task.name]
+    if task.name == "sequence":
+        if y.ndim != 2 or not np.all(np.mod(y, 1) == 0) or y.min() < 0 or y.max() >= k:
+            shown = f"shape {y.shape}" if y.ndim != 2 else f"values from {y.min()} to {y.max()}"
+            raise InvalidArgumentError(
+                argument, f"the labels have {shown}, expected integer sequences (n, T) of words "
+                f"0..{k - 1}", "Save y as integer sequences, one row per example.")
+        return y.astype(np.int64)
     if task.name == "multiclass":
         if y.ndim == 2 and y.shape[1] == k and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1):
             y = y.argmax(axis=1)  # one-hot rows

@@ -1,4 +1,4 @@
-"""Load a target from ``package.module:attr`` or ``path/to/file.py:attr``.
+"""Load a target from ``package.module:attr``, ``path/to/file.py:attr`` or ``notebook.ipynb:attr``.
 
 A target file is imported under a name of its own, derived from its resolved path, so
 ``a/model.py`` and ``b/model.py`` are two modules, and each is registered in ``sys.modules``
@@ -6,6 +6,10 @@ A target file is imported under a name of its own, derived from its resolved pat
 from their own folders (a sibling ``helper.py``) are set aside, so each file imports its own
 neighbours. A target that exits (``sys.exit``, ``raise SystemExit``) while it is imported or
 built is a :class:`TargetLoadError` naming the file and line, never the end of the run.
+
+A notebook (``.ipynb``) is read as JSON and its code cells run in order in a fresh module of its
+own, the same way (:mod:`gradcheck.targets.notebooks` says which lines are left out); a cell that
+raises is a TargetLoadError naming the cell's number and line.
 """
 
 from __future__ import annotations
@@ -16,20 +20,62 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import linecache
 import os
 import re
 import sys
+import traceback
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 from gradcheck.errors import TargetLoadError
+from gradcheck.targets.notebooks import CELL_FILENAME, Cell, cell_filename, code_cells
 
 #: Modules each target folder brought in from itself: folder -> {module name: module}.
 _NEIGHBOURS: dict[str, dict[str, object]] = {}
 
 
+#: The attribute a target given as a file alone names: ``net.py`` is ``net.py:target``.
+DEFAULT_ATTR = "target"
+#: What a target file may be: a script, or a notebook whose code cells are run.
+SOURCE_SUFFIXES = (".py", ".ipynb")
+
+
+def is_source_file(where: str) -> bool:
+    """Whether the part of a spec before ``:`` names a file (a path, a ``.py`` or ``.ipynb``)."""
+    return where.endswith(SOURCE_SUFFIXES) or "/" in where or "\\" in where
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``("path/net.py", "build")`` from ``"path/net.py:build"``; a spec without ``:attr`` (a
+    file, a glob) names :data:`DEFAULT_ATTR`. A colon inside a Windows drive is not the split."""
+    where, colon, attr = spec.rpartition(":")
+    if colon and attr and not attr.startswith(("/", "\\")) and where:
+        return where, attr
+    return spec, DEFAULT_ATTR
+
+
+def with_default_attr(spec):
+    """``spec``, with ``:target`` added when it names a ``.py`` or ``.ipynb`` file and no attribute."""
+    if isinstance(spec, str) and spec.endswith(SOURCE_SUFFIXES) and ":" not in spec.replace(":\\", ""):
+        return f"{spec}:{DEFAULT_ATTR}"
+    return spec
+
+
 def load_object(spec: str):
-    """Import the object named by ``spec``; every failure is one TargetLoadError line."""
+    """Import the object named by ``spec``; every failure is one TargetLoadError line.
+
+    ``net.py`` alone names ``net.py:target``; ``net:attr`` is the module ``net`` if Python can
+    import it, else the file ``net.py`` in the current folder."""
+    module, where, attr = load_namespace(spec)
+    return attribute(module, where, attr)
+
+
+def load_namespace(spec: str):
+    """``(module, where, attr)``: the module, file or notebook ``spec`` names, loaded (once per
+    file, as :func:`load_object` does), and the attribute it asks for, not yet looked up."""
+    spec = with_default_attr(spec)
     if not isinstance(spec, str) or ":" not in spec:
         raise TargetLoadError(
             f"target {spec!r} is not of the form 'package.module:attr' or 'path/to/file.py:attr'; "
@@ -42,13 +88,16 @@ def load_object(spec: str):
     if not where:
         raise TargetLoadError(f"target {spec!r} names no module or file before ':'; write e.g. "
                               f"mypackage.mymodule:{attr} or path/to/file.py:{attr}")
-    if where.endswith(".py") or "/" in where or "\\" in where:
+    if is_source_file(where):
         module = _load_file(Path(where))
     else:
         try:
             with no_exit("at import"):
                 module = importlib.import_module(where)
         except ModuleNotFoundError as exc:
+            beside = Path(f"{where.replace('.', os.sep)}.py")
+            if exc.name == where.split(".")[0] and beside.is_file():
+                return load_namespace(f"{beside}:{attr}")  # a file in this folder, named as a module
             raise TargetLoadError(
                 f"no module named {exc.name!r} (from target {spec!r}); check the spelling, install "
                 "the package, or give a file path such as path/to/file.py:attr"
@@ -59,6 +108,11 @@ def load_object(spec: str):
             raise
         except Exception as exc:
             raise TargetLoadError(f"importing {where} raised {type(exc).__name__}: {exc}") from exc
+    return module, where, attr
+
+
+def attribute(module, where: str, attr: str):
+    """``module.attr`` (dotted), or a TargetLoadError listing what could be a target there."""
     obj = module
     for part in attr.split("."):
         try:
@@ -129,6 +183,8 @@ def _load_file(path: Path):
                               f"{path / 'model.py'}:target")
     if not path.is_file():
         raise TargetLoadError(f"no such file: {path}; give the path of your Python script")
+    if path.suffix == ".ipynb":
+        return _load_notebook(path)
     name = module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -147,6 +203,59 @@ def _load_file(path: Path):
         sys.modules.pop(name, None)
         raise TargetLoadError(f"running {path} raised {type(exc).__name__}: {exc}") from exc
     return module
+
+
+def _load_notebook(path: Path):
+    """Run the notebook's code cells in order in a fresh module registered like a script's."""
+    cells = code_cells(path)
+    name = module_name(path)
+    resolved = os.path.realpath(path)
+    module = types.ModuleType(name)
+    module.__file__ = resolved
+    directory = os.path.dirname(resolved)
+    sys.modules[name] = module
+    try:
+        with _own_neighbours(directory, name), no_exit("at import"):
+            for cell in cells:
+                _run_cell(module, resolved, cell, shown=str(path))
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _run_cell(module, path: str, cell: Cell, *, shown: str) -> None:
+    filename = cell_filename(path, cell.number)
+    lines = cell.source.splitlines(keepends=True)
+    # tracebacks and crash findings show the cell's own lines, as for a file
+    linecache.cache[filename] = (len(cell.source), None, lines, filename)
+    try:
+        code = compile(cell.source, filename, "exec")
+    except SyntaxError as exc:
+        raise TargetLoadError(f"syntax error in {shown}, cell {cell.number}, line {exc.lineno}: "
+                              f"{exc.msg}; fix the cell and run again") from exc
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - the user's own notebook, as Jupyter runs it
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise TargetLoadError(_cell_error(path, cell, exc, shown)) from exc
+
+
+def _cell_error(path: str, cell: Cell, exc: Exception, shown: str) -> str:
+    """``running a.ipynb: cell 4 raised NameError: ... at line 3: out = relu_fowrard(x)``, and the
+    cell and line of a function it called when that is where it raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if f.filename == cell_filename(path, cell.number)]
+    line = own[0] if own else None
+    text = f"running {shown}: cell {cell.number} raised {type(exc).__name__}: {exc}"
+    if line is not None:
+        text += f", at line {line.lineno}" + (f": {line.line.strip()}" if line.line else "")
+    inner = next((f for f in reversed(frames) if CELL_FILENAME.match(f.filename)), None)
+    if inner is not None and inner is not line and inner.filename != cell_filename(path, cell.number):
+        where = CELL_FILENAME.match(inner.filename)
+        text += f" (in {inner.name}, cell {where['number']} line {inner.lineno})"
+    return text + "; fix the cell (run the notebook from the top to see it fail), then check again"
 
 
 def _inside(module, directory: str) -> bool:

@@ -8,7 +8,9 @@ A target is an object (or a zero-argument factory returning one) with
 
 and optionally ``layout`` ("rows": X is (n_examples, n_features); "columns": X is
 (n_features, n_examples)), ``task`` (one of :data:`TASKS`, see :mod:`gradcheck.targets.tasks`),
-``n_classes``, ``forward(X)``, ``softmax(Z)``, ``sigmoid(Z)``, ``example_batch()``.
+``n_classes``, ``sequence_length`` and ``null_token`` (for ``task = "sequence"``),
+``input_spec`` (see :mod:`gradcheck.targets.inputs`), ``forward(X)``, ``softmax(Z)``,
+``sigmoid(Z)``, ``example_batch()``.
 See docs/protocol.md.
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from gradcheck.errors import ProtocolError, TargetLoadError
 from gradcheck.options import LAYOUTS
+from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.loading import no_exit
 from gradcheck.targets.usercode import call_user
 from gradcheck.validation import is_count
@@ -31,11 +34,16 @@ REQUIRED = {
     "gradients": "a `gradients(X, y)` method returning a dict name -> gradient array",
 }
 #: What a target can predict (its ``task`` attribute); see :mod:`gradcheck.targets.tasks`.
-TASKS = ("multiclass", "binary", "multilabel", "regression")
+TASKS = ("multiclass", "binary", "multilabel", "regression", "sequence")
 
 
 def as_target(obj, *, label: str = "target"):
-    """Validate ``obj`` against the protocol (calling it first if it is a factory)."""
+    """Validate ``obj`` against the protocol (calling it first if it is a factory).
+
+    A target of function-pair layers (one with a ``function_layers`` list, see
+    :mod:`gradcheck.adapters.function_pairs`) is a target of its own kind, returned as it is."""
+    if isinstance(getattr(obj, "function_layers", None), list):
+        return obj
     if isinstance(obj, type) or (not all(hasattr(obj, attr) for attr in REQUIRED) and callable(obj)):
         obj = _call_factory(obj, label)
     missing = [attr for attr in REQUIRED if not hasattr(obj, attr)]
@@ -72,6 +80,7 @@ def as_target(obj, *, label: str = "target"):
     if example_batch is not None and not callable(example_batch):
         raise ProtocolError(f"{label}.example_batch is {type(example_batch).__name__}, expected a "
                             "method returning (X, y)")
+    input_spec(obj, label=label)  # a malformed input spec is said now
     n_classes = getattr(obj, "n_classes", None)
     if n_classes is not None and not is_count(n_classes, minimum=2):
         raise ProtocolError(f"{label}.n_classes is {n_classes!r}, expected an integer of at least 2 "
@@ -151,13 +160,15 @@ def target_params(target) -> dict[str, np.ndarray]:
 
 
 def first_weight(params: dict[str, np.ndarray]) -> np.ndarray:
-    """The first 2-D parameter: it fixes the input width."""
+    """The first 2-D parameter: it fixes the input width (unless the target declares an
+    ``input_spec``, :mod:`gradcheck.targets.inputs`)."""
     for arr in params.values():
         if arr.ndim == 2:
             return arr
     raise ProtocolError("the target has no 2-D weight matrix, so its input width cannot be inferred; "
-                        "put the first layer's weight matrix first in params, or wrap layer objects "
-                        "with gradcheck.adapters.layer_objects(..., n_inputs=N)")
+                        "declare input_spec = {'shape': (n_features,)} on it, put the first layer's "
+                        "weight matrix first in params, or wrap layer objects with "
+                        "gradcheck.adapters.layer_objects(..., n_inputs=N)")
 
 
 def infer_n_classes(target, params: dict[str, np.ndarray]) -> int:

@@ -7,6 +7,8 @@ multiclass     k >= 2 class scores (softmax)   integers ``(n,)`` in ``0 .. k-1``
 binary         1 probability (sigmoid)         0.0 / 1.0, ``(n, 1)`` or ``(n,)``
 multilabel     k independent probabilities     0.0 / 1.0, ``(n, k)``
 regression     k real values (MSE)             floats, ``(n, k)``, or ``(n,)`` when k = 1
+sequence       k scores per step (a vocabulary) integers ``(n, T)`` in ``0 .. k-1``, the ends
+                                               padded with the ``null_token``
 =============  ==============================  ==========================================
 
 A target declares its task with a ``task`` attribute (adapters take ``task=``). Without one
@@ -15,6 +17,10 @@ in order: one output is binary ``(n, 1)``, then ``(n,)``; k outputs are multicla
 labels, then multi-label 0/1 rows (multi-label first when the target exposes a ``sigmoid``
 and no ``softmax``). 0/1 targets are valid regression targets too, so a regression network
 that does not declare itself is still checked correctly, as binary or multi-label.
+
+A sequence task (a captioning model's captions, a language model's next tokens) is never
+inferred: the target declares ``task = "sequence"`` and ``sequence_length = T``, and may declare
+``null_token``, the word that pads a caption's end and that the loss leaves out (a mask).
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.targets.protocol import TASKS, infer_n_classes, target_params
+from gradcheck.validation import is_count
 
 #: Human names of the tasks, for descriptions and reasons.
 TASK_NAMES = {"multiclass": "multi-class classification", "binary": "binary classification",
-              "multilabel": "multi-label classification", "regression": "regression"}
+              "multilabel": "multi-label classification", "regression": "regression",
+              "sequence": "sequence labels"}
 
 
 @dataclass(frozen=True)
@@ -41,12 +49,16 @@ class Task:
     n_outputs : k, the width of the output (classes for multiclass).
     flat : labels are ``(n,)`` (always for multiclass; for one output when the loss takes them so).
     declared : the target said so (a ``task`` attribute), rather than it being inferred.
+    length : T, the steps of a sequence label (sequence only).
+    null_token : the word that pads a sequence's end, or None (sequence only).
     """
 
     name: str
     n_outputs: int
     flat: bool
     declared: bool = False
+    length: int | None = None
+    null_token: int | None = None
 
     @property
     def has_classes(self) -> bool:
@@ -62,6 +74,10 @@ class Task:
         k = self.n_outputs
         if self.name == "multiclass":
             return f"(n,) integers 0..{k - 1}"
+        if self.name == "sequence":
+            shape = f"(n, {self.length})" if layout == "rows" else f"({self.length}, n)"
+            pad = "" if self.null_token is None else f", ends padded with {self.null_token}"
+            return f"{shape} integers 0..{k - 1}{pad}"
         shape = "(n,)" if self.flat else (f"(n, {k})" if layout == "rows" else f"({k}, n)")
         return shape + (" floats" if self.name == "regression" else " in {0, 1}")
 
@@ -76,6 +92,9 @@ class Task:
         if self.name == "multiclass":
             present = max(1, k - missing)
             return rng.permutation(np.arange(n) % present).astype(np.int64)
+        if self.name == "sequence":
+            Y = self._sequences(n, rng)
+            return np.ascontiguousarray(Y.T) if layout == "columns" else Y
         if self.name == "regression":
             Y = rng.standard_normal((n, k))
         else:
@@ -84,6 +103,18 @@ class Task:
         if self.flat:
             return Y[:, 0].copy()
         return np.ascontiguousarray(Y.T) if layout == "columns" else Y
+
+
+    def _sequences(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``(n, T)`` words other than the null token; with one, every sequence keeps at least
+        its first two words and the rest of its end is padding (the first one always padded)."""
+        words = np.array([w for w in range(self.n_outputs) if w != self.null_token])
+        Y = rng.choice(words, size=(n, self.length)).astype(np.int64)
+        if self.null_token is not None and self.length > 2:
+            kept = rng.integers(2, self.length + 1, size=n)
+            kept[0] = self.length - 1  # at least one padded step
+            Y[np.arange(self.length)[None, :] >= kept[:, None]] = self.null_token
+        return Y
 
 
 def declared_task(task, argument: str = "task") -> str | None:
@@ -114,6 +145,8 @@ def candidate_tasks(target, params: dict[str, np.ndarray] | None = None) -> list
                                 "task = 'multiclass' with n_classes = 2)")
         if declared == "multiclass":
             return [Task("multiclass", k, True, True)]
+        if declared == "sequence":
+            return [sequence_task(target, k)]
         if k == 1:
             return [Task(declared, 1, False, True), Task(declared, 1, True, True)]
         return [Task(declared, k, False, True)]
@@ -122,6 +155,23 @@ def candidate_tasks(target, params: dict[str, np.ndarray] | None = None) -> list
     both = [Task("multiclass", k, True), Task("multilabel", k, False)]
     sigmoid_only = callable(getattr(target, "sigmoid", None)) and not callable(getattr(target, "softmax", None))
     return both[::-1] if sigmoid_only else both
+
+
+def sequence_task(target, k: int) -> Task:
+    """The declared sequence task: its ``sequence_length`` and ``null_token``, checked."""
+    length = getattr(target, "sequence_length", None)
+    null = getattr(target, "null_token", None)
+    if not is_count(length, minimum=1):
+        raise ProtocolError(f"the target declares task 'sequence' but its sequence_length is "
+                            f"{length!r}; give it the number of steps T of a label (n, T), e.g. "
+                            "sequence_length = 17")
+    if null is not None and not (is_count(null, minimum=0) and null < k):
+        raise ProtocolError(f"the target's null_token is {null!r}, expected a word 0..{k - 1} of "
+                            "its vocabulary (or leave it out)")
+    if k < 2 or (null is not None and k < 3):
+        raise ProtocolError(f"the target declares task 'sequence' with a vocabulary of {k} words; "
+                            "give it n_classes, the size of its vocabulary")
+    return Task("sequence", k, False, True, int(length), None if null is None else int(null))
 
 
 def take_examples(y: np.ndarray, order, layout: str) -> np.ndarray:

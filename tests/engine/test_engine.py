@@ -212,3 +212,14 @@ def test_a_wrong_input_gradient_is_never_excused():
 
     layer = excuse_extra_terms(_dense_layer_check(extra_dX=0.5), _passing_network_result())
     assert not layer.passed and layer.failed == ["input"]
+
+
+def test_a_keyword_call_of_the_python_api_makes_its_config_once(monkeypatch):
+    """run_suite(target, mode=..., seed=...) validates its options once, not once per stage."""
+    from reference_net.network import build_mlp
+
+    made = []
+    original = CheckConfig.__post_init__
+    monkeypatch.setattr(CheckConfig, "__post_init__", lambda self: (made.append(1), original(self))[1])
+    suite = run_suite(build_mlp((6, 5, 3), seed=0), groups=("gradients",), mode="directional", seed=1)
+    assert suite.config["mode"] == "directional" and len(made) == 1

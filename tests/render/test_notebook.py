@@ -90,3 +90,36 @@ def test_a_very_long_name_wraps_instead_of_widening_the_table():
     name = "W_" + "x" * 400
     html = _result(name=name, scale=3.0)._repr_html_()
     assert f'<code style="overflow-wrap:anywhere">{name}</code>' in html
+
+
+@pytest.mark.parametrize("command", ["check", "probe", "report"])
+def test_a_suite_of_every_command_displays_with_its_verdict(command, tmp_path, capsys):
+    """A suite loaded from the JSON of ``check``, ``probe`` or ``report`` renders in a notebook."""
+    import json
+    from pathlib import Path
+
+    from gradcheck.frontends.cli import main
+
+    target = f"{Path(__file__).resolve().parents[2] / 'examples' / 'layer_objects_buggy.py'}:target"
+    path = tmp_path / f"{command}.json"
+    extra = ["-o", str(tmp_path / "page.html")] if command == "report" else []
+    main([command, target, "--mode", "directional", "--json", str(path), *extra])
+    capsys.readouterr()
+    suite = SuiteResult.from_dict(json.loads(path.read_text()))
+    html = suite._repr_html_()
+    assert str(html_escape(suite.verdict.headline)) in html
+    assert html.count("<tr>") == 1 + len(suite.outcomes)
+
+
+def test_an_empty_suite_and_a_suite_of_several_targets_display():
+    empty = SuiteResult(target="nothing")
+    assert "COULD NOT CHECK: no check was run" in empty._repr_html_()
+    passing = SuiteResult("a.py:target", outcomes=[
+        CheckOutcome.of("check_gradients_batch1", "gradients", "one example", _result())])
+    failing = SuiteResult("b.py:target", outcomes=[
+        CheckOutcome.of("check_gradients_batch1", "gradients", "one example", _result(scale=3.0),
+                        subject="network")])
+    several = SuiteResult("2 targets", targets=[passing, failing])
+    html = several._repr_html_()
+    assert "FAILED: 2 targets: 1 passed, 1 failed, 0 could not be checked" in html
+    assert "a.py:target" in html and "wrong gradient for W" in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -162,6 +163,7 @@ class _Check:
 def test_progress_is_drawn_only_on_a_terminal(tty):
     stream = _Stream(tty)
     with SuiteProgress(None, stream=stream) as progress:
+        progress.on_plan([_Check(), _Check(), _Check()])
         progress.on_start(_Check())
         progress.progress(256, 1024)
         progress.progress(1024, 1024)
@@ -169,8 +171,21 @@ def test_progress_is_drawn_only_on_a_terminal(tty):
     text = stream.getvalue()
     if tty:
         assert "check_gradients_batch64" in text and "entries" in text and "/1024" in text
+        assert "/3" in text  # the checks' bar knows its total: no bare "0check"
     else:
         assert text == ""
+
+
+def test_a_file_alone_names_its_target_and_a_module_name_finds_the_file_beside(capsys, monkeypatch):
+    """``gradcheck check net.py`` is ``net.py:target``; ``net:target`` from net.py's own folder
+    finds the file, as ``python net.py`` would."""
+    monkeypatch.chdir(Path(FIXED.rsplit(":", 1)[0]).parent)
+    assert main(["check", "blog_fixed.py", "--mode", "directional"]) == 0
+    assert "PASSED: all 3 checks of blog_fixed.py:target" in capsys.readouterr().out
+    assert main(["check", "blog_fixed:target", "--mode", "directional"]) == 0
+    assert "PASSED: all 3 checks of blog_fixed:target" in capsys.readouterr().out
+    assert main(["check", "no_such_file:target"]) == 2
+    assert "no module named 'no_such_file'" in capsys.readouterr().err
 
 
 def test_the_cli_draws_no_progress_into_a_pipe(capsys):

@@ -1,4 +1,4 @@
-"""The README's pasted outputs and numbers against fresh runs of the commands it names.
+"""The README's and docs/' pasted outputs and numbers against fresh runs of the commands they name.
 
 Each test runs what the README says it ran and compares the parts that do not depend on the
 machine: verdict lines, finding texts, loss-evaluation counts, exit codes, breaking magnitudes.
@@ -20,12 +20,14 @@ import pytest
 from gradcheck.frontends.cli import main
 
 ROOT = Path(__file__).resolve().parents[3]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+FRONT = (ROOT / "README.md").read_text(encoding="utf-8")
+#: The README and every page of docs/ it links: a pasted output is checked wherever it is.
+README = "\n\n".join([FRONT, *(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))])
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def code_block(first_line: str) -> str:
-    """The README's fenced block whose first line is ``first_line`` (without the fences)."""
+    """The fenced block (README or docs/) whose first line is ``first_line`` (without the fences)."""
     match = re.search(r"```\n(" + re.escape(first_line) + r"\n.*?)```", README, re.S)
     assert match, f"the README has no block starting {first_line!r}"
     return match.group(1)
@@ -66,6 +68,32 @@ def run_cli(capsys, command: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _python_prints(snippet: str) -> str:
+    run = subprocess.run([sys.executable, "-"], input=snippet, cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_the_readmes_python_example_prints_the_pasted_result():
+    snippet, pasted = re.search(r"```python\n(import numpy as np\nfrom gradcheck import check_gradients\n"
+                                r".*?)```\n\nprints:\n\n```\n(.*?)```", FRONT, re.S).groups()
+    assert without_rounding_noise(_python_prints(snippet).strip("\n")) == \
+        without_rounding_noise(pasted.strip("\n"))
+
+
+def test_the_readmes_example_network_is_the_file_it_names():
+    shown = re.search(r"```python\n(import numpy as np\n\n\nclass Network:.*?)```", FRONT, re.S).group(1)
+    assert shown == (ROOT / "examples" / "my_network.py").read_text(encoding="utf-8")
+
+
+def test_the_first_screen_shows_the_two_commands_and_a_whole_example():
+    first_screen = "\n".join(FRONT.splitlines()[:70])
+    assert "<!-- main-command -->" in first_screen and "<!-- test-command -->" in first_screen
+    assert "def gradients(self, X, y):" in first_screen and "$ gradcheck check examples/my_network.py" in first_screen
+    assert len(FRONT.splitlines()) < 400
+
+
 def test_the_python_snippet_prints_the_pasted_result():
     snippet = re.search(r"```python\n(import numpy as np\nimport gradcheck\n.*?)```", README, re.S).group(1)
     pasted = re.search(r"imported\):\n\n```\n(.*?)```", README, re.S).group(1)
@@ -76,6 +104,7 @@ def test_the_python_snippet_prints_the_pasted_result():
 
 
 @pytest.mark.parametrize(("command", "exit_code"), [
+    ("gradcheck check examples/my_network.py", 1),
     ("gradcheck check", 0),
     ("gradcheck check examples/blog_buggy.py:target", 1),
     ("gradcheck probe examples/blog_buggy.py:target", 1),
@@ -91,7 +120,8 @@ def example_quotes(table_heading: str) -> list[tuple[str, str]]:
     """(example, quoted finding) from the third column of the table under ``table_heading``."""
     section = README[README.index(table_heading):]
     separator = section.index("\n|---") + 1
-    table = section[separator:section.index("\n\n", separator)]
+    end = section.find("\n\n", separator)
+    table = section[separator:end if end > 0 else len(section)].rstrip("\n")
     pairs = []
     for row in table.splitlines()[1:]:
         cell = row.strip("|").split(" | ")[-1].strip()
@@ -101,8 +131,8 @@ def example_quotes(table_heading: str) -> list[tuple[str, str]]:
     return pairs
 
 
-EXAMPLE_QUOTES = (example_quotes("### Seven coding styles")
-                  + example_quotes("### Binary, multi-label and regression networks"))
+EXAMPLE_QUOTES = (example_quotes("# Coding styles, tasks and the glue they need")
+                  + example_quotes("## Binary, multi-label and regression networks"))
 
 
 def test_every_buggy_example_in_the_tables_is_quoted():

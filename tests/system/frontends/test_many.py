@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from gradcheck.frontends.many import DEFAULT_ATTR, expand_targets
+from gradcheck.frontends.many import expand_targets
 from gradcheck.results import SuiteResult
+from gradcheck.targets.loading import DEFAULT_ATTR
 from tests.system.frontends.helpers import gradcheck
 from tests.system.safety.submissions import KINDS, write_submission
 

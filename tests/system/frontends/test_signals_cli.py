@@ -84,7 +84,7 @@ COMMAND = ["check", "net.py:target", "--method", "richardson", "--batch-size", "
 #: What each kind of interruption sends, and the one exit status it must end with (as seen by a
 #: parent in Python; a shell reports 128 + the signal number: 143 and 130).
 KINDS = {"SIGTERM": ((signal.SIGTERM,), -signal.SIGTERM),
-         "SIGINT x2": ((signal.SIGINT, signal.SIGINT), -signal.SIGINT)}
+         "SIGINT x2": ((signal.SIGINT, signal.SIGINT), 130)}
 
 
 @dataclass
@@ -177,6 +177,11 @@ def test_a_signalled_check_restores_every_file_and_ends_with_the_signals_status(
         # the log says what was being checked, and no verdict: the check never finished
         assert run.stdout.startswith("checking net.py:target"), str(run)
         assert "PASSED" not in run.stdout and "FAILED" not in run.stdout, str(run)
+        if run.kind.startswith("SIGINT"):  # Ctrl-C: one line saying what stopped, no traceback
+            assert "Traceback" not in run.stderr, str(run)
+            assert run.stderr.strip().splitlines()[-1].startswith(
+                "gradcheck: interrupted while checking net.py:target"), str(run)
+            assert "every array of the network was restored" in run.stderr, str(run)
 
 
 def test_a_sigterm_the_check_was_started_ignoring_is_ignored(tmp_path):
