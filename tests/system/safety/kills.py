@@ -141,12 +141,23 @@ def wait_for_name(root: subprocess.Popen, name: str) -> list[int] | None:
     return None
 
 
+def _dead(pid: int) -> bool:
+    """Whether ``pid`` has ended and only waits to be reaped (a zombie: no memory, no code running);
+    an orphan's is reaped by the machine's first process, on its own schedule."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except OSError:
+        return True
+    return text[text.rindex(b")") + 2:].split()[0] in (b"Z", b"X")
+
+
 def left_running(name: str, within: float = 10.0) -> list[int]:
     """The pids of processes called ``name`` still there ``within`` seconds from now: a process
     whose parent was killed gets its own SIGKILL from the kernel, delivered a moment later."""
     deadline = time.monotonic() + within
     while True:
-        left = [pid for pid, (_, comm) in _table().items() if comm == name]
+        left = [pid for pid, (_, comm) in _table().items() if comm == name and not _dead(pid)]
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.01)  # polling /proc, not a timing assertion
