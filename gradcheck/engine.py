@@ -15,7 +15,7 @@ a set of function-pair layers (``function_layers``, :mod:`gradcheck.adapters.fun
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +27,7 @@ from gradcheck.checks.layers import check_layer
 from gradcheck.checks.pipeline import check_target_gradients, excuse_extra_terms
 from gradcheck.config import CheckConfig
 from gradcheck.errors import GradcheckError, InvalidArgumentError, UserCodeError
+from gradcheck.numeric.inmemory import InMemory
 from gradcheck.probes.base import skipped_probe
 from gradcheck.probes.contracts import BATCH_SIZES, probe_example_order, probe_shapes
 from gradcheck.probes.functions import function_probe_calls
@@ -42,7 +43,7 @@ from gradcheck.targets.batches import describe, synthetic_batch
 from gradcheck.targets.data import DataSet
 from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.layers import layer_inputs, layer_views
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.protocol import OutOfProcess, target_params
 from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
 from gradcheck.threads import under_one_blas_thread
 
@@ -474,7 +475,18 @@ def iter_checks(target, config: CheckConfig | None = None, *, groups: Sequence[s
                                    "forward, backward, x, w, b).")
     for family in REGISTRY:
         if family.group in groups and family.needs == kind:
-            yield from family.make(ctx)
+            for check in family.make(ctx):
+                yield check if isinstance(target, OutOfProcess) else replace(check, run=_in_memory(check.run, target))
+
+
+def _in_memory(run: Callable[[], Any], target) -> Callable[[], Any]:
+    """``run`` with the target's file-backed arrays swapped for in-memory copies while it runs:
+    probes write into parameters too, and a user's file is never written."""
+    def guarded():
+        with InMemory(None, target):
+            return run()
+
+    return guarded
 
 
 @under_one_blas_thread

@@ -88,6 +88,8 @@ TIMED_CALLS = 2
 #: a garbage collection, BLAS threads waking up) must not refuse a check that would be quick.
 RETIMED_CALLS = 5
 UNPERTURBED = "the unperturbed parameters"
+#: Entries a loss in another process evaluates per round trip (progress is told in between).
+ENTRY_BATCH = 256
 
 
 class LossEvaluator:
@@ -140,6 +142,55 @@ class LossEvaluator:
             self()
         return self.seconds_per_call
 
+    def entry_values(self, array: np.ndarray, indices: np.ndarray, plus: np.ndarray, minus: np.ndarray,
+                     on_entry: Callable[[int], None] | None = None):
+        """``(f_plus, f_minus)`` at each entry of ``array`` set to ``plus`` and ``minus`` in turn,
+        from a loss that evaluates them where it runs (``loss.entry_values``, a target in another
+        process), or None when the loss cannot.
+
+        Counted, located and reported as the calls of the loop in
+        :func:`gradcheck.numeric.differences.entry_differences` are: the same call numbers, the same
+        NaN/inf count, and an error of the loss at an entry raised as that call's error.
+        """
+        remote = getattr(self._loss, "entry_values", None)
+        if remote is None:
+            return None
+        n = indices.size
+        f_plus, f_minus = np.empty(n), np.empty(n)
+        for start in range(0, n, ENTRY_BATCH):
+            end = min(n, start + ENTRY_BATCH)
+            got = remote(array, indices[start:end], plus[start:end], minus[start:end])
+            if got is None:
+                if start == 0:
+                    return None
+                raise RuntimeError("a remote loss stopped evaluating entries half way")
+            done_plus, done_minus, stop = got
+            k_plus, k_minus = len(done_plus), len(done_minus)
+            f_plus[start:start + k_plus] = done_plus
+            f_minus[start:start + k_minus] = done_minus
+            self._count_batch(indices[start:end], done_plus, done_minus)
+            if on_entry is not None:
+                for k in range(start, start + k_minus):
+                    on_entry(k)
+            if stop is not None:
+                self.entry = int(indices[start + stop.k])
+                self.calls += 1  # the call that failed, numbered as in the loop
+                stop.raise_for(self)
+        return f_plus, f_minus
+
+    def _count_batch(self, indices, f_plus, f_minus) -> None:
+        """Count the batch's calls in loop order (plus, minus, plus, ...) and its NaN/inf values."""
+        values = np.empty(len(f_plus) + len(f_minus))
+        values[0::2][:len(f_plus)] = f_plus
+        values[1::2][:len(f_minus)] = f_minus
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            self.nonfinite_calls += int(bad.size)
+            if self.first_nonfinite is None:
+                self.entry = int(indices[bad[0] // 2])
+                self.first_nonfinite = f"call {self.calls + int(bad[0]) + 1}, {self.describe()}"
+        self.calls += values.size
+
     def __call__(self) -> float:
         self.calls += 1
         timed = self.calls <= self._timed_until
@@ -150,6 +201,10 @@ class LossEvaluator:
         if timed:
             # The fastest of the timed calls: a first call may pay for imports and caches.
             elapsed = max(perf_counter() - start, 0.0)
+            overhead = getattr(getattr(self._loss, "entry_values", None), "overhead", None)
+            if overhead is not None:
+                # a loss in another process: its entries, in batches, do not pay the round trip
+                elapsed = max(elapsed - overhead(), 0.0)
             if self.seconds_per_call is None or elapsed < self.seconds_per_call:
                 self.seconds_per_call = elapsed
         dtype = returned_dtype(value)

@@ -9,7 +9,7 @@ import numpy as np
 from gradcheck.checks.budget import refuse_if_too_slow
 from gradcheck.checks.diagnosis import CodeContext, diagnose_shape, reused_buffer_findings
 from gradcheck.checks.entries import ParamChecker, select_indices
-from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator
+from gradcheck.checks.evaluation import UNPERTURBED, LossEvaluator, as_scalar
 from gradcheck.checks.integrity import (
     CRASH_NOTE,
     IMPURE_NOTE,
@@ -18,6 +18,7 @@ from gradcheck.checks.integrity import (
     nondeterminism_finding,
 )
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.inmemory import InMemory
 from gradcheck.numeric.model import least_precise, precision_of, smallest_step, tolerance_for
 from gradcheck.numeric.parallel import ParallelDifferences
 from gradcheck.options import LAYOUTS
@@ -93,7 +94,11 @@ def check_gradients(
         Returns the scalar loss for the *current contents* of the arrays in ``params``.
     params : mapping str -> float ndarray
         The very arrays ``loss`` reads. They are perturbed in place, one entry at a time, and
-        every one is restored bit for bit before this function returns or raises.
+        every one is restored bit for bit before this function returns or raises. An array that
+        maps a file (``np.memmap`` opened ``r+``, shared memory) is never written: it is swapped
+        for an in-memory copy in ``params`` and wherever ``loss`` and ``grads`` reach it, for the
+        check only (see :mod:`gradcheck.numeric.inmemory`); a loss that does not read the copy
+        is refused.
     grads : mapping str -> ndarray, or callable () -> mapping
         The analytic gradients under test (same names; ideally same shapes).
     mode : {"full", "sample", "directional"}
@@ -173,6 +178,66 @@ def check_gradients(
     for, so the result fails with an ``exception`` finding naming the exception, the user's
     file and line, and the shapes of the arrays on that line.
     """
+    arguments = dict(locals())
+    with InMemory(params, loss, grads) as memory:
+        if memory.names:
+            _refuse_unread(memory, loss)
+        return _check_gradients(**arguments)
+
+
+def _refuse_unread(memory: InMemory, loss) -> None:
+    """A file-backed parameter was swapped for a copy: the loss must read the copy, or the check
+    would compare the gradient with a loss that does not move."""
+    try:
+        f0 = as_scalar(call_user(loss, call="loss"))
+        if as_scalar(call_user(loss, call="loss")) != f0:
+            return  # not repeatable: the check itself says so
+        for name in memory.names:
+            copy = memory.params[name]
+            saved = copy.copy()
+            direction = np.random.default_rng(0).standard_normal(copy.shape)  # no constant shift
+            try:
+                copy += (1e-3 * direction * np.maximum(1.0, np.abs(saved))).astype(copy.dtype)
+                moved = as_scalar(call_user(loss, call="loss"))
+            finally:
+                np.copyto(copy, saved)
+            if moved == f0:
+                raise InvalidArgumentError(
+                    f"params[{name!r}]", "maps a file; gradcheck checks an in-memory copy of it so as "
+                    "never to write into the file, and the loss does not read that copy (it reaches "
+                    "the file's array some other way).",
+                    "Have the loss read its arrays through the params mapping you pass, or open the "
+                    "file with np.load(path, mmap_mode='c') (copy-on-write), which gradcheck moves in place.")
+    except (UserCodeCrash, TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidArgumentError) and exc.argument.startswith("params["):
+            raise
+        return  # the check reports what the loss does
+
+
+def _check_gradients(
+    loss: Callable[[], float],
+    params: Mapping[str, np.ndarray],
+    grads,
+    *,
+    mode: str = "full",
+    eps: float | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    method: str = "central",
+    directions: int = 3,
+    batch_size: int | None = None,
+    per_example: bool = False,
+    reduction: str | None = None,
+    layout: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    max_seconds: float | None = MAX_SECONDS,
+    jobs=None,
+    penalties=(),
+    entries: Mapping[str, np.ndarray] | None = None,
+    layer: Mapping | None = None,
+) -> GradientCheckResult:
     require_callable(loss, "loss")
     validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
                      method=method, directions=directions, batch_size=batch_size,
@@ -189,7 +254,8 @@ def check_gradients(
     tol = tolerance_for(dtype, rtol=rtol, atol=atol)
     rng = np.random.default_rng(seed)
     evaluate = LossEvaluator(loss)
-    parallel = ParallelDifferences(evaluate, params, jobs)
+    # a loss in another process evaluates its entries there, many per round trip: no forks here
+    parallel = ParallelDifferences(evaluate, params, None if hasattr(loss, "entry_values") else jobs)
     notes = [_shared_memory_note(first, second) for first, second in shared_memory_pairs(params)]
     check_findings: list[Finding] = []
     with ArrayGuard(params) as guard:

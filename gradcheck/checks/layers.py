@@ -13,8 +13,10 @@ import numpy as np
 from gradcheck.checks.gradients import check_gradients, unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.inmemory import InMemory
 from gradcheck.numeric.model import least_precise, tolerance_for
 from gradcheck.results import GradientCheckResult
+from gradcheck.targets.protocol import OutOfProcess
 from gradcheck.targets.usercode import Named, UserCodeCrash, call_user
 from gradcheck.threads import under_one_blas_thread
 from gradcheck.validation import require_callable, validate_array, validate_options, validate_params, validate_seed
@@ -57,6 +59,12 @@ def check_layer(
     **options
         Passed to :func:`check_gradients` (mode, eps, rtol, atol, samples, method, ...).
     """
+    with InMemory(params, forward, backward, param_grads):  # a file-backed parameter: checked on a copy
+        return _check_layer(forward, backward, X, params, param_grads=param_grads, input_name=input_name,
+                            seed=seed, **options)
+
+
+def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed, **options) -> GradientCheckResult:
     require_callable(forward, "forward")
     require_callable(backward, "backward")
     validate_seed(seed)
@@ -90,7 +98,11 @@ def check_layer(
         return float(np.sum(np.asarray(forward(X_work), dtype=np.float64) * dY))
 
     # the loss here is sum(forward(X) * dY): an exception in it comes from the user's forward
-    return check_gradients(Named(surrogate, "forward"), arrays, grads, seed=seed, **options)
+    loss = Named(surrogate, "forward")
+    layer = getattr(getattr(forward, "__self__", None), "layer", None)
+    if isinstance(layer, OutOfProcess):  # a layer in another process: many points per round trip
+        loss.entry_values = layer.projection(X_work, dY)
+    return check_gradients(loss, arrays, grads, seed=seed, **options)
 
 
 #: Keyword arguments check_layer passes on to check_gradients.

@@ -25,7 +25,7 @@ from gradcheck.checks.recheck import recheck_in_float64
 from gradcheck.errors import GradcheckError
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import VALUE_KINDS, Finding
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.usercode import Named, call_user
 
 
@@ -43,7 +43,7 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
                        or measured_reduction(target, X, y, options.get("layout") or getattr(target, "layout", None)))
     # penalty strengths the code holds (layers' weight_regularizer_l2...): named when they explain
     options.setdefault("penalties", tuple(getattr(target, "penalties", ()) or ()))
-    result = check_gradients(lambda: target.loss(X, y), target_params(target),
+    result = check_gradients(bound_loss(target, X, y), target_params(target),
                              lambda: target.gradients(X, y), **options)
     # entries float32's rounding hides are judged again on a float64 copy, when one can be made
     return recheck_in_float64(result, target, X, y, options)

@@ -19,7 +19,7 @@ from gradcheck.numeric.model import tolerance_for
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.results.findings import VALUE_KINDS, Finding
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.usercode import call_user
 from gradcheck.targets.widening import float64_copy
 
@@ -56,7 +56,7 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
                     + (f"; {result.dtype} could not judge some entries of {names}" if hidden else ""))
         return result
     try:
-        wide = check_gradients(lambda: clone.loss(X64, y64), target_params(clone),
+        wide = check_gradients(bound_loss(clone, X64, y64), target_params(clone),
                                lambda: clone.gradients(X64, y64), **{**options, "progress": None})
     except GradcheckError as exc:  # too slow, or the copy's code raised: the float32 result stands
         result.note(f"the check of a float64 copy of the network stopped: {exc}"

@@ -29,15 +29,24 @@ from pathlib import Path
 
 from gradcheck.config import flag_words
 from gradcheck.engine import COMMAND_GROUPS, run_suite
-from gradcheck.errors import GradcheckError
+from gradcheck.errors import GradcheckError, TargetError
 from gradcheck.frontends.environment import collect_environment
-from gradcheck.frontends.session import config_for, load_target
+from gradcheck.frontends.isolation import TargetGone
+from gradcheck.frontends.session import config_for, sandboxed
 from gradcheck.options import LAYOUTS, OPTIONS, flag
 from gradcheck.render.json_report import write_json
 from gradcheck.render.progress import SuiteProgress
 from gradcheck.text import printable
 from gradcheck.threads import pin_blas
 from gradcheck.wording import spoken_as
+
+#: The outcome of a target that could not be run to the end: its name and what it stands for.
+TARGET_CHECK = "check_target_runs"
+TARGET_DESCRIPTION = "run the target's code in a process of its own"
+
+#: Limits of each of several targets when --timeout and --memory are not given.
+DEFAULT_SECONDS = 120.0
+DEFAULT_MEMORY_MB = 4096
 
 TARGET_HELP = ("package.module:attr, path/to/file.py:attr or notebook.ipynb:attr; FILE:conv or "
                "FILE:* for function-pair layers (default: the reference network 784-10-10 on "
@@ -57,13 +66,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="also show passing checks' tables, notes, captured warnings and "
                              "the traceback of an error")
-    many = parser.add_argument_group("several targets (each in a worker process of its own)")
-    many.add_argument("--timeout", metavar="SECONDS", type=float, default=120.0,
-                      help="wall time of one target (default 120)")
-    many.add_argument("--memory", metavar="MB", type=int, default=4096,
-                      help="memory of one target's worker in MiB (default 4096)")
+    many = parser.add_argument_group(
+        "limits (the target runs in a process of its own; each of several targets in its own)")
+    many.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
+                      help=f"wall time of one target, everything it starts included (default: "
+                           f"{DEFAULT_SECONDS:g} with several targets, none with one)")
+    many.add_argument("--memory", metavar="MB", type=int, default=None,
+                      help=f"memory of one target in MiB, all its processes together (default: "
+                           f"{DEFAULT_MEMORY_MB} with several targets, none with one)")
     many.add_argument("--workers", metavar="N", type=int, default=None,
-                      help="targets checked at once (default: every core)")
+                      help="targets checked at once (default and most: every core)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,17 +141,12 @@ def _write_html(suite, path) -> None:
 
 def _run_many(args, targets) -> int:
     """Several targets: each in its own worker, then one table, one exit code, one JSON."""
-    from gradcheck.frontends.isolation import Limits
     from gradcheck.frontends.many import run_many, write_pages
     from gradcheck.frontends.session import target_sources
     from gradcheck.validation import positive_int
 
     positive_int(args.workers, "--workers", or_none=True)
-    try:
-        limits = Limits(seconds=args.timeout, memory_mb=args.memory)
-    except GradcheckError as exc:
-        named = {"seconds": "--timeout", "memory_mb": "--memory"}[exc.argument]
-        raise GradcheckError(f"{named}: {exc.problem} {exc.fix}".strip()) from None
+    limits = _limits(args, several=True)
     config_for(vars(args), flag)  # bad options: now, once
     options = {o.name: getattr(args, o.name) for o in OPTIONS}
     html = args.html if args.command != "report" else (args.output or Path.cwd() / "reports")
@@ -150,21 +157,72 @@ def _run_many(args, targets) -> int:
                              f"e.g. {named} pages.")
     protected = [s for t in targets for s in target_sources(t)]
     _check_outputs([("--json", args.json)], protected)
-    print(f"checking {len(targets)} targets, each in a worker of its own")
+    _distinct_outputs(args.json, html, several=True, html_flag="--html" if args.command != "report" else "--output")
+    workers = _capped(args.workers, "--workers")
+    print(f"checking {len(targets)} targets, each in a process of its own, {workers} at a time")
     suite = run_many(targets, command=args.command, options=options, layout=args.layout,
-                     limits=limits, workers=args.workers,
+                     limits=limits, workers=workers,
                      on_done=lambda one: print(f"  {one.verdict.label:11} {printable(one.target)}",
                                                flush=True))
+    # every worker and every target's process has ended: nothing a target runs sees what follows
     suite.environment = collect_environment(seed=None, dtype=None, argv=args.argv)
     print(_format_suite(suite, verbose=False))
-    if html:
-        print(f"HTML index written to {write_pages(suite, Path(html), protected=protected)}")
-    if args.json:
+    if args.json:  # first: a page that cannot be written (a full disk) does not cost the JSON
         written = write_json(suite, args.json, argument="--json", protected=protected)
         print(f"JSON written to {written}")
+    if html:
+        print(f"HTML index written to {write_pages(suite, Path(html), protected=protected)}")
     if html or args.json:
         print(suite.verdict.headline)
+    if getattr(suite, "interrupted", None):
+        name = signal.Signals(suite.interrupted).name
+        print(f"gradcheck: interrupted by {name}: the targets not finished are not checked", file=sys.stderr)
+        return 128 + suite.interrupted
     return suite.verdict.exit_code
+
+
+def _distinct_outputs(json_path, html, *, several: bool, html_flag: str) -> None:
+    """The JSON and the HTML need files of their own: refused before the run when one would
+    overwrite the other."""
+    if not json_path or not html:
+        return
+    json_path, html = Path(json_path).resolve(), Path(html).resolve()
+    page = json_path.suffix.lower() in (".html", ".htm")
+    clash = json_path == html or (several and json_path.parent == html and page)
+    if clash:
+        raise GradcheckError(f"--json and {html_flag}: both name {str(json_path)!r}; the JSON and the HTML "
+                             f"report need files of their own. Pass e.g. --json {json_path.stem}.json "
+                             f"{html_flag} {'pages' if several else json_path.stem + '.html'}.")
+
+
+def _capped(count: int | None, spelled: str) -> int:
+    """``count`` processes at once, at most this machine's cores (said when it is more)."""
+    from gradcheck.numeric.parallel import usable_cores
+
+    cores = usable_cores()
+    if count is None or count == -1:
+        return cores
+    if count > cores:
+        print(f"{spelled} {count}: this machine runs {cores} at once; using {cores}")
+        return cores
+    return count
+
+
+def _limits(args, *, several: bool):
+    """The limits of each target: the flags given, else the defaults of several targets (one
+    target has none unless asked)."""
+    from gradcheck.frontends.isolation import Limits, physical_mb
+
+    seconds = args.timeout if args.timeout is not None else DEFAULT_SECONDS if several else None
+    memory = args.memory
+    if memory is None and several:
+        memory = min(DEFAULT_MEMORY_MB, physical_mb() or DEFAULT_MEMORY_MB)
+    try:
+        return Limits(seconds=seconds, memory_mb=memory)
+    except GradcheckError as exc:
+        named = {"seconds": "--timeout", "memory_mb": "--memory"}[exc.argument]
+        fix = exc.fix.replace("memory_mb=", "--memory ").replace("seconds=", "--timeout ")
+        raise GradcheckError(f"{named}: {exc.problem}. {fix}".strip()) from None
 
 
 def _run(args, blas: str) -> int:
@@ -173,31 +231,33 @@ def _run(args, blas: str) -> int:
     from gradcheck.frontends.many import expand_targets
 
     _resolve_outputs(args)  # before any target is imported
+    if isinstance(args.jobs, int) and args.jobs > 1:
+        args.jobs = _capped(args.jobs, "--jobs")
     targets = expand_targets(args.target or [])
     if len(targets) > 1:
         return _run_many(args, targets)
     args.target = targets[0] if targets else None
     config = config_for(vars(args), flag)
+    limits = _limits(args, several=False)
     start = Path.cwd()
     args.doing = f"loading {printable(args.target or 'the reference network')}"
-    loaded = load_target(args.target, config, layout=args.layout)
-    html = args.html if args.command != "report" else (
-        args.output or start / "reports" / f"{loaded.name}.html")
-    _check_outputs([("--json", args.json), ("--output" if args.command == "report" else "--html",
-                                             html)], loaded.sources)
-    verb = {"check": "checking", "probe": "probing", "report": "checking and probing"}[args.command]
-    print(f"{verb} {printable(loaded.label)}")
-    print(blas)
-    if args.verbose:
-        print("options: " + ", ".join(f"{k} {v}" for k, v in config.to_dict().items()))
-    def on_start(check) -> None:
-        args.doing = f"{verb} {printable(loaded.label)}, in {check.name}"
-        progress.on_start(check)
-
-    with SuiteProgress(None) as progress:
-        suite = run_suite(loaded.target, config, groups=COMMAND_GROUPS[args.command],
-                          on_start=on_start, on_plan=progress.on_plan, on_outcome=progress.on_outcome,
-                          progress=progress.progress, **loaded.engine_arguments())
+    try:
+        with sandboxed(args.target, config, layout=args.layout, limits=limits) as loaded:
+            html = args.html if args.command != "report" else (
+                args.output or start / "reports" / f"{loaded.name}.html")
+            html_flag = "--output" if args.command == "report" else "--html"
+            _distinct_outputs(args.json, html, several=False, html_flag=html_flag)
+            _check_outputs([("--json", args.json), (html_flag, html)], loaded.sources)
+            verb = {"check": "checking", "probe": "probing", "report": "checking and probing"}[args.command]
+            print(f"{verb} {printable(loaded.label)}")
+            print(blas)
+            if args.verbose:
+                print("options: " + ", ".join(f"{k} {v}" for k, v in config.to_dict().items()))
+            suite = _checked(loaded, config, args, verb)
+    except TargetGone as gone:  # before a check ran: the target could not even be loaded
+        raise TargetError(f"{printable(args.target or 'the reference network')}: its process "
+                          f"{gone.message} while it was being loaded") from None
+    # the target's process and everything it started are gone: nothing it runs sees what follows
     args.doing = f"writing the results of {printable(loaded.label)}"
     suite.environment = collect_environment(seed=config.seed, dtype=config.dtype, argv=args.argv)
     print(_format_suite(suite, verbose=bool(args.verbose)))
@@ -207,10 +267,10 @@ def _run(args, blas: str) -> int:
 
         print(f"training full batch and mini-batch 64 for {args.epochs} epochs each")
         suite.training = training_curves(epochs=args.epochs, seed=config.seed, progress=True)
-    if html:
-        _write_html(suite, html)
     if args.json:
         print(f"JSON written to {write_json(suite, args.json)}")
+    if html:
+        _write_html(suite, html)
     verdict = suite.verdict
     if verdict.status == "not_checked" and suite.outcomes:
         # nothing shows the network wrong and a check could not run: the target could not be used
@@ -221,6 +281,31 @@ def _run(args, blas: str) -> int:
     if html or args.json:
         print(verdict.headline)  # the verdict stays the last line, after the paths written
     return verdict.exit_code
+
+
+def _checked(loaded, config, args, verb: str):
+    """The suite of one loaded target; a target whose process ends midway keeps the outcomes it
+    gave and one more saying why the rest could not run."""
+    from gradcheck.results import CheckOutcome, SuiteResult
+
+    done = []
+    with SuiteProgress(None) as progress:
+        def on_start(check) -> None:
+            args.doing = f"{verb} {printable(loaded.label)}, in {check.name}"
+            progress.on_start(check)
+
+        def on_outcome(outcome):
+            done.append(outcome)
+            progress.on_outcome(outcome)
+
+        try:
+            return run_suite(loaded.target, config, groups=COMMAND_GROUPS[args.command],
+                             on_start=on_start, on_plan=progress.on_plan, on_outcome=on_outcome,
+                             progress=progress.progress, **loaded.engine_arguments())
+        except TargetGone as gone:
+            error = CheckOutcome.could_not_run(TARGET_CHECK, "target", TARGET_DESCRIPTION,
+                                               f"{gone.status}: {gone.message}")
+            return SuiteResult(target=loaded.label, config=config.to_dict(), outcomes=[*done, error])
 
 
 def _format_suite(suite, *, verbose: bool) -> str:

@@ -1,43 +1,63 @@
-"""Run one job per target, each in a worker process of its own, with a time and memory limit.
+"""The process a target runs in: started, contained, watched, and ended with everything it started.
 
-Course staff check a folder of submissions; one submission's infinite loop, ``os._exit``,
-segfault or 20 GB allocation must not take the others down. :func:`run_isolated` starts one
-process per target (at most ``workers`` at a time, every core by default), and returns, per
-target, an :class:`Outcome`: the job's result (a picklable dict) or what went wrong — timed
-out, exceeded memory, crashed with a signal, exited with a code, called ``sys.exit``, or
-raised.
+Every front end that takes a target by name (the command line, one target or many, and the pytest
+plugin) runs it in a :class:`Child`: a process forked from the checking process, in a session
+and process group of its own, that loads the target and answers requests
+(:mod:`gradcheck.frontends.sandbox`). Before it loads the target, the child
 
-One ``multiprocessing.Process`` per target rather than a ``ProcessPoolExecutor``: a worker
-that segfaults or calls ``os._exit`` breaks a whole executor, while here it only ends its
-own target's process. The job is any picklable callable ``job(target) -> dict`` (a
-module-level function); front ends pass their own (check, probe, report).
+- moves into namespaces of its own where the kernel allows it (:func:`gradcheck.frontends.confine.enter`):
+  every file read-only but a private scratch folder, no process outside visible or reachable,
+  no network, and every process it starts ends with it;
+- sets its limits with the hard value equal to the soft one, so nothing it runs can raise them:
+  address space (``memory_mb``), CPU seconds (a backstop for ``seconds``), processes, file size,
+  no core files.
+
+The checking process watches it while it waits for an answer: the wall time of the whole target
+(``seconds``), the memory of all its processes together (a cgroup's limit where this process may
+make one, else the sum of their resident memory, read from /proc), its output (the last
+:data:`OUTPUT_TAIL` characters are kept). :meth:`Child.stop` kills the whole group — the cgroup,
+the namespace, the session, the descendants and any orphan this process adopted — and removes
+the scratch folder, ignoring whatever the target did to it.
+
+A target that ends, times out or runs out of memory while the checking process waits for it
+raises :class:`TargetGone`: the target could not be checked, whatever it had answered before.
 """
 
 from __future__ import annotations
 
 import faulthandler
 import math
-import multiprocessing
 import os
+import shutil
 import signal
+import socket
+import struct
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import wait
+from dataclasses import dataclass
 
-from gradcheck.errors import InvalidArgumentError
-from gradcheck.numeric.perturbation import guard_this_worker
-from gradcheck.targets.loading import exit_call, exit_site
+from gradcheck.frontends import confine, wire
 from gradcheck.validation import positive_int, positive_number
 
-#: Outcome statuses, in the order a summary would list them.
-STATUSES = ("ok", "error", "sys_exit", "timeout", "memory", "crashed", "exited")
-
-#: Characters of a worker's combined stdout/stderr kept in its outcome (the end of it).
+#: Characters of a target's combined stdout/stderr kept (the end of it).
 OUTPUT_TAIL = 4000
+#: Seconds between two looks at a waited-for target (memory, output, the clock).
+POLL = 0.2
+#: Seconds a child has to start (fork, namespaces) and say it is ready.
+START_SECONDS = 30.0
+#: Largest file a target may write, and the processes it may run at once.
+MAX_FILE_BYTES = 256 * 2 ** 20
+MAX_PROCESSES = 64
+
+
+def physical_mb() -> int | None:
+    """This machine's memory in MiB, where the system says."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 ** 20
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -47,10 +67,12 @@ class Limits:
     Parameters
     ----------
     seconds : float or None
-        Wall time of one target, start-up included; the worker is killed after it. None: no limit.
+        Wall time of one target, start-up included; everything it runs is killed after it.
+        None: no limit.
     memory_mb : int or None
-        Address space of one worker in MiB (``RLIMIT_AS``; Linux and other POSIX systems with
-        ``resource``); an allocation beyond it fails with MemoryError. None: no limit.
+        Memory of one target in MiB: the address space of each of its processes
+        (``RLIMIT_AS``, hard = soft), and the memory of all of them together (a cgroup's limit,
+        or their resident memory summed). None: no limit. At most the machine's memory.
     """
 
     seconds: float | None = 120.0
@@ -59,48 +81,31 @@ class Limits:
     def __post_init__(self):
         positive_number(self.seconds, "seconds", or_none=True, unit="seconds", fix="Pass e.g. seconds=60.")
         positive_int(self.memory_mb, "memory_mb", or_none=True, fix="Pass e.g. memory_mb=2048.")
+        machine = physical_mb()
+        if self.memory_mb is not None and machine is not None and self.memory_mb > machine:
+            from gradcheck.errors import InvalidArgumentError
+
+            raise InvalidArgumentError("memory_mb", f"got {self.memory_mb:,} MiB, more than this "
+                                       f"machine's {machine:,} MiB of memory",
+                                       f"Pass at most {machine}, e.g. memory_mb={min(2048, machine)}.")
+        if self.seconds is not None and self.seconds > 10 ** 9:
+            from gradcheck.errors import InvalidArgumentError
+
+            raise InvalidArgumentError("seconds", f"got {self.seconds:g} seconds, more than 30 years",
+                                       "Pass e.g. seconds=600, or None for no limit.")
 
 
-@dataclass
-class Outcome:
-    """What became of one target.
+class TargetGone(BaseException):
+    """The target's process ended, timed out, ran out of memory or broke the wire format.
 
-    Attributes
-    ----------
-    target : str
-        The target as given to :func:`run_isolated`.
-    status : str
-        One of :data:`STATUSES`: ``ok`` (``result`` holds the job's dict), ``error`` (the job
-        raised), ``sys_exit`` (user code called ``sys.exit``), ``timeout``, ``memory``
-        (MemoryError under the limit), ``crashed`` (killed by a signal, e.g. SIGSEGV) or
-        ``exited`` (the process ended with a code and no result, e.g. ``os._exit(3)``).
-    message : str
-        One line for people, e.g. ``"crashed: signal 11 (SIGSEGV)"``.
-    result : dict or None
-        The job's return value when ``status == "ok"``.
-    exit_code, signal : int or None
-        The worker's exit code, or the signal that ended it.
-    seconds : float
-        Wall time of the worker.
-    output : str
-        The end of the worker's stdout and stderr (a crash's traceback, what the target printed).
+    A ``BaseException``: no check catches it, so a run stops at once and the front end reports
+    the target as not checked (``status``: exited, crashed, timeout, memory, malformed,
+    interrupted).
     """
 
-    target: str
-    status: str
-    message: str
-    result: dict | None = None
-    exit_code: int | None = None
-    signal: int | None = None
-    seconds: float = 0.0
-    output: str = field(default="", repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
 
 
 def default_workers() -> int:
@@ -109,35 +114,6 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
-
-
-def _start_method() -> str:
-    methods = multiprocessing.get_all_start_methods()
-    return "forkserver" if "forkserver" in methods else "spawn"
-
-
-def _apply_limits(memory_mb: int | None, seconds: float | None) -> None:
-    """Address-space limit; and backstops should the parent die without killing the worker:
-    CPU time capped at the wall-time limit, and (Linux) SIGKILL when the parent process ends."""
-    try:
-        import resource
-    except ImportError:  # Windows: no limits from inside the worker
-        return
-    for kind, value in ((resource.RLIMIT_AS, None if memory_mb is None else memory_mb * 1024 * 1024),
-                        (resource.RLIMIT_CPU, None if seconds is None else math.ceil(seconds) + 1)):
-        if value is None:
-            continue
-        soft, hard = resource.getrlimit(kind)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(kind, (value, hard))
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
 
 
 def memory_error(exc: BaseException | None) -> MemoryError | None:
@@ -151,59 +127,6 @@ def memory_error(exc: BaseException | None) -> MemoryError | None:
     return None
 
 
-def _user_site(exc: BaseException) -> str:
-    """``model.py line 12``: the innermost line of the user's code in ``exc``'s traceback (an
-    allocation fails inside NumPy, but the line to look at is the one that asked for it)."""
-    from gradcheck.targets.usercode import describe
-
-    crash = describe(exc, "")
-    return f"{os.path.basename(crash.file)} line {crash.line}" if crash.file else exit_site(exc)
-
-
-def _worker(job, target, memory_mb, seconds, output_path, conn) -> None:
-    """The worker process: limits, output to a file, run the job, send one message."""
-    with open(output_path, "wb", buffering=0) as out:
-        os.dup2(out.fileno(), 1)
-        os.dup2(out.fileno(), 2)
-    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    faulthandler.enable()  # a segfault leaves its traceback in the output
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    guard_this_worker()  # SIGTERM here still restores memory-mapped parameters first
-    _apply_limits(memory_mb, seconds)
-    try:
-        result = job(target)
-        message = ("ok", result)
-    except SystemExit as exc:
-        message = ("sys_exit", f"called {exit_call(exc)} in {exit_site(exc)}")
-    except BaseException as exc:  # the job's own failure, reported rather than lost
-        traceback.print_exc()
-        memory = memory_error(exc)
-        if memory is not None:
-            limit = f"the memory limit of {memory_mb} MiB" if memory_mb is not None else "the memory"
-            message = ("memory", f"exceeded {limit} in {_user_site(memory)}")
-        else:
-            message = ("error", f"{type(exc).__name__}: {exc}")
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        conn.send(message)
-    except Exception as exc:  # a result that does not pickle
-        conn.send(("error", f"the job's result could not be sent back ({type(exc).__name__}: {exc})"))
-    conn.close()
-
-
-def _read_tail(path: str) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - OUTPUT_TAIL))
-            return handle.read().decode("utf-8", "backslashreplace")
-    except OSError:
-        return ""
-
-
 def _signal_name(signum: int) -> str:
     try:
         return signal.Signals(signum).name
@@ -211,152 +134,376 @@ def _signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-@dataclass
-class _Running:
-    index: int
-    target: str
-    process: multiprocessing.process.BaseProcess
-    conn: object
-    output_path: str
-    started: float
-    message: tuple | None = None
-    timed_out: bool = False
+_started = 0
 
 
-def run_isolated(
-    job: Callable[[str], dict],
-    targets: Sequence[str],
-    *,
-    limits: Limits = Limits(),
-    workers: int | None = None,
-    on_done: Callable[[Outcome], None] | None = None,
-    start_method: str | None = None,
-) -> list[Outcome]:
-    """Run ``job(target)`` for every target, each in a process of its own.
+class Child:
+    """One target's process. :meth:`start`, then :meth:`send` and :meth:`receive` frames, then
+    :meth:`stop` (always: it is what kills everything the target started).
 
-    Parameters
-    ----------
-    job : callable
-        ``job(target) -> dict``, picklable (a module-level function). Its return value comes
-        back as ``Outcome.result``; it should be a plain dict of plain values.
-    targets : sequence of str
-        What to pass to ``job``, one worker each (e.g. ``"subs/alice.py:build"``).
-    limits : Limits
-        Wall time and memory of each worker.
-    workers : int, optional
-        Workers at once; default every core this process may use.
-    on_done : callable, optional
-        Called in this process with each :class:`Outcome` as it finishes (a progress line).
-    start_method : str, optional
-        ``multiprocessing`` start method; default ``forkserver`` where available, else
-        ``spawn`` (never ``fork``: the parent may hold BLAS threads and locks).
-
-    Returns
-    -------
-    list of Outcome
-        One per target, in the order of ``targets``.
-
-    Ctrl-C or any exception in this process kills every running worker before propagating.
+    ``confine`` asks for the namespaces of :mod:`gradcheck.frontends.confine`; ``adopt`` makes
+    this process a child subreaper first, so that processes the target detaches come back to it
+    (the command line's and the drivers' processes, which run nothing else). ``writable_copies``:
+    folders the target sees as writable copies (its own folder, the working folder), where what it
+    writes stays in its scratch memory.
     """
-    if not callable(job):
-        raise InvalidArgumentError("job", f"got {job!r}, expected a function job(target) -> dict.",
-                                   "Pass a module-level function.")
-    targets = list(targets)
-    workers = default_workers() if workers is None else workers
-    positive_int(workers, "workers", fix="Pass e.g. workers=2, or leave it out to use every core.")
-    context = multiprocessing.get_context(start_method or _start_method())
-    outcomes: list[Outcome | None] = [None] * len(targets)
-    waiting = list(enumerate(targets))[::-1]
-    running: list[_Running] = []
-    scratch = tempfile.mkdtemp(prefix="gradcheck-workers-")
-    try:
-        while waiting or running:
-            while waiting and len(running) < workers:
-                index, target = waiting.pop()
-                running.append(_start(context, job, index, target, limits, scratch))
-            _wait_some(running, limits)
-            for item in [r for r in running if r.process.exitcode is not None]:
-                running.remove(item)
-                outcome = _outcome(item, limits)
-                outcomes[item.index] = outcome
-                if on_done is not None:
-                    on_done(outcome)
-    finally:
-        for item in running:
-            item.process.kill()
-            item.process.join()
-            item.conn.close()
-        for name in os.listdir(scratch):
-            os.unlink(os.path.join(scratch, name))
-        os.rmdir(scratch)
-    return outcomes
 
+    def __init__(self, limits: Limits = Limits(seconds=None, memory_mb=None), *,  # noqa: B008 - frozen
+                 confine: bool = True, adopt: bool = True, message_limit: int = wire.MAX_MESSAGE,
+                 writable_copies=()):
+        self.limits = limits
+        self.writable_copies = list(writable_copies)
+        self.confine = confine and sys.platform.startswith("linux")
+        self.adopt = adopt
+        self.message_limit = message_limit
+        self.pid: int | None = None
+        self.server: int | None = None
+        self.sock: socket.socket | None = None
+        self.cgroup: confine.Cgroup | None = None
+        self.scratch: str | None = None
+        self.started = 0.0
+        self.deadline: float | None = None
+        self.containment = ""
+        self.status: int | None = None  # the wait status, once ended
+        self.peak = 0
+        self.gone: TargetGone | None = None
+        self._tail = bytearray()
+        self._out: int | None = None
+        self._last_poll = 0.0
 
-def _start(context, job, index, target, limits, scratch) -> _Running:
-    receive, send = context.Pipe(duplex=False)
-    output_path = os.path.join(scratch, f"{index}.out")
-    process = context.Process(target=_worker, args=(job, target, limits.memory_mb, limits.seconds, output_path, send),
-                              name=f"gradcheck-worker-{index}", daemon=True)
-    process.start()
-    send.close()  # the parent keeps only the reading end: EOF once the worker is gone
-    return _Running(index, target, process, receive, output_path, time.monotonic())
-
-
-def _wait_some(running: list[_Running], limits: Limits) -> None:
-    """Block until a worker sends, ends or passes its deadline; kill the late ones."""
-    now = time.monotonic()
-    timeout = None
-    if limits.seconds is not None:
-        timeout = max(0.0, min(r.started + limits.seconds for r in running) - now)
-    handles = {}
-    for item in running:
-        if item.message is None:
-            handles[item.conn] = item
-        handles[item.process.sentinel] = item
-    ready = wait(list(handles), timeout)
-    for handle in ready:
-        item = handles[handle]
-        if handle is item.conn:
-            try:
-                item.message = item.conn.recv()
-            except (EOFError, OSError):
-                item.message = ("none",)
-    now = time.monotonic()
-    for item in running:
-        if item.process.exitcode is None and limits.seconds is not None \
-                and now >= item.started + limits.seconds:
-            item.timed_out = item.message is None  # a result already sent still counts
-            item.process.kill()
-        if item.process.sentinel in ready or item.timed_out:
-            item.process.join()
-
-
-def _outcome(item: _Running, limits: Limits) -> Outcome:
-    if item.message is None:  # sent just before the end, not yet read
+    # -- start ----------------------------------------------------------------------------------
+    def start(self) -> Child:
+        global _started
+        _started += 1
+        if self.adopt:
+            confine.adopt_orphans()
+        memory = None if self.limits.memory_mb is None else self.limits.memory_mb * 2 ** 20
+        self.cgroup = confine.Cgroup.make(f"gradcheck-{os.getpid()}-{_started}", memory, MAX_PROCESSES * 4)
+        self.scratch = tempfile.mkdtemp(prefix="gradcheck-target-")
+        parent_end, child_end = socket.socketpair()
+        out_r, out_w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; its own tests watch it from outside
+            parent_end.close()
+            os.close(out_r)
+            _child(child_end, out_w, self.limits, self.scratch, self.confine, self.writable_copies)
+        child_end.close()
+        os.close(out_w)
+        os.set_blocking(out_r, False)
+        self.pid, self.sock, self._out = pid, parent_end, out_r
+        self.started = time.monotonic()
+        if self.limits.seconds is not None:
+            self.deadline = self.started + self.limits.seconds
+        if self.cgroup is not None and not self.cgroup.add(pid):
+            self.cgroup.remove()
+            self.cgroup = None
         try:
-            if item.conn.poll():
-                item.message = item.conn.recv()
-        except (EOFError, OSError):
+            self.sock.sendall(b"G")
+            ready = self.started + START_SECONDS
+            if self.deadline is not None:
+                ready = min(ready, self.deadline)
+            raw = wire._read_exactly(self.sock, 8, ready)
+            self.server = struct.unpack("<q", raw)[0]
+            deadline, self.deadline = self.deadline, ready
+            header, _ = self.receive()
+            self.deadline = deadline
+        except (OSError, wire.WireError, TimeoutError) as exc:
+            raise self._gone("exited", f"could not start ({exc})") from None
+        if header.get("ready") is not True:
+            raise self._gone("malformed", "sent a first message that is not 'ready'")
+        self.containment = wire.text(header.get("confinement", "unknown"))
+        return self
+
+    # -- messages ---------------------------------------------------------------------------------
+    def send(self, header: dict, arrays: list) -> None:
+        self._check_alive()
+        try:
+            self.sock.settimeout(None if self.deadline is None else max(0.001, self.deadline - time.monotonic()))
+            wire.send(self.sock, header, arrays)
+        except TimeoutError:
+            raise self._gone("timeout", self._late()) from None
+        except OSError:
+            raise self._ended() from None
+
+    def receive(self) -> tuple[dict, list]:
+        """The next message; :class:`TargetGone` when the target ends, passes a limit, or sends
+        something malformed."""
+        self._check_alive()
+        while True:
+            wait = POLL if self.deadline is None else min(POLL, self.deadline - time.monotonic())
+            if wait <= 0:
+                raise self._gone("timeout", self._late())
+            import select
+
+            ready, _, _ = select.select([self.sock, self._out], [], [], wait)
+            self._drain()
+            self._poll()
+            if self.sock in ready:
+                break
+        try:
+            return wire.receive(self.sock, limit=self.message_limit, deadline=self.deadline)
+        except TimeoutError:
+            raise self._gone("timeout", self._late()) from None
+        except wire.Closed:
+            raise self._ended() from None
+        except wire.WireError as exc:
+            raise self._gone("malformed", f"sent a malformed message: {exc}") from None
+        except OSError:
+            raise self._ended() from None
+
+    # -- watching ---------------------------------------------------------------------------------
+    def _check_alive(self) -> None:
+        if self.gone is not None:
+            raise self.gone
+        if self.sock is None:
+            raise TargetGone("exited", "was not started")
+
+    def _late(self) -> str:
+        if self.limits.seconds is None or self.deadline != self.started + self.limits.seconds:
+            return f"did not start within {START_SECONDS:g} s"
+        return f"timed out after {self.limits.seconds:g} s"
+
+    def _poll(self) -> None:
+        now = time.monotonic()
+        if now - self._last_poll < POLL:
+            return
+        self._last_poll = now
+        if self.cgroup is not None:
+            if self.cgroup.ran_out_of_memory():  # the kernel killed one of its processes for it
+                raise self._gone("memory", f"exceeded the memory limit of {self.limits.memory_mb} MiB "
+                                 "(all its processes together; the kernel killed one)")
+            return
+        used = sum(confine.processes(self.pid, self.pid).values())
+        self.peak = max(self.peak, used)
+        if self.limits.memory_mb is not None and used > self.limits.memory_mb * 2 ** 20:
+            raise self._gone("memory", f"exceeded the memory limit of {self.limits.memory_mb} MiB "
+                             f"(all its processes together used {used / 2 ** 20:,.0f} MiB)")
+
+    def _drain(self) -> None:
+        if self._out is None:
+            return
+        while True:
+            try:
+                chunk = os.read(self._out, 65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            if not chunk:
+                return
+            self._tail += chunk
+            if len(self._tail) > OUTPUT_TAIL * 8:
+                del self._tail[:-OUTPUT_TAIL * 4]
+
+    @property
+    def output(self) -> str:
+        """The end of what the target printed (stdout and stderr, as it came)."""
+        self._drain()
+        return bytes(self._tail[-OUTPUT_TAIL * 4:]).decode("utf-8", "backslashreplace")[-OUTPUT_TAIL:]
+
+    def _gone(self, status: str, message: str) -> TargetGone:
+        """Kill the target and remember why; the exception to raise."""
+        self.stop()
+        if self.cgroup_oom and status != "memory":  # what made it late: the kernel killing its processes
+            status, message = "memory", (f"exceeded the memory limit of {self.limits.memory_mb} MiB "
+                                         "(all its processes together; the kernel killed one)")
+        self.gone = TargetGone(status, message)
+        return self.gone
+
+    def _ended(self) -> TargetGone:
+        """The target's process went away: how, from its exit status."""
+        end = time.monotonic() + 2.0  # it closed its end as it exited: let it finish exiting
+        while self.status is None and time.monotonic() < end:
+            self.status = self._exited()
+            if self.status is None:
+                time.sleep(0.002)
+        self.stop()
+        self.gone = self.ending()
+        return self.gone
+
+    def ending(self) -> TargetGone:
+        """What the exit status of a target that ended says."""
+        status = self.status
+        if self.cgroup_oom:
+            return TargetGone("memory", f"exceeded the memory limit of {self.limits.memory_mb} MiB "
+                                        "(the kernel killed a process of the target)")
+        if status is None:
+            return TargetGone("exited", "ended without a result")
+        if os.WIFSIGNALED(status):
+            signum = os.WTERMSIG(status)
+            cpu = self.limits.seconds is not None and (
+                signum == getattr(signal, "SIGXCPU", None)
+                or (signum == signal.SIGKILL and time.monotonic() - self.started >= self.limits.seconds))
+            if cpu:
+                return TargetGone("timeout", f"timed out: over {math.ceil(self.limits.seconds) + 1} s "
+                                             "of CPU time (threads add up)")
+            hint = " (the system may have run out of memory)" if signum == signal.SIGKILL else ""
+            return TargetGone("crashed", f"signal {signum} ({_signal_name(signum)}){hint}")
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+        return TargetGone("exited", f"exited with code {code} without a result")
+
+    @property
+    def exit_code(self) -> int | None:
+        return os.WEXITSTATUS(self.status) if self.status is not None and os.WIFEXITED(self.status) else None
+
+    @property
+    def signal(self) -> int | None:
+        return os.WTERMSIG(self.status) if self.status is not None and os.WIFSIGNALED(self.status) else None
+
+    @property
+    def seconds(self) -> float:
+        return (self._ended_at or time.monotonic()) - self.started if self.started else 0.0
+
+    _ended_at = 0.0
+    cgroup_oom = False
+
+    # -- the end --------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Kill every process of the target, collect its exit status and output, clean up.
+        Safe to call more than once, and from a signal handler's path."""
+        if self.pid is None:
+            return
+        if not self._ended_at:
+            self._ended_at = time.monotonic()
+        if self.status is None:
+            self.status = self._exited()
+        if self.cgroup is not None:
+            peak = self.cgroup.peak()
+            self.peak = max(self.peak, peak or 0)
+            self.cgroup_oom = self.cgroup_oom or self.cgroup.ran_out_of_memory()
+            self.cgroup.kill()
+        for pid in (self.server, self.pid):
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if self.status is None:
+            try:
+                _, self.status = os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+        confine.kill_all(self.pid, self.pid)
+        self._drain()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        if self.sock is not None:
+            self.sock.close()
+        if self._out is not None:
+            os.close(self._out)
+            self._out = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+        self.pid = None
+
+    def _exited(self) -> int | None:
+        """The wait status of the direct child if it has ended by itself (not reaped yet: None)."""
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        return status if pid else None
+
+    def __enter__(self) -> Child:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# -- the child's side -----------------------------------------------------------------------------------
+
+
+def _child(sock: socket.socket, out_w: int, limits: Limits, scratch: str, confined: bool,  # pragma: no cover
+           writable_copies=()) -> None:
+    """In the forked process: set up, then serve requests until the parent closes the socket."""
+    code = 70
+    try:
+        os.setsid()
+        confine.die_with_parent()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        keep = sock.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, _max_fd())
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(signum, signal.SIG_DFL)
+        sock.settimeout(None)
+        if sock.recv(1) != b"G":  # the parent has put this process in its cgroup
+            os._exit(code)
+        size = f"{limits.memory_mb}m" if limits.memory_mb else "1g"
+        problem, pid, entered = (confine.enter(confine.overlay_folders(writable_copies), size) if confined
+                                 else ("not asked for", os.getpid(), False))
+        sock.sendall(struct.pack("<q", pid))
+        here = confine.SCRATCH if entered and os.access(confine.SCRATCH, os.W_OK) else scratch
+        _apply_limits(limits, confined=entered)
+        for name in ("HOME", "TMPDIR", "TMP", "TEMP", "MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
+            os.environ[name] = here
+        tempfile.tempdir = None
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+        faulthandler.enable()
+        wire.send(sock, {"ready": True, "confinement": problem or ""}, [])
+        from gradcheck.frontends.sandbox import serve
+
+        serve(sock, limit=wire.MAX_MESSAGE)
+    except BaseException:  # noqa: BLE001 - the child reports and ends, whatever happened
+        try:
+            traceback.print_exc()
+        except BaseException:  # noqa: BLE001
             pass
-    item.conn.close()
-    code = item.process.exitcode
-    seconds = time.monotonic() - item.started
-    common = {"target": item.target, "seconds": seconds, "output": _read_tail(item.output_path),
-              "exit_code": code if code is not None and code >= 0 else None,
-              "signal": -code if code is not None and code < 0 else None}
-    message = item.message if item.message and item.message[0] != "none" else None
-    if item.timed_out:
-        return Outcome(status="timeout", message=f"timed out after {limits.seconds:g} s", **common)
-    if message is not None and message[0] == "ok":
-        return Outcome(status="ok", message="ok", result=message[1], **common)
-    if message is not None and message[0] in ("error", "sys_exit", "memory"):
-        return Outcome(status=message[0], message=message[1], **common)
-    if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", None) \
-            and limits.seconds is not None:
-        return Outcome(status="timeout", message=f"timed out: over {math.ceil(limits.seconds) + 1} s "
-                       "of CPU time (threads add up)", **common)
-    if code is not None and code < 0:
-        name = _signal_name(-code)
-        hint = " (the system may have run out of memory)" if -code == signal.SIGKILL else ""
-        return Outcome(status="crashed", message=f"crashed: signal {-code} ({name}){hint}", **common)
-    return Outcome(status="exited", message=f"exited with code {code} without a result", **common)
+    finally:
+        os._exit(code)
+
+
+def _max_fd() -> int:
+    try:
+        return min(os.sysconf("SC_OPEN_MAX"), 65536)
+    except (ValueError, OSError):
+        return 4096
+
+
+def _apply_limits(limits: Limits, *, confined: bool) -> None:  # pragma: no cover - in the child
+    """Hard limits equal to soft ones: the target cannot raise them again."""
+    try:
+        import resource
+    except ImportError:
+        return
+
+    def cap(kind, value):
+        soft, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        try:
+            resource.setrlimit(kind, (value, value))
+        except (ValueError, OSError):
+            pass
+
+    if limits.memory_mb is not None:
+        cap(resource.RLIMIT_AS, limits.memory_mb * 2 ** 20)
+    if limits.seconds is not None:
+        cap(resource.RLIMIT_CPU, math.ceil(limits.seconds) + 1)
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
+    if confined:
+        cap(resource.RLIMIT_NPROC, MAX_PROCESSES)
+    elif os.getuid() != 0:  # the count is of all this user's processes: leave room for theirs
+        cap(resource.RLIMIT_NPROC, _processes_of(os.getuid()) + MAX_PROCESSES)
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                count += os.stat(f"/proc/{name}").st_uid == uid
+            except OSError:
+                pass
+    return count

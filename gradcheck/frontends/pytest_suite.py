@@ -22,8 +22,9 @@ import pytest
 
 from gradcheck.config import CheckConfig, flag_words
 from gradcheck.engine import ConformanceFailure, failure_text, iter_checks
-from gradcheck.errors import GradcheckError
-from gradcheck.frontends.session import LoadedTarget, config_for, load_target
+from gradcheck.errors import GradcheckError, TargetError
+from gradcheck.frontends.isolation import TargetGone
+from gradcheck.frontends.session import LoadedTarget, config_for, sandboxed
 from gradcheck.options import OPTIONS, PLUGIN_PREFIX, TARGET_VARIABLE, flag
 from gradcheck.results import CheckOutcome, SuiteResult
 from gradcheck.targets.loading import SOURCE_SUFFIXES
@@ -58,14 +59,20 @@ def _config(config) -> CheckConfig:
 
 
 def _loaded(config) -> LoadedTarget | GradcheckError:
-    """The target, loaded once per process (the user's file runs once), or the load error."""
+    """The target, loaded once per process in a child process of its own (the user's file runs
+    once, there, and never in this process), or the load error. The child lives until the run
+    ends."""
     if _LOADED not in config.stash:
+        child = contextlib.ExitStack()
+        config.add_cleanup(child.close)
         try:
-            config.stash[_LOADED] = load_target(_spec(config), _config(config),
-                                                layout=config.getoption("gradcheck_layout"),
-                                                flag=_flag)
+            config.stash[_LOADED] = child.enter_context(sandboxed(
+                _spec(config), _config(config), layout=config.getoption("gradcheck_layout"),
+                flag=_flag, adopt=False))
         except GradcheckError as exc:
             config.stash[_LOADED] = exc
+        except TargetGone as gone:
+            config.stash[_LOADED] = TargetError(f"its process {gone.message} while it was being loaded")
     return config.stash[_LOADED]
 
 
@@ -119,7 +126,12 @@ class GradcheckItem(pytest.Item):
 
     def runtest(self):
         with spoken_as(flag_words(PLUGIN_PREFIX)):
-            outcome = self.check.outcome()
+            try:
+                outcome = self.check.outcome()
+            except TargetGone as gone:  # the target's process ended: this check (and the rest) cannot run
+                outcome = CheckOutcome.could_not_run(self.check.name, self.check.group, self.check.description,
+                                                     f"the target's process {gone.status}: {gone.message}",
+                                                     subject=self.check.subject)
         # user_properties travel from xdist workers to the controller, which writes HTML
         self.user_properties.append((RESULT_PROPERTY, json.dumps(
             {"index": self.index, "target": self.label, "outcome": outcome.to_dict()})))

@@ -1,17 +1,22 @@
 """What every front end does before the engine runs: load the target once, make the config.
 
 The command line and the pytest plugin read their options from :data:`gradcheck.options.OPTIONS`
-and call :func:`config_for` and :func:`load_target`; the Python API passes a target object
-and a :class:`~gradcheck.config.CheckConfig` to the engine directly.
+and call :func:`config_for` and :func:`sandboxed`: the target is loaded in a child process of
+its own (:mod:`gradcheck.frontends.isolation`) and checked here through a proxy
+(:mod:`gradcheck.frontends.remote`), so its code never runs in the process that decides the
+verdict. :func:`load_target` loads one in this process (the Python API's own process, where the
+user's code runs anyway); the Python API passes a target object and a
+:class:`~gradcheck.config.CheckConfig` to the engine directly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,14 +120,85 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
     sources = target_sources(spec)  # a file's path before the target can chdir at import
     obj = load_spec(spec)
     sources = sources or target_sources(spec)
-    stem = Path(spec.rsplit(":", 1)[0]).stem.rsplit(".", 1)[-1]
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", stem) or "target"
+    name = _stem(spec)
     if offered_layers(obj) is not None:
         return _loaded_layers(obj, spec, name, config, dataset, sources, flag)
     target = as_target(obj, label=spec)
     if config.batch_size is not None:  # refused now, with the flag's name, not in every check
         check_batch_memory(config.batch_size, input_width(target), argument="--batch-size")
     return _loaded(target, spec, name, config, layout, dataset, dtype_builder(obj), sources)
+
+
+@contextlib.contextmanager
+def sandboxed(spec: str | None, config: CheckConfig, *, layout: str | None = None,
+              flag: Callable[[str], str] = _flag, limits=None, adopt: bool = True) -> Iterator[LoadedTarget]:
+    """Load ``spec`` (or the reference network for None) in a child process of its own and
+    yield it as a :class:`LoadedTarget` whose target is a proxy; the child, and everything it
+    started, is killed on the way out.
+
+    Load errors are raised as :func:`load_target` raises them; a child that ends, times out or
+    runs out of memory raises :class:`~gradcheck.frontends.isolation.TargetGone` (from the load,
+    or later from any call of the proxy). ``limits`` are the child's
+    (:class:`~gradcheck.frontends.isolation.Limits`; default: none); ``adopt`` makes this process
+    the subreaper of what the target detaches (not for a pytest process).
+    """
+    from gradcheck.frontends.isolation import Child, Limits
+    from gradcheck.frontends.remote import Connection, LayersInProcess
+
+    folders = [os.getcwd()] + [os.path.dirname(os.path.abspath(p)) for p in target_sources(spec or "")]
+    child = Child(limits or Limits(seconds=None, memory_mb=None), adopt=adopt, writable_copies=folders)
+    try:
+        child.start()
+        loaded = load_sandboxed(Connection(child), spec, config, layout=layout, flag=flag)
+    except LayersInProcess:
+        child.stop()
+        # function-pair layers are checked in this process: no defence against their code
+        yield load_target(spec, config, layout=layout, flag=flag)
+        return
+    except BaseException:
+        child.stop()
+        raise
+    try:
+        yield loaded
+    finally:
+        child.stop()
+
+
+def load_sandboxed(connection, spec: str | None, config: CheckConfig, *, layout: str | None = None,
+                   flag: Callable[[str], str] = _flag) -> LoadedTarget:
+    """:func:`load_target`, with the target loaded in the child behind ``connection``."""
+    from gradcheck.frontends import remote
+
+    dataset = load_data(config, flag)
+    arguments = {"batch_size": config.batch_size, "seed": config.seed, "dtype": config.dtype,
+                 "data": dataset is not None}
+    if spec is None:
+        from gradcheck.targets.default_target import LABEL
+
+        arguments["batch_size"] = config.batch_size or DEFAULT_TARGET_BATCH
+        try:
+            target, extra = remote.load(connection, spec=None, label=LABEL, **arguments)
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError("--batch-size", exc.problem, exc.fix) from None
+        if dataset is not None:
+            return _loaded(target, "the reference network 784-10-10", "reference_net", config, layout,
+                           dataset, target.build)
+        return LoadedTarget(target, LABEL, "reference_net", "rows", (extra["X"], extra["y"]), target.build)
+    sources = target_sources(spec)
+    target, extra = remote.load(connection, spec=spec, label=spec, **arguments)
+    target = as_target(target, label=spec)  # what the child says it has, checked here
+    if not sources and extra.get("source"):
+        sources = (os.path.abspath(extra["source"]),)
+    if config.batch_size is not None:
+        check_batch_memory(config.batch_size, input_width(target), argument="--batch-size")
+    return _loaded(target, spec, _stem(spec), config, layout, dataset,
+                   target.build if target.builds else None, sources)
+
+
+def _stem(spec: str) -> str:
+    """A file-name-safe stem of a target's name, e.g. ``net`` for ``path/net.py:build``."""
+    stem = Path(spec.rsplit(":", 1)[0]).stem.rsplit(".", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", stem)[:60].strip(".") or "target"
 
 
 def load_spec(spec: str):
@@ -201,4 +277,4 @@ def target_sources(spec: str) -> tuple[str, ...]:
     return (source,) if source else ()
 
 
-__all__ = ["GradcheckError", "LoadedTarget", "config_for", "load_target"]
+__all__ = ["GradcheckError", "LoadedTarget", "config_for", "load_target", "sandboxed"]

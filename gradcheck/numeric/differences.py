@@ -68,7 +68,9 @@ def entry_differences(
     (so an error can name it); ``on_entry(k)`` is told when the k-th entry is done.
     ``parallel`` (a :class:`gradcheck.numeric.parallel.ParallelDifferences`) may compute the
     loss values in worker processes instead, leaving ``array`` untouched; the steps and the
-    arithmetic are the same, so are the results, bit for bit.
+    arithmetic are the same, so are the results, bit for bit. So may ``evaluate`` itself, when
+    it has ``entry_values(array, indices, plus, minus, on_entry)`` (a loss running in another
+    process, which moves its own copy of the entries and answers many points per round trip).
     """
     perturber = EntryPerturber(array)
     indices = np.asarray(indices, dtype=np.intp)
@@ -76,7 +78,10 @@ def entry_differences(
     h = step_sizes(originals, base).astype(array.dtype)
     plus = originals + h
     minus = originals - h
-    values = parallel.loss_values(array, indices, base, f0, on_entry) if parallel is not None else None
+    batch = getattr(evaluate, "entry_values", None)
+    values = batch(array, indices, plus, minus, on_entry) if batch is not None else None
+    if values is None and parallel is not None:
+        values = parallel.loss_values(array, indices, base, f0, on_entry)
     f_plus, f_minus = values if values is not None else _loss_values(
         evaluate, perturber, indices, plus, minus, originals, on_entry, locate)
     wide = originals.astype(np.float64)

@@ -109,28 +109,14 @@ def _on_signal(signum, frame):
     raise Terminated(signum)
 
 
-def guard_this_worker() -> None:
-    """Let snapshots guard signals in this process although it is a multiprocessing worker.
-
-    By default a worker process (a pool's, or the finite-difference workers') does not: its
-    arrays are its own copies, or shared with a parent that restores them, and a pool stops its
-    workers with SIGTERM and expects them to go. A worker that checks a target on its own (an
-    isolated run) calls this first, so memory-mapped parameters are restored there too.
-    """
-    global _in_worker_too
-    _in_worker_too = True
-
-
-_in_worker_too = False
-
-
 def _acquire(owner) -> bool:
     """Hold the guard for ``owner``; False (and nothing installed) off the main thread or in a
-    multiprocessing worker (see :func:`guard_this_worker`)."""
+    multiprocessing worker (a pool's, or the finite-difference workers': their arrays are their own
+    copies, or shared with a parent that restores them, and a pool stops them with SIGTERM)."""
     global _guard
     if threading.current_thread() is not threading.main_thread():
         return False
-    if not _in_worker_too and multiprocessing.parent_process() is not None:
+    if multiprocessing.parent_process() is not None:
         return False
     if _guard is not None and _guard.pid != os.getpid():
         _release(deliver=False)  # inherited from the parent by fork

@@ -170,6 +170,14 @@ def _missing_attribute(where: str, attr: str, namespace) -> str:
 
 
 def _load_file(path: Path):
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a loop of links, a folder it may not enter
+        shown = str(path) if len(str(path)) <= 120 else str(path)[:60] + "..." + str(path)[-40:]
+        raise TargetLoadError(f"cannot use the path {shown} ({exc.strerror or exc}); give the path of "
+                              "your Python script, e.g. relative to the folder you run gradcheck in") from None
     if path.is_dir():
         raise TargetLoadError(f"{path} is a directory; give the path of a Python file in it, e.g. "
                               f"{path / 'model.py'}:target")
@@ -290,7 +298,11 @@ def exit_call(exc: SystemExit) -> str:
 
 
 def exit_site(exc: BaseException) -> str:
-    """``model.py line 12``: the innermost frame of ``exc``'s traceback (where it was raised)."""
+    """``model.py line 12``: the innermost frame of ``exc``'s traceback (where it was raised), or
+    where a target in another process raised it (``remote_site``)."""
+    remote = getattr(exc, "remote_site", None)
+    if isinstance(remote, str):
+        return remote
     tb = exc.__traceback__
     if tb is None:
         return "an unknown place"

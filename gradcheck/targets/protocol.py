@@ -128,6 +128,30 @@ def _required_arguments(function) -> list[str]:
             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+class OutOfProcess:
+    """A target, or one of its layers, whose code runs in another process, seen through a proxy.
+
+    The command line and the pytest plugin never import a target: they check a proxy of it
+    (:mod:`gradcheck.frontends.remote`) whose calls run in a child process. The proxy follows the
+    protocol, and offers what one process would get for free:
+
+    - ``bound_loss(X, y)``: the zero-argument ``loss(X, y)`` of a gradient check, which also has
+      ``entry_values(array, indices, plus, minus)``: the loss at many points (one entry of a
+      parameter moved to each value) in one round trip;
+    - ``widened()``: ``(float64 copy, "")`` made where the target runs, or ``(None, why not)``;
+    - ``array_bytes()``: the bytes of the arrays the target holds;
+    - a layer's ``projection(X, dY)``: ``sum(forward(X) * dY)`` as such a loss.
+    """
+
+
+def bound_loss(target, X, y):
+    """``loss(X, y)`` as a zero-argument function; for a target in another process one that
+    also evaluates many perturbed points per round trip (see :class:`OutOfProcess`)."""
+    if isinstance(target, OutOfProcess):
+        return target.bound_loss(X, y)
+    return lambda: target.loss(X, y)
+
+
 def target_params(target) -> dict[str, np.ndarray]:
     """The target's parameters: its ``params`` mapping, or what ``params()`` returns (the user's
     code, through the guarded call)."""

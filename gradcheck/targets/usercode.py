@@ -113,7 +113,15 @@ def _shapes_on_line(code: str, local_vars: dict[str, Any]) -> dict[str, tuple]:
 
 
 def describe(exc: BaseException, call: str) -> Crash:
-    """A :class:`Crash` for ``exc``, located at its innermost frame in the user's code."""
+    """A :class:`Crash` for ``exc``, located at its innermost frame in the user's code.
+
+    An exception raised by a target in another process carries its crash, located there
+    (``remote_crash``, see :mod:`gradcheck.frontends.remote`).
+    """
+    remote = getattr(exc, "remote_crash", None)
+    if isinstance(remote, Crash):
+        return Crash(call, remote.error_type, remote.message, remote.file, remote.line,
+                     remote.function, remote.code, dict(remote.shapes))
     located = _user_frame(exc.__traceback__)
     if located is None:
         return Crash(call, type(exc).__name__, str(exc))

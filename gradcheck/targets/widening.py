@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from gradcheck.numeric.model import least_precise, relative_rounding
-from gradcheck.targets.protocol import target_params
+from gradcheck.targets.protocol import OutOfProcess, target_params
 from gradcheck.targets.usercode import UserCodeCrash, call_user
 
 #: The copy is not attempted when the target holds more array data than this (bytes, before
@@ -296,6 +296,22 @@ def _rounding_floor(grads: dict, dtype) -> float:
     return float(relative_rounding(largest, dtype))
 
 
+def widened_copy(target):
+    """``(copy, "")``: ``target`` copied with every floating array float64 (and the state its
+    code reads from outside it given float64 twins, swapped in for each call), or ``(None, why)``
+    when it is too large or refuses to be copied. Nothing of ``target`` is modified."""
+    outside = OutsideState(target)
+    size = array_bytes(target) + outside.nbytes
+    if size > MAX_BYTES:
+        return None, (f"it holds {size / 2 ** 20:.0f} MiB of arrays, more than the "
+                      f"{MAX_BYTES // 2 ** 20} MiB a copy is made for")
+    try:
+        clone = widened(target, outside)
+    except Exception as exc:  # noqa: BLE001 - any object may refuse to be copied
+        return None, f"it cannot be copied ({type(exc).__name__}: {exc})"
+    return (_SwappingCopy(clone, outside) if outside else clone), ""
+
+
 def float64_copy(target, X, y):
     """``(copy, X64, y64, "")`` when a float64 copy of ``target`` is the same network, else
     ``(None, None, None, why)``.
@@ -306,17 +322,12 @@ def float64_copy(target, X, y):
     original = target_params(target)
     if all(not _is_narrow(array) for array in original.values()):
         return None, None, None, "its parameters are already float64"
-    outside = OutsideState(target)
-    size = array_bytes(target) + outside.nbytes
-    if size > MAX_BYTES:
-        return None, None, None, (f"it holds {size / 2 ** 20:.0f} MiB of arrays, more than the "
-                                  f"{MAX_BYTES // 2 ** 20} MiB a copy is made for")
-    try:
-        clone = widened(target, outside)
-    except Exception as exc:  # noqa: BLE001 - any object may refuse to be copied
-        return None, None, None, f"it cannot be copied ({type(exc).__name__}: {exc})"
-    if outside:
-        clone = _SwappingCopy(clone, outside)
+    if isinstance(target, OutOfProcess):  # copied where it runs, with the same rules
+        clone, why = target.widened()
+    else:
+        clone, why = widened_copy(target)
+    if clone is None:
+        return None, None, None, why
     X64 = np.asarray(X, dtype=np.float64) if _is_narrow(np.asarray(X)) else X
     y64 = np.asarray(y, dtype=np.float64) if _is_narrow(np.asarray(y)) else y
     try:
@@ -348,4 +359,4 @@ def float64_copy(target, X, y):
     return clone, X64, y64, ""
 
 
-__all__ = ["float64_copy", "widened", "array_bytes", "OutsideState", "MAX_BYTES"]
+__all__ = ["float64_copy", "widened", "widened_copy", "array_bytes", "OutsideState", "MAX_BYTES"]

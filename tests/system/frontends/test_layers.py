@@ -143,7 +143,7 @@ def test_several_layer_targets_in_one_command_run_each_in_its_worker(tmp_path):
     done = run_gradcheck("check", f"{COURSE}:conv", f"{make_notebooks.COURSE_NOTEBOOK}:lstm_cell",
                          cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "checking 2 targets, each in a worker of its own" in done.stdout
+    assert "checking 2 targets, each in a process of its own" in done.stdout
 
 
 def test_parametrize_with_checks_takes_a_modules_layers(pytester):

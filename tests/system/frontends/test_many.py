@@ -170,8 +170,7 @@ def test_report_of_several_targets_writes_an_index_and_a_page_each(tmp_path):
 
 
 def test_the_summary_table_keeps_its_time_column_aligned():
-    from gradcheck.frontends.isolation import Outcome
-    from gradcheck.frontends.many import target_suite
+    from gradcheck.frontends.many import not_checked
     from gradcheck.render.terminal import format_targets
     from gradcheck.results import CheckOutcome
 
@@ -179,7 +178,7 @@ def test_the_summary_table_keeps_its_time_column_aligned():
                        worker={"seconds": 1.0, "status": "ok"})
     bad = SuiteResult("bad.py:build", outcomes=[CheckOutcome.could_not_run("check_x", "probes", "x", "boom")],
                       worker={"seconds": 12.5, "status": "ok"})
-    late = target_suite(Outcome("x.py:build", "timeout", "a\x1b[2J" + "long " * 40, seconds=3.0))
+    late = not_checked("x.py:build", "timeout", "a\x1b[2J" + "long " * 40, seconds=3.0)
     header, *lines = format_targets(SuiteResult("3 targets", targets=[good, bad, late]),
                                     width=80).splitlines()[:4]
     starts = {header.rindex("time")} | {line.rindex(f"{s:.1f} s") for s, line in zip((1.0, 12.5, 3.0), lines)}
