@@ -44,10 +44,11 @@ class ParamChecker:
     user_atol : atol given by the caller, or None to use max(tol.atol, noise floor).
     context : CodeContext, what the diagnosis knows of the code (the batch size names a 1/m).
     parallel : ParallelDifferences or None, passed on to entry_differences (worker processes).
+    peers : mapping of every parameter of the check (name -> array), for the diagnosis.
     """
 
     def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, context, where,
-                 parallel=None):
+                 parallel=None, peers=None):
         self.evaluate = evaluate
         self.f0 = f0
         self.tol = tol
@@ -57,6 +58,7 @@ class ParamChecker:
         self.context = context
         self.set_where = where
         self.parallel = parallel
+        self.peers = peers or {}
 
     def atol(self, dtype) -> float:
         if self.user_atol is not None:
@@ -216,7 +218,7 @@ class ParamChecker:
                                             context=self.context,
                                             reduced_to_scalar=reduced_to_scalar, values=array,
                                             worst=int(indices[worst_k]), rtol=self.tol.rtol,
-                                            atol=self.atol(array.dtype)))
+                                            atol=self.atol(array.dtype), peers=self.peers))
         if int(kinks.sum()):
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(
