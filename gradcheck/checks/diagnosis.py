@@ -220,7 +220,8 @@ def _factor_holds(A, N, c: float, rtol: float, atol: float, context: CodeContext
     own tolerance on each (float32's noisy numeric values included), on enough resolved entries."""
     if not np.all(agree(A, c * N, max(rtol, CLAIM_RTOL_FLOOR), atol)):
         return False
-    resolved = int(np.count_nonzero(np.abs(N) > 4 * max(atol, 1e-300)))
+    # an entry speaks for the factor when the factor moves it by more than twice the tolerance
+    resolved = int(np.count_nonzero(np.abs(c - 1.0) * np.abs(N) > 2 * np.maximum(atol, 1e-300)))
     if resolved >= _MIN_FACTOR_ENTRIES:
         return True
     m = None if context.per_example else context.batch_size
@@ -553,7 +554,7 @@ def diagnose_values(
     if np.isfinite(c) and residual < fit and rtol > 0:
         # a noisy fit (float32) is the factor a story names when that factor explains every entry
         m = context.batch_size if context.batch_size and not context.per_example else None
-        for exact in ((m, 1 / m) if m and m > 1 else ()) + (2.0, 0.5):
+        for exact in ((m, 1 / m) if m and m > 1 else ()) + (2.0, 0.5, -1.0):
             if _close(c, exact, 2 * rtol) and np.all(agree(A / exact, N, rtol, atol)):
                 c = exact
                 break
