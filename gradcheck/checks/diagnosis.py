@@ -6,11 +6,13 @@ from the numbers (a common ratio, a constant value, a transposition, where the w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradcheck.numeric.model import agree
+from gradcheck.checks.structure import Gradient, Reshaping, reshaping, structural_story
+from gradcheck.numeric.model import CLAIM_RTOL_FLOOR, agree
 from gradcheck.results.findings import Finding, format_shape
 from gradcheck.wording import words
 
@@ -202,6 +204,29 @@ def _scale_story(c: float, context: CodeContext, rel: float = 2e-3) -> tuple[str
         "Every entry is off by the same factor: look for a constant multiplying the whole "
         "gradient (the learning rate, a 1/m, a loss weight) in the line that computes it.",
     )
+
+
+#: Without every entry checked, this many entries exactly 0 where the loss depends on them, and
+#: none written where it does not, are needed to say part of a gradient is never written.
+_MIN_SAMPLED_ZEROS = 3
+#: A factor the numbers alone suggest must hold on at least this many entries the numeric
+#: gradient resolves; the factors the code's context names (the batch size), 2, 1/2 and -1 are
+#: recognised on one.
+_MIN_FACTOR_ENTRIES = 2
+
+
+def _factor_holds(A, N, c: float, rtol: float, atol: float, context: CodeContext) -> bool:
+    """One factor ``c`` explains every checked entry: ``A`` agrees with ``c N`` within the check's
+    own tolerance on each (float32's noisy numeric values included), on enough resolved entries."""
+    if not np.all(agree(A, c * N, max(rtol, CLAIM_RTOL_FLOOR), atol)):
+        return False
+    # an entry speaks for the factor when the factor moves it by more than twice the tolerance
+    resolved = int(np.count_nonzero(np.abs(c - 1.0) * np.abs(N) > 2 * np.maximum(atol, 1e-300)))
+    if resolved >= _MIN_FACTOR_ENTRIES:
+        return True
+    m = None if context.per_example else context.batch_size
+    named = [2.0, 0.5, -1.0] + ([float(m), 1.0 / m] if m and m > 1 else [])
+    return resolved >= 1 and any(_close(c, target, max(1e-3, rtol)) for target in named)
 
 
 def _held_penalty_story(name, A, N, W, context: CodeContext, rtol: float, atol) -> tuple[str, str, dict] | None:
@@ -399,6 +424,7 @@ def diagnose_values(
     worst: int | None = None,
     rtol: float = 0.0,
     atol: float = 0.0,
+    peers: Mapping[str, np.ndarray] | None = None,
 ) -> Finding:
     """Explain why a parameter's gradient failed.
 
@@ -427,11 +453,16 @@ def diagnose_values(
         The check's tolerances: numeric gradients are only this precise (float32's rtol is
         2e-2), so a common factor is recognised within them, not only within 1e-3: when the
         gradient divided by the factor passes the check everywhere.
+    peers : mapping str -> ndarray, optional
+        The values of every parameter of the check (a square weight the backward forgot to
+        transpose is one of them).
 
     Returns
     -------
     Finding
-        kind in nonfinite, zero, sign, scale, transpose, reduction, mismatch.
+        kind in nonfinite, zero, sign, scale, transpose, reduction, and the structural kinds of
+        :mod:`gradcheck.checks.structure` (orientation, routing, label_term, missing_term,
+        derivative), else mismatch.
     """
     shape = analytic.shape
     # a factor fits when it explains the gradient as well as the numeric values are known
@@ -468,17 +499,28 @@ def diagnose_values(
         if reduced_to_scalar or np.any(A != 0):
             return reduction
     if A.size and np.all(N == 0) and np.any(A != 0):
+        if np.all(checked):
+            return finding(
+                "mismatch", "the loss did not change when any entry moved: these are not the "
+                "arrays your loss reads",
+                f"The loss never reads the {name} that was handed over: pass the live arrays your "
+                f"forward pass uses (not {name}.copy(), and not arrays that a later assignment "
+                "replaces), or check that the loss uses this parameter at all.",
+                not_read=True,
+            )
+        # a sample of entries none of which moves the loss says nothing about the others
         return finding(
-            "mismatch", "the loss did not change when any checked entry moved: these are not the "
-            "arrays your loss reads",
-            f"The loss never reads the {name} that was handed over: pass the live arrays your "
-            f"forward pass uses (not {name}.copy(), and not arrays that a later assignment "
-            "replaces), or check that the loss uses this parameter at all.",
-            not_read=True,
+            "mismatch", f"the loss did not change when any of the {flat_checked.size} checked "
+            f"entries moved, yet d{name} is not 0 there",
+            f"Check every entry of {name} (mode='full') to tell entries that have no effect on the "
+            "loss from a parameter the loss does not read at all.",
+            not_read=False,
         )
     wrong_a = analytic.reshape(-1)[wrong]
     wrong_n = numeric.reshape(-1)[wrong]
-    if wrong.size and np.any(A != 0) and np.all(wrong_a == 0) and np.all(wrong_n != 0):
+    reaches_dead = np.any((N == 0) & (A != 0))  # gradient written where the loss ignores it
+    if wrong.size and np.any(A != 0) and np.all(wrong_a == 0) and np.all(wrong_n != 0) \
+            and not reaches_dead and (np.all(checked) or wrong.size >= _MIN_SAMPLED_ZEROS):
         return finding(
             "zero", f"{wrong.size} of {flat_checked.size} checked entries are exactly 0 where the "
             "loss does depend on them: never written",
@@ -512,11 +554,12 @@ def diagnose_values(
     if np.isfinite(c) and residual < fit and rtol > 0:
         # a noisy fit (float32) is the factor a story names when that factor explains every entry
         m = context.batch_size if context.batch_size and not context.per_example else None
-        for exact in ((m, 1 / m) if m and m > 1 else ()) + (2.0, 0.5):
+        for exact in ((m, 1 / m) if m and m > 1 else ()) + (2.0, 0.5, -1.0):
             if _close(c, exact, 2 * rtol) and np.all(agree(A / exact, N, rtol, atol)):
                 c = exact
                 break
-    if np.isfinite(c) and residual < fit and not _close(c, 1.0, max(1e-3, rtol)):
+    if np.isfinite(c) and residual < fit and not _close(c, 1.0, max(1e-3, rtol)) \
+            and _factor_holds(A, N, c, rtol, atol, context):
         if _close(c, -1.0, max(1e-3, rtol)):
             return finding(
                 "sign", "gradient has the wrong sign (analytic = -numeric)",
@@ -544,6 +587,12 @@ def diagnose_values(
             + context.formula("for W of shape (n_in, n_out), dW = X.T @ dZ",
                               "for W of shape (n_out, n_in), dW = dZ @ X.T") + ".",
         )
+    story = structural_story(Gradient(name, np.asarray(analytic, dtype=np.float64),
+                                      np.asarray(numeric, dtype=np.float64), checked, ok,
+                                      None if values is None else np.asarray(values, dtype=np.float64),
+                                      rtol, atol, peers or {}))
+    if story is not None:
+        return finding(story.kind, story.meaning, story.hint, **story.data)
     if reduction is not None:
         return reduction
     where = _localise(shape, wrong, flat_checked.size)
@@ -611,10 +660,11 @@ class ShapeMismatch:
     """A gradient whose shape differs from its parameter's, before its values are compared.
 
     ``how`` says how the values can still be compared: ``"broadcast"`` (a single number),
-    ``"reshape"`` (only singleton axes differ), ``"transpose"`` (the reversed shape) or None (not
-    comparable). ``severity`` is "warning" when an update ``W - lr * dW`` still keeps the
-    parameter's shape, else "error". :meth:`finding` makes the one finding, once the values
-    are known.
+    ``"reshape"`` (only singleton axes differ), ``"transpose"`` (the reversed shape), a
+    :class:`~gradcheck.checks.structure.Reshaping`'s ``how`` (``"crop"``, ``"sum"``, ``"permute"``;
+    ``"wrong_axis"`` is not comparable) or None (not comparable). ``severity`` is "warning" when
+    an update ``W - lr * dW`` still keeps the parameter's shape, else "error". :meth:`finding`
+    makes the one finding, once the values are known.
     """
 
     name: str
@@ -624,16 +674,35 @@ class ShapeMismatch:
     meaning: str
     severity: str
     hint: str
+    reshaping: Reshaping | None = None
+
+    def align(self, analytic: np.ndarray, param_shape: tuple) -> np.ndarray | None:
+        """The analytic gradient in the parameter's shape, or None when the values cannot be compared."""
+        if self.reshaping is not None:
+            return self.reshaping.align(analytic)
+        aligned = {"broadcast": lambda: np.broadcast_to(analytic.reshape(()), param_shape).copy(),
+                   "reshape": lambda: analytic.reshape(param_shape),
+                   "transpose": lambda: analytic.T.copy()}.get(self.how)
+        return None if aligned is None else aligned()
 
     def finding(self, values_right: bool = False) -> Finding:
         """The ``shape`` finding; ``values_right``: once aligned, the values agree."""
-        aligned = {"transpose": "transposed back", "reshape": "reshaped"}.get(self.how)
+        aligned = {"transpose": "transposed back", "reshape": "reshaped"}.get(self.how) or (
+            self.reshaping.aligned_words() if self.reshaping is not None else None)
         meaning = self.meaning + (f"; {aligned}, its values are correct" if values_right and aligned else "")
+        hint = self.hint
+        if self.reshaping is not None and self.reshaping.how != "wrong_axis" and not values_right:
+            hint = _SHAPE_HINT.format(name=self.name)  # the alignment is a guess the values did not confirm
         return Finding(kind="shape", subject=self.name, text=f"{self.name}: {meaning}",
-                       hint=self.hint, severity=self.severity,
+                       hint=hint, severity=self.severity,
                        data={"analytic_shape": list(self.analytic_shape),
                              "param_shape": list(self.param_shape),
-                             "transposed": self.how == "transpose", "values_right": values_right})
+                             "transposed": self.how == "transpose", "values_right": values_right,
+                             "how": self.how})
+
+
+_SHAPE_HINT = ("A gradient must have exactly its parameter's shape: check the axis and keepdims of "
+               "the sum that produces d{name}, and the order of the matrix product.")
 
 
 def diagnose_shape(name: str, analytic_shape: tuple, param_shape: tuple,
@@ -678,6 +747,10 @@ def diagnose_shape(name: str, analytic_shape: tuple, param_shape: tuple,
         )
     else:
         meaning = f"d{name} has shape {analytic_shape} but {name} has shape {param_shape}"
+        story = reshaping(name, analytic_shape, param_shape, batch_size)
+        if story is not None:
+            return ShapeMismatch(name, tuple(analytic_shape), tuple(param_shape), story.how,
+                                 story.meaning, severity, story.hint, story)
     if how == "transpose" and context.per_example:
         hint = (f"d{name} for one example is the outer product in the other order: "
                 "nabla_w = delta @ activation.T, delta (n_out, 1) first and the layer's input "
@@ -687,10 +760,7 @@ def diagnose_shape(name: str, analytic_shape: tuple, param_shape: tuple,
                 + context.formula("for W of shape (n_in, n_out), dW = X.T @ dZ",
                                   "for W of shape (n_out, n_in), dW = dZ @ X.T") + ".")
     else:
-        hint = (
-            f"A gradient must have exactly its parameter's shape: check the axis and keepdims of "
-            f"the sum that produces d{name}, and the order of the matrix product."
-        )
+        hint = _SHAPE_HINT.format(name=name)
     return ShapeMismatch(name, tuple(analytic_shape), tuple(param_shape), how, meaning, severity, hint)
 
 

@@ -64,12 +64,14 @@ class ParamChecker:
     parallel : ParallelDifferences or None, passed on to entry_differences (worker processes).
     precision : LossPrecision, the loss's measured precision and rounding (default: the model's
         for ``tol.dtype``).
+    peers : mapping of every parameter of the check (name -> array), for the diagnosis.
     grad_dtypes : mapping name -> dtype of the gradient arrays as returned; a gradient narrower
         than the loss's precision carries its own rounding, allowed for in atol.
     """
 
     def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, context, where,
-                 parallel=None, precision: LossPrecision | None = None, grad_dtypes=None):
+                 parallel=None, precision: LossPrecision | None = None, grad_dtypes=None,
+                 peers=None):
         self.evaluate = evaluate
         self.f0 = f0
         self.tol = tol
@@ -79,6 +81,7 @@ class ParamChecker:
         self.context = context
         self.set_where = where
         self.parallel = parallel
+        self.peers = peers or {}
         self.precision = precision or LossPrecision.modelled(f0, tol.dtype)
         self.grad_dtypes = dict(grad_dtypes or {})
         self._analytic_rounding: dict[str, float] = {}
@@ -375,7 +378,7 @@ class ParamChecker:
                                             context=self.context,
                                             reduced_to_scalar=reduced_to_scalar, values=array,
                                             worst=int(indices[worst_k]), rtol=self.tol.rtol,
-                                            atol=atol))
+                                            atol=atol, peers=self.peers))
         if int(kinks.sum()):
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(

@@ -181,6 +181,22 @@ def agree(a, b, rtol: float, atol) -> np.ndarray:
         return np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= bound(a, b, rtol, atol))
 
 
+#: The loosest relative tolerance a structural diagnosis allows when it says a relation holds (a
+#: flip, a shift, a missing term): float32's pass line, 2e-2, would let chance fit a relation on
+#: a few entries, while its central differences of resolved entries are good to ~1e-3.
+CLAIM_RTOL = 1e-3
+#: The tightest: rounding of the arithmetic that rearranges the arrays being compared.
+CLAIM_RTOL_FLOOR = 1e-9
+
+
+def claim_tolerance(rtol: float) -> float:
+    """The relative tolerance within which a structural diagnosis requires a relation between the
+    analytic and the numeric gradient to hold on every entry: the check's own ``rtol``, but at
+    most :data:`CLAIM_RTOL` and at least :data:`CLAIM_RTOL_FLOOR` (the absolute tolerance stays
+    the check's)."""
+    return min(max(float(rtol), CLAIM_RTOL_FLOOR), CLAIM_RTOL)
+
+
 def entries_pass(analytic: np.ndarray, numeric: np.ndarray, tol: Tolerance, atol) -> np.ndarray:
     """The pass rule of a gradient check: :func:`agree` at the tolerance's ``rtol``."""
     return agree(analytic, numeric, tol.rtol, atol)

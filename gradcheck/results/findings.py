@@ -27,6 +27,11 @@ GRADIENT_KINDS = (
     "transpose",
     "reduction",
     "zero",
+    "orientation",
+    "routing",
+    "label_term",
+    "missing_term",
+    "derivative",
     "nonfinite",
     "kink",
     "precision",
@@ -37,11 +42,12 @@ GRADIENT_KINDS = (
     "exception",
 )
 
-#: Gradient-check kinds that only say the values differ (not their shape, not a crash, not a
-#: mutation): what another check can explain away, such as a float64 copy of a float32 network
+#: Gradient-check kinds that only say the values differ, and how (not their shape, not a crash,
+#: not a mutation): what another check can explain away, such as a float64 copy of a float32 network
 #: that agrees, or a whole network that agrees where one layer's stored gradient carries a term
 #: of the loss outside the layer (an L2 penalty).
-VALUE_KINDS = frozenset({"mismatch", "scale", "sign", "zero", "reduction"})
+VALUE_KINDS = frozenset({"mismatch", "scale", "sign", "zero", "reduction", "orientation",
+                         "routing", "label_term", "missing_term", "derivative"})
 
 #: The vocabulary of stability-probe finding kinds.
 PROBE_KINDS = (
