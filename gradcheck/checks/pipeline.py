@@ -43,6 +43,8 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
                        or measured_reduction(target, X, y, options.get("layout") or getattr(target, "layout", None)))
     result = check_gradients(lambda: target.loss(X, y), target_params(target),
                              lambda: target.gradients(X, y), **options)
+    for note in getattr(target, "adapter_notes", ()):  # what an adapter found (tied arrays...)
+        result.note(str(note))
     # entries float32's rounding hides are judged again on a float64 copy, when one can be made
     return recheck_in_float64(result, target, X, y, options)
 
