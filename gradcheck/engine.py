@@ -377,7 +377,11 @@ TRAINING_PROBES = (
 
 @register("probes")
 def training_checks(ctx: Context) -> Iterator[Check]:
-    """A few steps of gradient descent: input scale, learning rate, activations, gradient flow."""
+    """A few steps of gradient descent: input scale, learning rate, activations, gradient flow.
+
+    The learning-rate probe's descent test is the run's verdict on the gradients only when no
+    gradient check of the run judged them (``gradcheck probe``): then a test that cannot decide
+    in float32 leaves the probe inconclusive."""
     spec = input_spec(ctx.target)
     for name, description, probe in TRAINING_PROBES:
         if probe is probe_input_scale and spec is not None and spec.is_int:
@@ -385,8 +389,14 @@ def training_checks(ctx: Context) -> Iterator[Check]:
                 "input scale", "the target's inputs are token indices (its input_spec), which "
                 "are not scaled"))
             continue
-        yield Check(name, description, "probes",
-                    lambda probe=probe: probe(ctx.target, *ctx.training_batch()))
+        if probe is probe_learning_rate:
+            def run(probe=probe):
+                judged = any(r.passed and not r.inconclusive for r in ctx.network_checks.values())
+                return probe(ctx.target, *ctx.training_batch(), gradients_judged=judged)
+        else:
+            def run(probe=probe):
+                return probe(ctx.target, *ctx.training_batch())
+        yield Check(name, description, "probes", run)
 
 
 @register("probes")

@@ -17,8 +17,12 @@ What is found rather than configured (see :mod:`gradcheck.adapters.layer_access`
   layer such as a softmax) rather than the output is recognised by a directional derivative of
   the loss object's own value, and the backward starts below that layer;
 - regularisation held on the layers (``weight_regularizer_l2`` ...) is added to the loss
-  through the loss object's ``regularization_loss`` (or ``regularization=``), since the
-  layers' backward adds its gradient.
+  through the ``regularization_loss`` of the loss object or of the loss it wraps (the book's
+  combined softmax/cross-entropy object holds it one level down, in ``.loss``), or
+  ``regularization=``, since the layers' backward adds its gradient; not when the loss object's
+  own value already changes with the layers' strengths (it adds the term itself). When none is
+  found the check runs anyway, and the strengths the layers hold (:attr:`penalties`) let a
+  disagreement of exactly ``2 * l2 * W`` be named: a term the backward adds and the loss lacks.
 
 Scripts that train when imported should guard the training with
 ``if __name__ == "__main__":`` so that loading the target does not train the network first.
@@ -116,6 +120,9 @@ class LayerObjectsTarget:
         self._check_loss()
         self._loss_gradient = loss_gradient
         self._regularization = regularization or self._find_regularization()
+        #: Whether the regularisation term was found (not given): then the loss object's own
+        #: value is asked first whether it already adds it.
+        self._found_regularization = regularization is None and self._regularization is not None
         self._calibrated = False
         self._sum = False  # a sum over examples rather than a mean; found on first use
         self._wake(n_inputs, np.dtype(dtype or np.float64))
@@ -134,6 +141,9 @@ class LayerObjectsTarget:
                                 "arrays; pass the layers that hold the network's parameters")
         self.params = {name: access.get_param(key) for name, (access, key) in self._owners.items()}
         self.layers = self._accesses  # single-layer checks see the layers through the same faces
+        #: The penalties the layers hold, as ``(parameter, "l2" or "l1", strength, where)``: the
+        #: diagnosis names a disagreement of exactly their gradient in the code's own words.
+        self.penalties = self._held_penalties()
 
     # -- set-up ----------------------------------------------------------------------------
     def _check_loss(self) -> None:
@@ -142,21 +152,51 @@ class LayerObjectsTarget:
                                        "or grad(y, output).", "Pass the loss object the network backpropagates from.")
 
     def _find_regularization(self) -> Callable | None:
-        method = getattr(self.loss_object, "regularization_loss", None)
-        if callable(method):
+        """The regularisation term's function: the loss object's ``regularization_loss``, else
+        that of a loss it wraps (an attribute holding one); None when neither has one."""
+        for owner in _loss_and_wrapped(self.loss_object):
+            method = getattr(owner, "regularization_loss", None)
+            if not callable(method):
+                continue
             if _required_count(method) == 1:  # regularization_loss(layer), summed over the layers
                 holders = [access.layer for access in self._accesses if access.param_slots() or access.is_lazy()]
-                return lambda: sum(float(method(layer)) for layer in holders)
+                return lambda method=method: sum(float(method(layer)) for layer in holders)
             return method
-        held = {f"layers[{i}].{name}": value for i, access in enumerate(self._accesses)
-                for name, value in regularizer_settings(access.layer).items()}
-        if held:
-            first = next(iter(held))
-            raise ProtocolError(
-                f"{first} = {held[first]:g} adds a term to the gradients, but no regularization_loss() was "
-                "found to add it to the loss; pass regularization=<function returning the network's "
-                "regularisation loss>, e.g. regularization=model.regularization_loss")
         return None
+
+    def _held_penalties(self) -> tuple:
+        """``(parameter, kind, strength, where)`` for every penalty strength a layer holds
+        (``weight_regularizer_l2 = 5e-4`` on the layer of W1 gives ``("W1", "l2", 5e-4,
+        "layers[0].weight_regularizer_l2")``)."""
+        penalties = []
+        for name, (access, key) in self._owners.items():
+            is_bias = str(key).lower() in ("b", "bias", "biases")
+            index = self._accesses.index(access)
+            for attr, value in regularizer_settings(access.layer).items():
+                lowered = attr.lower()
+                kind = "l1" if "l1" in lowered else "l2" if "l2" in lowered else None
+                if kind is None or ("bias" in lowered) != is_bias:
+                    continue
+                penalties.append((name, kind, float(value), f"layers[{index}].{attr}"))
+        return tuple(penalties)
+
+    def _loss_adds_it_itself(self, X, y) -> bool:
+        """Whether the loss object's own value changes with the layers' strengths: it already adds
+        the regularisation term (a loss object handed the layers), so it must not be added again."""
+        holders = [(access.layer, attr, value) for access in self._accesses
+                   for attr, value in regularizer_settings(access.layer).items()]
+        if not holders:
+            return False
+        output = self._forward(X)
+        before = self._loss.value(output, y)
+        try:
+            for layer, attr, _ in holders:
+                setattr(layer, attr, 0.0)
+            without = self._loss.value(self._forward(X), y)
+        finally:
+            for layer, attr, value in holders:
+                setattr(layer, attr, value)
+        return bool(np.isfinite(before) and np.isfinite(without) and before != without)
 
     def _wake(self, n_inputs: int | None, dtype: np.dtype) -> None:
         """One forward on a small random batch: creates lazy parameters, finds the lists forward
@@ -223,6 +263,8 @@ class LayerObjectsTarget:
         rows = np.arange(n_classes + 1) % len(X)  # a batch size unequal to the class count
         Xd, yd = X[rows], y[rows]
         self._loss.calibrate(self._forward(Xd), yd)
+        if self._found_regularization and self._loss_adds_it_itself(Xd, yd):
+            self._regularization = None  # the loss object's value holds the term already
         once = self._loss.value(self._forward(Xd), yd)
         twice = self._loss.value(self._forward(np.concatenate([Xd, Xd])), np.concatenate([yd, yd]))
         is_sum = np.isfinite(once) and abs(once) > 1e-12 and abs(twice - 2 * once) <= 1e-6 * abs(once)
@@ -318,8 +360,28 @@ class LayerObjectsTarget:
             if not isinstance(grad, np.ndarray):
                 raise ProtocolError(f"the gradient of {name} ({access.label}) is {type(grad).__name__}, "
                                     "expected an array")
-            grads[name] = np.array(grad) * scale if scale != 1.0 else np.array(grad)
+            # the layer's own array when no scale applies: a buffer the next forward overwrites
+            # is then seen to change (the check compares what it handed out)
+            grads[name] = np.array(grad) * scale if scale != 1.0 else grad
         return grads
+
+
+#: Attributes where a combined loss object keeps the loss it wraps.
+WRAPPED_LOSS_NAMES = ("loss", "loss_function", "criterion", "inner", "base_loss")
+
+
+def _loss_and_wrapped(loss) -> list:
+    """The loss object, then the loss objects it wraps (the book's combined softmax/cross-entropy
+    object keeps its cross-entropy in ``.loss``), each once."""
+    found = [loss]
+    for name in WRAPPED_LOSS_NAMES:
+        try:
+            found.append(getattr(loss, name, None))
+        except Exception:  # noqa: BLE001 - a property of the user's that raises: not a wrapped loss
+            continue
+    found += list(vars(loss).values()) if hasattr(loss, "__dict__") else []
+    found = [owner for owner in found if owner is loss or hasattr(owner, "regularization_loss")]
+    return list({id(owner): owner for owner in found}.values())
 
 
 def layer_objects(layers, loss, **options) -> LayerObjectsTarget:

@@ -66,12 +66,21 @@ class PerSampleTarget:
             self.params[f"W{i}"] = W
             self.params[f"b{i}"] = b
         validate_params(self.params, argument="network")
-        self.n_classes = int(network.biases[-1].shape[0])
+        self._outputs = int(network.biases[-1].shape[0])
+        if self._outputs >= 2:  # one output is a probability or a value, not classes
+            self.n_classes = self._outputs
         self._batched: bool | None = None  # feedforward and cost take whole batches; found on first use
 
     def _one_hot(self, y, dtype=np.float64) -> np.ndarray:
-        """One-hot columns (n_classes, m) for labels y (m,)."""
-        Y = np.zeros((self.n_classes, len(y)), dtype=dtype)
+        """The label columns (outputs, m): one-hot for class labels y (m,); labels already given
+        as columns (0/1 rows of a multi-label network, regression targets) as they are; one
+        output's 0/1 or real labels (m,) or (1, m) as one row."""
+        y = np.asarray(y)
+        if y.ndim == 2:
+            return y.astype(dtype)
+        if self._outputs == 1:
+            return y.reshape(1, -1).astype(dtype)
+        Y = np.zeros((self._outputs, len(y)), dtype=dtype)
         Y[np.asarray(y, dtype=np.int64), np.arange(len(y))] = 1.0
         return Y
 

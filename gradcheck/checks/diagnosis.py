@@ -36,6 +36,9 @@ class CodeContext:
         For a function-pair layer: its ``kind`` and ``name``, and ``roles``, the role of each of
         the forward's arguments (``"checked"``, ``"integer indices"``, ``"a mask"``,
         ``"settings"``, ...), so a hint can tell an input from a weight or an index.
+    penalties : tuple of (parameter, kind, strength, where)
+        Penalty strengths the code holds (``("W1", "l2", 5e-4, "layers[0].weight_regularizer_l2")``):
+        a disagreement of exactly their gradient is named in the code's words.
     """
 
     batch_size: int | None = None
@@ -43,6 +46,11 @@ class CodeContext:
     reduction: str | None = None
     layout: str | None = None
     layer: dict | None = field(default=None, compare=False, hash=False)
+    penalties: tuple = ()
+
+    def penalties_of(self, name: str) -> list[tuple[str, float, str]]:
+        """(kind, strength, where) of the penalties the code holds on parameter ``name``."""
+        return [(kind, strength, where) for param, kind, strength, where in self.penalties if param == name]
 
     def formula(self, rows: str, columns: str) -> str:
         """``rows`` or ``columns`` as the layout says; both, labelled, when it is unknown."""
@@ -151,6 +159,83 @@ def _scale_story(c: float, context: CodeContext, rel: float = 2e-3) -> tuple[str
         "Every entry is off by the same factor: look for a constant multiplying the whole "
         "gradient (the learning rate, a 1/m, a loss weight) in the line that computes it.",
     )
+
+
+def _held_penalty_story(name, A, N, W, context: CodeContext, rtol: float, atol) -> tuple[str, str, dict] | None:
+    """(meaning, hint, data) when analytic - numeric is exactly a held penalty's gradient (or
+    its double, its half, its sign lost): said in the code's words, the strength and where it is.
+
+    L2 with strength l (``l * sum(W^2)`` in the loss, ``2 l W`` in the backward): +2l W (or +l W)
+    is a term the backward adds and the loss lacks; -2l W is the loss's term the backward leaves
+    out; -l W a backward adding ``l W`` for a loss with ``l sum(W^2)``. L1 (``l sum|W|``,
+    ``l sign(W)``): +-l sign(W) likewise, and ``l (1 - sign(W))`` a backward that lost the sign.
+    A candidate is the story when taking it out of the analytic gradient makes every checked
+    entry agree with the numeric one (within the check's tolerance, so float32's noise too).
+    """
+    if W.size < 2 or np.all(agree(A, N, rtol, atol)):
+        return None
+    sign = np.sign(W)
+    for kind, strength, where in context.penalties_of(name):
+        held = f"{where} = {strength:g}"
+        if kind == "l2":
+            candidates = (
+                (2 * W, f"2·{strength:g}·{name}",
+                 f"your backward adds 2·{strength:g}·{name} (the L2 gradient of {held}) that your "
+                 "loss does not contain",
+                 f"The loss that was checked has no {strength:g}·sum({name}²): no "
+                 "regularization_loss() was found on the loss object or on the loss it wraps. Add "
+                 "the layers' regularization loss to the loss you report (loss.regularization_loss("
+                 "layer) for each layer), or pass regularization=<function returning it> to "
+                 "layer_objects."),
+                (W, f"{strength:g}·{name}",
+                 f"your backward adds {strength:g}·{name} (from {held}) that your loss does not "
+                 "contain",
+                 f"The loss that was checked has no L2 term on {name}; add the layers' "
+                 "regularization loss to the loss you report, or pass regularization=<function "
+                 "returning it> to layer_objects."),
+                (-2 * W, None, None,
+                 f"Your loss contains {strength:g}·sum({name}²) ({held}) whose gradient "
+                 f"2·{strength:g}·{name} your backward leaves out: add 2 * {strength:g} * {name} "
+                 "to d" + name + " in the layer's backward (the book's dweights += 2 * "
+                 "weight_regularizer_l2 * weights)."),
+                (-W, None, None,
+                 f"Your backward adds {strength:g}·{name} but the loss's {strength:g}·sum({name}²) "
+                 f"({held}) has gradient 2·{strength:g}·{name}: the derivative of l·sum({name}²) "
+                 "is 2·l·" + name + ", so multiply the backward's L2 term by 2 (dweights += 2 * "
+                 "weight_regularizer_l2 * weights)."),
+            )
+        elif kind == "l1":
+            candidates = (
+                (sign, f"{strength:g}·sign({name})",
+                 f"your backward adds {strength:g}·sign({name}) (the L1 gradient of {held}) that "
+                 "your loss does not contain",
+                 "Add the layers' L1 regularization loss to the loss you report, or pass "
+                 "regularization=<function returning it> to layer_objects."),
+                (-sign, f"-{strength:g}·sign({name})",
+                 f"your loss contains {strength:g}·sum(|{name}|) ({held}) whose gradient "
+                 f"{strength:g}·sign({name}) your backward leaves out",
+                 f"Add {strength:g} * np.sign({name}) to d{name} in the layer's backward."),
+                (1 - sign, f"{strength:g}·(1 - sign({name}))",
+                 f"the L1 gradient of {held} lost its sign: your backward adds {strength:g} where "
+                 f"it should add {strength:g}·sign({name})",
+                 f"The derivative of l·sum(|{name}|) is l·sign({name}), -l where {name} < 0: use "
+                 f"np.sign({name}) (dL1 = np.ones_like, then dL1[{name} < 0] = -1), not ones."),
+            )
+        else:
+            continue
+        for pattern, term, meaning, hint in candidates:
+            if not np.all(agree(A - strength * pattern, N, rtol, atol)):
+                continue
+            if meaning is None:
+                # the loss's term, short in the backward: said as any missing penalty gradient is,
+                # the hint in the code's words
+                c = -strength * float(np.max(np.abs(pattern[W != 0] / W[W != 0])))
+                meaning = (f"{_fmt(c)} x {name}: a regularisation term's gradient "
+                           f"({_fmt(-c)} {name}) is missing")
+                term = None
+            return (f"analytic - numeric = {term}: {meaning}" if term else f"analytic - numeric = {meaning}",
+                    hint, {"penalty": kind, "strength": strength, "where": where, "term": term})
+    return None
 
 
 def _regularisation_story(name, A, N, W, fit: float = 1e-3) -> tuple[str, str, float] | None:
@@ -341,6 +426,12 @@ def diagnose_values(
             "np.zeros_like filled only in part, or a mask that zeroes live entries.",
             never_written=int(wrong.size),
         )
+    if values is not None and context.penalties_of(name):
+        held = _held_penalty_story(name, A, N, np.asarray(values, dtype=np.float64).reshape(-1)[flat_checked],
+                                   context, max(rtol, 1e-4), max(atol, 1e-12))
+        if held is not None:
+            meaning, hint, data = held
+            return finding("scale", meaning, hint, **data)
     if values is not None:
         story = _regularisation_story(name, A, N, np.asarray(values, dtype=np.float64).reshape(-1)[flat_checked],
                                       fit)
@@ -500,12 +591,14 @@ def diagnose_shape(name: str, analytic_shape: tuple, param_shape: tuple,
 
 
 def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Finding]:
-    """``mutation`` warnings for gradient arrays the network overwrote after returning them.
+    """``mutation`` failures for gradient arrays the network overwrote after returning them.
 
     ``returned`` is the mapping the gradients call gave back (the user's own arrays), ``kept``
     the float64 copies taken when it returned. A returned array whose values changed while the
-    loss ran again is an internal buffer the next forward or backward reuses: right when read at
-    once, wrong for anyone who keeps, accumulates or logs gradients.
+    loss ran again is an internal buffer the next forward reuses (zeroes in place, say): right
+    when read at once, wrong for anyone who keeps, accumulates, logs or applies gradients after
+    another forward (a second optimizer step, gradient accumulation). ``data["handed_out"]``
+    tells these apart from a loss that moves its parameters.
     """
     findings = []
     for name, copy in kept.items():
@@ -515,12 +608,18 @@ def reused_buffer_findings(returned, kept: dict[str, np.ndarray]) -> list[Findin
         with np.errstate(invalid="ignore"):
             same = np.array_equal(np.asarray(array, dtype=np.float64), copy, equal_nan=True)
         if not same:
+            after = np.asarray(array, dtype=np.float64)
+            zeroed = bool(np.any(copy) and not np.any(after))
             findings.append(Finding(
-                kind="mutation", subject=name, severity="warning",
+                kind="mutation", subject=name,
                 text=f"{name}: the gradient array returned for {name} changed after it was "
-                "returned, when the loss ran again — it is an internal buffer that the next call "
-                "overwrites",
-                hint=f"Return a fresh array (d{name}.copy()) if anyone keeps, accumulates or logs "
-                "gradients; the values were checked as they were when returned.",
+                "returned, when the loss ran again" + (" (the next forward zeroed it in place)"
+                                                       if zeroed else "")
+                + " — whoever keeps, accumulates or applies it after another forward reads "
+                "something else",
+                hint=f"Return a fresh array (d{name}.copy()), or zero the gradient buffers at the "
+                "start of backward rather than in forward; the values were checked as they were "
+                "when returned.",
+                data={"handed_out": True, "zeroed": zeroed},
             ))
     return findings

@@ -10,6 +10,8 @@ from time import perf_counter
 import numpy as np
 
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.numeric.differences import stencil_values
+from gradcheck.numeric.model import NOISE_MARGIN, LossPrecision, eps_of, least_precise, measured_precision
 from gradcheck.targets.usercode import call_user
 
 
@@ -52,6 +54,34 @@ def as_scalar(value, *, argument: str = "loss") -> float:
     )
 
 
+def returned_dtype(value) -> np.dtype | None:
+    """The float dtype of a loss value when it is a NumPy float (scalar or array), else None."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and np.issubdtype(dtype, np.floating):
+        return np.dtype(dtype)
+    return None
+
+
+#: Entries of each parameter sampled to measure the loss's rounding (6 calls each).
+ROUNDING_SAMPLES = 2
+#: Epsilons of the parameters' dtype the sampled loss values should span (so their rounding shows).
+SPAN_UNITS = 2048
+
+
+#: The spacing's mantissa: not a power of two, so the sampled points round as the steps do.
+_MANTISSA = 0.7071
+
+
+def _spacing(x: float, gradient: float, loss_value: float, dtype) -> float:
+    """The spacing of the 7 samples around x: wide enough that the loss moves by
+    :data:`SPAN_UNITS` epsilons of ``dtype`` over them (for a slope ``gradient``), from 2^-14 to
+    2^-8 of max(1, |x|), so a smooth loss stays smooth to its 6th difference."""
+    scale = max(1.0, abs(x))
+    wanted = SPAN_UNITS * eps_of(dtype) * max(abs(loss_value), 1.0) / (6 * max(abs(gradient), 1e-30))
+    relative = min(max(wanted / scale, 2.0 ** -14), 2.0 ** -8)
+    return _MANTISSA * float(2.0 ** np.ceil(np.log2(relative * scale)))
+
+
 #: The first calls are timed, to estimate what a whole check will cost before starting it.
 TIMED_CALLS = 2
 #: Extra timed calls made before refusing a check as too slow: one slow call (a busy machine,
@@ -81,6 +111,9 @@ class LossEvaluator:
         self._timed_until = TIMED_CALLS
         self.nonfinite_calls = 0
         self.first_nonfinite: str | None = None
+        #: The least precise float dtype among the NumPy values the loss returned (None while it
+        #: returned only Python floats).
+        self.returned: np.dtype | None = None
 
     def at(self, where: str, shape: tuple | None = None) -> None:
         """Describe what is being perturbed: a parameter (and, via ``entry``, which entry)."""
@@ -119,6 +152,9 @@ class LossEvaluator:
             elapsed = max(perf_counter() - start, 0.0)
             if self.seconds_per_call is None or elapsed < self.seconds_per_call:
                 self.seconds_per_call = elapsed
+        dtype = returned_dtype(value)
+        if dtype is not None:
+            self.returned = dtype if self.returned is None else least_precise([self.returned, dtype])
         result = as_scalar(value)
         if not math.isfinite(result):
             self.nonfinite_calls += 1
@@ -126,3 +162,52 @@ class LossEvaluator:
                 self.first_nonfinite = f"call {self.calls}, {self.describe()}"
         return result
 
+
+    def precisions(self, params: dict[str, np.ndarray], analytic: dict[str, np.ndarray],
+                   f0: float) -> dict[str, LossPrecision]:
+        """Parameter name -> the precision the loss computes in along it, measured
+        (:func:`measured_precision`) for parameters narrower than float64; float64's model for
+        the others.
+
+        Each parameter is measured on its own, since a loss may compute in float64 along one
+        parameter and in float32 along another (a float32 product on one path, an upcast on
+        the rest): the loss is sampled around its :data:`ROUNDING_SAMPLES` entries with the
+        largest analytic gradients (the loss moves the most there), each restored bit for bit.
+        """
+        out = {}
+        for name, array in params.items():
+            if array.dtype == np.float64 or array.size == 0:
+                out[name] = LossPrecision.modelled(f0, np.float64, self.returned)
+                continue
+            grad = np.asarray(analytic.get(name, np.zeros(0)), dtype=np.float64)
+            flat = np.where(np.isfinite(grad), np.abs(grad), 0.0).reshape(-1) \
+                if grad.shape == array.shape else np.zeros(array.size)
+            samples = []
+            self.at(f"{name} (measuring the loss's rounding)", array.shape)
+            for index in np.argsort(flat, kind="stable")[::-1][:ROUNDING_SAMPLES]:
+                index = int(index)
+                x = float(array[np.unravel_index(index, array.shape)])
+                spacing = _spacing(x, float(flat[index]), f0, array.dtype)
+                samples.append(stencil_values(self, array, index, spacing, f0, self.locate))
+            out[name] = measured_precision(samples, f0, array.dtype, self.returned,
+                                           needed=min(ROUNDING_SAMPLES, array.size))
+        self.at(UNPERTURBED)
+        return _unmeasured_from_the_rest(out, params, f0)
+
+
+def _unmeasured_from_the_rest(found: dict[str, LossPrecision], params, f0: float) -> dict[str, LossPrecision]:
+    """A parameter whose samples could not measure the rounding (its gradients too small to move
+    the loss enough) takes the largest rounding measured along the others, in its own dtype:
+    the rounding is mostly the loss's own, and its own dtype keeps the tolerance it would have."""
+    measured = [p.sigma for p in found.values() if p.sigma is not None]
+    if not measured:
+        return found
+    sigma = max(measured)
+    out = dict(found)
+    for name, precision in found.items():
+        dtype = params[name].dtype
+        if precision.sigma is None and dtype != np.float64:
+            scale = max(abs(f0), 1.0)
+            out[name] = LossPrecision(np.dtype(dtype), max(NOISE_MARGIN * sigma, 4 * eps_of(dtype) * scale),
+                                      sigma, precision.returned)
+    return out

@@ -18,7 +18,7 @@ from gradcheck.checks.integrity import (
     nondeterminism_finding,
 )
 from gradcheck.errors import InvalidArgumentError
-from gradcheck.numeric.model import least_precise, tolerance_for
+from gradcheck.numeric.model import least_precise, precision_of, smallest_step, tolerance_for
 from gradcheck.numeric.parallel import ParallelDifferences
 from gradcheck.options import LAYOUTS
 from gradcheck.results import GradientCheckResult, ParamReport
@@ -83,6 +83,7 @@ def check_gradients(
     jobs=None,
     entries: Mapping[str, np.ndarray] | None = None,
     layer: Mapping | None = None,
+    penalties=(),
 ) -> GradientCheckResult:
     """Compare analytic gradients with finite differences, and explain every disagreement.
 
@@ -145,6 +146,10 @@ def check_gradients(
         What a function-pair layer's check knows about the layer, for the diagnosis: its
         ``kind`` and ``name``, and the ``roles`` of the forward's arguments (``"checked"``,
         ``"integer indices"``, ``"a mask"``, ``"settings"``...).
+    penalties : sequence of (parameter, "l2" or "l1", strength, where), optional
+        Penalty strengths the code holds, e.g. ``[("W1", "l2", 5e-4, "dense1.weight_regularizer_l2")]``
+        (the ``layer_objects`` adapter finds them): a gradient off by exactly a penalty's
+        gradient is named as that term, in the code's words.
 
     Returns
     -------
@@ -173,7 +178,7 @@ def check_gradients(
                      method=method, directions=directions, batch_size=batch_size,
                      progress=progress, max_seconds=max_seconds)
     context = code_context(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                           layout=layout, layer=layer)
+                           layout=layout, layer=layer, penalties=penalties)
     if progress is not None:
         progress = _guarded_progress(progress)
     params = validate_params(params)
@@ -213,11 +218,17 @@ def check_gradients(
                 guard.stop([crash.crash.finding("gradients")], CRASH_NOTE)
             analytic = validate_grads(returned, params)
             guard.unchanged_by("grads")
-            if dtype != np.float64:
-                notes.append(f"parameters are {np.dtype(dtype).name}: tolerances are set for its "
-                             f"precision (rtol {tol.rtol:g}); check in float64 for a tighter bound")
+            # judged by the precision the loss computes in, measured, not by the parameters' dtype
+            precisions = evaluate.precisions(params, analytic, f0)
+            guard.unchanged_by("loss")
+            precision = least_precise(p.dtype for p in precisions.values())
+            tol = tolerance_for(precision, rtol=rtol, atol=atol)
+            notes.extend(_precision_notes(params, precisions))
+            grad_dtypes = {name: precision_of(returned.get(name)) for name in params
+                           if isinstance(returned.get(name), np.ndarray)} if hasattr(returned, "get") else {}
             reports = _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context,
-                                  parallel, mode, samples, directions, rng, progress, entries)
+                                  parallel, mode, samples, directions, rng, progress, entries,
+                                  precisions, grad_dtypes, rtol)
             # Every perturbation was undone entry by entry, so anything still different was
             # written by the user's code while the differences ran.
             changed = guard.changed()
@@ -236,21 +247,52 @@ def check_gradients(
         params=reports, mode=mode, method=method, seed=seed, rtol=tol.rtol,
         atol=tol.atol if atol is None else float(atol), dtype=np.dtype(dtype).name,
         n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes + parallel.notes,
+        precision=np.dtype(precision).name,
     )
 
 
+def _precision_notes(params, precisions) -> list[str]:
+    """What the check was judged by, for the parameters narrower than float64."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, array in params.items():
+        if array.dtype != np.float64:
+            groups.setdefault((array.dtype.name, precisions[name].name), []).append(name)
+    notes = []
+    for (dtype, judged), names in groups.items():
+        sigmas = [precisions[n].sigma for n in names if precisions[n].sigma is not None]
+        measured = f" (measured rounding up to {max(sigmas):.2g})" if sigmas else ""
+        rtol = tolerance_for(np.dtype(judged)).rtol
+        which = f" {', '.join(names)}" if len(names) < len(params) else ""
+        if judged != dtype:
+            notes.append(f"parameters{which} are {dtype}, but the loss computes in {judged} along "
+                         f"them{measured}: judged by {judged}'s tolerance (rtol {rtol:g})")
+        else:
+            notes.append(f"parameters{which} are {dtype} and so is the loss along them{measured}: "
+                         f"tolerances are set for its precision (rtol {rtol:g}); check in float64 "
+                         "for a tighter bound")
+    return notes
+
+
 def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context, parallel, mode,
-                samples, directions, rng, progress, entries) -> list[ParamReport]:
+                samples, directions, rng, progress, entries, precisions=None,
+                grad_dtypes=None, rtol=None) -> list[ParamReport]:
     """Finite differences for every parameter, each report carrying its shape finding if any."""
     checker = ParamChecker(
-        evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol,
-        context, evaluate.at, parallel,
+        evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol, context,
+        evaluate.at, parallel, grad_dtypes=grad_dtypes,
     )
     reports = []
     total = sum(len(entries[n]) if n in entries else a.size for n, a in params.items()) \
         if mode == "full" else len(params)
     done = 0
     for name, array in params.items():
+        if precisions is not None:
+            # each parameter judged by the precision the loss has along it, at a step its own
+            # dtype can take
+            judged = tolerance_for(precisions[name].dtype, rtol=rtol, atol=atol)
+            step = judged.step_base if eps is None else float(eps)
+            checker.use(judged, max(step, smallest_step(array.dtype)) if eps is None else step,
+                        precisions[name])
         aligned, mismatch = _align(name, analytic[name], array, context)
         if aligned is None:
             reports.append(_unchecked(name, array, [mismatch.finding()]))
@@ -349,9 +391,10 @@ REDUCTIONS = ("mean", "sum")
 
 
 def code_context(*, batch_size=None, per_example=False, reduction=None, layout=None,
-                 layer=None) -> CodeContext:
+                 layer=None, penalties=()) -> CodeContext:
     """The diagnosis context from ``check_gradients``' keywords, each checked (batch_size is
     checked with the other options)."""
+    penalties = _validated_penalties(penalties)
     if not isinstance(per_example, bool):
         raise InvalidArgumentError("per_example", f"got {per_example!r}, expected True or False.")
     if reduction is not None and reduction not in REDUCTIONS:
@@ -363,4 +406,19 @@ def code_context(*, batch_size=None, per_example=False, reduction=None, layout=N
     if layer is not None and not isinstance(layer, Mapping):
         raise InvalidArgumentError("layer", f"got {type(layer).__name__}, expected a mapping or None.")
     return CodeContext(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                       layout=layout, layer=None if layer is None else dict(layer))
+                       layout=layout, layer=None if layer is None else dict(layer),
+                       penalties=penalties)
+
+
+def _validated_penalties(penalties) -> tuple:
+    """``penalties`` as a tuple of (parameter, kind, strength, where), or InvalidArgumentError."""
+    try:
+        out = tuple((str(p), str(k), float(s), str(w)) for p, k, s, w in (penalties or ()))
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            "penalties", f"got {penalties!r:.80}, expected (parameter, kind, strength, where) tuples.",
+            "Pass e.g. penalties=[('W1', 'l2', 5e-4, 'dense1.weight_regularizer_l2')].") from None
+    bad = [k for _, k, _, _ in out if k not in ("l1", "l2")]
+    if bad:
+        raise InvalidArgumentError("penalties", f"got kind {bad[0]!r}, expected 'l1' or 'l2'.")
+    return out

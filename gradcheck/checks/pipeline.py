@@ -41,6 +41,8 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
     options.setdefault("per_example", bool(getattr(target, "per_example", False)))
     options.setdefault("reduction", _declared_reduction(target, X, y)
                        or measured_reduction(target, X, y, options.get("layout") or getattr(target, "layout", None)))
+    # penalty strengths the code holds (layers' weight_regularizer_l2...): named when they explain
+    options.setdefault("penalties", tuple(getattr(target, "penalties", ()) or ()))
     result = check_gradients(lambda: target.loss(X, y), target_params(target),
                              lambda: target.gradients(X, y), **options)
     for note in getattr(target, "adapter_notes", ()):  # what an adapter found (tied arrays...)

@@ -281,16 +281,20 @@ def _take(X: np.ndarray, index: np.ndarray, layout: str) -> np.ndarray:
 
 
 def check_loss_order_invariant(loss: Callable, X: np.ndarray, y: np.ndarray, permutation: np.ndarray, *,
-                               layout: str = "rows", subject: str = "loss") -> None:
+                               layout: str = "rows", subject: str = "loss", precision=None) -> None:
     """loss(X, y) is unchanged (to within rounding) when the examples are reordered.
 
     ``permutation`` reorders the examples: rows of X (``layout="rows"``) or columns, and y.
+    ``precision``: dtypes the loss computes with besides X's (the network's parameters): the
+    least precise of them and of the values the loss returns sets the rounding allowed.
     """
     permutation = np.asarray(permutation)
-    before = float(_call(loss, X, y, subject=subject, call="loss(X, y)"))
-    after = float(_call(loss, _take(X, permutation, layout), take_examples(y, permutation, layout),
-                        subject=subject, call="loss(X[perm], y[perm])"))
-    tol = repeat_tolerance(before, precision_of(X), terms=permutation.size)
+    first = _call(loss, X, y, subject=subject, call="loss(X, y)")
+    second = _call(loss, _take(X, permutation, layout), take_examples(y, permutation, layout),
+                   subject=subject, call="loss(X[perm], y[perm])")
+    before, after = float(first), float(second)
+    dtype = precision_of(X, *(precision or ()), *[v for v in (first, second) if isinstance(v, np.generic)])
+    tol = repeat_tolerance(before, dtype, terms=permutation.size)
     if not abs(after - before) <= tol:
         raise _fail("order_variance", subject,
                     f"loss is {before:.9g} for the batch and {after:.9g} for the same examples "

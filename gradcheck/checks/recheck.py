@@ -16,9 +16,11 @@ import numpy as np
 from gradcheck.checks.gradients import check_gradients
 from gradcheck.errors import GradcheckError
 from gradcheck.numeric.model import tolerance_for
+from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult, ParamReport
 from gradcheck.results.findings import VALUE_KINDS, Finding
 from gradcheck.targets.protocol import target_params
+from gradcheck.targets.usercode import call_user
 from gradcheck.targets.widening import float64_copy
 
 #: Options that fix the step or the tolerance for the caller's dtype: with them, no re-check.
@@ -42,15 +44,16 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
     the network (:func:`~gradcheck.targets.widening.float64_copy`) and its loss reads the copied
     parameters.
     """
-    if result.dtype == "float64" or any(options.get(name) is not None for name in _CALLER_TUNED):
-        return result
+    if "float64" in (result.dtype, result.precision) or \
+            any(options.get(name) is not None for name in _CALLER_TUNED):
+        return result  # float64 parameters, or a loss that computes in float64 already
     hidden = hidden_params(result)
     names = ", ".join(hidden)
     clone, X64, y64, why = float64_copy(target, X, y)
     if clone is None:
-        if hidden:
-            result.note(f"{result.dtype} could not judge some entries of {names}, and no float64 "
-                    f"copy of the network was checked: {why}")
+        # said whenever float32 alone judged the network, with the reason no copy was made
+        result.note(f"no float64 copy of the network was checked: {why}"
+                    + (f"; {result.dtype} could not judge some entries of {names}" if hidden else ""))
         return result
     try:
         wide = check_gradients(lambda: clone.loss(X64, y64), target_params(clone),
@@ -61,11 +64,14 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
         return result
     result.spent(wide.n_loss_evals)
     unread = [f.subject for f in wide.findings if f.is_failure and f.data.get("not_read")]
+    # the copy's loss not reading a parameter the original's reads: it reads other arrays, so it
+    # is not the same network; one neither reads is the network's own symptom (a bug), not the copy's
+    foreign = [name for name in unread if _read_by(target, X, y, name, result)]
     unsettled = [f.kind for f in wide.check_findings if f.is_failure or f.kind in ("mutation", "nondeterministic")]
     unsettled += [f"{r.name} unchecked" for r in wide.params if r.tier == "unchecked"]
-    if unread or unsettled:
+    if foreign or unsettled:
         result.note("a float64 copy of the network was checked but is not used: "
-                    + (f"its loss does not read {', '.join(unread)}" if unread
+                    + (f"its loss does not read {', '.join(foreign)}, which the network's does" if foreign
                        else f"its check found {', '.join(unsettled)}"))
         return result
     for report in result.params:
@@ -73,6 +79,39 @@ def recheck_in_float64(result: GradientCheckResult, target, X, y, options: dict)
     result.note(f"checked again on a float64 copy of the network (the same code on float64 arrays), "
                 f"which tells apart errors {result.dtype}'s rounding hides")
     return result
+
+
+#: Entries of a parameter moved to see whether the original network's loss reads it.
+_READ_PROBES = 3
+
+
+def _read_by(target, X, y, name: str, result: GradientCheckResult) -> bool:
+    """Whether the original network's loss reads parameter ``name``: no, when its own check
+    found it unread; else whether moving a few of its entries (by 1 %, restored bit for bit)
+    moves the loss."""
+    if any(f.data.get("not_read") for f in result[name].findings):
+        return False
+    array = target_params(target)[name]
+    if array.size == 0:
+        return False
+    snapshot = Snapshot({name: array})
+    try:
+        base = call_user(target.loss, X, y, call="loss")
+        flat = array.reshape(-1) if array.flags.c_contiguous else None
+        for index in range(min(_READ_PROBES, array.size)):
+            where = index if flat is not None else np.unravel_index(index, array.shape)
+            target_array = flat if flat is not None else array
+            original = target_array[where]
+            target_array[where] = original + array.dtype.type(1e-2 * max(1.0, abs(float(original))))
+            moved = call_user(target.loss, X, y, call="loss") != base
+            target_array[where] = original
+            if moved:
+                return True
+        return False
+    except GradcheckError:
+        return True  # cannot tell: the copy is not used
+    finally:
+        snapshot.restore()
 
 
 def _sharper(wide: ParamReport, narrow: ParamReport) -> bool:

@@ -4,8 +4,10 @@ Each command is a selection of the engine's checks (:mod:`gradcheck.engine`): ``
 gradient group, ``probe`` the probe group, ``report`` both, written as one HTML page. The
 options come from :data:`gradcheck.options.OPTIONS`, the same table as the pytest plugin's.
 
-Exit codes: 0 every check passed, 1 a check failed, 2 the target could not be loaded or used
-(or a file could not be written).
+Exit codes (the verdict's, :mod:`gradcheck.results.verdict`): 0 every check passed, 1 a check
+failed, 2 the target could not be loaded or used (or a file could not be written), 3 no check
+failed but one could not judge something decisive (inconclusive: the last line says what, and
+what would let it judge).
 
 The command line speaks in flags: messages from the checker name ``--mode sample``, not
 ``mode='sample'`` (:func:`gradcheck.config.flag_words`). BLAS runs one thread per process

@@ -123,10 +123,7 @@ class GradcheckItem(pytest.Item):
         # user_properties travel from xdist workers to the controller, which writes HTML
         self.user_properties.append((RESULT_PROPERTY, json.dumps(
             {"index": self.index, "target": self.label, "outcome": outcome.to_dict()})))
-        if not outcome.passed:
-            raise ConformanceFailure(failure_text(outcome), outcome.result)
-        if outcome.status == "skipped":  # the check could not judge this target: say why
-            pytest.skip(outcome.skip_reason)
+        _raise_or_skip(outcome)
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ConformanceFailure):
@@ -135,6 +132,17 @@ class GradcheckItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, f"gradcheck: {self.name}"
+
+
+def _raise_or_skip(outcome: CheckOutcome) -> None:
+    """The one translation of a check's outcome to pytest: a failure raises with the diagnosis; a
+    check that does not apply, or could not judge (inconclusive), is skipped with the reason."""
+    if not outcome.passed:
+        raise ConformanceFailure(failure_text(outcome), outcome.result)
+    if outcome.status == "skipped":
+        pytest.skip(outcome.skip_reason)
+    if outcome.status == "inconclusive":
+        pytest.skip(f"inconclusive: {outcome.undecided_reason}")
 
 
 class _LoadFailure(pytest.Item):
@@ -200,6 +208,7 @@ class _SuiteCollector:
             verdict = self.suite().verdict
             terminalreporter.write_line(f"gradcheck: {verdict.headline}",
                                         red=verdict.status == "failed",
+                                        yellow=verdict.status == "inconclusive",
                                         green=verdict.status == "passed")
 
     def pytest_sessionfinish(self, session):
@@ -268,10 +277,7 @@ class _SkippingCheck:
 
     def __call__(self):
         outcome = self.check.outcome()
-        if not outcome.passed:
-            raise ConformanceFailure(failure_text(outcome), outcome.result)
-        if outcome.status == "skipped":
-            pytest.skip(outcome.skip_reason)
+        _raise_or_skip(outcome)
         return outcome.result
 
     def __getattr__(self, name):

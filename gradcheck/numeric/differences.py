@@ -113,6 +113,36 @@ def _loss_values(evaluate, perturber, indices, plus, minus, originals, on_entry,
     return f_plus, f_minus
 
 
+def stencil_values(evaluate: Callable[[], float], array: np.ndarray, flat_index: int,
+                   spacing: float, f0: float, locate: Callable[[int], None] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, points)``: the loss at ``x + k * spacing`` for k = -3 .. 3 around one entry x
+    (``f0`` at k = 0), and the points actually taken (each rounded to the array's dtype).
+
+    A spacing that is not a power of two makes the perturbed entries round like the check's own
+    steps do, so the rounding measured is the one the differences meet. The entry is restored
+    from its saved value (bit exact), also when ``evaluate`` raises.
+    """
+    perturber = EntryPerturber(array)
+    key = perturber.keys(np.array([flat_index]))[0]
+    original = perturber.target[key]
+    values, points = np.empty(7), np.empty(7)
+    if locate is not None:
+        locate(int(flat_index))
+    try:
+        for k in range(-3, 4):
+            moved = array.dtype.type(float(original) + k * spacing) if k else original
+            points[k + 3] = float(moved)
+            if k == 0:
+                values[3] = f0
+                continue
+            perturber.target[key] = moved
+            values[k + 3] = evaluate()
+    finally:
+        perturber.target[key] = original
+    return values, points
+
+
 def richardson(coarse: np.ndarray, fine: np.ndarray) -> np.ndarray:
     """Richardson extrapolation of central differences at h and h/2: error O(h^4)."""
     return (4.0 * fine - coarse) / 3.0

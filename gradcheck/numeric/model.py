@@ -7,6 +7,17 @@ can disagree about the same numbers.
 (:func:`precision_of`): float32 parameters under a float64 input still round like float32, and a
 float32 loss value like float32, whatever the parameters.
 
+**Measured precision** (:class:`LossPrecision`, :func:`measured_precision`). A gradient check is
+judged by the precision its loss actually has, not by its parameters' dtype: float32 parameters
+read by a loss that upcasts (float64 inputs, a ``np.sqrt`` of a Python number) are judged as a
+float64 computation, and a float32 loss by the rounding it really shows. The rounding is
+measured from the loss itself, sampled at 7 equally spaced points around a few entries: the 6th
+difference of a smooth function over a small spacing is about 0, so what is left is rounding,
+with standard deviation ``sigma = |D6| / sqrt(924)``. The loss computes in the most precise dtype
+whose rounding covers ``sigma`` (``sigma <= 2 eps max(|L|, 1)``), never more precise than the
+dtype of the value it returns; its rounding is then ``max(16 sigma, 2 eps max(|L|, 1))`` below
+float64, and :func:`rounding` in float64 (as before).
+
 **Rounding.** A value of size ``v`` computed in a dtype with machine epsilon ``eps`` carries
 about ``units * eps * max(|v|, 1)`` of rounding (:func:`rounding`), a few eps per summed term;
 :data:`ROUNDING_UNITS` (32) is what measured float32 ReLU networks on MNIST batches need to raise
@@ -182,6 +193,144 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray, atol: float) -> np
     scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), atol)
     with np.errstate(invalid="ignore"):
         return np.abs(analytic - numeric) / scale
+
+
+#: Float dtypes from the most precise down: a measured rounding picks the first that covers it.
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.float16))
+#: Standard deviations of measured rounding a difference's noise allowance spans.
+NOISE_MARGIN = 16
+#: Machine epsilons per unit of loss a loss computed in a dtype rounds to, at the most.
+COVER_UNITS = 2
+#: Points sampled around an entry to measure the loss's rounding: 7 give one 6th difference.
+STENCIL = 7
+#: sum of the squared binomial coefficients of a 6th difference: its variance over pure noise.
+_D6_VARIANCE = 924.0
+
+
+@dataclass(frozen=True)
+class LossPrecision:
+    """The precision a loss computes in, and the rounding its value carries.
+
+    Attributes
+    ----------
+    dtype : np.dtype
+        The dtype the loss computes in, as measured (or the parameters' when not measured).
+    rounding : float
+        Absolute rounding of the loss value (loss units): what each loss call may be off by.
+    sigma : float or None
+        The measured standard deviation of that rounding; None when it was not measured.
+    returned : np.dtype or None
+        The float dtype of the values the loss returned (None for Python floats).
+    """
+
+    dtype: np.dtype
+    rounding: float
+    sigma: float | None = None
+    returned: np.dtype | None = None
+
+    def noise(self, step: float) -> float:
+        """What a difference of the loss over ``step`` can carry from its rounding alone."""
+        return self.rounding / step
+
+    def spread(self, step: float) -> float:
+        """The standard deviation of a one-sided difference over ``step`` from rounding alone:
+        ``sqrt(2) sigma / step``, with sigma the rounding over :data:`NOISE_MARGIN` (at least the
+        measured sigma, and at least an eighth of an epsilon of the loss)."""
+        return float(np.sqrt(2.0)) * (self.rounding / NOISE_MARGIN) / step
+
+    @property
+    def name(self) -> str:
+        return np.dtype(self.dtype).name
+
+    def describe(self) -> str:
+        """E.g. ``"float64 (measured rounding 1.1e-16 of a loss of 1.09)"``, for notes."""
+        if self.sigma is None:
+            return self.name
+        return f"{self.name} (measured rounding {self.sigma:.2g})"
+
+    @classmethod
+    def modelled(cls, loss_value: float, dtype, returned=None) -> LossPrecision:
+        """The model's precision for ``dtype``, unmeasured: :func:`rounding` of the loss."""
+        dtype = np.dtype(dtype)
+        return cls(dtype, float(rounding(loss_value, dtype)), None, returned)
+
+
+def sixth_difference_noise(values, points=None) -> float:
+    """Standard deviation of the rounding in 7 loss values: the 6th difference of a smooth
+    function is about 0, of independent noise ``sigma * sqrt(924)``.
+
+    ``points`` are where the values were taken (default: equally spaced). Points that are not
+    exactly equally spaced (a step rounded to the parameters' dtype) are allowed for with the
+    6th divided difference, scaled to the mean spacing.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size != STENCIL or not np.all(np.isfinite(values)):
+        return float("nan")
+    if points is None:
+        return abs(float(np.diff(values, 6)[0])) / float(np.sqrt(_D6_VARIANCE))
+    x = np.asarray(points, dtype=np.float64)
+    spacing = (x[-1] - x[0]) / (STENCIL - 1)
+    if not np.all(np.diff(x) > 0):
+        return float("nan")
+    table = values.copy()
+    for order in range(1, STENCIL):
+        table = (table[1:] - table[:-1]) / (x[order:] - x[:-order])
+    return abs(float(table[0])) * 720.0 * spacing ** 6 / float(np.sqrt(_D6_VARIANCE))
+
+
+def moved_enough(values, loss_value: float, dtype) -> bool:
+    """True when 7 sampled loss values span enough of ``dtype``'s resolution (1024 of its
+    epsilons) that a computation in it would show its rounding among them."""
+    values = np.asarray(values, dtype=np.float64)
+    return bool(np.ptp(values) >= 1024 * eps_of(dtype) * max(abs(loss_value), 1.0))
+
+
+def _values_and_points(sample):
+    """A sample is 7 loss values, or a pair (values, points)."""
+    if isinstance(sample, tuple):
+        return sample[0], sample[1]
+    return sample, None
+
+
+def measured_precision(samples, loss_value: float, narrow, returned=None, *,
+                       needed: int = 3) -> LossPrecision:
+    """The loss's precision from ``samples`` (each 7 loss values around one entry, or a pair
+    ``(values, points)``; see :func:`sixth_difference_noise`), for parameters of dtype ``narrow``.
+
+    Samples that did not move enough to show ``narrow``'s rounding say nothing; with fewer than
+    ``needed`` informative ones the precision is the model's for the least precise of ``narrow``
+    and ``returned``. Otherwise ``sigma`` is their largest (their second largest from 3 on: one
+    kink crossed inflates one sample), the dtype the most precise one whose
+    rounding covers it (:data:`COVER_UNITS` eps per unit of loss), and never more precise than
+    ``returned``.
+    """
+    scale = max(abs(float(loss_value)), 1.0)
+    narrow = np.dtype(narrow)
+    returned = None if returned is None else np.dtype(returned)
+    ceiling = least_precise([d for d in (narrow, returned) if d is not None])
+    useful = [sixth_difference_noise(*_values_and_points(v)) for v in samples
+              if moved_enough(_values_and_points(v)[0], loss_value, narrow)]
+    useful = [s for s in useful if np.isfinite(s)]
+    if not useful or len(useful) < needed:
+        return LossPrecision.modelled(loss_value, ceiling, returned)
+    sigma = float(sorted(useful)[-2] if len(useful) >= 3 else max(useful))
+    values = np.concatenate([np.asarray(_values_and_points(v)[0], dtype=np.float64) for v in samples])
+    # a loss more precise than its parameters must show it: digits beyond theirs in its values,
+    # and some rounding (exact arithmetic, a piecewise-linear loss, shows none in any dtype)
+    wider = sigma > 0 and not np.all(values.astype(np.dtype(narrow)).astype(np.float64) == values)
+    if not wider:
+        return LossPrecision(ceiling, max(NOISE_MARGIN * sigma, COVER_UNITS * eps_of(ceiling) * scale),
+                             sigma, returned)
+    found = next((d for d in FLOAT_DTYPES if sigma <= COVER_UNITS * eps_of(d) * scale), FLOAT_DTYPES[-1])
+    # never more precise than the value returned, never less than the parameters' (a noisier
+    # loss keeps their tolerance and gets its measured rounding)
+    found = least_precise([found, returned]) if returned is not None else found
+    if eps_of(found) > eps_of(ceiling):
+        found = ceiling
+    if found == np.dtype(np.float64):
+        return LossPrecision(found, float(rounding(loss_value, found)), sigma, returned)
+    return LossPrecision(found, max(NOISE_MARGIN * sigma, COVER_UNITS * eps_of(found) * scale),
+                         sigma, returned)
 
 
 def noise_floor(loss_value: float, step: float, dtype) -> float:

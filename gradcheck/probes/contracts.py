@@ -30,6 +30,7 @@ from gradcheck.probes.base import ProbeResult, parameters_kept
 from gradcheck.probes.inputs import positive, positive_list, probe_target
 from gradcheck.results.findings import Finding
 from gradcheck.targets.batches import check_batch_memory, describe, input_width, synthetic_batch
+from gradcheck.targets.protocol import target_params
 from gradcheck.targets.tasks import Task, take_examples
 from gradcheck.targets.usercode import UserCodeCrash, call_user
 from gradcheck.validation import validate_seed
@@ -110,9 +111,10 @@ def probe_shapes(target, *, batch_sizes: Sequence[int] = BATCH_SIZES, seed: int 
                        {"batch_size": [int(n) for n in sizes[:len(verdicts)]], "passed": verdicts})
 
 
-def _tolerance(X, value: float, n: int) -> float:
-    """Rounding a reordered sum of ``n`` terms may show (the same bound as the order check)."""
-    return repeat_tolerance(value, precision_of(X), terms=n)
+def _tolerance(X, value: float, n: int, params=()) -> float:
+    """Rounding a reordered sum of ``n`` terms may show (the same bound as the order check), in
+    the least precise of X's and the network's parameters' dtypes."""
+    return repeat_tolerance(value, precision_of(X, *params), terms=n)
 
 
 def _randomness(target, X, y, layout, order) -> str | None:
@@ -183,10 +185,13 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
     findings: list[Finding] = []
     differences: list[float] = []
     series = {"permutation": [], "loss_difference": differences, "loss_difference_tolerance": []}
+    # the network computes in its parameters' dtype too: a float32 network on float64 data
+    # rounds like float32
+    params = list(target_params(target).values())
     with parameters_kept(target, subject, findings):
         base = _loss_or_nan(target, X, y)
         again = _loss_or_nan(target, X, y)
-        if base == base and again == again and abs(again - base) > _tolerance(X, base, batch_size):
+        if base == base and again == again and abs(again - base) > _tolerance(X, base, batch_size, params):
             findings.append(Finding(
                 "order_variance", subject,
                 f"{subject}: skipped — the loss is {base:.9g} then {again:.9g} for the same batch in "
@@ -200,7 +205,8 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                                "example order")
         for order in orders:
             try:
-                check_loss_order_invariant(target.loss, X, y, order, layout=layout, subject=subject)
+                check_loss_order_invariant(target.loss, X, y, order, layout=layout, subject=subject,
+                                           precision=params)
             except PropertyViolation as violation:
                 reason = _randomness(target, X, y, layout, order) \
                     if violation.finding.kind == "order_variance" else None
@@ -221,7 +227,7 @@ def probe_example_order(target, *, batch_size: int = 16, permutations: int = 3, 
                 differences.append(abs(_loss_or_nan(target, reordered, take_examples(y, order, layout))
                                        - base))
     series["permutation"] = list(range(1, len(differences) + 1))
-    series["loss_difference_tolerance"] = [_tolerance(X, base, batch_size)] * len(differences)
+    series["loss_difference_tolerance"] = [_tolerance(X, base, batch_size, params)] * len(differences)
     return ProbeResult(subject, subject, findings, series)
 
 

@@ -49,6 +49,8 @@ class Descent:
     detail: str = ""
     #: Where the user's code raised (verdict "raised").
     crash: Crash | None = None
+    #: The least precise dtype of the parameters moved.
+    dtype: str = "float64"
 
 
 def _float_loss(target, X, y) -> float:
@@ -128,13 +130,19 @@ def descent_test(target, X, y) -> Descent:
     verdict = {"agrees": "downhill", "disagrees": "wrong"}.get(sweep.verdict, "undecided")
     if ratios and all(r == 0.0 for r in ratios):
         verdict = "not_read"  # the parameters moved and the loss did not change at all
-    return Descent(verdict, sweep, f0, math.sqrt(norm2))
+    return Descent(verdict, sweep, f0, math.sqrt(norm2), dtype=np.dtype(dtype).name)
 
 
-def descent_finding(subject: str, descent: Descent) -> Finding:
-    """The descent test in words: an error only when the ratio settles away from 1 or code raised."""
+def descent_finding(subject: str, descent: Descent, *, decisive: bool = False) -> Finding:
+    """The descent test in words: an error only when the ratio settles away from 1 or code raised.
+
+    ``decisive``: nothing else judged the gradients (no gradient check ran and passed), so a test
+    that could not decide in a precision below float64 leaves the gradients unjudged: an
+    inconclusive finding that says what would decide it.
+    """
     sweep = descent.sweep
-    data = {"verdict": descent.verdict, "loss": descent.loss, "grad_norm": descent.grad_norm}
+    data = {"verdict": descent.verdict, "loss": descent.loss, "grad_norm": descent.grad_norm,
+            "dtype": descent.dtype}
     if sweep is not None:
         data.update(limit=sweep.limit, ratios=sweep.ratios, steps=sweep.steps)
     where = f"{subject}: at loss {descent.loss:.6g}, gradient norm {descent.grad_norm:.3g}"
@@ -186,6 +194,9 @@ def descent_finding(subject: str, descent: Descent) -> Finding:
     }
     words, hint = reasons[descent.verdict]
     severity = "error" if descent.verdict == "raised" else "warning"
+    if decisive and descent.verdict == "undecided" and descent.dtype != "float64":
+        data["inconclusive"] = ("float64 would decide it (the network built with float64 "
+                                "parameters), as would the gradient check (gradcheck check)")
     return Finding("exception" if descent.verdict == "raised" else "divergence", subject,
                    f"{subject}: descent test "
                    f"{'inconclusive' if descent.verdict == 'undecided' else 'skipped'} — {words}",

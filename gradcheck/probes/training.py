@@ -176,7 +176,7 @@ def _breakage_finding(subject: str, run: RunRecord, steps: int, lr: float) -> Fi
 
 def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES,
                         steps: int = 20, clip_norm: float = 1.0,
-                        subject: str = "learning rate") -> ProbeResult:
+                        subject: str = "learning rate", gradients_judged: bool = False) -> ProbeResult:
     """Do the gradients point downhill (the verdict), and how does training respond to the rate
     (information)?
 
@@ -193,7 +193,9 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
 
     Series: ``"descent"`` ``{"eta", "ratio", "noise"}`` and one group per rate (``"lr 0.1"``)
     and per clipped rerun (``"lr 10 clipped"``), each ``{"step", "loss", "grad_norm"}``.
-    ``breaking_magnitude``: the smallest diverging rate.
+    ``breaking_magnitude``: the smallest diverging rate. ``gradients_judged``: a gradient check
+    of the same run judged the gradients; otherwise a descent test that cannot decide below
+    float64 makes the probe inconclusive.
     """
     target, X, y = target_and_batch(target, X, y)
     rates = sorted(positive_list("rates", rates))
@@ -201,7 +203,7 @@ def probe_learning_rate(target, X, y, *, rates: Sequence[float] = LEARNING_RATES
     positive("clip_norm", clip_norm)
     result = ProbeResult(name="learning_rate", subject=subject)
     descent = descent_test(target, X, y)
-    finding = descent_finding(subject, descent)
+    finding = descent_finding(subject, descent, decisive=not gradients_judged)
     result.findings.append(finding)
     if finding.data.get("skipped"):  # nothing tested whether the gradients point downhill
         result.skipped = finding.data["reason"]

@@ -52,7 +52,8 @@ TOLERANCE = "_tolerance"
 #: Values all below this are rounding (a float64 sum's error is about 1e-16 per unit), not data.
 ROUNDING = 1e-10
 #: Card tiers, most important first, with the word each is headed by.
-TIERS = (("error", "Failures"), ("warning", "Warnings"), ("info", "Notes"))
+TIERS = (("error", "Failures"), ("undecided", "Could not judge"), ("warning", "Warnings"),
+         ("info", "Notes"))
 
 
 def _svg(markup: str) -> Markup:
@@ -104,10 +105,12 @@ def _cards(suite: SuiteResult) -> list[Card]:
     errors: list[Card] = []
 
     def add(subject, finding, outcome, param=None):
-        key = (subject, finding.kind, finding.severity)
+        # what could not be judged is a tier of its own: neither a failure nor a mere warning
+        severity = "undecided" if finding.inconclusive else finding.severity
+        key = (subject, finding.kind, severity)
         card = cards.get(key)
         if card is None:
-            card = cards[key] = Card(finding.severity, subject, finding.kind, finding, param=param)
+            card = cards[key] = Card(severity, subject, finding.kind, finding, param=param)
         if (outcome.name, _anchor(outcome.name)) not in card.checks:
             card.checks.append((outcome.name, _anchor(outcome.name)))
         if card.param is None and param is not None:

@@ -66,7 +66,7 @@ def format_gradient_result(result) -> str:
     if findings:
         out.append("")
         for f in findings:
-            marker = "!!" if f.is_failure else "--"
+            marker = "!!" if f.is_failure else "??" if f.inconclusive else "--"
             out.append(f"{marker} {_line(f.message)}")
             if f.hint:
                 out.append(f"   {_line(f.hint)}")
@@ -82,7 +82,7 @@ def _finding_lines(findings, passed: bool, indent: str) -> list[str]:
     for f in findings:
         if f.severity == "info" and passed:
             continue
-        marker = "!!" if f.is_failure else "--"
+        marker = "!!" if f.is_failure else "??" if f.inconclusive else "--"
         out.append(f"{indent}{marker} {_line(f.message)}")
         if f.hint and f.severity != "info":
             out.append(f"{indent}   {_line(f.hint)}")
@@ -90,7 +90,8 @@ def _finding_lines(findings, passed: bool, indent: str) -> list[str]:
 
 
 #: Check status -> the word its line starts with.
-STATUS_WORDS = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip"}
+STATUS_WORDS = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip",
+                "inconclusive": "INCONCLUSIVE"}
 
 
 def format_suite(suite: SuiteResult, *, verbose: bool = False) -> str:
@@ -111,6 +112,14 @@ def format_suite(suite: SuiteResult, *, verbose: bool = False) -> str:
             out.append(f"      !! {_line(outcome.error)}")
         elif outcome.status == "skipped":
             out.append(f"      skipped: {_line(outcome.skip_reason)}")
+        elif outcome.status == "inconclusive" and not verbose:
+            # not a pass: what could not be judged, and what would judge it, in the default output
+            remedies = set()
+            for f in (f for f in result.findings if f.inconclusive):
+                out.append(f"      ?? {_line(f.message)}")
+                if f.remedy not in remedies:  # the same remedy once per check
+                    out.append(f"         {_line(f.remedy)}")
+                    remedies.add(f.remedy)
         elif isinstance(result, GradientCheckResult):
             if verbose or not result.passed:
                 out.extend("      " + line if line else "" for line in

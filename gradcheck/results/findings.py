@@ -125,6 +125,18 @@ class Finding:
         """True when this finding makes a check fail."""
         return self.severity == "error"
 
+    @property
+    def inconclusive(self) -> bool:
+        """True when this finding says something decisive could not be judged: a warning whose
+        ``data["inconclusive"]`` says what would let it judge (float64, a larger batch, a larger
+        step). A check with one, and no failure, is inconclusive: neither passed nor failed."""
+        return self.severity == "warning" and bool(self.data.get("inconclusive"))
+
+    @property
+    def remedy(self) -> str:
+        """What would let an inconclusive finding judge (empty for any other finding)."""
+        return str(self.data.get("inconclusive") or "") if self.inconclusive else ""
+
     def demoted(self) -> Finding:
         """The same finding as a warning: what it says stands, but it fails nothing."""
         return replace(self, severity="warning")

@@ -125,10 +125,18 @@ class ParamReport:
         return list(dict.fromkeys(f.kind for f in self.findings if f.is_failure))
 
     @property
+    def inconclusive(self) -> bool:
+        """True when nothing fails this parameter but a finding says it could not be judged
+        (none of its entries rise above the loss's rounding, say): neither a pass nor a failure."""
+        return self.passed and any(f.inconclusive for f in self.findings)
+
+    @property
     def verdict(self) -> str:
-        """"pass", "FAIL (scale)" (the kinds that failed it), or "unchecked"."""
+        """"pass", "FAIL (scale)" (the kinds that failed it), "not judged" or "unchecked"."""
         if not self.passed:
             return f"FAIL ({', '.join(self.failing_kinds)})"
+        if self.inconclusive:
+            return "not judged"
         return "unchecked" if self.tier == "unchecked" else "pass"
 
     # -- the only ways a report changes after it is made ---------------------------------------
@@ -235,6 +243,8 @@ class GradientCheckResult:
     n_loss_evals: int
     check_findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The dtype the loss computes in, as measured (it sets the tolerance); "" when unknown.
+    precision: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -251,6 +261,18 @@ class GradientCheckResult:
     @property
     def passed(self) -> bool:
         return not self.failed and not any(f.is_failure for f in self.check_findings)
+
+    @property
+    def undecided(self) -> list[str]:
+        """Subjects that could not be judged (parameters, or the loss as a whole), each once."""
+        names = [p.name for p in self.params if p.inconclusive]
+        names += [f.subject for f in self.check_findings if f.inconclusive]
+        return list(dict.fromkeys(names))
+
+    @property
+    def inconclusive(self) -> bool:
+        """Nothing failed, but something decisive could not be judged (see :attr:`undecided`)."""
+        return self.passed and bool(self.undecided)
 
     def note(self, text: str) -> None:
         """Add a note about the whole check (how it was done, what was not used and why)."""
@@ -272,12 +294,14 @@ class GradientCheckResult:
             "kind": "gradient_check",
             "passed": self.passed,
             "failed": self.failed,
+            "inconclusive": self.undecided,
             "mode": self.mode,
             "method": self.method,
             "seed": self.seed,
             "rtol": self.rtol,
             "atol": self.atol,
             "dtype": self.dtype,
+            "precision": self.precision or self.dtype,
             "n_loss_evals": self.n_loss_evals,
             "params": [p.to_dict() for p in self.params],
             "findings": [f.to_dict() for f in self.findings],
@@ -294,7 +318,7 @@ class GradientCheckResult:
         return cls(params=params, mode=data["mode"], method=data["method"], seed=data["seed"],
                    rtol=data["rtol"], atol=data["atol"], dtype=data["dtype"],
                    n_loss_evals=data["n_loss_evals"], check_findings=whole,
-                   notes=list(data.get("notes", [])))
+                   notes=list(data.get("notes", [])), precision=data.get("precision") or "")
 
     def __str__(self) -> str:
         return _text(self)
@@ -328,9 +352,20 @@ class ProbeResult:
     def passed(self) -> bool:
         return not any(f.is_failure for f in self.findings)
 
+    @property
+    def inconclusive(self) -> bool:
+        """Nothing failed, but a finding says the probe could not decide (see
+        :attr:`gradcheck.results.findings.Finding.inconclusive`)."""
+        return self.passed and not self.skipped and any(f.inconclusive for f in self.findings)
+
+    @property
+    def undecided(self) -> list[str]:
+        return [self.subject] if self.inconclusive else []
+
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
             "name": self.name, "subject": self.subject, "passed": self.passed,
+            "inconclusive": self.inconclusive,
             "findings": [f.to_dict() for f in self.findings], "series": self.series,
             "breaking_magnitude": self.breaking_magnitude, "skipped": self.skipped,
         })
@@ -348,8 +383,9 @@ class ProbeResult:
 
 
 #: What a suite's check can be: it ran and passed, ran and failed, could not run (an error),
-#: or does not apply to this target (skipped, with the reason).
-STATUSES = ("passed", "failed", "error", "skipped")
+#: does not apply to this target (skipped, with the reason), or ran but could not judge
+#: something decisive (inconclusive, with what would let it judge).
+STATUSES = ("passed", "failed", "error", "skipped", "inconclusive")
 #: What a check is about: the network's gradients, one layer's, a stability probe, or the target
 #: as a whole (it could not be loaded, or its worker ended without a result).
 GROUPS = ("gradients", "probes", "target")
@@ -368,8 +404,10 @@ class CheckOutcome:
     description : str
         What the check does, in a few words.
     status : str
-        ``"passed"``, ``"failed"``, ``"error"`` (the check could not run; see ``error``) or
-        ``"skipped"`` (it does not apply to this target; see :attr:`skip_reason`).
+        ``"passed"``, ``"failed"``, ``"error"`` (the check could not run; see ``error``),
+        ``"skipped"`` (it does not apply to this target; see :attr:`skip_reason`) or
+        ``"inconclusive"`` (it ran, nothing failed, but something decisive could not be judged;
+        see :attr:`undecided_reason`).
     result : GradientCheckResult, ProbeResult or None
         None when the check could not run.
     error : str or None
@@ -399,11 +437,16 @@ class CheckOutcome:
     @classmethod
     def of(cls, name: str, group: str, description: str, result, *, subject: str = "") -> CheckOutcome:
         """The outcome of a check that ran: its status read from ``result`` (the one place that
-        does): failed when a finding fails it, skipped when it could not judge, else passed."""
+        does): failed when a finding fails it, skipped when it does not apply, inconclusive when
+        something decisive could not be judged, else passed."""
         if not result.passed:
             status = "failed"
+        elif getattr(result, "skipped", None):
+            status = "skipped"
+        elif getattr(result, "inconclusive", False):
+            status = "inconclusive"
         else:
-            status = "skipped" if getattr(result, "skipped", None) else "passed"
+            status = "passed"
         return cls(name, group, description, status, result, subject=subject)
 
     @classmethod
@@ -416,8 +459,20 @@ class CheckOutcome:
 
     @property
     def passed(self) -> bool:
-        """True unless the check failed or could not run: a skipped check is not a failure."""
-        return self.status in ("passed", "skipped")
+        """True unless the check failed or could not run: a skipped or inconclusive check is not
+        a failure."""
+        return self.status in ("passed", "skipped", "inconclusive")
+
+    @property
+    def undecided_reason(self) -> str | None:
+        """What an inconclusive check could not judge and what would let it judge, in one
+        sentence; None for any other status."""
+        if self.status != "inconclusive" or self.result is None:
+            return None
+        first = next((f for f in self.result.findings if f.inconclusive), None)
+        if first is None:
+            return "something could not be judged"
+        return f"{first.text}; {first.remedy}"
 
     @property
     def skip_reason(self) -> str | None:

@@ -10,11 +10,15 @@ that could not run.
 Statuses, and the exit code each gives:
 
 - ``passed`` (0): every check ran and passed, or did not apply (skipped, with the reason);
-- ``failed`` (1): a check found a bug; it stands whatever else could not run;
-- ``not_checked`` (2): no check failed, but one or more could not run, so nothing was shown.
+- ``failed`` (1): a check found a bug; it stands whatever else could not run or judge;
+- ``not_checked`` (2): no check failed, but one or more could not run, so nothing was shown;
+- ``inconclusive`` (3): every check ran and none failed, but one or more could not judge
+  something decisive (a parameter whose gradients are all below the loss's rounding, say): the
+  headline names what, and what would let it judge (float64, a larger batch, a larger step).
 
 Over several targets a target that could not be checked is never hidden behind another's failure:
-the run is ``not_checked`` when any target is, else ``failed`` when any failed.
+the run is ``not_checked`` when any target is, else ``failed`` when any failed, else
+``inconclusive`` when any could not judge.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from typing import Any
 from gradcheck.text import printable
 
 #: Status -> exit code of the command line.
-EXIT_CODES = {"passed": 0, "failed": 1, "not_checked": 2}
+EXIT_CODES = {"passed": 0, "failed": 1, "not_checked": 2, "inconclusive": 3}
 #: Status -> the word a headline starts with.
-WORDS = {"passed": "PASSED", "failed": "FAILED", "not_checked": "COULD NOT CHECK"}
+WORDS = {"passed": "PASSED", "failed": "FAILED", "not_checked": "COULD NOT CHECK",
+         "inconclusive": "INCONCLUSIVE"}
 #: Status -> how a row of several targets says it.
-LABELS = {"passed": "passed", "failed": "failed", "not_checked": "not checked"}
+LABELS = {"passed": "passed", "failed": "failed", "not_checked": "not checked",
+          "inconclusive": "inconclusive"}
 
 #: Finding kinds that stop a gradient check before any comparison, with how its last line starts
 #: and the sentence that says why (``{subjects}`` lists the findings' subjects); looked up in
@@ -54,7 +60,8 @@ class Verdict:
     Attributes
     ----------
     status : str
-        ``"passed"``, ``"failed"`` or ``"not_checked"`` (see the module's docstring).
+        ``"passed"``, ``"failed"``, ``"not_checked"`` or ``"inconclusive"`` (see the module's
+        docstring).
     headline : str
         One line, e.g. ``"FAILED: wrong gradient for b2 (check_gradients_batch20,
         check_gradients_batch_missing_classes); 1 of 6 stability probes failed: learning rate"``.
@@ -69,6 +76,9 @@ class Verdict:
         Checks that do not apply to this target.
     failing_kinds : tuple of str
         Kinds of the findings that fail it, each once.
+    undecided : tuple of str
+        What could not be judged: parameters (prefixed with the layer, as ``wrong_gradients``)
+        and probe subjects, each once; a run over several targets lists the targets.
     """
 
     status: str
@@ -79,6 +89,7 @@ class Verdict:
     skipped: tuple[str, ...] = ()
     failing_kinds: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
+    undecided: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> int:
@@ -86,12 +97,13 @@ class Verdict:
 
     @property
     def word(self) -> str:
-        """``PASSED``, ``FAILED`` or ``COULD NOT CHECK``."""
+        """``PASSED``, ``FAILED``, ``COULD NOT CHECK`` or ``INCONCLUSIVE``."""
         return WORDS[self.status]
 
     @property
     def label(self) -> str:
-        """``passed``, ``failed`` or ``not checked``: a target's verdict in a row of several."""
+        """``passed``, ``failed``, ``not checked`` or ``inconclusive``: a target's verdict in a
+        row of several."""
         return LABELS[self.status]
 
     @property
@@ -104,7 +116,7 @@ class Verdict:
                 "wrong_gradients": list(self.wrong_gradients),
                 "failing_probes": list(self.failing_probes), "not_run": list(self.not_run),
                 "skipped": list(self.skipped), "failing_kinds": list(self.failing_kinds),
-                "counts": dict(self.counts)}
+                "inconclusive": list(self.undecided), "counts": dict(self.counts)}
 
 
 def _plural(n: int, word: str) -> str:
@@ -118,7 +130,8 @@ def _names(names) -> str:
 def _unfair(findings) -> tuple[str, str] | None:
     """(how the line starts, why) for a gradient check stopped before any comparison, else None."""
     for kind, (start, sentence) in UNFAIR.items():
-        of_kind = [f for f in findings if f.kind == kind]
+        # handed-out gradient arrays overwritten later are the network's bug, not an unfair check
+        of_kind = [f for f in findings if f.kind == kind and not f.data.get("handed_out")]
         if of_kind:
             data = of_kind[0].data
             number = lambda v: "?" if v is None else f"{float(v)!r}"  # noqa: E731
@@ -131,18 +144,34 @@ def _unfair(findings) -> tuple[str, str] | None:
 #: Finding kind -> the few words a suite's headline gives a gradient check it stopped.
 STOPPED = {"nondeterministic": "the loss is not repeatable", "mutation": "the code moves {subjects}",
            "exception": "the gradients raised"}
+#: How a headline says gradient arrays were overwritten after they were handed out.
+HANDED_OUT = "the gradient arrays returned for {subjects} change when the loss runs again"
 
 
 def _stopped_phrase(failures) -> str:
+    handed_out = [f for f in failures if f.data.get("handed_out")]
+    if handed_out and len(handed_out) == len(failures):
+        return HANDED_OUT.format(subjects=_names(dict.fromkeys(f.subject for f in handed_out)))
     for kind, phrase in STOPPED.items():
-        of_kind = [f for f in failures if f.kind == kind]
+        of_kind = [f for f in failures if f.kind == kind and not f.data.get("handed_out")]
         if of_kind:
             return phrase.format(subjects=_names(dict.fromkeys(f.subject for f in of_kind)))
     return "the gradient check failed on " + _names(dict.fromkeys(f.subject for f in failures))
 
 
+def _remedy(findings) -> str:
+    """What would let the inconclusive ``findings`` judge: the first one's remedy."""
+    return next((f.remedy for f in findings if f.inconclusive), "")
+
+
 def gradient_verdict(result) -> str:
     """The last line of one gradient check's text, e.g. ``"FAILED: wrong gradient for W1"``."""
+    if result.passed and result.inconclusive:
+        undecided = result.undecided
+        judged = len(result.params) - sum(p.name in undecided for p in result.params)
+        return (f"INCONCLUSIVE: could not judge {_names(undecided)} ({judged} of "
+                f"{_plural(len(result.params), 'parameter')} agree with finite differences); "
+                f"{_remedy(result.findings)}")
     if result.passed:
         return f"PASSED: all {len(result.params)} parameters agree with finite differences"
     unfair = _unfair([f for f in result.findings if f.is_failure])
@@ -150,6 +179,9 @@ def gradient_verdict(result) -> str:
         return f"{unfair[0]}: {unfair[1]}"
     if result.failed:
         return f"FAILED: wrong gradient for {_names(result.failed)}"
+    handed_out = [f for f in result.check_findings if f.is_failure and f.data.get("handed_out")]
+    if handed_out:
+        return "FAILED: " + HANDED_OUT.format(subjects=_names(dict.fromkeys(f.subject for f in handed_out)))
     whole = [printable(f.subject) for f in result.check_findings if f.is_failure]
     kinds = ", ".join(dict.fromkeys(f.kind for f in result.check_findings if f.is_failure))
     return f"FAILED: {', '.join(whole) or 'the check'}" + (f": {kinds}" if kinds else "")
@@ -168,11 +200,20 @@ def suite_verdict(suite) -> Verdict:
     probes: list[str] = []
     whole: list[str] = []  # gradient checks that failed on no parameter (unfair, or whole-check)
     not_run, skipped, kinds = [], [], []
+    undecided: dict[str, list[str]] = {}  # subject -> checks that could not judge it
+    remedies: list[str] = []
     for outcome in suite.outcomes:
         if outcome.status == "skipped":
             skipped.append(outcome.name)
         elif outcome.status == "error":
             not_run.append(outcome.name)
+        elif outcome.status == "inconclusive":
+            result = outcome.result
+            subjects = ([_qualified(outcome, s) for s in result.undecided]
+                        if outcome.group == "gradients" else [result.subject or outcome.name])
+            for subject in subjects:
+                undecided.setdefault(subject, []).append(outcome.name)
+            remedies.append(_remedy(result.findings))
         elif outcome.status == "failed":
             result = outcome.result
             kinds += [f.kind for f in result.findings if f.is_failure]
@@ -205,7 +246,13 @@ def suite_verdict(suite) -> Verdict:
         error = printable((first.error or "").splitlines()[0] if first.error else "an error")
         parts.append(f"{_plural(len(not_run), 'check')} could not run ({not_run[0]}: {error}"
                      + (f"; also {', '.join(not_run[1:])}" if len(not_run) > 1 else "") + ")")
-    status = "failed" if (wrong or whole or probes) else "not_checked" if not_run else "passed"
+    if undecided:
+        checks = list(dict.fromkeys(c for cs in undecided.values() for c in cs))
+        remedy = next((r for r in remedies if r), "")
+        parts.append(f"could not judge {_names(undecided)} ({', '.join(checks)})"
+                     + (f": {remedy}" if remedy else ""))
+    status = ("failed" if (wrong or whole or probes) else "not_checked" if not_run
+              else "inconclusive" if undecided else "passed")
     if not n:
         status, parts = "not_checked", ["no check was run"]
     if status == "passed":
@@ -214,23 +261,28 @@ def suite_verdict(suite) -> Verdict:
         parts = [f"{head} of {printable(suite.target)}"
                  + (f", {len(skipped)} skipped: {', '.join(skipped)}" if skipped else "")]
     counts = {"checks": n, "failed": sum(o.status == "failed" for o in suite.outcomes),
-              "not_run": len(not_run), "skipped": len(skipped)}
+              "not_run": len(not_run), "skipped": len(skipped),
+              "inconclusive": sum(o.status == "inconclusive" for o in suite.outcomes)}
     return Verdict(status, f"{WORDS[status]}: " + "; ".join(parts), tuple(wrong), tuple(probes),
-                   tuple(not_run), tuple(skipped), tuple(dict.fromkeys(kinds)), counts)
+                   tuple(not_run), tuple(skipped), tuple(dict.fromkeys(kinds)), counts,
+                   undecided=tuple(undecided))
 
 
 def _targets_verdict(suite) -> Verdict:
     verdicts = [child.verdict for child in suite.targets]
     by = {status: [child.target for child, v in zip(suite.targets, verdicts) if v.status == status]
           for status in EXIT_CODES}
-    status = "not_checked" if by["not_checked"] else "failed" if by["failed"] else "passed"
+    status = ("not_checked" if by["not_checked"] else "failed" if by["failed"]
+              else "inconclusive" if by["inconclusive"] else "passed")
     n = len(suite.targets)
     headline = (f"{WORDS[status]}: {_plural(n, 'target')}: {len(by['passed'])} passed, "
-                f"{len(by['failed'])} failed, {len(by['not_checked'])} could not be checked")
+                f"{len(by['failed'])} failed, {len(by['not_checked'])} could not be checked"
+                + (f", {len(by['inconclusive'])} inconclusive" if by["inconclusive"] else ""))
     kinds = tuple(dict.fromkeys(k for v in verdicts for k in v.failing_kinds))
     return Verdict(status, headline, (), (), tuple(by["not_checked"]), (), kinds,
                    {"targets": n, "passed": len(by["passed"]), "failed": len(by["failed"]),
-                    "not_checked": len(by["not_checked"])})
+                    "not_checked": len(by["not_checked"]), "inconclusive": len(by["inconclusive"])},
+                   undecided=tuple(by["inconclusive"]))
 
 
 __all__ = ["EXIT_CODES", "UNFAIR", "Verdict", "gradient_verdict", "suite_verdict"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gradcheck.errors import UserCodeError
+from gradcheck.errors import GradcheckError, UserCodeError
 from gradcheck.results.findings import Finding
 
 #: Frames in these packages are ours or numpy's, never the line a user should look at.
@@ -166,11 +166,16 @@ def call_user(function: Callable, *args: Any, call: str, during: Callable[[], st
     ``"gradients"``, ``"forward"``...), the user's file and line, and ``during()`` (which call it
     was, asked only when it raised). A ``sys.exit()`` (SystemExit) in the user's code becomes one
     too: a check never ends the process with the exit status the user's code chose.
-    KeyboardInterrupt and other non-Exception errors propagate unchanged.
+    KeyboardInterrupt and other non-Exception errors propagate unchanged, and so does a
+    :class:`~gradcheck.errors.GradcheckError`: an adapter saying the code does not fit the
+    protocol (a loss object with no way to compute the loss) is a target gradcheck could not
+    check, never a failure of the network, in every command.
     """
     try:
         return function(*args)
     except UserCodeCrash:  # already located, by a guarded call inside this one
+        raise
+    except GradcheckError:  # the adapter's own verdict on the target: could not check
         raise
     except SystemExit as exc:
         raise UserCodeCrash(describe_exit(exc, call), during=during() if during else "") from exc

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from gradcheck import InvalidArgumentError, ProtocolError, adapters, check_gradients
+from gradcheck.engine import check_target_gradients
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BOOK = runpy.run_path(str(EXAMPLES / "_book_model_style.py"))
@@ -139,10 +140,20 @@ def test_model_loss_includes_the_regularisation_held_on_the_layers():
     assert sorted(check(forgetful, X, y).failed) == ["W1", "W2"]
 
 
-def test_regularisation_without_a_way_to_add_it_to_the_loss_is_one_line():
+def test_regularisation_no_loss_adds_is_checked_anyway_and_named_in_the_codes_words():
+    """Layers holding L2 strengths whose backward adds 2 * l2 * W, handed over with a loss that
+    has no regularisation loss: not refused; the check says the backward adds a term the loss
+    does not contain, where the strength is held."""
     model = BOOK["build"]()
-    with pytest.raises(ProtocolError, match=r"layers\[0\]\.weight_regularizer_l2 = 0\.01.*regularization="):
-        adapters.layer_objects(model.layers, model.loss)
+    target = adapters.layer_objects(model.layers, model.loss)
+    assert ("W1", "l2", 0.01, "layers[0].weight_regularizer_l2") in target.penalties
+    assert ("b1", "l2", 0.01, "layers[0].bias_regularizer_l2") in target.penalties
+    X, y = batch(20, 8, 0)
+    result = check_target_gradients(target, X, y)
+    assert sorted(result.failed) == ["W1", "W2"]  # b1 starts at 0, so does its L2 gradient
+    message = result["W1"].findings[0].message
+    assert "your backward adds 2·0.01·W1" in message and "that your loss does not contain" in message
+    assert "layers[0].weight_regularizer_l2 = 0.01" in message
 
 
 @pytest.mark.parametrize(("make", "words"), [

@@ -4,6 +4,7 @@ entries never written, one-row biases, arrays the loss does not read, reused buf
 import numpy as np
 
 from gradcheck import check_gradients
+from gradcheck.results.verdict import gradient_verdict
 
 
 class Softmax:
@@ -111,7 +112,7 @@ def test_parameters_that_are_copies_are_not_the_arrays_the_loss_reads():
     assert "not the arrays your loss reads" in finding.message and finding.data["not_read"]
 
 
-def test_gradient_buffers_overwritten_by_the_next_call_are_a_mutation_warning():
+def test_gradient_buffers_the_next_forward_zeroes_fail_as_a_mutation_of_those_parameters():
     net = Softmax()
     buffer = {"W": np.zeros((4, 3)), "b": np.zeros((1, 3))}
 
@@ -127,6 +128,11 @@ def test_gradient_buffers_overwritten_by_the_next_call_are_a_mutation_warning():
         return buffer
 
     result = check_gradients(loss, {"W": net.W, "b": net.b}, grads)
-    assert result.passed  # the values were right when returned
-    [warning] = [f for f in result.findings if f.kind == "mutation"]
-    assert warning.subject == "W" and warning.severity == "warning"
+    assert not result.passed
+    [failure] = [f for f in result.findings if f.kind == "mutation"]
+    assert failure.subject == "W" and failure.is_failure and failure.data["zeroed"]
+    assert "zeroed it in place" in failure.message
+    # the values were right when returned: no parameter is called wrong
+    assert all(report.passed for report in result.params)
+    assert gradient_verdict(result) == ("FAILED: the gradient arrays returned for W change when the "
+                                        "loss runs again")

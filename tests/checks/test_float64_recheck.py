@@ -30,6 +30,15 @@ def _buggy(target, name, change):
     return target
 
 
+def _tinier_net():
+    """The tanh network with weights around 1e-5: its gradients (about 1e-6) sit below what even
+    the measured rounding of its float32 loss lets a difference resolve."""
+    target, params = _tanh_net()
+    for name in ("W1", "W2"):
+        params[name] *= np.float32(1e-2)
+    return target, params
+
+
 def _precision(result, severity):
     return [f for f in result.findings if f.kind == "precision" and f.severity == severity]
 
@@ -63,15 +72,30 @@ def test_a_bug_float32_cannot_see_is_found_on_the_float64_copy(name, change, kin
 
 
 def test_without_a_target_to_copy_the_check_says_what_it_could_not_judge():
-    target, params = _tanh_net()
+    target, params = _tinier_net()
     X, y = _batch(32)
     result = check_gradients(lambda: target.loss(X, y), params,
                              lambda: {k: -g for k, g in target.gradients(X, y).items()})
-    # a sign error everywhere, invisible in float32: not a false pass, a warning per parameter
+    # a sign error everywhere, invisible in float32: not a false pass, an inconclusive result
     warned = {f.subject for f in _precision(result, "warning")}
     assert {"W1", "W2"} <= warned
     message = next(f.message for f in _precision(result, "warning") if f.subject == "W1")
     assert "none of its 80 entries could be judged in float32" in message
+    assert result["W1"].inconclusive and result["W2"].inconclusive
+    assert result["W1"].verdict == "not judged"
+    remedy = next(f.remedy for f in result["W1"].findings if f.inconclusive)
+    assert "float64 would judge them" in remedy
+
+
+def test_a_sign_error_of_gradients_above_the_measured_rounding_fails_in_float32_alone():
+    """Weights around 1e-3 give gradients around 1e-4: below the float32 model's rounding bound,
+    above the loss's measured rounding, so float32 judges them without a copy."""
+    target, params = _tanh_net()
+    X, y = _batch(32)
+    result = check_gradients(lambda: target.loss(X, y), params,
+                             lambda: {k: -g for k, g in target.gradients(X, y).items()})
+    assert sorted(result.failed) == ["W1", "W2", "b1", "b2"]
+    assert {f.kind for f in result.findings if f.is_failure} == {"sign"}
 
 
 def test_a_tolerance_given_by_the_caller_is_respected():
@@ -91,11 +115,20 @@ def test_a_float64_network_has_nothing_hidden():
     assert not [f for f in result.findings if f.kind == "precision"]
 
 
+class _Sealed:
+    """Arrays held where no copy reaches: an object without a ``__dict__``."""
+
+    __slots__ = ("params",)
+
+    def __init__(self, params):
+        self.params = params
+
+
 def test_a_copy_whose_loss_reads_other_arrays_is_not_used():
-    target, params = _tanh_net()
-    outer = params  # the loss reads these, not the adapter's (copied) dict
+    target, params = _tinier_net()
+    outer = _Sealed(dict(params))  # the loss reads these, which neither a copy nor a swap reaches
     inner_output = target._output
-    target._output = lambda p, X: inner_output(outer, X)
+    target._output = lambda p, X: inner_output(outer.params, X)
     X, y = _batch(32)
     result = check_target_gradients(target, X, y)
     assert result.passed  # nothing judged is not a failure...
@@ -177,7 +210,7 @@ def test_a_recheck_the_time_guard_refuses_leaves_the_float32_result_and_says_why
         raise CheckTooSlowError("mode", "'full' would take about 3 min, over max_seconds=60.")
 
     monkeypatch.setattr(recheck, "check_gradients", too_slow)
-    target, _ = _tanh_net()
+    target, _ = _tinier_net()
     X, y = _batch(32)
     result = check_target_gradients(target, X, y)
     assert result.passed
@@ -227,3 +260,31 @@ def test_a_float32_disagreement_the_float64_copy_does_not_share_is_a_warning():
     warned = [f for f in result["W"].findings if f.severity == "warning"]
     info = [f.message for f in result["W"].findings if f.kind == "precision"]
     assert warned and any("float64 copy" in m and "not the formula" in m for m in info), info
+
+
+def test_a_parameter_the_loss_never_reads_does_not_discard_the_copy():
+    """The bug's own symptom (the forward forgets b2, its gradient does not) is the network's in
+    both precisions: the copy still judges the rest."""
+    target, params = _tinier_net()
+    inner = target._output
+
+    def forgets_b2(p, X):
+        return inner({**p, "b2": np.zeros_like(p["b2"])}, X)
+
+    target._output = forgets_b2
+    X, y = _batch(32)
+    result = check_target_gradients(target, X, y)
+    assert result.failed == ["b2"], str(result)
+    assert any("checked again on a float64 copy" in note for note in result.notes), result.notes
+    assert not result["W1"].inconclusive  # judged on the copy
+
+
+def test_without_a_copy_the_note_says_why_even_when_everything_was_judged():
+    from tests.corpus.book_program import book_float32_program
+    from tests.corpus.networks import batch
+
+    X, y = batch(8, 3, np.float32)
+    result = check_target_gradients(book_float32_program(3, np.float32, X, y), X, y)
+    assert result.passed
+    why = next(note for note in result.notes if "no float64 copy" in note)
+    assert "the code casts them" in why

@@ -100,7 +100,16 @@ CORRECT = [
     # conv and pool layer objects keeping dW, db
     ShapeConfig("conv_pool", {"seed": 0}),
     ShapeConfig("conv_pool", {"seed": 1, "size": 7, "channels": 2, "filters": 2, "stride": 2}),
+    # float32 weights whose loss computes in float64: one-hot inputs made by np.zeros (float64),
+    # and attention dividing by np.sqrt(d_head) as NumPy returns it (a float64 scalar)
+    ShapeConfig("char_rnn", {"seed": 2, "inputs": "float64"}, dtypes=(np.float32,),
+                note="float32 weights, float64 inputs: the loss computes in float64 along most"),
+    ShapeConfig("transformer", {"seed": 2, "upcast": True}, dtypes=(np.float32,),
+                note="float32 weights, float64 from the attention scores on"),
 ]
+
+#: What makes a module's float32 build compute its loss in float64 (the builder's keywords).
+UPCAST = {"char_rnn": {"inputs": "float64"}, "transformer": {"upcast": True}}
 
 
 def _bug(module, name, kwargs, wrong, cause, words, data=None):

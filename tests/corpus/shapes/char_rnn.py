@@ -25,6 +25,9 @@ DTYPE = globals().get("DTYPE", np.float64)
 HIDDEN = globals().get("HIDDEN", 8)
 VOCAB = globals().get("VOCAB", 6)
 BUG = globals().get("BUG", None)
+# The one-hot inputs' dtype: float64 (np.zeros' default) upcasts a float32 network's whole forward,
+# so its loss computes in float64 while its parameters stay float32.
+INPUT_DTYPE = globals().get("INPUT_DTYPE", DTYPE)
 
 BUG_NAMES = (
     "missing_dhnext",
@@ -58,7 +61,7 @@ def lossFun(inputs, targets, hprev):
     probs = {}
     loss = 0.0
     for t in range(len(inputs)):
-        x = np.zeros((vocab_size, 1), dtype=DTYPE)
+        x = np.zeros((vocab_size, 1), dtype=INPUT_DTYPE)
         x[inputs[t]] = 1
         xs.append(x)
         pre[t] = Wxh @ x + Whh @ hs[t - 1] + bh
@@ -117,11 +120,13 @@ def sample(h, seed_ix, n, rng=None):
     return out
 
 
-def load(seed=0, dtype=np.float64, hidden=8, vocab=6, bug=None):
-    """A fresh module object running this file's source with its own globals."""
+def load(seed=0, dtype=np.float64, hidden=8, vocab=6, bug=None, inputs=None):
+    """A fresh module object running this file's source with its own globals; ``inputs`` is the
+    one-hot inputs' dtype (default ``dtype``)."""
     path = Path(__file__)
     module = types.ModuleType(f"char_rnn_instance_{seed}_{hidden}_{vocab}")
     module.__file__ = str(path)
-    module.__dict__.update(SEED=seed, DTYPE=np.dtype(dtype).type, HIDDEN=hidden, VOCAB=vocab, BUG=bug)
+    module.__dict__.update(SEED=seed, DTYPE=np.dtype(dtype).type, HIDDEN=hidden, VOCAB=vocab, BUG=bug,
+                           INPUT_DTYPE=np.dtype(inputs or dtype).type)
     exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
     return module

@@ -225,6 +225,29 @@ def make(module_name: str, builder_kwargs: dict, data: dict | None = None) -> Ta
     return _MAKERS[module_name](dict(builder_kwargs), dict(data or {}))
 
 
+class ProtocolTarget:
+    """A harness target behind gradcheck's target protocol (``params``, ``loss(X, y)``,
+    ``gradients(X, y)``), its batch fixed inside it: ``X`` and ``y`` are ignored. Checked with
+    ``check_target_gradients``, a float32 build is judged again on a float64 copy of itself, and
+    its state (a char RNN's module globals, the arrays its closures hold) is widened for the copy."""
+
+    layout = "rows"
+
+    def __init__(self, target: Target):
+        self._target = target
+        self.params = target.params
+
+    def loss(self, X, y):
+        return self._target.loss()
+
+    def gradients(self, X, y):
+        return self._target.grads()
+
+
+#: The batch a :class:`ProtocolTarget` is checked on: it has its own, so this is a placeholder.
+PLACEHOLDER_BATCH = (np.zeros((1, 1)), np.zeros(1, dtype=int))
+
+
 _ENTRY_BUG = object()
 
 

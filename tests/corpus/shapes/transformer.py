@@ -98,12 +98,18 @@ def causal_mask(T):
     return np.tril(np.ones((T, T), dtype=bool))
 
 
-def attention(h, p, n_heads):
+def _scale(dh, dtype, upcast):
+    """sqrt(d_head) in the activations' dtype, or as NumPy gives it (a float64 scalar, which
+    makes every later product float64: the code that forgets the cast)."""
+    return np.sqrt(dh) if upcast else np.sqrt(dh).astype(dtype)
+
+
+def attention(h, p, n_heads, upcast=False):
     B, T, d = h.shape
     dh = d // n_heads
     q, k, v = np.einsum("btd,kde->kbte", h, p["Wqkv"])
     qh, kh, vh = (a.reshape(B, T, n_heads, dh) for a in (q, k, v))
-    scores = np.einsum("bqhe,bkhe->bhqk", qh, kh) / np.sqrt(dh).astype(h.dtype)
+    scores = np.einsum("bqhe,bkhe->bhqk", qh, kh) / _scale(dh, h.dtype, upcast)
     mask = causal_mask(T)
     att = softmax(np.where(mask, scores, -np.inf))
     o = np.einsum("bhqk,bkhe->bqhe", att, vh).reshape(B, T, d)
@@ -111,7 +117,7 @@ def attention(h, p, n_heads):
     return y, {"h": h, "qh": qh, "kh": kh, "vh": vh, "scores": scores, "mask": mask, "o": o}
 
 
-def attention_backward(dy, cache, p, n_heads, bug=None):
+def attention_backward(dy, cache, p, n_heads, bug=None, upcast=False):
     h, qh, kh, vh, o = cache["h"], cache["qh"], cache["kh"], cache["vh"], cache["o"]
     B, T, d = h.shape
     dh = d // n_heads
@@ -128,7 +134,7 @@ def attention_backward(dy, cache, p, n_heads, bug=None):
         dscores = datt * att * (1 - att)
     else:
         dscores = att * (datt - np.sum(datt * att, axis=-1, keepdims=True))
-    dscores = dscores / np.sqrt(dh).astype(h.dtype)
+    dscores = dscores / _scale(dh, h.dtype, upcast)
     dqh = np.einsum("bhqk,bkhe->bqhe", dscores, kh)
     dkh = np.einsum("bhqk,bqhe->bkhe", dscores, qh)
     dqkv = np.stack([dqh.reshape(B, T, d), dkh.reshape(B, T, d), dvh.reshape(B, T, d)])
@@ -153,21 +159,21 @@ def mlp_backward(dy, cache, p):
     return dpre @ p["W1"].T, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
-def block_forward(x, p, n_heads):
+def block_forward(x, p, n_heads, upcast=False):
     h1, ln1 = layer_norm(x, p["ln1"]["g"], p["ln1"]["b"])
-    a, attn = attention(h1, p["attn"], n_heads)
+    a, attn = attention(h1, p["attn"], n_heads, upcast)
     x1 = x + a
     h2, ln2 = layer_norm(x1, p["ln2"]["g"], p["ln2"]["b"])
     m, mlp_cache = mlp(h2, p["mlp"])
     return x1 + m, {"ln1": ln1, "attn": attn, "ln2": ln2, "mlp": mlp_cache}
 
 
-def block_backward(dx2, cache, p, n_heads, bug=None):
+def block_backward(dx2, cache, p, n_heads, bug=None, upcast=False):
     grads = {}
     dh2, grads["mlp"] = mlp_backward(dx2, cache["mlp"], p["mlp"])
     dx1_branch, grads["ln2"] = layer_norm_backward(dh2, cache["ln2"], bug)
     dx1 = dx2 + dx1_branch
-    dh1, grads["attn"] = attention_backward(dx1, cache["attn"], p["attn"], n_heads, bug)
+    dh1, grads["attn"] = attention_backward(dx1, cache["attn"], p["attn"], n_heads, bug, upcast)
     dx_branch, grads["ln1"] = layer_norm_backward(dh1, cache["ln1"], bug)
     if bug == "residual_branch_missing":
         dx = dx_branch
@@ -177,7 +183,7 @@ def block_backward(dx2, cache, p, n_heads, bug=None):
 
 
 # -- the model ------------------------------------------------------------------------------------
-def forward(params, tokens, n_heads=2):
+def forward(params, tokens, n_heads=2, upcast=False):
     tokens = np.asarray(tokens)
     if tokens.ndim == 1:
         tokens = tokens[None, :]
@@ -186,12 +192,12 @@ def forward(params, tokens, n_heads=2):
     x = params["embed"][tokens] + params["pos"][positions]
     caches = []
     for p in params["blocks"]:
-        x, cache = block_forward(x, p, n_heads)
+        x, cache = block_forward(x, p, n_heads, upcast)
         caches.append(cache)
     hf, ln_f = layer_norm(x, params["ln_f"]["g"], params["ln_f"]["b"])
     logits = np.einsum("btd,vd->btv", hf, params["embed"])  # tied: the embedding again
     ctx = {"params": params, "tokens": tokens, "positions": positions, "blocks": caches,
-           "ln_f": ln_f, "hf": hf, "n_heads": n_heads}
+           "ln_f": ln_f, "hf": hf, "n_heads": n_heads, "upcast": upcast}
     return ctx, logits
 
 
@@ -220,7 +226,8 @@ def backward(ctx, dlogits, bug=None):
     dx, grads["ln_f"] = layer_norm_backward(dhf, ctx["ln_f"], bug)
     block_grads = [None] * len(params["blocks"])
     for i in reversed(range(len(params["blocks"]))):
-        dx, block_grads[i] = block_backward(dx, ctx["blocks"][i], params["blocks"][i], n_heads, bug)
+        dx, block_grads[i] = block_backward(dx, ctx["blocks"][i], params["blocks"][i], n_heads, bug,
+                                            ctx.get("upcast", False))
     grads["blocks"] = block_grads
     dpos = np.zeros_like(params["pos"])
     np.add.at(dpos, ctx["positions"], dx.sum(axis=0))
@@ -238,13 +245,16 @@ def backward(ctx, dlogits, bug=None):
 
 
 def build(seed=0, dtype=np.float32, vocab=7, d_model=8, n_heads=2, seq=5, bug=None, *, n_layers=1,
-          d_ff=None, batch=2):
-    """A namespace with ``params``, ``forward``, ``backward``, ``loss``, ``loss_grad`` and the sizes."""
+          d_ff=None, batch=2, upcast=False):
+    """A namespace with ``params``, ``forward``, ``backward``, ``loss``, ``loss_grad`` and the sizes.
+
+    ``upcast``: attention divides by ``np.sqrt(d_head)`` as NumPy returns it, a float64 scalar, so
+    a float32 model computes in float64 from the attention scores on."""
     if bug is not None and bug not in BUG_NAMES:
         raise ValueError(f"unknown bug {bug!r}; expected one of {BUG_NAMES}")
     d_ff = 2 * d_model if d_ff is None else d_ff
     params = init_params(np.random.default_rng(seed), vocab, d_model, n_heads, d_ff, dtype,
                          n_layers=n_layers, max_seq=seq)
-    return SimpleNamespace(params=params, forward=partial(forward, n_heads=n_heads),
+    return SimpleNamespace(params=params, forward=partial(forward, n_heads=n_heads, upcast=upcast),
                            backward=partial(backward, bug=bug), loss=loss, loss_grad=loss_grad,
                            vocab=vocab, seq=seq, batch=batch, dtype=np.dtype(dtype).type)

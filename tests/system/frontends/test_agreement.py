@@ -82,7 +82,8 @@ def _plugin(pytester, spec: str, command: str) -> tuple[SuiteResult, str]:
                 data = json.loads(value)
                 outcomes.append((data["index"], CheckOutcome.from_dict(data["outcome"])))
     suite = SuiteResult(target=spec, outcomes=[o for _, o in sorted(outcomes, key=lambda x: x[0])])
-    verdicts = ("gradcheck: PASSED", "gradcheck: FAILED", "gradcheck: COULD NOT CHECK")
+    verdicts = ("gradcheck: PASSED", "gradcheck: FAILED", "gradcheck: COULD NOT CHECK",
+                "gradcheck: INCONCLUSIVE")
     summary = next((line for line in result.outlines if line.startswith(verdicts)), "")
     return suite, summary
 
@@ -122,6 +123,58 @@ def test_every_front_end_gives_a_corpus_networks_verdict(style, bug, tmp_path, c
 @pytest.mark.parametrize("example", ["blog_buggy", "layer_objects_buggy", "binary_correct"])
 def test_every_front_end_gives_the_same_probe_verdict(example, tmp_path, capsys, pytester):
     _agree(f"{ROOT / 'examples' / example}.py:target", "probe", tmp_path, capsys, pytester)
+
+
+#: A float32 network whose gradients (about 1e-5) sit below its loss's rounding, and whose code
+#: casts back to float32, so no float64 copy of it can judge them either.
+INCONCLUSIVE_TARGET = """
+import numpy as np
+from gradcheck.adapters import functional
+
+rng = np.random.default_rng(0)
+params = {"W1": (1e-5 * rng.standard_normal((5, 16))).astype(np.float32),
+          "b1": np.zeros(16, dtype=np.float32),
+          "W2": (1e-5 * rng.standard_normal((16, 3))).astype(np.float32),
+          "b2": np.zeros(3, dtype=np.float32)}
+
+
+def forward(p, X):
+    H = np.tanh(X @ p["W1"] + p["b1"])
+    return (H @ p["W2"] + p["b2"]).astype(np.float32), H
+
+
+def output(p, X):
+    Z = forward(p, X)[0]
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def gradients(p, X, y):
+    Z, H = forward(p, X)
+    dZ = output(p, X).copy()
+    dZ[np.arange(X.shape[0]), y] -= 1
+    dZ = (dZ / X.shape[0]).astype(np.float32)
+    dH = dZ @ p["W2"].T * (1 - H ** 2)
+    return X.T @ dH, dH.sum(axis=0), (H.T @ dZ).astype(np.float32), dZ.sum(axis=0)
+
+
+target = functional(params, output=output, gradients=gradients)
+"""
+
+
+def test_every_front_end_says_inconclusive_for_a_network_nothing_could_judge(tmp_path, capsys, pytester):
+    path = tmp_path / "tiny_float32.py"
+    path.write_text(INCONCLUSIVE_TARGET, encoding="utf-8")
+    spec = f"{path}:target"
+    _agree(spec, "check", tmp_path, capsys, pytester)
+    cli, out, code = _cli(spec, "check", tmp_path, capsys)
+    assert cli.verdict.status == "inconclusive" and code == 3
+    assert "W1" in cli.verdict.undecided and "float64 would judge them" in cli.verdict.headline
+    # the plugin skips each check that could not judge, with the reason
+    result = pytester.runpytest_inprocess("--gradcheck-target", spec, "--gradcheck-mode", "directional",
+                                          "-rs", "-p", "no:cacheprovider")
+    assert result.ret == 0
+    assert any("inconclusive:" in line and "could be judged" in line for line in result.outlines)
 
 
 def test_a_buggy_network_whose_batch_of_one_passes_is_failed_everywhere(tmp_path, capsys, pytester):
