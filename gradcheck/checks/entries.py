@@ -513,9 +513,6 @@ class ParamChecker:
         kinks = np.zeros_like(ok)
         kinks[~ok] = kink_mask(a[~ok], np.array(fwd_v)[~ok], np.array(bwd_v)[~ok], self.tol.rtol, atol)
         ok |= kinks
-        retried, crossed = self._retry_directions(array, directions, a, n, ~ok, h, atol)
-        kinks |= crossed
-        ok |= retried | crossed
         rel = relative_error(a, n, atol)
         rank = np.where(kinks, 0.0, np.where(np.isnan(rel), np.inf, rel))
         max_rel = float(np.max(rank)) if rank.size else 0.0
@@ -541,7 +538,13 @@ class ParamChecker:
             indices = sample_indices(array.size, FOLLOW_UP_SAMPLES, rng)
         report = self.check_entries(name, array, analytic, indices, "directional",
                                     reduced_to_scalar=reduced_to_scalar)
-        if report.passed and indices.size < array.size and _near_kinks(report) \
+        explained = False
+        if report.passed and indices.size < array.size:
+            # the sampled entries agree: the failing directions are differenced again at smaller
+            # steps before anything is said about the entries outside the sample
+            retried, crossed = self._retry_directions(array, directions, a, n, ~ok, h, atol)
+            explained = bool(np.all(ok | retried | crossed))
+        if report.passed and not explained and indices.size < array.size and _near_kinks(report) \
                 and array.size <= FOLLOW_UP_KINKS:
             # kinks among the sampled entries: a direction crosses many of them at once, so
             # only every entry, one by one, can tell kinks from an entry outside the sample
@@ -561,6 +564,15 @@ class ParamChecker:
                 hint="The loss is on the edge of overflow or log(0) at these parameters, or it does "
                 "not depend on the parameters alone: use a stable log-softmax / clipped log, or "
                 "check that nothing random runs inside the loss.",
+            ))
+        elif report.passed and explained:
+            report.note(Finding(
+                kind="kink", subject=name, severity="info",
+                text=f"{name}: along a random direction the difference disagreed at the first step; "
+                "at smaller steps it agrees, or the analytic value lies between its one-sided "
+                "differences: the direction crossed kinks — not a bug",
+                hint="Nothing to fix; a step that moves every entry at once can cross a kink.",
+                data={"count": 0, "direction": True},
             ))
         elif report.passed and indices.size == array.size:
             # Every entry agrees on its own: a direction moves them all at once, and crossed kinks
