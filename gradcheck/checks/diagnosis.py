@@ -32,21 +32,21 @@ class CodeContext:
         How the code's loss reduces over the examples, when known.
     layout : {"rows", "columns"} or None
         Where the examples are in X, when known: hints then name that layout's formulas only.
+    penalties : tuple of (parameter, kind, strength, where)
+        Penalty strengths the code holds (``("W1", "l2", 5e-4, "layers[0].weight_regularizer_l2")``):
+        a disagreement of exactly their gradient is named in the code's words.
     layer : dict or None
         For a function-pair layer: its ``kind`` and ``name``, and ``roles``, the role of each of
         the forward's arguments (``"checked"``, ``"integer indices"``, ``"a mask"``,
         ``"settings"``, ...), so a hint can tell an input from a weight or an index.
-    penalties : tuple of (parameter, kind, strength, where)
-        Penalty strengths the code holds (``("W1", "l2", 5e-4, "layers[0].weight_regularizer_l2")``):
-        a disagreement of exactly their gradient is named in the code's words.
     """
 
     batch_size: int | None = None
     per_example: bool = False
     reduction: str | None = None
     layout: str | None = None
-    layer: dict | None = field(default=None, compare=False, hash=False)
     penalties: tuple = ()
+    layer: dict | None = field(default=None, compare=False, hash=False)
 
     def penalties_of(self, name: str) -> list[tuple[str, float, str]]:
         """(kind, strength, where) of the penalties the code holds on parameter ``name``."""
@@ -99,6 +99,14 @@ def fit_scale(A: np.ndarray, N: np.ndarray) -> tuple[float, float]:
     return c, residual
 
 
+#: A common factor this close to 1 (but not within the check's tolerance) is a small constant
+#: error: two constants (epsilons, clipping bounds) that should be one.
+SMALL_CONSTANT_ERROR = 0.05
+#: Dropout keep probabilities (low, high): a common factor in this range, or its inverse, is what
+#: a dropout backward without its 1/keep_prob rescale (or with one too many) gives.
+KEEP_PROBABILITIES = (0.5, 1.0 - SMALL_CONSTANT_ERROR)
+
+
 def _scale_story(c: float, context: CodeContext, rel: float = 2e-3) -> tuple[str, str]:
     """(meaning, hint) for a gradient that is c times too large (``rel``: how close is exact),
     in the terms of the code (``context``): per-example code never sees the batch, a summed loss
@@ -129,15 +137,50 @@ def _scale_story(c: float, context: CodeContext, rel: float = 2e-3) -> tuple[str
                 "more than the loss", hint)
     if _close(c, 2.0, rel):
         return (
-            "gradient is 2x too large",
-            "A factor 2 is counted twice or wrongly: d(x^2)/dx = 2x, the L2 term's 2*lambda*W, "
-            "or an MSE derivative of 2(p - y) applied on top of a loss without the square.",
+            "gradient is 2x too large: the loss has a ½ its gradient does not",
+            "A factor 2 too many: the loss holds a ½ (½·sum((p - y)²), λ/2·sum(W²)) whose "
+            "gradient is (p - y) or λ·W, "
+            "but the backward uses 2(p - y) or 2λ·W: take the 2 out of the backward, or the ½ "
+            "out of the loss if that is the cost you mean.",
         )
     if _close(c, 0.5, rel):
         return (
-            "gradient is 2x too small",
-            "A factor 2 is missing: the derivative of a square (2x), the L2 term's 2*lambda*W, "
-            "or MSE's 2(p - y).",
+            "gradient is 2x too small: the gradient fits ½ of the loss",
+            "The gradient is that of a loss with a ½ (½·sum((p - y)²) gives (p - y), λ/2·sum(W²) "
+            "gives λ·W), but the loss that was checked has no ½: put the ½ into the loss if that "
+            "is the cost you mean, rather than doubling the gradient; otherwise the backward "
+            "lost a factor 2 (the derivative of a square is 2x), or a dropout backward with keep_prob "
+            "0.5 left out its 1/keep_prob.",
+        )
+    if abs(c - 1.0) <= SMALL_CONSTANT_ERROR:
+        return (
+            f"gradient is {_fmt(c)}x the loss's, {_fmt(abs(c - 1) * 100)} % off on every entry",
+            "A small error that is the same on every entry is two constants that should be one: "
+            "the loss and the backward clipping with different epsilons (np.clip(p, eps, 1 - eps) "
+            "in one, another eps or none in the other), an eps added in a log but not in its "
+            "derivative, or a smoothing constant used on one side only: use the same constant "
+            "in both.",
+        )
+    # the factor said to the digits the check resolves (float32's numbers give 0.749999)
+    keep = f"{abs(c):.{max(2, int(np.ceil(-np.log10(rel))))}g}"
+    if KEEP_PROBABILITIES[0] <= abs(c) < KEEP_PROBABILITIES[1]:
+        return (
+            f"gradient is {_fmt(1 / c)}x too small: {_fmt(c)} times the loss's, a probability "
+            "rather than a 1/m",
+            f"A factor of {keep} on every entry is what a dropout backward gives that "
+            "multiplies by its 0/1 mask but leaves out the 1/keep_prob rescale its forward "
+            f"applies (keep_prob = {keep}): use the same scaled mask (mask / keep_prob) in the "
+            "forward and the backward. Otherwise a constant weight of the loss is missing from "
+            "the gradient.",
+        )
+    keep = f"{1 / abs(c):.{max(2, int(np.ceil(-np.log10(rel))))}g}"
+    if KEEP_PROBABILITIES[0] <= 1 / abs(c) < KEEP_PROBABILITIES[1]:
+        return (
+            f"gradient is {_fmt(c)}x too large: 1/{_fmt(1 / c)}, one over a probability",
+            f"A factor of 1/{keep} on every entry is what a dropout backward gives that "
+            "divides by keep_prob when its forward did not rescale (or rescales twice): use the "
+            f"same scaled mask (mask / keep_prob, keep_prob = {keep}) in the forward and "
+            "the backward. Otherwise a constant weight multiplies the gradient but not the loss.",
         )
     whole = round(abs(c) if abs(c) >= 1 else 1 / abs(c))
     if abs(c) >= 1:
@@ -256,9 +299,11 @@ def _regularisation_story(name, A, N, W, fit: float = 1e-3) -> tuple[str, str, f
     if c < 0:
         return (f"analytic - numeric = {_fmt(c)} x {name}: a regularisation term's gradient "
                 f"({_fmt(-c)} {name}) is missing",
-                f"The loss has a penalty on {name} (L2: lambda/2 * sum({name}^2) or lambda * "
-                f"sum({name}^2)) that d{name} leaves out: add its gradient, lambda * {name} (or "
-                f"2 lambda * {name}).", c)
+                f"The loss's penalty on {name} has {_fmt(-c)}·{name} more gradient than d{name} "
+                f"carries. If d{name} already adds a penalty term (lambda * {name}), the loss "
+                f"lacks the ½ of lambda/2 * sum({name}^2): put the ½ into the loss, do not change "
+                f"the gradient. If d{name} adds none, add its gradient, lambda * {name} (or "
+                f"2 lambda * {name} for a loss with lambda * sum({name}^2)).", c)
     return (f"analytic - numeric = {_fmt(c)} x {name}: a term {_fmt(c)} {name} too many in the "
             "gradient",
             f"d{name} carries a penalty gradient the loss does not have, or counts it twice: the "
@@ -266,9 +311,24 @@ def _regularisation_story(name, A, N, W, fit: float = 1e-3) -> tuple[str, str, f
             "loss and the gradient add the same penalty once.", c)
 
 
+def _scale_beside_penalty(A, N, W, fit: float) -> float | None:
+    """c when A = c N + d W fits every entry (a gradient scaled beside a penalty term the scaling
+    does not reach, e.g. a data gradient times a keep probability plus an L2 term), else None."""
+    if W.size < 6 or not np.any(W) or not np.any(N):  # two unknowns need entries to spare
+        return None
+    basis = np.stack([N, W], axis=1)
+    (c, d), *_ = np.linalg.lstsq(basis, A, rcond=None)
+    norm_a = float(np.linalg.norm(A))
+    residual = float(np.linalg.norm(A - basis @ np.array([c, d]))) / norm_a if norm_a > 0 else np.inf
+    if not (np.isfinite(c) and residual < fit and abs(d) * float(np.linalg.norm(W)) > fit * norm_a):
+        return None
+    return float(c)
+
+
 def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w,
-                       context: CodeContext = NO_CONTEXT) -> Finding | None:
-    """One value repeated where the entries should differ: summed over the wrong axes."""
+                       context: CodeContext = NO_CONTEXT, rtol: float = 0.0) -> Finding | None:
+    """One value repeated where the entries should differ: summed over the wrong axes (the sum
+    or mean of the correct gradients known to the check's ``rtol``, float32's too)."""
     spread_a = float(np.ptp(A)) if A.size else 0.0
     spread_n = float(np.ptp(N)) if N.size else 0.0
     scale = max(float(np.max(np.abs(N))), 1e-300)
@@ -279,7 +339,7 @@ def _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w,
     if n_full is not None and np.all(np.isfinite(n_full)):
         total, mean = float(np.sum(n_full)), float(np.mean(n_full))
         # Compare against the size of the terms: a sum of gradients can cancel to ~0.
-        slack = 1e-4 * float(np.sum(np.abs(n_full)))
+        slack = max(1e-4, rtol) * float(np.sum(np.abs(n_full)))
         if abs(value - total) <= slack:
             relation = ", equal to the sum of the correct gradients over all entries"
         elif abs(value - mean) <= slack / n_full.size:
@@ -401,7 +461,7 @@ def diagnose_values(
             count=count,
         )
     n_full = numeric if np.all(checked) else None
-    reduction = _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w, context)
+    reduction = _reduction_finding(name, shape, A, N, n_full, worst, a_w, n_w, context, rtol)
     if reduction is not None and reduction.data["equals_sum_or_mean"]:
         # An all-zero gradient can also equal a sum that cancels (softmax outputs): only the
         # single number it arrived as tells a reduction from a gradient never filled in.
@@ -449,6 +509,13 @@ def diagnose_values(
         # noisy numeric values (float32): a factor whose removal makes every entry pass is one
         if np.all(agree(A / c, N, rtol, atol)):
             residual = 0.0
+    if np.isfinite(c) and residual < fit and rtol > 0:
+        # a noisy fit (float32) is the factor a story names when that factor explains every entry
+        m = context.batch_size if context.batch_size and not context.per_example else None
+        for exact in ((m, 1 / m) if m and m > 1 else ()) + (2.0, 0.5):
+            if _close(c, exact, 2 * rtol) and np.all(agree(A / exact, N, rtol, atol)):
+                c = exact
+                break
     if np.isfinite(c) and residual < fit and not _close(c, 1.0, max(1e-3, rtol)):
         if _close(c, -1.0, max(1e-3, rtol)):
             return finding(
@@ -459,6 +526,12 @@ def diagnose_values(
             )
         meaning, hint = _scale_story(c, context, rel)
         return finding("scale", meaning, hint, factor=c, batch_size=context.batch_size, close=rel)
+    if values is not None:
+        beside = _scale_beside_penalty(A, N, np.asarray(values, dtype=np.float64).reshape(-1)[flat_checked], fit)
+        if beside is not None and not _close(beside, 1.0, max(1e-3, rtol)):
+            meaning, hint = _scale_story(beside, context, rel)
+            return finding("scale", f"apart from a term along {name} (a penalty's), {meaning}",
+                           hint, factor=beside, batch_size=context.batch_size, close=rel)
     if (
         analytic.ndim == 2
         and shape[0] == shape[1]
@@ -479,11 +552,42 @@ def diagnose_values(
         if np.isfinite(sub_c) and sub_res < 1e-3:
             where += f", each off by a factor {_fmt(sub_c)}"
     return finding(
-        "mismatch", where,
-        f"Recompute d{name} by hand for the entries named here; compare each factor of the "
-        "chain rule (the activation derivative, the upstream gradient, the input) with the forward pass.",
+        "mismatch", where, _chain_rule_hint(name, analytic.reshape(-1)[wrong], numeric.reshape(-1)[wrong],
+                                            numeric.reshape(-1)[flat_checked], atol),
         wrong_entries=int(wrong.size),
     )
+
+
+def _chain_rule_hint(name: str, wrong_a: np.ndarray, wrong_n: np.ndarray, numeric: np.ndarray,
+                     atol: float) -> str:
+    """The hint for a mismatch: the factor of the chain rule its numbers point at, when they do.
+
+    ``wrong_a``, ``wrong_n``: analytic and numeric values of the failing entries; ``numeric``:
+    every checked entry's numeric value (its scale says what counts as zero). Entries the loss
+    does not move (numeric 0) that get a gradient point at a mask left out; every failing entry
+    a few percent off in the same direction points at two constants that should be one.
+    """
+    scale = float(np.max(np.abs(numeric))) if numeric.size else 0.0
+    still = np.abs(wrong_n) <= max(1e-7 * scale, atol or 0.0)
+    if wrong_a.size and np.any(still & (np.abs(wrong_a) > 1e-3 * scale)):
+        return (f"Some entries of d{name} are nonzero where the loss does not move at all: the "
+                "backward passes gradient where the forward blocks it. In the chain rule, the "
+                "activation derivative's mask is missing or is taken from another layer (ReLU's "
+                "Z > 0 of this layer, a dropout mask): multiply the upstream gradient by the mask "
+                "of the same layer's forward.")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = (wrong_a - wrong_n) / wrong_n  # > 0: the analytic value is the larger
+    if wrong_a.size and np.all(np.isfinite(relative)) \
+            and np.all(np.abs(relative) <= SMALL_CONSTANT_ERROR) \
+            and (np.all(relative > 0) or np.all(relative < 0)):
+        return (f"Every wrong entry of d{name} is at most {_fmt(100 * float(np.max(np.abs(relative))))} % "
+                "off, all in the same direction: two constants that should be one, such as the "
+                "loss and the backward clipping with different epsilons, or an eps added in a log "
+                "but not in its derivative. Use the same constant in both; the chain rule's other "
+                "factors agree.")
+    return (f"Recompute d{name} by hand for the entries named here; compare each factor of the "
+            "chain rule (the activation derivative, the upstream gradient, the input) with the "
+            "forward pass.")
 
 
 def _update_keeps_shape(param_shape: tuple, grad_shape: tuple) -> bool:

@@ -82,8 +82,8 @@ def check_gradients(
     max_seconds: float | None = MAX_SECONDS,
     jobs=None,
     entries: Mapping[str, np.ndarray] | None = None,
-    layer: Mapping | None = None,
     penalties=(),
+    layer: Mapping | None = None,
 ) -> GradientCheckResult:
     """Compare analytic gradients with finite differences, and explain every disagreement.
 
@@ -142,14 +142,14 @@ def check_gradients(
     entries : mapping str -> int array, optional
         Flat indices to check, per parameter, in place of the ones ``mode`` picks ("full" and
         "sample" modes); parameters not named are checked as ``mode`` says.
-    layer : mapping, optional
-        What a function-pair layer's check knows about the layer, for the diagnosis: its
-        ``kind`` and ``name``, and the ``roles`` of the forward's arguments (``"checked"``,
-        ``"integer indices"``, ``"a mask"``, ``"settings"``...).
     penalties : sequence of (parameter, "l2" or "l1", strength, where), optional
         Penalty strengths the code holds, e.g. ``[("W1", "l2", 5e-4, "dense1.weight_regularizer_l2")]``
         (the ``layer_objects`` adapter finds them): a gradient off by exactly a penalty's
         gradient is named as that term, in the code's words.
+    layer : mapping, optional
+        What a function-pair layer's check knows about the layer, for the diagnosis: its
+        ``kind`` and ``name``, and the ``roles`` of the forward's arguments (``"checked"``,
+        ``"integer indices"``, ``"a mask"``, ``"settings"``...).
 
     Returns
     -------
@@ -178,7 +178,7 @@ def check_gradients(
                      method=method, directions=directions, batch_size=batch_size,
                      progress=progress, max_seconds=max_seconds)
     context = code_context(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                           layout=layout, layer=layer, penalties=penalties)
+                           layout=layout, penalties=penalties, layer=layer)
     if progress is not None:
         progress = _guarded_progress(progress)
     params = validate_params(params)
@@ -391,7 +391,7 @@ REDUCTIONS = ("mean", "sum")
 
 
 def code_context(*, batch_size=None, per_example=False, reduction=None, layout=None,
-                 layer=None, penalties=()) -> CodeContext:
+                 penalties=(), layer=None) -> CodeContext:
     """The diagnosis context from ``check_gradients``' keywords, each checked (batch_size is
     checked with the other options)."""
     penalties = _validated_penalties(penalties)
@@ -406,8 +406,7 @@ def code_context(*, batch_size=None, per_example=False, reduction=None, layout=N
     if layer is not None and not isinstance(layer, Mapping):
         raise InvalidArgumentError("layer", f"got {type(layer).__name__}, expected a mapping or None.")
     return CodeContext(batch_size=batch_size, per_example=per_example, reduction=reduction,
-                       layout=layout, layer=None if layer is None else dict(layer),
-                       penalties=penalties)
+                       layout=layout, penalties=penalties, layer=None if layer is None else dict(layer))
 
 
 def _validated_penalties(penalties) -> tuple:

@@ -126,6 +126,11 @@ def _hint_for(warning: str | None, quantity: str) -> str:
     if "exp" in text or "overflow" in text:
         return ("An exp overflows on large inputs: compute softmax from Z - Z.max(axis) and "
                 "sigmoid from exp(-|z|) (or divide the inputs by 255 first).")
+    if "divide by zero" in text and "log" not in text:
+        return ("A division by zero: a derivative written as a quotient, such as 1/(1 - p) or "
+                "y/p, meets a saturated output (p exactly 1 or 0 on large inputs). Compute the "
+                "gradient from the pre-activation instead (sigmoid or softmax with cross-entropy: "
+                "dZ = p - y), or clip p before dividing.")
     if "log" in text or "divide by zero" in text or quantity == "loss":
         return ("A log of 0: the probabilities reach exactly 0 on large inputs; clip them "
                 "(np.clip(P, 1e-12, 1)) or take the loss as log-softmax Z - logsumexp(Z).")

@@ -102,9 +102,13 @@ def _cross_entropy_cost(a, y):
     return float(-np.sum(y * np.log(a) + (1 - y) * np.log(1 - a)))
 
 
+def _quadratic_cost_without_half(a, y):
+    return float(np.sum((np.asarray(a, dtype=np.float64) - y) ** 2))  # the ½ of ½·||a - y||² left out
+
+
 def per_sample_quadratic(seed, dtype, X, y, bug=None):
     net = PerSampleNetwork((N_IN, HIDDEN, N_CLASSES), np.random.default_rng(seed), dtype, bug=bug)
-    return per_sample(net)
+    return per_sample(net, cost=_quadratic_cost_without_half if bug == "cost_without_half" else None)
 
 
 def per_sample_cross_entropy(seed, dtype, X, y, bug=None):
@@ -237,10 +241,12 @@ class CacheNet:
         d, mask = dropout_forward(a, 0.75, self.dropout_seed)
         scores, c2 = affine_forward(d, p["W2"], p["b2"])
         data_loss, dscores = softmax_loss(scores, y)
-        loss = data_loss + 0.5 * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
+        half = 1.0 if self.bug == "l2_cost_without_half" else 0.5  # the backward keeps reg * W
+        loss = data_loss + half * self.reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
         grads = {}
         dd, grads["W2"], grads["b2"] = affine_backward(dscores, c2)
-        da = dd * mask
+        # the 0/1 mask without the forward's 1/p rescale
+        da = dd * (mask > 0) if self.bug == "dropout_backward_without_rescale" else dd * mask
         dhn = da * (hn > 0)
         dh, grads["gamma1"], grads["beta1"] = batchnorm_backward(dhn, cbn, self.bug)
         _, grads["W1"], grads["b1"] = affine_backward(dh, c1)
