@@ -18,28 +18,23 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from gradcheck.adapters.declared import declare
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.targets.tasks import declared_task
 from gradcheck.validation import validate_params
 
 
 class CacheModelTarget:
-    """A target over a model with ``params`` and ``loss(X, y) -> (loss, grads)``. Rows = examples."""
+    """A target over a model with ``params`` and ``loss(X, y) -> (loss, grads)``. Rows = examples.
+
+    ``params_attr`` names where the model keeps its parameters; the other keywords declare what
+    it reads and predicts (:func:`gradcheck.adapters.declared.declare`: ``task``, ``input_spec``,
+    ``sequence_length``, ``null_token``, ``n_classes``, ``vocab``/``steps``, ``input_shape``).
+    """
 
     layout = "rows"
 
-    def __init__(self, model, *, params_attr: str = "params", task: str | None = None,
-                 input_spec=None, sequence_length: int | None = None, null_token: int | None = None):
-        if declared_task(task) is not None:
-            self.task = task
-        if input_spec is not None:
-            self.input_spec = input_spec
-        if sequence_length is not None or null_token is not None:
-            if task != "sequence":
-                raise InvalidArgumentError(
-                    "sequence_length", "a sequence length and a null token describe sequence labels.",
-                    "Pass task='sequence' with them (captions (N, T) of integers).")
-            self.sequence_length, self.null_token = sequence_length, null_token
+    def __init__(self, model, *, params_attr: str = "params", **declarations):
+        declare(self, **declarations)
         params = getattr(model, params_attr, None)
         if not isinstance(params, Mapping) or not params:
             raise InvalidArgumentError(

@@ -109,6 +109,16 @@ def returned_names(function) -> list[str] | None:
     return [item.id for item in items]
 
 
+def returned_items(function) -> list[str | None] | None:
+    """What a function's last return lists, by name where an item is a name: ``["loss", "dWxh",
+    None]`` for ``return loss, dWxh, hs[-1]``; None when there is no source or no return."""
+    value = _last_return(function)
+    if value is None:
+        return None
+    items = value.elts if isinstance(value, ast.Tuple) else [value]
+    return [item.id if isinstance(item, ast.Name) else None for item in items]
+
+
 def _own_statements(function: ast.AST):
     """Every node of ``function``'s body, not looking inside functions or classes it defines."""
     stack = list(ast.iter_child_nodes(function))

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from gradcheck.adapters.declared import declare
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.targets.tasks import declared_task
 from gradcheck.validation import validate_params
 
 
@@ -46,9 +46,10 @@ class FunctionalTarget:
         Whether examples are rows of X (n, n_in) or columns (n_in, n).
     softmax : callable Z -> probabilities, optional
         The user's softmax, class axis as ``layout`` says; it gets the softmax probe.
-    task : {"multiclass", "binary", "multilabel", "regression"}, optional
+    task : {"multiclass", "binary", "multilabel", "regression", "sequence"}, optional
         What the network predicts, so the labels it is checked with (default: inferred; see
-        :mod:`gradcheck.targets.tasks`). Every adapter takes it.
+        :mod:`gradcheck.targets.tasks`). Every adapter takes it, and the other declarations of
+        :func:`gradcheck.adapters.declared.declare` (``input_spec``, ``n_classes``...).
     activations : callable (params, X) -> mapping name -> array (or a sequence), optional
         Every layer's output in order; it gets the per-layer probes and lets a non-finite
         value be traced to the first layer that produced it.
@@ -56,7 +57,7 @@ class FunctionalTarget:
 
     def __init__(self, params: Mapping[str, np.ndarray], *, gradients: Callable, loss: Callable | None = None,
                  output: Callable | None = None, layout: str = "rows", softmax: Callable | None = None,
-                 activations: Callable | None = None, task: str | None = None):
+                 activations: Callable | None = None, **declarations):
         if layout not in ("rows", "columns"):
             raise InvalidArgumentError("layout", f"got {layout!r}, expected 'rows' or 'columns'.")
         if loss is None and output is None:
@@ -73,8 +74,7 @@ class FunctionalTarget:
             if fn is not None and not callable(fn):
                 raise InvalidArgumentError(name, f"got {type(fn).__name__}, expected a function.")
         self.params = dict(params)
-        if declared_task(task) is not None:
-            self.task = task
+        declare(self, **declarations)
         self._gradients, self._loss, self._output = gradients, loss, output
         self.layout = layout
         if softmax is not None:
@@ -111,7 +111,7 @@ class FunctionalTarget:
 
 
 def functional(params, *, gradients, loss=None, output=None, layout="rows", softmax=None,
-               activations=None, task=None) -> FunctionalTarget:
+               activations=None, **declarations) -> FunctionalTarget:
     """Wrap functional-style code as a target; see :class:`FunctionalTarget`."""
     return FunctionalTarget(params, gradients=gradients, loss=loss, output=output, layout=layout,
-                            softmax=softmax, activations=activations, task=task)
+                            softmax=softmax, activations=activations, **declarations)

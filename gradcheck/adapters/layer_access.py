@@ -2,9 +2,18 @@
 
 Layers in published from-scratch code differ in small ways that each break a naive caller:
 
-- ``forward(inputs, training)``: the flag is found by name and passed as ``False``;
+- methods named ``forward``/``backward``, ``forward_pass``/``backward_pass``, ``__call__``/
+  ``backprop`` and the like (:data:`FORWARD_NAMES`, :data:`BACKWARD_NAMES`), or as the user names
+  them;
+- ``forward(inputs, training)``: the flag is found by name; it is passed as ``True`` to a layer
+  whose training-mode output is repeatable (batch norm, a dropout keeping its mask), so its
+  backward, written for training mode, is checked against that mode, and as ``False`` to one
+  drawing a fresh random mask at every call;
 - parameters as attribute pairs (``weights``/``dweights``, ``W``/``dW``) or as dicts
   (``layer.parameters["W"]`` / ``layer.gradients["W"]``, ``params`` / ``grads``);
+- gradients handed to an optimizer the layer holds (``self.W = self.W_opt.update(self.W,
+  grad_w)``): the arrays handed over are the parameters, and what they are handed with is
+  their gradient (:mod:`gradcheck.adapters.recording`);
 - parameters created on the first forward (lazily): run one forward, then read them;
 - gradients accumulated with ``+=``: they are zeroed in place before every backward;
 - inputs appended to a list on every forward: lists found growing are emptied before every
@@ -20,12 +29,30 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from gradcheck.adapters.recording import optimizer_attributes, recording
 from gradcheck.errors import ProtocolError
 
 # (parameter attribute, gradient attribute, short name used in the target's params)
 ATTRIBUTE_PAIRS = (("weights", "dweights", "W"), ("biases", "dbiases", "b"), ("W", "dW", "W"), ("b", "db", "b"))
 DICT_PAIRS = (("parameters", "gradients"), ("params", "grads"))
 TRAINING_FLAGS = ("training", "train", "is_training", "train_mode")
+#: Names a layer's forward and backward go by, in the order they are looked for.
+FORWARD_NAMES = ("forward", "forward_pass", "fprop", "forward_propagation", "__call__")
+BACKWARD_NAMES = ("backward", "backward_pass", "backprop", "bprop", "backward_propagation")
+
+
+def find_method(layer, given: str | None, names: tuple[str, ...]) -> str | None:
+    """The name of ``layer``'s method: ``given`` when the user named it, else the first of
+    ``names`` it has."""
+    if given is not None:
+        return given if callable(getattr(layer, given, None)) else None
+    return next((name for name in names if callable(getattr(layer, name, None))), None)
+
+
+def is_layer(layer, forward: str | None = None, backward: str | None = None) -> bool:
+    """Whether ``layer`` has a forward and a backward method (as named, or by the usual names)."""
+    return (find_method(layer, forward, FORWARD_NAMES) is not None
+            and find_method(layer, backward, BACKWARD_NAMES) is not None)
 
 
 def training_keyword(method) -> str | None:
@@ -64,19 +91,31 @@ class LayerAccess:
     the layer calls them, so single-layer checks see one convention.
     """
 
-    def __init__(self, layer, label: str):
-        for method in ("forward", "backward"):
-            if not callable(getattr(layer, method, None)):
-                raise ProtocolError(f"{label} ({type(layer).__name__}) has no {method}() method; "
-                                    "pass only the network's layers, in order")
+    def __init__(self, layer, label: str, *, forward: str | None = None, backward: str | None = None):
+        names = {}
+        for kind, given, candidates in (("forward", forward, FORWARD_NAMES),
+                                        ("backward", backward, BACKWARD_NAMES)):
+            names[kind] = find_method(layer, given, candidates)
+            if names[kind] is None:
+                wanted = f"no {given}() method" if given else f"no {kind}() method (nor {', '.join(candidates[1:])})"
+                raise ProtocolError(f"{label} ({type(layer).__name__}) has {wanted}; pass only the "
+                                    f"network's layers, in order, or name the method: {kind}=\"...\"")
         self.layer = layer
         self.label = label
-        self._flag = training_keyword(layer.forward)
-        extra = _required_extra(layer.forward, self._flag, 1)
+        self._forward_method = getattr(layer, names["forward"])
+        self._backward_method = getattr(layer, names["backward"])
+        self.method_names = (names["forward"], names["backward"])
+        self._flag = training_keyword(self._forward_method)
+        #: What the training flag is passed as (see :meth:`choose_mode`).
+        self.training = False
+        extra = _required_extra(self._forward_method, self._flag, 1)
         if extra:
-            raise ProtocolError(f"{label}.forward needs {', '.join(extra)} besides the input; gradcheck "
-                                "calls forward(X) (and training=False when the layer takes it)")
+            raise ProtocolError(f"{label}.{names['forward']} needs {', '.join(extra)} besides the input; "
+                                f"gradcheck calls {names['forward']}(X) (and training= when the layer takes it)")
         self._history: list[list] = []
+        self._optimizers = optimizer_attributes(layer)
+        self._recorded: list[str] = []  # parameters found by what the layer hands its optimizers
+        self._record: dict = {}
 
     # -- parameters ----------------------------------------------------------------------
     def _dict_pair(self):
@@ -93,8 +132,20 @@ class LayerAccess:
             return any(v is None for v in values)
         return getattr(self.layer, "is_initialized", True) is False
 
+    @property
+    def records(self) -> bool:
+        """True when the layer hands its gradients to optimizers it holds."""
+        return bool(self._optimizers)
+
+    def learn_recorded(self) -> None:
+        """After a backward: the float arrays handed to the optimizers are the parameters."""
+        self._recorded = [name for name, value in vars(self.layer).items()
+                          if name in self._record and _is_array(value)]
+
     def param_slots(self) -> list[tuple[str, object]]:
         """(short name, key) for each parameter; key is an attribute name or a dict key."""
+        if self.records:
+            return [(name, name) for name in self._recorded]
         pair = self._dict_pair()
         if pair is not None:
             return [(str(key), key) for key, value in getattr(self.layer, pair[0]).items() if _is_array(value)]
@@ -110,6 +161,11 @@ class LayerAccess:
         return getattr(self.layer, pair[0])[key] if pair else getattr(self.layer, key)
 
     def get_grad(self, key):
+        if self.records:
+            if key not in self._record:
+                raise ProtocolError(f"{self.label} ({type(self.layer).__name__}) handed no gradient of "
+                                    f"`{key}` to its optimizer during backward")
+            return self._record[key]
         pair = self._dict_pair()
         if pair is not None:
             grads = getattr(self.layer, pair[1], None)
@@ -175,9 +231,24 @@ class LayerAccess:
                 value[...] = 0
 
     # -- calls -----------------------------------------------------------------------------
+    def choose_mode(self, X) -> None:
+        """Training mode when the layer's training-mode output is the same twice on ``X``."""
+        if not self._flag:
+            return
+        def output():
+            out = self._forward_method(X, **{self._flag: True})
+            out = getattr(self.layer, "output", None) if out is None else out
+            return None if out is None else np.array(out, copy=True)
+
+        first, second = output(), output()
+        self.training = bool(first is not None and second is not None
+                             and np.shape(first) == np.shape(second)
+                             and np.array_equal(first, second, equal_nan=True))
+
     def forward(self, X):
         self.clear_history()
-        out = self.layer.forward(X, **{self._flag: False}) if self._flag else self.layer.forward(X)
+        method = self._forward_method
+        out = method(X, **{self._flag: self.training}) if self._flag else method(X)
         if out is None:
             out = getattr(self.layer, "output", None)
         if out is None:
@@ -187,7 +258,9 @@ class LayerAccess:
 
     def backward(self, dY):
         self.zero_grads()
-        out = self.layer.backward(dY)
+        with recording(self.layer) as store:
+            out = self._backward_method(dY)
+        self._record = store
         if out is None:
             out = getattr(self.layer, "dinputs", None)
         if isinstance(out, list) and len(out) == 1:  # layers that keep one entry per forward call

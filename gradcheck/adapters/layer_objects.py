@@ -35,22 +35,23 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradcheck.adapters.layer_access import LayerAccess, regularizer_settings
+from gradcheck.adapters.declared import declare
+from gradcheck.adapters.layer_access import LayerAccess, is_layer, regularizer_settings
 from gradcheck.adapters.loss_access import LossAccess
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.targets.tasks import declared_task
-from gradcheck.validation import positive_int
+from gradcheck.targets.inputs import input_spec
+from gradcheck.validation import is_count, positive_int
 
 LOSS_GRADIENT_CHOICES = ("output", "logits")
 _named_access: dict[type, type] = {}
 
 
-def access_for(layer, label: str) -> LayerAccess:
+def access_for(layer, label: str, forward: str | None = None, backward: str | None = None) -> LayerAccess:
     """A LayerAccess whose class carries the layer's class name (single-layer checks are named by it)."""
     cls = type(layer)
     if cls not in _named_access:
         _named_access[cls] = type(cls.__name__, (LayerAccess,), {"__module__": __name__})
-    return _named_access[cls](layer, label)
+    return _named_access[cls](layer, label, forward=forward, backward=backward)
 
 
 def _required_count(function) -> int | None:
@@ -82,11 +83,14 @@ class LayerObjectsTarget:
     """
 
     layout = "rows"
+    #: Whether each layer's training flag is chosen by whether its training mode repeats
+    #: (:meth:`LayerAccess.choose_mode`); a model's own passes run in evaluation mode.
+    chooses_modes = True
 
     def __init__(self, layers, loss, *, regularization: Callable | None = None, n_inputs: int | None = None,
-                 loss_gradient: str | None = None, dtype=None, task: str | None = None):
-        if declared_task(task) is not None:
-            self.task = task
+                 loss_gradient: str | None = None, dtype=None, forward: str | None = None,
+                 backward: str | None = None, **declarations):
+        declare(self, **declarations)
         if not isinstance(layers, (list, tuple)):
             raise InvalidArgumentError(
                 "layers", f"got {type(layers).__name__}, expected a list of layer objects.",
@@ -94,16 +98,23 @@ class LayerObjectsTarget:
         if not layers:
             raise InvalidArgumentError("layers", "is empty.", "Pass the network's layers in order.")
         for i, layer in enumerate(layers):
-            if not (callable(getattr(layer, "forward", None)) and callable(getattr(layer, "backward", None))):
-                raise InvalidArgumentError(f"layers[{i}]", f"({type(layer).__name__}) has no forward/backward.",
-                                           "Pass only the network's layers, in order.")
+            if not is_layer(layer, forward, backward):
+                wanted = f"{forward or 'forward'}/{backward or 'backward'}"
+                raise InvalidArgumentError(f"layers[{i}]", f"({type(layer).__name__}) has no {wanted}.",
+                                           "Pass only the network's layers, in order; name their "
+                                           "methods if they are called otherwise, e.g. "
+                                           "forward='forward_pass', backward='backward_pass'.")
         if loss_gradient not in (None, *LOSS_GRADIENT_CHOICES):
             raise InvalidArgumentError("loss_gradient", f"got {loss_gradient!r}, expected 'output' or 'logits'.")
         if regularization is not None and not callable(regularization):
             raise InvalidArgumentError("regularization", f"got {type(regularization).__name__}, expected a "
                                        "function () -> float.", "Pass e.g. regularization=model.regularization_loss.")
         positive_int(n_inputs, "n_inputs", or_none=True, fix="Pass the input width, e.g. n_inputs=784.")
-        self._accesses = [access_for(layer, f"layers[{i}]") for i, layer in enumerate(layers)]
+        self._accesses = [access_for(layer, f"layers[{i}]", forward, backward) for i, layer in enumerate(layers)]
+        if getattr(self, "input_spec", None) is None:
+            declared = getattr(layers[0], "input_shape", None)  # the layer library's first layer says it
+            if isinstance(declared, tuple) and declared and all(is_count(s) for s in declared):
+                declare(self, input_shape=declared)
         self.loss_object = loss
         self._loss = LossAccess(loss)
         self._check_loss()
@@ -117,12 +128,14 @@ class LayerObjectsTarget:
         self._wake(n_inputs, np.dtype(dtype or np.float64))
         self._owners: dict[str, tuple[LayerAccess, object]] = {}
         k = 0
-        for access in self._accesses:
+        for i, access in enumerate(self._accesses):
             slots = access.param_slots()
             if slots:
                 k += 1
                 for short, key in slots:
-                    self._owners[f"{short}{k}"] = (access, key)
+                    # found through the optimizer: named by their place, as the code holds them
+                    name = f"layers.{i}.{short}" if access.records else f"{short}{k}"
+                    self._owners[name] = (access, key)
         if not self._owners:
             raise ProtocolError("no layer has a `weights` attribute, `W`, or a `parameters` dict of float "
                                 "arrays; pass the layers that hold the network's parameters")
@@ -186,20 +199,38 @@ class LayerObjectsTarget:
         return bool(np.isfinite(before) and np.isfinite(without) and before != without)
 
     def _wake(self, n_inputs: int | None, dtype: np.dtype) -> None:
-        """One forward on zeros: creates lazy parameters and finds the lists forward appends to."""
-        if n_inputs is None:
+        """One forward on a small random batch: creates lazy parameters, finds the lists forward
+        appends to and the mode each layer is run in, and, for layers that hand their gradients
+        to optimizers, one backward finds the arrays handed over."""
+        spec = input_spec(self)
+        shape = spec.shape if spec is not None else None
+        if spec is None and n_inputs is None:
             if any(access.is_lazy() for access in self._accesses):
                 lazy = next(a for a in self._accesses if a.is_lazy())
                 raise ProtocolError(f"{lazy.label} ({type(lazy.layer).__name__}) creates its parameters on the "
                                     "first forward; pass n_inputs=<input width> so gradcheck can run one "
                                     "forward before reading them")
+            if any(access.records for access in self._accesses):
+                raise ProtocolError("the layers hand their gradients to optimizers, so gradcheck runs them "
+                                    "once before reading their parameters; declare the input: "
+                                    "input_shape=(n_features,) (or (channels, height, width))")
             weights = [a.get_param(key) for a in self._accesses for _, key in a.param_slots()]
             first = next((w for w in weights if w.ndim == 2), None)
             if first is None:
                 return
-            n_inputs, dtype = first.shape[0], first.dtype
+            shape, dtype = (first.shape[0],), first.dtype
+        elif shape is None:
+            shape = (int(n_inputs),)
         lengths = [access.list_lengths() for access in self._accesses]
-        self._forward(np.zeros((2, int(n_inputs)), dtype=dtype))
+        X = np.random.default_rng(0).uniform(-1, 1, (2, *shape)).astype(dtype)
+        for access in self._accesses:
+            if self.chooses_modes:
+                access.choose_mode(X)
+            X = access.forward(X)
+        if any(access.records for access in self._accesses):
+            self._backward_from(np.random.default_rng(1).standard_normal(np.shape(X)), self._accesses)
+            for access in self._accesses:
+                access.learn_recorded()
         for access, before in zip(self._accesses, lengths):
             access.remember_growing(before)
 

@@ -22,6 +22,7 @@ from gradcheck.adapters.function_pairs import (
     signature_parameters,
 )
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.targets.trees import match_gradient_name
 from gradcheck.targets.usercode import call_user
 
 
@@ -217,7 +218,7 @@ class LayerProblem:
         candidates = [*self.params, *self.nested]
         by_key, unknown = {}, []
         for key in result:
-            name = _match(str(key), candidates)
+            name = match_gradient_name(str(key), candidates)
             (unknown.append(key) if name is None else by_key.__setitem__(key, name))
         if unknown:
             raise InvalidArgumentError(backward, _unmatched_text(unknown, candidates, self.layer),
@@ -258,7 +259,7 @@ class LayerProblem:
         notes: list[str] = []
         by_name = None
         if named is not None and len(named) == len(arrays):
-            matched = [_match(n, checked) for n in named]
+            matched = [match_gradient_name(n, checked) for n in named]
             if all(matched) and len(set(matched)) == len(matched):
                 by_name = matched
         if self.layer.is_loss and by_name is None and len(arrays) <= len(checked):
@@ -312,26 +313,6 @@ def _cast(value, dtype):
     if isinstance(value, Mapping):
         return {key: _cast(item, dtype) for key, item in value.items()}
     return value
-
-
-def _match(gradient: str, names: Sequence[str]) -> str | None:
-    """The argument a gradient's name is for: ``dx`` -> ``x``, ``dWax`` -> ``Wax``, ``dW`` -> ``w``
-    (when no ``W``), ``grad_x`` -> ``x``, or the name itself."""
-    stems = [gradient]
-    if gradient.startswith("d") and len(gradient) > 1:
-        stems.append(gradient[1:].lstrip("_"))
-    if gradient.startswith("grad_"):
-        stems.append(gradient[5:])
-    if gradient.endswith("_grad"):
-        stems.append(gradient[:-5])
-    for stem in stems:
-        if stem in names:
-            return stem
-    for stem in stems:
-        folded = [n for n in names if n.lower() == stem.lower()]
-        if len(folded) == 1:
-            return folded[0]
-    return None
 
 
 def _unmatched_text(unknown, candidates, layer: FunctionLayer) -> str:

@@ -19,12 +19,22 @@ GRADIENT_METHODS = ("backward", "grad", "gradient", "derivative")
 LABEL_NAMES = ("y", "y_true", "labels", "label", "target", "targets", "t", "Y", "y_onehot")
 
 
-def _labels_first(method) -> bool:
+def labels_first(method) -> bool:
+    """Whether ``method`` takes the labels first (``loss(y, y_pred)``), read from its parameter names."""
     try:
         names = [p.name for p in inspect.signature(method).parameters.values()]
     except (TypeError, ValueError):
         return False
     return bool(names) and names[0] in LABEL_NAMES
+
+
+def _required_count(method) -> int | None:
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return sum(1 for p in parameters if p.default is p.empty
+               and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def one_hot(y: np.ndarray, n_classes: int, dtype) -> np.ndarray:
@@ -61,7 +71,7 @@ class LossAccess:
 
     def _args(self, method, output, y, n_classes: int):
         labels = one_hot(y, n_classes, output.dtype) if self.one_hot else y
-        return (labels, output) if _labels_first(method) else (output, labels)
+        return (labels, output) if labels_first(method) else (output, labels)
 
     def value(self, output: np.ndarray, y: np.ndarray) -> float:
         """The loss object's value; one loss per example is averaged, as the books do."""
@@ -79,8 +89,15 @@ class LossAccess:
         return float(np.mean(value))
 
     def gradient(self, output: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """The gradient method's result: its return value, or what it stored in ``dinputs``."""
-        result = self._gradient(*self._args(self._gradient, output, y, output.shape[-1]))
+        """The gradient method's result: its return value, or what it stored in ``dinputs``. A
+        gradient method taking no arguments (``criterion.backward()``) uses what the value
+        method kept, so the value is computed first."""
+        if _required_count(self._gradient) == 0:
+            if self._value is not None:
+                self.value(output, y)
+            result = self._gradient()
+        else:
+            result = self._gradient(*self._args(self._gradient, output, y, output.shape[-1]))
         if result is None:
             result = getattr(self.loss, "dinputs", None)
         if result is None:

@@ -32,7 +32,8 @@ def _find(model, names, accept):
 
 
 class ModelTarget(LayerObjectsTarget):
-    """A target over a model object with ``layers`` and a loss object. Examples are rows.
+    """A target over a model object with ``layers`` and a loss object. Examples are rows; the
+    model's passes and its layers run in evaluation mode (``training=False``).
 
     Parameters
     ----------
@@ -40,6 +41,8 @@ class ModelTarget(LayerObjectsTarget):
     **options : passed to :class:`LayerObjectsTarget` (``regularization``, ``n_inputs``,
         ``loss_gradient``).
     """
+
+    chooses_modes = False
 
     def __init__(self, model, **options):
         _, layers = _find(model, LAYER_ATTRIBUTES, lambda v: isinstance(v, (list, tuple)) and len(v) > 0)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradcheck.adapters.declared import declare
 from gradcheck.errors import InvalidArgumentError, ProtocolError
-from gradcheck.targets.tasks import declared_task
 from gradcheck.validation import validate_params
 
 
@@ -43,9 +43,8 @@ class PerSampleTarget:
     #: backprop sees one example at a time: the sum over the batch and the 1/m are the adapter's
     per_example = True
 
-    def __init__(self, network, *, cost=None, task: str | None = None):
-        if declared_task(task) is not None:
-            self.task = task
+    def __init__(self, network, *, cost=None, **declarations):
+        declare(self, **declarations)
         for attr in ("weights", "biases", "feedforward", "backprop"):
             if not hasattr(network, attr):
                 raise InvalidArgumentError("network", f"({type(network).__name__}) has no `{attr}`.",
@@ -144,6 +143,6 @@ class PerSampleTarget:
         return {name: sums[name] / m for name in self.params}
 
 
-def per_sample(network, *, cost=None, task=None) -> PerSampleTarget:
+def per_sample(network, *, cost=None, **declarations) -> PerSampleTarget:
     """Wrap a Nielsen-style network as a target; see :class:`PerSampleTarget`."""
-    return PerSampleTarget(network, cost=cost, task=task)
+    return PerSampleTarget(network, cost=cost, **declarations)

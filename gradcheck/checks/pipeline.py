@@ -45,6 +45,8 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
     options.setdefault("penalties", tuple(getattr(target, "penalties", ()) or ()))
     result = check_gradients(bound_loss(target, X, y), target_params(target),
                              lambda: target.gradients(X, y), **options)
+    for note in getattr(target, "adapter_notes", ()):  # what an adapter found (tied arrays...)
+        result.note(str(note))
     # entries float32's rounding hides are judged again on a float64 copy, when one can be made
     return recheck_in_float64(result, target, X, y, options)
 

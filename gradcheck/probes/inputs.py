@@ -38,9 +38,10 @@ def probe_target(target: Any, argument: str = "target"):
 def probe_batch(target: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` as arrays after checking they form one batch for ``target``.
 
-    X: a finite, non-empty 2-D array of numbers (a list is converted; the caller's object is
-    never modified). y: labels or one-hot rows with one entry per example, the examples being
-    the rows of X (``layout="rows"``), its columns (``"columns"``) or either (no layout).
+    X: a finite, non-empty 2-D array of numbers, or of more dimensions for a target whose examples
+    are rows (images, sequences); a list is converted; the caller's object is never modified.
+    y: labels or one-hot rows with one entry per example, the examples being the rows of X
+    (``layout="rows"``), its columns (``"columns"``) or either (no layout).
     """
     try:
         X_arr = np.asarray(X, dtype=np.float64) if not isinstance(X, np.ndarray) else X
@@ -50,7 +51,9 @@ def probe_batch(target: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     if not np.issubdtype(X_arr.dtype, np.number) or np.issubdtype(X_arr.dtype, np.complexfloating):
         raise InvalidArgumentError("X", f"has dtype {X_arr.dtype}, expected real numbers",
                                    "Convert it with X.astype(np.float64).")
-    if X_arr.ndim != 2 or X_arr.size == 0:
+    layout = getattr(target, "layout", None)
+    # examples as rows may be anything: images (n, c, h, w), sequences (n, T, d)
+    if X_arr.size == 0 or X_arr.ndim < 2 or (X_arr.ndim > 2 and layout != "rows"):
         raise InvalidArgumentError("X", f"has shape {X_arr.shape}, expected a non-empty 2-D batch",
                                    "Pass (n_examples, n_features), or (n_features, n_examples) "
                                    "for a columns-layout target.")
@@ -60,7 +63,6 @@ def probe_batch(target: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
                                    "a probe needs finite inputs to say where training breaks",
                                    "Clean the batch first, e.g. np.nan_to_num, or pick other examples.")
     y_arr = np.asarray(y)
-    layout = getattr(target, "layout", None)
     counts = {"rows": [X_arr.shape[0]], "columns": [X_arr.shape[1]]}.get(layout, list(X_arr.shape))
     if y_arr.ndim not in (1, 2) or not ({y_arr.shape[0], y_arr.shape[-1]} & set(counts)):
         where = f"examples as {layout}" if layout else "examples as rows or columns"

@@ -8,7 +8,7 @@ import numpy as np
 
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.options import LAYOUTS
-from gradcheck.targets.inputs import input_spec
+from gradcheck.targets.inputs import InputSpec, input_spec
 from gradcheck.targets.protocol import first_weight, target_params
 from gradcheck.targets.tasks import Task, candidate_tasks
 from gradcheck.targets.usercode import UserCodeCrash, call_user
@@ -67,10 +67,11 @@ def labels(batch_size: int, n_classes: int, rng: np.random.Generator, *, missing
     return Task("multiclass", n_classes, True).labels(batch_size, rng, missing=missing)
 
 
-def _inputs(target, n: int, layout: str, rng: np.random.Generator, dtype) -> np.ndarray:
-    """``n`` inputs: as the target's input spec says, else uniform in [0, 1] and as wide as its
-    first weight matrix takes."""
-    spec = input_spec(target)
+def _inputs(target, n: int, layout: str, rng: np.random.Generator, dtype,
+            spec: InputSpec | None = None) -> np.ndarray:
+    """``n`` inputs: as ``spec`` or the target's input spec says, else uniform in [0, 1] and as
+    wide as its first weight matrix takes."""
+    spec = spec or input_spec(target)
     if spec is not None:
         return spec.batch(n, rng, layout=layout, dtype=dtype)
     W = first_weight(target_params(target))
@@ -130,16 +131,17 @@ def describe(target, *, seed: int = 0, layout: str | None = None, dtype=np.float
 
 
 def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | None = None,
-                    dtype=np.float64, missing_classes: int = 0, task: Task | None = None):
+                    dtype=np.float64, missing_classes: int = 0, task: Task | None = None,
+                    spec: InputSpec | None = None):
     """(X, y, layout) with X in [0, 1] shaped for the target's first weight matrix (or as its
-    input spec says).
+    input spec says, or ``spec``: fewer time steps, say).
 
     y has the form of the target's task (:meth:`Task.labels`). With ``layout=None`` or
     ``task=None`` they are the target's declared ones or found by :func:`describe`.
     """
     positive_int(batch_size, "batch_size", fix="Pass e.g. batch_size=64.")
     validate_seed(seed)
-    check_batch_memory(batch_size, input_width(target))
+    check_batch_memory(batch_size, spec.width if spec is not None else input_width(target))
     if layout is None or task is None:
         found_layout, found_task = describe(target, seed=seed, layout=layout, dtype=dtype)
         layout, task = layout or found_layout, task or found_task
@@ -148,5 +150,5 @@ def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | Non
     rng = np.random.default_rng(seed)
     # labels first, as before tasks existed, so a seed gives the same multi-class batches
     y = task.labels(batch_size, rng, layout=layout, dtype=dtype, missing=missing_classes)
-    X = _inputs(target, batch_size, layout, rng, dtype)
+    X = _inputs(target, batch_size, layout, rng, dtype, spec)
     return X, y, layout

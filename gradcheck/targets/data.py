@@ -41,6 +41,9 @@ class DataSet:
     X: np.ndarray
     y: np.ndarray
     argument: str = "data"
+    #: One example's shape, when the target's input spec gives one (images (28, 28), say): the
+    #: rows of X are reshaped to it in every batch.
+    shape: tuple[int, ...] | None = None
 
     @property
     def n_examples(self) -> int:
@@ -51,6 +54,8 @@ class DataSet:
         """Check and copy ``(X, y)``; ``layout="columns"`` means X is (n_features, n)."""
         X = _numeric(X, argument, "X")
         y = _numeric(y, argument, "y")
+        if X.ndim > 2 and layout == "rows" and y.ndim >= 1 and X.shape[0] == y.shape[0]:
+            X = X.reshape(X.shape[0], -1)  # images (n, 28, 28) or (n, c, h, w): one row each
         if X.ndim != 2:
             raise InvalidArgumentError(argument, f"X has shape {X.shape}, expected 2-D: one example per "
                                        "row (n_examples, n_features)",
@@ -105,6 +110,10 @@ class DataSet:
                     self.argument, f"the examples have {self.X.shape[1]} numbers, the target's "
                     f"input_spec {spec.shape} takes {spec.width}", "Pass data of the inputs this "
                     "network reads.")
+            if spec.sequence and task.name == "sequence" and task.length != spec.steps:
+                raise InvalidArgumentError(
+                    self.argument, f"the labels are sequences of {task.length} steps, the inputs "
+                    f"of {spec.steps}", "Pass inputs and labels of the same steps.")
             X = self.X
             if spec.is_int:  # token indices: integers, within the vocabulary, kept as such
                 if not np.all(np.mod(X, 1) == 0) or X.min() < 0 or X.max() >= spec.vocab:
@@ -112,7 +121,8 @@ class DataSet:
                                                f"0..{spec.vocab - 1}, as the target's input_spec says",
                                                "Save X as integer word indices.")
                 X = X.astype(np.int64)
-            return DataSet(X, _labels_for(self.y, task, self.argument), self.argument)
+            shape = spec.shape if len(spec.shape) > 1 else None
+            return DataSet(X, _labels_for(self.y, task, self.argument), self.argument, shape)
         W = first_weight(target_params(target))
         n_in = W.shape[0] if layout == "rows" else W.shape[1]
         if self.X.shape[1] != n_in:
@@ -135,6 +145,8 @@ class DataSet:
         chosen = np.sort(rng.choice(rows, size=size, replace=size > rows.size))
         X, y = self.X[chosen], self.y[chosen]
         X = X if np.issubdtype(X.dtype, np.integer) else X.astype(dtype)
+        if self.shape is not None:
+            X = X.reshape(len(chosen), *self.shape)
         if task.name == "sequence":
             if layout == "columns":
                 y = np.ascontiguousarray(y.T)

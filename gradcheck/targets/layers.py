@@ -9,6 +9,7 @@ their gradients are found as attribute pairs: (W, dW), (b, db), (weights, dweigh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +36,16 @@ class LayerView:
 
     @property
     def params(self) -> dict[str, np.ndarray]:
+        own = getattr(self.layer, "params", None)
+        if isinstance(own, Mapping) and callable(getattr(self.layer, "grads", None)):
+            return dict(own)  # an adapter's face of the layer knows its parameters by name
         return {attr: value for attr, _ in PARAM_GRAD_PAIRS
                 if isinstance(value := getattr(self.layer, attr, None), np.ndarray)}
 
     def param_grads(self) -> dict[str, np.ndarray]:
+        own = getattr(self.layer, "params", None)
+        if isinstance(own, Mapping) and callable(getattr(self.layer, "grads", None)):
+            return dict(self.layer.grads())
         return {attr: getattr(self.layer, grad) for attr, grad in PARAM_GRAD_PAIRS if attr in self.params}
 
 

@@ -1,0 +1,84 @@
+"""Each shape of the corpus plugged in with its glue (``glue.py``): at most 10 lines, no false
+alarm on a correct build in any mode or probe, every bug flagged on exactly its parameters."""
+
+import ast
+import inspect
+import textwrap
+
+import numpy as np
+import pytest
+
+from gradcheck import run_suite
+from tests.corpus.shapes import glue, harness
+from tests.corpus.shapes.catalogue import BUGS, CORRECT
+
+#: The glue's budget, in lines of code.
+MAX_GLUE_LINES = 10
+#: The first correct build of each module in float64, and the transformer in float32, the dtype
+#: it is written for (every build in both dtypes is checked through the harness by
+#: test_shapes_corpus.py).
+FIRST = [(next(c for c in CORRECT if c.module == m), np.float64) for m in glue.GLUE] + [
+    (next(c for c in CORRECT if c.module == "transformer"), np.float32)]
+
+
+def glue_lines(function) -> int:
+    """Lines of code in a function's body: its docstring, comments and blank lines left out."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    body = tree.body[0].body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    lines = set()
+    for statement in body:
+        lines.update(range(statement.lineno, statement.end_lineno + 1))
+    return len(lines)
+
+
+@pytest.mark.parametrize("module", list(glue.GLUE))
+def test_the_glue_is_at_most_ten_lines(module):
+    assert 1 <= glue_lines(glue.GLUE[module]) <= MAX_GLUE_LINES
+
+
+def test_the_line_count_counts_code_not_its_docstring_or_comments():
+    def three(a):
+        """A docstring."""
+        # a comment
+        b = a + 1
+        return (b,
+                a)
+
+    assert glue_lines(three) == 3
+
+
+@pytest.mark.parametrize("mode", ["full", "sample", "directional"])
+@pytest.mark.parametrize("config, dtype", FIRST, ids=[f"{c.id}-{np.dtype(d).name}" for c, d in FIRST])
+def test_a_correct_build_passes_every_check_and_probe(config, dtype, mode):
+    suite = run_suite(glue.target(config, dtype), mode=mode)
+    failing = {o.name: o.error or o.to_dict().get("result", {}).get("failed")
+               for o in suite.outcomes if o.status in ("failed", "error")}
+    assert not failing
+    assert suite.verdict.status in ("passed", "inconclusive")
+
+
+def _harness_names(target, entry) -> dict[str, str]:
+    """Each of the glued target's parameters under its name in the reference harness: the array
+    of the same build (same seed) with the same values."""
+    reference = harness.target(entry, np.float64)
+    names = {}
+    for name, array in target.params.items():
+        same = [ref for ref, value in reference.params.items()
+                if value.shape == array.shape and np.array_equal(value, array)]
+        assert same, f"{name} is no array of the harness's build"
+        names[name] = name if name in same else same[0]
+    return names
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=[b.id for b in BUGS])
+def test_a_bug_is_flagged_on_exactly_its_parameters(bug):
+    target = glue.target(bug, np.float64, bug.name)
+    names = _harness_names(target, bug)
+    wrong = set(run_suite(target, groups=("gradients",)).verdict.wrong_gradients)
+    # the network's check names its parameters; single-layer checks name layer<k>_<kind>.<arg>
+    network = {names[name] for name in wrong if name in names}
+    assert network == set(bug.wrong) - {"input"}
+    if hasattr(target, "layers"):  # the input's gradient is checked layer by layer
+        assert any(name.endswith(".input") for name in wrong) == ("input" in bug.wrong)
