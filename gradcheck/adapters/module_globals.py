@@ -13,7 +13,8 @@ Glue (``hprev`` is passed after each example's inputs and targets)::
 The parameters are the float arrays among the globals the function reads (and the module's own
 functions it calls read), named as the module names them. Each returned gradient is matched to
 its parameter by the name the ``return`` gives it (``dWxh`` for ``Wxh``), else by shape, to the
-first parameter of that shape in the order the function reads them; the first value that is not a gradient is the loss. A returned dict is matched by key.
+first parameter of that shape in the order the function reads them; the first value that is not
+a gradient is the loss. A returned dict is matched by key.
 The function sees one example at a time (a sequence of token ids as a list of ints); the loss
 of a batch is the mean of the examples' losses, and so are the gradients (``per_example=False``
 for a function that takes the whole batch). Globals the function reads that get no gradient
