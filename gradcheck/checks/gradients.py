@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -58,7 +59,51 @@ def _align(name, analytic, array, context: CodeContext):
     return mismatch.align(analytic, array.shape), mismatch
 
 
+def _refuse_unread(memory: InMemory, loss) -> None:
+    """A file-backed parameter was swapped for a copy: the loss must read the copy, or the check
+    would compare the gradient with a loss that does not move."""
+    try:
+        f0 = as_scalar(call_user(loss, call="loss"))
+        if as_scalar(call_user(loss, call="loss")) != f0:
+            return  # not repeatable: the check itself says so
+        for name in memory.names:
+            copy = memory.params[name]
+            saved = copy.copy()
+            direction = np.random.default_rng(0).standard_normal(copy.shape)  # no constant shift
+            try:
+                copy += (1e-3 * direction * np.maximum(1.0, np.abs(saved))).astype(copy.dtype)
+                moved = as_scalar(call_user(loss, call="loss"))
+            finally:
+                np.copyto(copy, saved)
+            if moved == f0:
+                raise InvalidArgumentError(
+                    f"params[{name!r}]", "maps a file; gradcheck checks an in-memory copy of it so as "
+                    "never to write into the file, and the loss does not read that copy (it reaches "
+                    "the file's array some other way).",
+                    "Have the loss read its arrays through the params mapping you pass, or open the "
+                    "file with np.load(path, mmap_mode='c') (copy-on-write), which gradcheck moves in place.")
+    except (UserCodeCrash, TypeError, ValueError) as exc:
+        if isinstance(exc, InvalidArgumentError) and exc.argument.startswith("params["):
+            raise
+        return  # the check reports what the loss does
+
+
+def _on_in_memory_copies(check):
+    """``check(loss, params, grads, **options)`` with every parameter that maps a file swapped
+    for an in-memory copy while it runs (:class:`InMemory`), and the user's references put back."""
+
+    @functools.wraps(check)
+    def checked(loss, params, grads, **options):
+        with InMemory(params, loss, grads) as memory:
+            if memory.names:
+                _refuse_unread(memory, loss)
+            return check(loss, params, grads, **options)
+
+    return checked
+
+
 @under_one_blas_thread
+@_on_in_memory_copies
 def check_gradients(
     loss: Callable[[], float],
     params: Mapping[str, np.ndarray],
@@ -175,66 +220,6 @@ def check_gradients(
     for, so the result fails with an ``exception`` finding naming the exception, the user's
     file and line, and the shapes of the arrays on that line.
     """
-    arguments = dict(locals())
-    with InMemory(params, loss, grads) as memory:
-        if memory.names:
-            _refuse_unread(memory, loss)
-        return _check_gradients(**arguments)
-
-
-def _refuse_unread(memory: InMemory, loss) -> None:
-    """A file-backed parameter was swapped for a copy: the loss must read the copy, or the check
-    would compare the gradient with a loss that does not move."""
-    try:
-        f0 = as_scalar(call_user(loss, call="loss"))
-        if as_scalar(call_user(loss, call="loss")) != f0:
-            return  # not repeatable: the check itself says so
-        for name in memory.names:
-            copy = memory.params[name]
-            saved = copy.copy()
-            direction = np.random.default_rng(0).standard_normal(copy.shape)  # no constant shift
-            try:
-                copy += (1e-3 * direction * np.maximum(1.0, np.abs(saved))).astype(copy.dtype)
-                moved = as_scalar(call_user(loss, call="loss"))
-            finally:
-                np.copyto(copy, saved)
-            if moved == f0:
-                raise InvalidArgumentError(
-                    f"params[{name!r}]", "maps a file; gradcheck checks an in-memory copy of it so as "
-                    "never to write into the file, and the loss does not read that copy (it reaches "
-                    "the file's array some other way).",
-                    "Have the loss read its arrays through the params mapping you pass, or open the "
-                    "file with np.load(path, mmap_mode='c') (copy-on-write), which gradcheck moves in place.")
-    except (UserCodeCrash, TypeError, ValueError) as exc:
-        if isinstance(exc, InvalidArgumentError) and exc.argument.startswith("params["):
-            raise
-        return  # the check reports what the loss does
-
-
-def _check_gradients(
-    loss: Callable[[], float],
-    params: Mapping[str, np.ndarray],
-    grads,
-    *,
-    mode: str = "full",
-    eps: float | None = None,
-    rtol: float | None = None,
-    atol: float | None = None,
-    samples: int | None = None,
-    seed: int = 0,
-    method: str = "central",
-    directions: int = 3,
-    batch_size: int | None = None,
-    per_example: bool = False,
-    reduction: str | None = None,
-    layout: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    max_seconds: float | None = MAX_SECONDS,
-    jobs=None,
-    penalties=(),
-    entries: Mapping[str, np.ndarray] | None = None,
-    layer: Mapping | None = None,
-) -> GradientCheckResult:
     require_callable(loss, "loss")
     validate_options(mode=mode, eps=eps, rtol=rtol, atol=atol, samples=samples, seed=seed,
                      method=method, directions=directions, batch_size=batch_size,
@@ -312,6 +297,8 @@ def _check_gradients(
         n_loss_evals=evaluate.calls, check_findings=check_findings, notes=notes + parallel.notes,
         precision=np.dtype(precision).name,
     )
+
+
 
 
 def _precision_notes(params, precisions) -> list[str]:
