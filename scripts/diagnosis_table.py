@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import shlex
 import sys
@@ -35,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from gradcheck.frontends.environment import cpu_model  # noqa: E402
 from tests.corpus import diagnoses  # noqa: E402
 
 BUGS = {"layers": diagnoses.LAYER_BUGS, "shapes": diagnoses.SHAPE_BUGS}
@@ -48,15 +48,6 @@ def _one(args):
 START, END = "<!-- diagnosis-table -->", "<!-- /diagnosis-table -->"
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def summary(outcomes, groups, seeds: int) -> str:
@@ -79,7 +70,7 @@ def write_page(path: Path, table: str, argv, seconds: float) -> None:
     """Replace the text between the page's markers with the table, the command and the machine."""
     command = "python scripts/diagnosis_table.py " + " ".join(shlex.quote(a) for a in argv)
     block = (f"{START}\n{table}\n\nMeasured with `{command.strip()}` in {seconds:.0f} s on "
-             f"{os.cpu_count()} cores (`nproc`), {_cpu_model()}, numpy {np.__version__}, "
+             f"{os.cpu_count()} cores (`nproc`), {cpu_model()}, numpy {np.__version__}, "
              f"{time.strftime('%Y-%m-%d')}.\n{END}")
     text = path.read_text()
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from gradcheck.frontends.environment import cpu_model  # noqa: E402
 from tests.corpus.networks import STYLES  # noqa: E402
 from tests.corpus.sweep import (  # noqa: E402
     BATCHES,
@@ -146,14 +147,7 @@ def bug_table(bugs) -> list[str]:
 def machine() -> str:
     """The machine a run's time belongs to: cores this process may use, the CPU model, versions."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    text = (f"{cores} cores (nproc), {model}, Python {platform.python_version()}, "
+    text = (f"{cores} cores (nproc), {cpu_model()}, Python {platform.python_version()}, "
             f"NumPy {np.__version__}")
     if hasattr(os, "getloadavg"):  # the run's time depends on what else the machine was doing
         text += f", load average {os.getloadavg()[0]:.1f} at the end"

@@ -56,6 +56,19 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux's ``/proc/cpuinfo``), else what :mod:`platform` knows:
+    the machine a measured time belongs to."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def collect_environment(*, seed: int | None, dtype: Any,
                         argv: Sequence[str] | None) -> dict[str, Any]:
     """Versions and settings needed to reproduce a run, as a JSON-safe dict of strings.

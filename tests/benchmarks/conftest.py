@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gradcheck.frontends.environment import cpu_model
 from reference_net.data import load_mnist, train_test_split
 
 
@@ -47,15 +48,6 @@ def mnist_split():
     return train_test_split(X, y, n_test=1000, seed=0)
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _blas() -> str:
@@ -82,7 +74,7 @@ def _torch_version() -> str | None:
 def pytest_benchmark_update_machine_info(config, machine_info):
     """What the README's benchmark section prints about the machine."""
     machine_info["bench"] = {
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
