@@ -88,8 +88,13 @@ TIMED_CALLS = 2
 #: a garbage collection, BLAS threads waking up) must not refuse a check that would be quick.
 RETIMED_CALLS = 5
 UNPERTURBED = "the unperturbed parameters"
-#: Entries a loss in another process evaluates per round trip (progress is told in between).
+#: Entries a loss in another process evaluates in its first round trip (progress is told in
+#: between); later round trips are sized to take about ENTRY_BATCH_SECONDS each, from the time per
+#: entry the previous one took, so a cheap loss pays the crossing rarely and an expensive one
+#: still reports progress (and stops on Ctrl-C) within about that time.
 ENTRY_BATCH = 256
+ENTRY_BATCH_SECONDS = 0.5
+ENTRY_BATCH_LIMITS = (16, 16384)
 
 
 class LossEvaluator:
@@ -157,9 +162,12 @@ class LossEvaluator:
             return None
         n = indices.size
         f_plus, f_minus = np.empty(n), np.empty(n)
-        for start in range(0, n, ENTRY_BATCH):
-            end = min(n, start + ENTRY_BATCH)
+        start, size = 0, ENTRY_BATCH
+        while start < n:
+            end = min(n, start + size)
+            began = perf_counter()
             got = remote(array, indices[start:end], plus[start:end], minus[start:end])
+            size = _next_batch(size, end - start, perf_counter() - began)
             if got is None:
                 if start == 0:
                     return None
@@ -176,6 +184,7 @@ class LossEvaluator:
                 self.entry = int(indices[start + stop.k])
                 self.calls += 1  # the call that failed, numbered as in the loop
                 stop.raise_for(self)
+            start = end
         return f_plus, f_minus
 
     def _count_batch(self, indices, f_plus, f_minus) -> None:
@@ -266,3 +275,13 @@ def _unmeasured_from_the_rest(found: dict[str, LossPrecision], params, f0: float
             out[name] = LossPrecision(np.dtype(dtype), max(NOISE_MARGIN * sigma, 4 * eps_of(dtype) * scale),
                                       sigma, precision.returned)
     return out
+
+
+def _next_batch(size: int, done: int, seconds: float) -> int:
+    """Entries for the next round trip: about :data:`ENTRY_BATCH_SECONDS` at the pace of the last
+    one (``done`` entries in ``seconds``), at most four times as many, within the limits."""
+    low, high = ENTRY_BATCH_LIMITS
+    if done <= 0 or seconds <= 0:
+        return size
+    wanted = int(ENTRY_BATCH_SECONDS * done / seconds)
+    return max(low, min(high, 4 * size, wanted))
