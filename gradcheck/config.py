@@ -71,7 +71,7 @@ class CheckConfig:
     directions: int = 3
     batch_size: int | None = None
     dtype: str = "float64"
-    max_seconds: float | None = 60.0
+    max_seconds: float | None = 300.0
     jobs: int = 1
     data: str | None = None
 

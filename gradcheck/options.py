@@ -82,7 +82,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("dtype", "dtype of the data (and of the reference network) (default: float64)",
            choices=DTYPES),
     Option("max_seconds", "refuse a gradient check estimated to take longer than this many "
-           "seconds (default 60; 0 turns the guard off)", parse=float, zero_is_none=True),
+           "seconds (default 300; 0 turns the guard off)", parse=float, zero_is_none=True),
     Option("jobs", "worker processes for the finite differences (default 1; -1 = one per core); "
            "the verdicts are the same as with 1", parse=int),
     Option("data", "your examples: a .npz with arrays X and y, X.npy,y.npy, a directory holding "

@@ -39,7 +39,7 @@ from gradcheck.validation import (
 )
 
 #: Default of ``max_seconds``: a check estimated to take longer is refused before it starts.
-MAX_SECONDS = 60.0
+MAX_SECONDS = 300.0
 
 
 def _unchecked(name, array, findings=()) -> ParamReport:
@@ -177,7 +177,7 @@ def check_gradients(
     progress : callable (done, total), optional
         Called as entries are checked (e.g. to drive a progress bar).
     max_seconds : float or None
-        Refuse a check estimated to take longer than this (default 60 s), with an error that
+        Refuse a check estimated to take longer than this (default 300 s), with an error that
         says how long it would take and suggests a cheaper mode. The estimate is the time of
         one loss evaluation (the faster of the first two) times the evaluations the mode needs
         (2 per entry in full mode). None turns the guard off.
