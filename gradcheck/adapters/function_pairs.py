@@ -48,6 +48,7 @@ import numpy as np
 
 from gradcheck.adapters.layer_examples import default_arguments, expected_arguments, kind_of, known, layout_of
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.targets.protocol import OutOfProcess
 
 #: How a forward's name ends, and the backward's name that goes with it.
 SUFFIXES = (("_forward", "_backward"), ("_forward_naive", "_backward_naive"),
@@ -99,7 +100,10 @@ def returns_a_tuple(function) -> bool:
 
 def returned_names(function) -> list[str] | None:
     """The names a function returns, read from its source: ``["dx", "dw", "db"]`` for
-    ``return dx, dw, db``; None when its last return is not names (or there is no source)."""
+    ``return dx, dw, db``; None when its last return is not names (or there is no source). A
+    function in another process says them itself, read where its source is."""
+    if isinstance(function, OutOfProcess):
+        return function.returned_names
     value = _last_return(function)
     if value is None:
         return None

@@ -22,8 +22,12 @@ from gradcheck.adapters.function_pairs import (
     signature_parameters,
 )
 from gradcheck.errors import InvalidArgumentError
+from gradcheck.targets.protocol import OutOfProcess
 from gradcheck.targets.trees import match_gradient_name
 from gradcheck.targets.usercode import call_user
+
+#: The deepest a cache is searched for the arrays the forward computed.
+CACHE_DEPTH = 4
 
 
 def upstream_count(backward) -> int | None:
@@ -34,6 +38,32 @@ def upstream_count(backward) -> int | None:
         return None
     required = required_parameters(backward) or []
     return max(len(required) - 1, 1)
+
+
+def projected(returned, douts: list[np.ndarray], is_loss: bool) -> float:
+    """The scalar a layer is checked on, from what its forward returned: ``sum_k sum(out_k *
+    dout_k)`` over the outputs the upstream gradients ``douts`` are for (in float64), or a loss
+    layer's loss."""
+    if is_loss:
+        return float(returned[0])
+    outs = returned[: len(douts)]
+    return float(sum(np.sum(np.asarray(o, dtype=np.float64) * d) for o, d in zip(outs, douts)))
+
+
+def cached_arrays(cache, depth: int = 0) -> list:
+    """The float arrays a cache holds (tuples, lists and dicts searched a few levels deep); for
+    a cache kept in another process, the float dtypes it holds."""
+    if isinstance(cache, OutOfProcess):
+        return list(cache.dtypes)
+    if isinstance(cache, np.ndarray):
+        return [cache] if np.issubdtype(cache.dtype, np.floating) else []
+    if depth >= CACHE_DEPTH:
+        return []
+    if isinstance(cache, Mapping):
+        cache = list(cache.values())
+    if isinstance(cache, (tuple, list)):
+        return [a for item in cache for a in cached_arrays(item, depth + 1)]
+    return []
 
 
 # -- one layer, ready to check ------------------------------------------------------------------
@@ -189,11 +219,7 @@ class LayerProblem:
 
     # -- the protocol -----------------------------------------------------------------------------
     def loss(self, X=None, y=None) -> float:
-        returned = self.run_forward()
-        if self.layer.is_loss:
-            return float(returned[0])
-        outs = returned[: len(self.douts)]
-        return float(sum(np.sum(np.asarray(o, dtype=np.float64) * d) for o, d in zip(outs, self.douts)))
+        return projected(self.run_forward(), self.douts, self.layer.is_loss)
 
     def gradients(self, X=None, y=None) -> dict[str, np.ndarray]:
         _, cache = self.outputs(self.run_forward())

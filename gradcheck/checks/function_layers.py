@@ -14,12 +14,12 @@ tolerances (the numeric model's :func:`~gradcheck.numeric.model.precision_of`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import numpy as np
 
 from gradcheck.adapters.function_pairs import FunctionLayer, FunctionLayers, make_layer
-from gradcheck.adapters.layer_problem import LayerProblem
+from gradcheck.adapters.layer_problem import LayerProblem, cached_arrays
 from gradcheck.checks.gradients import unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard
 from gradcheck.checks.pipeline import check_problem_gradients
@@ -33,8 +33,6 @@ from gradcheck.validation import float_dtype, validate_options, validate_seed
 #: Keyword arguments check_function_layer passes on to check_gradients.
 OPTIONS = ("mode", "eps", "rtol", "atol", "samples", "method", "directions", "progress",
            "max_seconds", "jobs")
-#: The deepest a cache is searched for the arrays the forward computed.
-_CACHE_DEPTH = 4
 
 
 @under_one_blas_thread
@@ -124,21 +122,8 @@ def _first_call(problem: LayerProblem, options) -> tuple[GradientCheckResult | N
         guard.unchanged_by("backward")
     if guard.stopped is not None:
         return _unrun(problem, guard.stopped, options), np.dtype(np.float64)
-    computes = precision_of(list(problem.params.values()), outputs, _cached_arrays(cache))
+    computes = precision_of(list(problem.params.values()), outputs, cached_arrays(cache))
     return None, computes
-
-
-def _cached_arrays(cache, depth: int = 0) -> list[np.ndarray]:
-    """The float arrays a cache holds (tuples, lists and dicts searched a few levels deep)."""
-    if isinstance(cache, np.ndarray):
-        return [cache] if np.issubdtype(cache.dtype, np.floating) else []
-    if depth >= _CACHE_DEPTH:
-        return []
-    if isinstance(cache, Mapping):
-        cache = list(cache.values())
-    if isinstance(cache, (tuple, list)):
-        return [a for item in cache for a in _cached_arrays(item, depth + 1)]
-    return []
 
 
 def _unrun(problem: LayerProblem, stopped, options) -> GradientCheckResult:

@@ -25,7 +25,7 @@ from gradcheck.checks.recheck import recheck_in_float64
 from gradcheck.errors import GradcheckError
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import VALUE_KINDS, Finding
-from gradcheck.targets.protocol import bound_loss, target_params
+from gradcheck.targets.protocol import OutOfProcess, bound_loss, target_params
 from gradcheck.targets.usercode import Named, call_user
 
 
@@ -56,8 +56,10 @@ def check_target_gradients(target, X, y, **options) -> GradientCheckResult:
 def check_problem_gradients(problem, **options) -> GradientCheckResult:
     """Check a function-pair layer (:class:`gradcheck.adapters.function_pairs.LayerProblem`) on
     its example arguments, then, for float32 arguments, on a float64 copy of it."""
-    result = check_gradients(Named(problem.loss, "forward"), problem.params, problem.gradients,
-                             **options)
+    loss = Named(problem.loss, "forward")
+    if isinstance(problem.layer.forward, OutOfProcess):  # a layer in another process: many points per round trip
+        loss.entry_values = problem.layer.forward.projection(problem)
+    result = check_gradients(loss, problem.params, problem.gradients, **options)
     return recheck_in_float64(result, problem, None, None, options)
 
 

@@ -63,8 +63,8 @@ def check_target(target: str, *, command: str, options: dict[str, Any], layout: 
     from gradcheck.errors import GradcheckError
     from gradcheck.frontends.environment import collect_environment
     from gradcheck.frontends.isolation import Child
-    from gradcheck.frontends.remote import Connection, LayersInProcess
-    from gradcheck.frontends.session import load_sandboxed, load_target, target_sources
+    from gradcheck.frontends.remote import Connection
+    from gradcheck.frontends.session import load_sandboxed, target_sources
     from gradcheck.results import CheckOutcome, SuiteResult
     from gradcheck.threads import pin_blas
 
@@ -77,11 +77,7 @@ def check_target(target: str, *, command: str, options: dict[str, Any], layout: 
         # one BLAS thread here and in the child, as in a one-target run, unless the environment sets a count
         with pin_blas(os.environ):
             child.start()
-            try:
-                loaded = load_sandboxed(Connection(child), target, config, layout=layout)
-            except LayersInProcess:  # function-pair layers: checked in this worker, not in a child
-                child.stop()
-                loaded = load_target(target, config, layout=layout)
+            loaded = load_sandboxed(Connection(child), target, config, layout=layout)
             suite = run_suite(loaded.target, config, groups=COMMAND_GROUPS[command],
                               **loaded.engine_arguments())
             suite.environment = collect_environment(

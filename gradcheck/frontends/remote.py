@@ -115,10 +115,6 @@ def remote_error(data: Any) -> BaseException:
     return exc
 
 
-class LayersInProcess(TargetLoadError):
-    """The child found function-pair layers, which are checked in the front end's own process."""
-
-
 def gradcheck_error(data: Any) -> BaseException:
     """The gradcheck error a child reported (a load error, a protocol error), rebuilt here so it
     reads in this front end's words."""
@@ -134,8 +130,6 @@ def gradcheck_error(data: Any) -> BaseException:
         return known[kind](message)
     if kind == "UserCodeError":
         return UserCodeError(message)
-    if kind == "FunctionPairLayers":
-        return LayersInProcess(message)
     if kind == "BadRequest":
         raise wire.WireError(f"refused a request: {message}")
     return TargetError(f"{kind}: {message}")
@@ -552,11 +546,16 @@ def _array(value: Any) -> np.ndarray:
 
 
 def load(connection: Connection, *, spec: str | None, label: str, batch_size: int | None, seed: int,
-         dtype: str, data: bool) -> tuple[ProxyTarget, dict]:
-    """Load ``spec`` (None: the reference network) in the child: its proxy, and the rest of the
-    reply (``X`` and ``y`` of the reference network's batch, the target's ``source``)."""
+         dtype: str, data: bool) -> tuple[Any, dict]:
+    """Load ``spec`` (None: the reference network) in the child: its proxy (or, for function-pair
+    layers, a FunctionLayers whose functions run there), and the rest of the reply (``X`` and
+    ``y`` of the reference network's batch, the target's ``source``)."""
     value, got = connection.request("load", {"spec": spec, "batch_size": batch_size, "seed": seed,
                                              "dtype": dtype, "data": data})
+    if isinstance(value, dict) and "layers" in value:  # function-pair layers: their functions are requests
+        from gradcheck.frontends.remote_layers import layers_from
+
+        return layers_from(connection, value, got), {"source": None}
     target = _proxy(connection, value, got, label)
     extra = {}
     try:
@@ -570,5 +569,5 @@ def load(connection: Connection, *, spec: str | None, label: str, batch_size: in
     return target, extra
 
 
-__all__ = ["Connection", "LayersInProcess", "ProxyTarget", "RemoteLayer", "RemoteLoss", "RemoteError", "RemoteExit",
+__all__ = ["Connection", "ProxyTarget", "RemoteLayer", "RemoteLoss", "RemoteError", "RemoteExit",
            "load", "ATTRIBUTES"]

@@ -30,6 +30,7 @@ import numpy as np
 
 from gradcheck.errors import GradcheckError
 from gradcheck.frontends import wire
+from gradcheck.frontends.served_layers import LayerOps, new_state
 
 #: Functions of a target the engine may call when present (docs/protocol.md).
 METHODS = ("forward", "activations", "example_batch", "softmax", "log_softmax", "sigmoid",
@@ -59,11 +60,6 @@ class UserRaised(Exception):
         self.crash = crash
 
 
-class FunctionPairLayers(Exception):
-    """The target names function-pair layers, which this process does not serve: the front end
-    checks them in its own process (see :func:`gradcheck.frontends.session.sandboxed`)."""
-
-
 class BadRequest(Exception):
     """A request the server does not understand (a bug on the parent's side, never the target's)."""
 
@@ -71,8 +67,9 @@ class BadRequest(Exception):
 # -- what the child knows about the target -----------------------------------------------------------
 
 
-class Server:
-    """The child's state: the targets it built, the arrays the parent mirrors, the watched returns."""
+class Server(LayerOps):
+    """The child's state: the targets it built, the arrays the parent mirrors, the watched returns
+    (and, for function-pair layers, their forwards' caches: :mod:`gradcheck.frontends.served_layers`)."""
 
     def __init__(self, sock, *, limit: int = wire.MAX_MESSAGE):
         self.sock = sock
@@ -86,6 +83,7 @@ class Server:
         self.watched: deque = deque()  # (handle, array, copy)
         self.next_handle = 0
         self.cache = wire.SentArrays()  # large arguments the parent sent once
+        vars(self).update(new_state())
 
     # -- the loop ---------------------------------------------------------------------------------
     def loop(self) -> None:
@@ -289,8 +287,8 @@ class Server:
 
         spec = str(spec)
         obj = load_spec(spec)
-        if offered_layers(obj) is not None:
-            raise FunctionPairLayers(f"{spec} names function-pair layers")
+        if offered_layers(obj) is not None:  # served as data and requests, checked by the parent
+            return {"layers": self.describe_layers(obj, encoder)}
         target = as_target(obj, label=spec)
         where = spec.rpartition(":")[0]
         module = sys.modules.get(module_name(where) if where.endswith(".py") else where)
@@ -414,6 +412,8 @@ class Server:
                 return float(np.sum(np.asarray(np.ascontiguousarray(out), dtype=np.float64) * dY))
 
             return "forward", evaluate, self._perturbed(perturb, X)
+        if kind == "layer" and perturb == "argument":
+            return self.layer_projection(function, arrays)
         raise BadRequest(f"a function of kind {kind!r}")
 
     def _perturbed(self, perturb, argument):

@@ -143,18 +143,13 @@ def sandboxed(spec: str | None, config: CheckConfig, *, layout: str | None = Non
     the subreaper of what the target detaches (not for a pytest process).
     """
     from gradcheck.frontends.isolation import Child, Limits
-    from gradcheck.frontends.remote import Connection, LayersInProcess
+    from gradcheck.frontends.remote import Connection
 
     folders = [os.getcwd()] + [os.path.dirname(os.path.abspath(p)) for p in target_sources(spec or "")]
     child = Child(limits or Limits(seconds=None, memory_mb=None), adopt=adopt, writable_copies=folders)
     try:
         child.start()
         loaded = load_sandboxed(Connection(child), spec, config, layout=layout, flag=flag)
-    except LayersInProcess:
-        child.stop()
-        # function-pair layers are checked in this process: no defence against their code
-        yield load_target(spec, config, layout=layout, flag=flag)
-        return
     except BaseException:
         child.stop()
         raise
@@ -186,9 +181,11 @@ def load_sandboxed(connection, spec: str | None, config: CheckConfig, *, layout:
         return LoadedTarget(target, LABEL, "reference_net", "rows", (extra["X"], extra["y"]), target.build)
     sources = target_sources(spec)
     target, extra = remote.load(connection, spec=spec, label=spec, **arguments)
-    target = as_target(target, label=spec)  # what the child says it has, checked here
     if not sources and extra.get("source"):
         sources = (os.path.abspath(extra["source"]),)
+    if offered_layers(target) is not None:  # function-pair layers, their functions run in the child
+        return _loaded_layers(target, spec, _stem(spec), config, dataset, sources, flag)
+    target = as_target(target, label=spec)  # what the child says it has, checked here
     if config.batch_size is not None:
         check_batch_memory(config.batch_size, input_width(target), argument="--batch-size")
     return _loaded(target, spec, _stem(spec), config, layout, dataset,

@@ -140,7 +140,10 @@ class OutOfProcess:
       parameter moved to each value) in one round trip;
     - ``widened()``: ``(float64 copy, "")`` made where the target runs, or ``(None, why not)``;
     - ``array_bytes()``: the bytes of the arrays the target holds;
-    - a layer's ``projection(X, dY)``: ``sum(forward(X) * dY)`` as such a loss.
+    - a layer's ``projection(X, dY)``: ``sum(forward(X) * dY)`` as such a loss;
+    - a function-pair layer's forward ``projection(problem)``: the loss of a
+      :class:`~gradcheck.adapters.layer_problem.LayerProblem` of it as such a loss
+      (:mod:`gradcheck.frontends.remote_layers`).
     """
 
 
