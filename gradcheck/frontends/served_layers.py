@@ -68,7 +68,7 @@ class Written:
         for i, key, array, before in self.arrays:
             if array.shape == before.shape and array.dtype == before.dtype and same_bytes(array, before):
                 continue
-            out.append([i, key, encoder.array(np.array(array, copy=True))])
+            out.append([i, key, encoder.array(np.array(array, copy=True))["$array"]])
             self.arrays = [(j, k, a, a.copy() if a is array else b) for j, k, a, b in self.arrays]
         return out
 
