@@ -76,6 +76,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                            f"{DEFAULT_MEMORY_MB} with several targets, none with one)")
     many.add_argument("--workers", metavar="N", type=int, default=None,
                       help="targets checked at once (default and most: every core)")
+    many.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                      help="check the targets on a dask.distributed cluster: its scheduler's address "
+                           "(tcp://host:8786), each target in a process of its own on a worker "
+                           "(needs gradcheck[dask]; paths are read on the workers)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -140,7 +144,9 @@ def _write_html(suite, path) -> None:
 
 
 def _run_many(args, targets) -> int:
-    """Several targets: each in its own worker, then one table, one exit code, one JSON."""
+    """Several targets (or any on a cluster): each in its own worker, then one table, one exit
+    code, one JSON."""
+    from gradcheck.frontends.cluster import cluster_executor
     from gradcheck.frontends.many import run_many, write_pages
     from gradcheck.frontends.session import target_sources
     from gradcheck.validation import positive_int
@@ -158,12 +164,22 @@ def _run_many(args, targets) -> int:
     protected = [s for t in targets for s in target_sources(t)]
     _check_outputs([("--json", args.json)], protected)
     _distinct_outputs(args.json, html, several=True, html_flag="--html" if args.command != "report" else "--output")
-    workers = _capped(args.workers, "--workers")
-    print(f"checking {len(targets)} targets, each in a process of its own, {workers} at a time")
-    suite = run_many(targets, command=args.command, options=options, layout=args.layout,
-                     limits=limits, workers=workers,
-                     on_done=lambda one: print(f"  {one.verdict.label:11} {printable(one.target)}",
-                                               flush=True))
+    with contextlib.ExitStack() as stack:
+        if args.scheduler is not None:
+            if args.workers is not None:
+                raise GradcheckError("--workers: with --scheduler the cluster's workers check the targets, "
+                                     "as many at once as they have threads. Leave --workers out (give "
+                                     "each `dask worker` its --nthreads).")
+            executor, workers = stack.enter_context(cluster_executor(args.scheduler)), None
+            print(f"checking {len(targets)} targets, each in a process of its own, on the dask cluster at "
+                  f"{printable(args.scheduler)}")
+        else:
+            executor, workers = None, _capped(args.workers, "--workers")
+            print(f"checking {len(targets)} targets, each in a process of its own, {workers} at a time")
+        suite = run_many(targets, command=args.command, options=options, layout=args.layout,
+                         limits=limits, workers=workers, executor=executor,
+                         on_done=lambda one: print(f"  {one.verdict.label:11} {printable(one.target)}",
+                                                   flush=True))
     # every worker and every target's process has ended: nothing a target runs sees what follows
     suite.environment = collect_environment(seed=None, dtype=None, argv=args.argv)
     print(_format_suite(suite, verbose=False))
@@ -234,8 +250,11 @@ def _run(args, blas: str) -> int:
     if isinstance(args.jobs, int) and args.jobs > 1:
         args.jobs = _capped(args.jobs, "--jobs")
     targets = expand_targets(args.target or [])
-    if len(targets) > 1:
+    if len(targets) > 1 or (args.scheduler is not None and targets):
         return _run_many(args, targets)
+    if args.scheduler is not None:
+        raise GradcheckError("--scheduler: the reference network is checked here; name the targets "
+                             "to check on the cluster, e.g. 'submissions/*.py:build'.")
     args.target = targets[0] if targets else None
     config = config_for(vars(args), flag)
     limits = _limits(args, several=False)

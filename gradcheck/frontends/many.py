@@ -141,9 +141,10 @@ def check_in_worker(job: str) -> str:
     deadline = None if seconds is None else time.monotonic() + seconds + WORKER_GRACE
     package = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": package + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    folder = job_data.get("folder")  # where the run was started, when this machine has it too
     process = subprocess.Popen([sys.executable, "-m", "gradcheck.frontends.driver"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                               env=env)
+                               env=env, cwd=folder if isinstance(folder, str) and os.path.isdir(folder) else None)
     with _running_lock:
         _running[process.pid] = process
     try:
@@ -204,8 +205,9 @@ def _stop_worker(process: subprocess.Popen) -> None:
 
 
 def job_for(target: str, *, command: str, options: dict[str, Any], layout: str | None, limits: Limits) -> str:
+    # the folder relative targets are named from: a cluster's worker on a shared file system starts there
     return json.dumps({"target": target, "command": command, "options": options, "layout": layout,
-                       "seconds": limits.seconds, "memory_mb": limits.memory_mb})
+                       "seconds": limits.seconds, "memory_mb": limits.memory_mb, "folder": os.getcwd()})
 
 
 # -- what comes back -------------------------------------------------------------------------------------
