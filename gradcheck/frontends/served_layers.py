@@ -58,18 +58,20 @@ class Written:
     """The arrays among a call's arguments, to report which of them the user's code wrote into."""
 
     def __init__(self, args: list):
-        self.arrays = [(i, key, array, array.copy()) for i, key, array in _arrays_of(args)]
+        self.arrays = [[i, key, array, array.copy()] for i, key, array in _arrays_of(args)]
 
     def changes(self, encoder: wire.Encoder) -> list:
-        """``[[position, key, array index], ...]`` for each argument array that changed."""
+        """``[[position, key, array index], ...]`` for each argument array that changed since the
+        last time this was asked."""
         from gradcheck.frontends.sandbox import same_bytes
 
         out = []
-        for i, key, array, before in self.arrays:
+        for entry in self.arrays:
+            i, key, array, before = entry
             if array.shape == before.shape and array.dtype == before.dtype and same_bytes(array, before):
                 continue
             out.append([i, key, encoder.array(np.array(array, copy=True))["$array"]])
-            self.arrays = [(j, k, a, a.copy() if a is array else b) for j, k, a, b in self.arrays]
+            entry[3] = array.copy()
         return out
 
 

@@ -128,6 +128,29 @@ def test_a_layer_that_loops_times_out_not_checked(tmp_path):
     assert "PASSED" not in run.stdout
 
 
+#: Preludes that patch the child's side of the wire to describe or answer for its layers falsely.
+FORGED = {
+    "a signature of no kind": "import gradcheck.frontends.served_layers as served\n"
+                              "served.facts = lambda f: {'name': 'f', 'parameters': [['x', 'NO_KIND', False]], "
+                              "'returned': None}",
+    "a cache handle that is text": "import gradcheck.frontends.served_layers as served\n"
+                                   "served.LayerOps.keep_cache = lambda self, cache, args: 'handle'",
+    "a write into an argument that is not there": (
+        "import gradcheck.frontends.served_layers as served\n"
+        "served.Written.changes = lambda self, encoder: [[99, None, 0]]"),
+}
+
+
+@linux
+@pytest.mark.parametrize("forged", sorted(FORGED))
+def test_a_child_patched_to_answer_falsely_is_not_checked(tmp_path, forged):
+    target = layer_file(tmp_path, "forger", prelude=FORGED[forged])
+    run = run_gradcheck("check", f"{target}:affine", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "malformed" in run.stdout + run.stderr
+    assert "PASSED" not in run.stdout
+
+
 @needs_namespaces
 def test_a_file_a_layer_writes_next_to_it_stays_in_its_own_view(tmp_path):
     target = layer_file(tmp_path, "writer", forward_hook=(
