@@ -78,10 +78,11 @@ def check_target(target: str, *, command: str, options: dict[str, Any], layout: 
         with pin_blas(os.environ):
             child.start()
             try:
-                loaded = load_sandboxed(Connection(child), target, config, layout=layout)
+                loaded = load_sandboxed(Connection(child), target, config, layout=layout,
+                                        build_dtype=options.get("dtype"))
             except LayersInProcess:  # function-pair layers: checked in this worker, not in a child
                 child.stop()
-                loaded = load_target(target, config, layout=layout)
+                loaded = load_target(target, config, layout=layout, build_dtype=options.get("dtype"))
             suite = run_suite(loaded.target, config, groups=COMMAND_GROUPS[command],
                               **loaded.engine_arguments())
             suite.environment = collect_environment(

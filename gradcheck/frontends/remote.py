@@ -587,11 +587,12 @@ def _array(value: Any) -> np.ndarray:
 
 
 def load(connection: Connection, *, spec: str | None, label: str, batch_size: int | None, seed: int,
-         dtype: str, data: bool) -> tuple[ProxyTarget, dict]:
+         dtype: str, data: bool, build_dtype: str | None = None) -> tuple[ProxyTarget, dict]:
     """Load ``spec`` (None: the reference network) in the child: its proxy, and the rest of the
-    reply (``X`` and ``y`` of the reference network's batch, the target's ``source``)."""
+    reply (``X`` and ``y`` of the reference network's batch, the target's ``source``, and
+    ``built``: whether a factory taking ``dtype`` was called with ``build_dtype``)."""
     value, got = connection.request("load", {"spec": spec, "batch_size": batch_size, "seed": seed,
-                                             "dtype": dtype, "data": data})
+                                             "dtype": dtype, "data": data, "build_dtype": build_dtype})
     target = _proxy(connection, value, got, label)
     extra = {}
     try:
@@ -600,6 +601,7 @@ def load(connection: Connection, *, spec: str | None, label: str, batch_size: in
                 extra[name] = _array(connection.decode(value[name], got))
         source = value.get("source")
         extra["source"] = wire.text(source) if isinstance(source, str) else None
+        extra["built"] = value.get("built") is True
     except wire.WireError as exc:
         raise connection._malformed(str(exc)) from None
     return target, extra

@@ -303,12 +303,16 @@ class Server:
         obj = load_spec(spec)
         if offered_layers(obj) is not None:
             raise FunctionPairLayers(f"{spec} names function-pair layers")
-        target = as_target(obj, label=spec)
+        builder = dtype_builder(obj)
+        wanted = header.get("build_dtype")
+        built = builder is not None and isinstance(wanted, str)
+        # --dtype given: a factory taking dtype= builds the network in it
+        target = self.user("build", builder, np.dtype(wanted)) if built else as_target(obj, label=spec)
         where = spec.rpartition(":")[0]
         module = sys.modules.get(module_name(where) if where.endswith(".py") else where)
         source = getattr(module, "__file__", None)
-        return {"description": self.describe(target, encoder, dtype_builder(obj)),
-                "source": source if isinstance(source, str) else None}
+        return {"description": self.describe(target, encoder, builder),
+                "source": source if isinstance(source, str) else None, "built": built}
 
     def op_build(self, header, arrays, encoder):
         builder = self.builders.get(header.get("target"))
