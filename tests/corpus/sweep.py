@@ -223,6 +223,8 @@ NATIVE_BUGS = (
               ("activation derivative",)),
     NativeBug("layer_objects_float32", "dinputs_not_divided_by_samples", _ALL, ("scale",),
               ("divide the loss gradient by the batch size",)),
+    NativeBug("layer_objects_float32", "log_eps_not_in_backward", _ALL, ("scale", "mismatch"),
+              ("two constants that should be one",)),
     NativeBug("cache_l2_batchnorm_dropout", "l2_term_missing", frozenset({"W1", "W2"}), ("scale",),
               ("add its gradient, lambda",)),
     NativeBug("cache_l2_batchnorm_dropout", "l2_term_doubled", frozenset({"W1", "W2"}), ("scale",),
