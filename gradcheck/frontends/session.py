@@ -26,13 +26,13 @@ import numpy as np
 from gradcheck.adapters.function_pairs import discover, layers_in, offered_layers
 from gradcheck.config import CheckConfig, config_from
 from gradcheck.errors import GradcheckError, InvalidArgumentError, TargetLoadError
+from gradcheck.numeric.model import precision_of
 from gradcheck.options import OPTIONS, flag
 from gradcheck.targets.batches import check_batch_memory, describe, input_width
 from gradcheck.targets.builders import dtype_builder
 from gradcheck.targets.data import DataSet
 from gradcheck.targets.data import load_data as read_data
 from gradcheck.targets.loading import DEFAULT_ATTR, attribute, is_source_file, load_namespace, no_exit
-from gradcheck.numeric.model import precision_of
 from gradcheck.targets.protocol import as_target, target_params
 from gradcheck.targets.tasks import TASK_NAMES
 

@@ -164,11 +164,11 @@ def learn(layer, forward: Callable, backward: Callable, X: np.ndarray, seed: int
     and return :func:`parameters` of what the second forward left alone. The gradients the
     backward left are zeroed in place afterwards, so a backward that adds into them (``+=``)
     starts again from 0."""
-    state = np.random.get_state()  # a dropout drawing its mask leaves the program's draws as they were
+    state = np.random.get_state()  # noqa: NPY002 - a dropout drawing its mask leaves the draws as they were
     try:
         return _learn(layer, forward, backward, X, seed)
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
 
 
 def _learn(layer, forward, backward, X, seed) -> dict:

@@ -13,7 +13,7 @@ import pytest
 from gradcheck import check_layer, run_suite
 from gradcheck.targets import layer_params
 from gradcheck.targets.layers import LayerView
-from tests.targets.layer_naming import LAYERS, N, AttributeDense, network
+from tests.targets.layer_naming import LAYERS, AttributeDense, N, network
 
 KINDS = list(LAYERS)
 HERE = Path(__file__).resolve().parent
