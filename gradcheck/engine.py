@@ -45,6 +45,7 @@ from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.layers import layer_inputs, layer_views
 from gradcheck.targets.protocol import OutOfProcess, target_params
 from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
+from gradcheck.targets.usercode import UserCodeCrash
 from gradcheck.threads import under_one_blas_thread
 
 #: The groups of checks; ``gradcheck check`` runs the first, ``probe`` the second, the rest both.
@@ -302,6 +303,10 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
 
     for i, view in enumerate(views):
         def run(i=i, view=view):
+            try:
+                view.learn(layer_input(i), seed)  # its parameters, by what its forward and backward do
+            except UserCodeCrash:
+                pass  # check_layer calls the layer again and reports the crash as the layer's own
             result = check_layer(view.forward, view.backward, layer_input(i), view.params,
                                  param_grads=view.param_grads, seed=seed, progress=ctx.progress,
                                  layout="rows", **options)

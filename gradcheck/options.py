@@ -79,7 +79,8 @@ OPTIONS: tuple[Option, ...] = (
            parse=int),
     Option("batch_size", "examples in the main gradient check's batch (default: max(8, 2 x "
            "classes), so every class is present; 64 for the reference network)", parse=int),
-    Option("dtype", "dtype of the data (and of the reference network) (default: float64)",
+    Option("dtype", "dtype of the data, and of the network where the target is a factory taking "
+           "dtype= (and of the reference network) (default: float64)",
            choices=DTYPES),
     Option("max_seconds", "refuse a gradient check estimated to take longer than this many "
            "seconds (default 300; 0 turns the guard off)", parse=float, zero_is_none=True),

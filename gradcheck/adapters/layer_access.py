@@ -10,7 +10,9 @@ Layers in published from-scratch code differ in small ways that each break a nai
   backward, written for training mode, is checked against that mode, and as ``False`` to one
   drawing a fresh random mask at every call;
 - parameters as attribute pairs (``weights``/``dweights``, ``W``/``dW``) or as dicts
-  (``layer.parameters["W"]`` / ``layer.gradients["W"]``, ``params`` / ``grads``);
+  (``layer.parameters["W"]`` / ``layer.gradients["W"]``, ``params`` / ``grads``); a layer that
+  holds other float arrays (``w``/``grad_w``, ``kernel``/``dkernel``, ``gamma``/``dgamma``) has
+  its parameters found by value (:mod:`gradcheck.targets.layer_params`, :meth:`LayerAccess.learn`);
 - gradients handed to an optimizer the layer holds (``self.W = self.W_opt.update(self.W,
   grad_w)``): the arrays handed over are the parameters, and what they are handed with is
   their gradient (:mod:`gradcheck.adapters.recording`);
@@ -31,6 +33,7 @@ import numpy as np
 
 from gradcheck.adapters.recording import optimizer_attributes, recording
 from gradcheck.errors import ProtocolError
+from gradcheck.targets import layer_params
 
 # (parameter attribute, gradient attribute, short name used in the target's params)
 ATTRIBUTE_PAIRS = (("weights", "dweights", "W"), ("biases", "dbiases", "b"), ("W", "dW", "W"), ("b", "db", "b"))
@@ -116,6 +119,8 @@ class LayerAccess:
         self._optimizers = optimizer_attributes(layer)
         self._recorded: list[str] = []  # parameters found by what the layer hands its optimizers
         self._record: dict = {}
+        #: short name -> (place, gradient place), once found by value (:meth:`learn`)
+        self._found: dict | None = None
 
     # -- parameters ----------------------------------------------------------------------
     def _dict_pair(self):
@@ -142,10 +147,28 @@ class LayerAccess:
         self._recorded = [name for name, value in vars(self.layer).items()
                           if name in self._record and _is_array(value)]
 
+    def needs_learning(self, held_before: dict) -> bool:
+        """Whether the parameters are found by value: the layer held float arrays before a forward
+        (a lazy layer creates them in it) and hands no gradients to optimizers."""
+        return bool(held_before) and not self.records
+
+    def learn(self, X) -> None:
+        """Find the parameters by value, running this layer on ``X`` (two forwards, one
+        backward; see :func:`gradcheck.targets.layer_params.learn`). When that finds none, or the
+        layer raises, the usual names stand (and the check reports what the layer raises)."""
+        try:
+            found = layer_params.learn(self.layer, self.forward, self.backward, X)
+        except Exception:  # noqa: BLE001 - the check runs the layer again, through the guarded call
+            return
+        short = {attr: name for attr, _, name in ATTRIBUTE_PAIRS}
+        self._found = {(short.get(n, n) if pair[0] == (n,) else n): pair for n, pair in found.items()} or None
+
     def param_slots(self) -> list[tuple[str, object]]:
         """(short name, key) for each parameter; key is an attribute name or a dict key."""
         if self.records:
             return [(name, name) for name in self._recorded]
+        if self._found is not None:
+            return [(name, name) for name in self._found]
         pair = self._dict_pair()
         if pair is not None:
             return [(str(key), key) for key, value in getattr(self.layer, pair[0]).items() if _is_array(value)]
@@ -157,6 +180,8 @@ class LayerAccess:
         return slots
 
     def get_param(self, key):
+        if self._found is not None and not self.records:
+            return layer_params.read(self.layer, self._found[key][0])
         pair = self._dict_pair()
         return getattr(self.layer, pair[0])[key] if pair else getattr(self.layer, key)
 
@@ -166,6 +191,14 @@ class LayerAccess:
                 raise ProtocolError(f"{self.label} ({type(self.layer).__name__}) handed no gradient of "
                                     f"`{key}` to its optimizer during backward")
             return self._record[key]
+        if self._found is not None:
+            place, grad = self._found[key]
+            value = layer_params.read(self.layer, grad)
+            if value is None:
+                raise ProtocolError(f"after backward, {self.label} ({type(self.layer).__name__}) has no "
+                                    f"`{'.'.join(map(str, grad))}`; its backward must store the gradient of "
+                                    f"`{'.'.join(map(str, place))}` there")
+            return value
         pair = self._dict_pair()
         if pair is not None:
             grads = getattr(self.layer, pair[1], None)
@@ -221,7 +254,9 @@ class LayerAccess:
     def zero_grads(self) -> None:
         """Zero existing gradient arrays in place, so a backward that accumulates starts at 0."""
         pair = self._dict_pair()
-        if pair is not None:
+        if self._found is not None:
+            values = [layer_params.read(self.layer, grad) for _, grad in self._found.values()]
+        elif pair is not None:
             grads = getattr(self.layer, pair[1], None)
             values = list(grads.values()) if isinstance(grads, Mapping) else []
         else:

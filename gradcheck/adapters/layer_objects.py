@@ -39,6 +39,7 @@ from gradcheck.adapters.declared import declare
 from gradcheck.adapters.layer_access import LayerAccess, is_layer, regularizer_settings
 from gradcheck.adapters.loss_access import LossAccess
 from gradcheck.errors import InvalidArgumentError, ProtocolError
+from gradcheck.targets import layer_params
 from gradcheck.targets.inputs import input_spec
 from gradcheck.validation import is_count, positive_int
 
@@ -215,6 +216,8 @@ class LayerObjectsTarget:
                                     "once before reading their parameters; declare the input: "
                                     "input_shape=(n_features,) (or (channels, height, width))")
             weights = [a.get_param(key) for a in self._accesses for _, key in a.param_slots()]
+            # no weight by a usual name: the arrays the layers hold (a first weight is (n_in, n_out))
+            weights += [w for a in self._accesses for w in layer_params.held_arrays(a.layer).values()]
             first = next((w for w in weights if w.ndim == 2), None)
             if first is None:
                 return
@@ -222,10 +225,13 @@ class LayerObjectsTarget:
         elif shape is None:
             shape = (int(n_inputs),)
         lengths = [access.list_lengths() for access in self._accesses]
+        held = [layer_params.held_arrays(access.layer) for access in self._accesses]
         X = np.random.default_rng(0).uniform(-1, 1, (2, *shape)).astype(dtype)
-        for access in self._accesses:
+        for access, before in zip(self._accesses, held):
             if self.chooses_modes:
                 access.choose_mode(X)
+            if access.needs_learning(before):
+                access.learn(X)  # arrays the usual names miss: found by what forward and backward do
             X = access.forward(X)
         if any(access.records for access in self._accesses):
             self._backward_from(np.random.default_rng(1).standard_normal(np.shape(X)), self._accesses)

@@ -372,8 +372,9 @@ def check_layer_shapes(layer, X: np.ndarray, *, seed: int = 0, subject: str | No
     """A layer object's backward returns dX like X and fills each dW like W, db like b.
 
     ``layer`` has ``forward(X)`` and ``backward(dA)`` (outputs returned or stored as ``output``
-    / ``dinputs``); parameters are found as (W, dW), (b, db), (weights, dweights),
-    (biases, dbiases). The upstream gradient is random, shaped like the output.
+    / ``dinputs``); parameters are found by value after the backward
+    (:mod:`gradcheck.targets.layer_params`: the float arrays it holds a gradient for, besides
+    its input and output). The upstream gradient is random, shaped like the output.
     """
     view = LayerView(subject or type(layer).__name__, layer)
     name = view.name
@@ -386,6 +387,7 @@ def check_layer_shapes(layer, X: np.ndarray, *, seed: int = 0, subject: str | No
     if dX.shape != X.shape:
         raise _fail("shape", name, f"backward(dA) returned dX of shape {dX.shape}, X is {X.shape}",
                     "dX = dZ @ W.T has X's shape.")
+    view.observe(X, A, dA, dX)  # its parameters: what it holds with a gradient, besides these
     grads = view.param_grads()
     for attr, param in view.params.items():
         violation = _shape_violation(f"{name}.{attr}", np.shape(grads[attr]), param.shape, X.shape[0])

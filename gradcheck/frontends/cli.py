@@ -261,7 +261,8 @@ def _run(args, blas: str) -> int:
     start = Path.cwd()
     args.doing = f"loading {printable(args.target or 'the reference network')}"
     try:
-        with sandboxed(args.target, config, layout=args.layout, limits=limits) as loaded:
+        with sandboxed(args.target, config, layout=args.layout, limits=limits,
+                       build_dtype=getattr(args, "dtype", None)) as loaded:
             html = args.html if args.command != "report" else (
                 args.output or start / "reports" / f"{loaded.name}.html")
             html_flag = "--output" if args.command == "report" else "--html"

@@ -77,7 +77,8 @@ def check_target(target: str, *, command: str, options: dict[str, Any], layout: 
         # one BLAS thread here and in the child, as in a one-target run, unless the environment sets a count
         with pin_blas(os.environ):
             child.start()
-            loaded = load_sandboxed(Connection(child), target, config, layout=layout)
+            loaded = load_sandboxed(Connection(child), target, config, layout=layout,
+                                    build_dtype=options.get("dtype"))
             suite = run_suite(loaded.target, config, groups=COMMAND_GROUPS[command],
                               **loaded.engine_arguments())
             suite.environment = collect_environment(

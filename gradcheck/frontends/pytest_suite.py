@@ -68,7 +68,7 @@ def _loaded(config) -> LoadedTarget | GradcheckError:
         try:
             config.stash[_LOADED] = child.enter_context(sandboxed(
                 _spec(config), _config(config), layout=config.getoption("gradcheck_layout"),
-                flag=_flag, adopt=False))
+                flag=_flag, adopt=False, build_dtype=config.getoption("gradcheck_dtype")))
         except GradcheckError as exc:
             config.stash[_LOADED] = exc
         except TargetGone as gone:

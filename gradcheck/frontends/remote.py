@@ -452,13 +452,44 @@ def _entries(connection: Connection, function: dict, perturb: str, indices, plus
 
 
 class RemoteLayer(OutOfProcess):
-    """One layer of a target in another process: ``forward``, ``backward``, its parameter arrays
-    (this process's copies) and what backward leaves behind (``dW``, ``dinputs``...)."""
+    """One layer of a target in another process: ``forward``, ``backward``, its parameters
+    (``params``, this process's copies, found there by value) and what backward leaves behind
+    (``grads()``, ``dinputs``, ``output``)."""
 
-    def __init__(self, connection: Connection, number: int, index: int, arrays: dict):
+    def __init__(self, connection: Connection, number: int, index: int, arrays: dict,
+                 values: dict | None = None):
         self._connection, self._number, self._index = connection, number, index
-        for attr, key in arrays.items():
-            setattr(self, attr, connection.known(key))
+        self._grads: dict = {}
+        self.params: dict = {}
+        self._adopt(arrays, values or {})
+
+    def _adopt(self, arrays: dict, values: dict) -> None:
+        params = {}
+        for name, key in arrays.items():
+            value = values.get(key)
+            params[name] = self._connection.known(key) if value is None else self._connection.adopt(key, value)
+        self.params = params
+
+    def grads(self) -> dict:
+        """The gradients the last backward left for the parameters."""
+        return {name: g for name, g in self._grads.items() if name in self.params}
+
+    def learn_params(self, X: np.ndarray, seed: int = 0) -> None:
+        """Find the parameters by running the layer on ``X`` in its process."""
+        out: list = []
+        encoder = wire.Encoder(out, cache=self._connection.sent)
+        value, got = self._connection.request("learn", {"target": self._number, "layer": self._index,
+                                                        "X": encoder.value(X), "seed": int(seed)}, out)
+        try:
+            if not isinstance(value, dict) or not isinstance(value.get("arrays"), dict) \
+                    or not isinstance(value.get("values"), dict):
+                raise wire.WireError("a layer's parameters described by something that is not an object")
+            arrays = {name: key for name, key in value["arrays"].items()
+                      if isinstance(name, str) and isinstance(key, str)}
+            values = {key: _array(self._connection.decode(v, got)) for key, v in value["values"].items()}
+            self._adopt(arrays, values)
+        except wire.WireError as exc:
+            raise self._connection._malformed(str(exc)) from None
 
     def _call(self, method: str, argument):
         reply = self._connection.call(self._number, method, (argument,), layer=self._index)
@@ -466,6 +497,9 @@ class RemoteLayer(OutOfProcess):
         for name in LAYER_RESULTS:
             if isinstance(state.get(name), np.ndarray):
                 setattr(self, name, state[name])
+        grads = state.get("grads")
+        if isinstance(grads, dict):
+            self._grads = {str(n): g for n, g in grads.items() if isinstance(g, np.ndarray)}
         return reply["returned"]
 
     def forward(self, X):
@@ -530,9 +564,10 @@ def _proxy(connection: Connection, value: Any, got: list, label: str) -> ProxyTa
                     continue
                 if not isinstance(layer, dict) or not isinstance(layer.get("arrays"), dict):
                     raise wire.WireError("a layer described by something that is not an object")
-                arrays = {attr: key for attr, key in layer["arrays"].items()
-                          if attr in ("W", "b", "weights", "biases") and isinstance(key, str)}
-                built.append(_named(RemoteLayer, layer.get("type"))(connection, target._number, i, arrays))
+                arrays = {name: key for name, key in layer["arrays"].items()
+                          if isinstance(name, str) and isinstance(key, str)}
+                built.append(_named(RemoteLayer, layer.get("type"))(connection, target._number, i, arrays,
+                                                                    description["arrays"]))
             target._layers = built
         return target
     except wire.WireError as exc:
@@ -546,12 +581,13 @@ def _array(value: Any) -> np.ndarray:
 
 
 def load(connection: Connection, *, spec: str | None, label: str, batch_size: int | None, seed: int,
-         dtype: str, data: bool) -> tuple[Any, dict]:
+         dtype: str, data: bool, build_dtype: str | None = None) -> tuple[Any, dict]:
     """Load ``spec`` (None: the reference network) in the child: its proxy (or, for function-pair
     layers, a FunctionLayers whose functions run there), and the rest of the reply (``X`` and
-    ``y`` of the reference network's batch, the target's ``source``)."""
+    ``y`` of the reference network's batch, the target's ``source``, and ``built``: whether a
+    factory taking ``dtype`` was called with ``build_dtype``)."""
     value, got = connection.request("load", {"spec": spec, "batch_size": batch_size, "seed": seed,
-                                             "dtype": dtype, "data": data})
+                                             "dtype": dtype, "data": data, "build_dtype": build_dtype})
     if isinstance(value, dict) and "layers" in value:  # function-pair layers: their functions are requests
         from gradcheck.frontends.remote_layers import layers_from
 
@@ -564,6 +600,7 @@ def load(connection: Connection, *, spec: str | None, label: str, batch_size: in
                 extra[name] = _array(connection.decode(value[name], got))
         source = value.get("source")
         extra["source"] = wire.text(source) if isinstance(source, str) else None
+        extra["built"] = value.get("built") is True
     except wire.WireError as exc:
         raise connection._malformed(str(exc)) from None
     return target, extra

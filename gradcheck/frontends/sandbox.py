@@ -40,9 +40,9 @@ LOSS_GRADIENTS = tuple(f"{name}_gradient" for name in METHODS[6:])
 #: Plain attributes of a target the engine reads when present.
 ATTRIBUTES = ("layout", "task", "n_classes", "per_example", "reduction", "penalties", "sequence_length",
               "null_token", "input_spec")
-#: A layer's parameter arrays, and what its backward leaves behind (see targets/layers.py).
-LAYER_ARRAYS = ("W", "b", "weights", "biases")
-LAYER_RESULTS = ("dW", "db", "dweights", "dbiases", "output", "dinputs")
+#: What a layer's forward and backward leave behind besides its parameters' gradients, which are
+#: found by value like the parameters themselves (targets/layer_params.py).
+LAYER_RESULTS = ("output", "dinputs")
 #: Arrays returned by the target that are watched for later changes, and their bytes in all.
 WATCHED = 24
 WATCHED_BYTES = 64 * 2 ** 20
@@ -77,6 +77,7 @@ class Server(LayerOps):
         self.targets: dict[int, Any] = {}
         self.builders: dict[int, Any] = {}
         self.layers: dict[int, list] = {}
+        self.views: dict[tuple, Any] = {}  # (target, layer index) -> its LayerView
         self.arrays: dict[str, np.ndarray] = {}  # key -> the live array
         self.synced: dict[str, np.ndarray] = {}  # key -> what the parent holds
         self.ids: dict[int, str] = {}  # id(live array) -> key
@@ -221,18 +222,29 @@ class Server(LayerOps):
                 "reduction_property": dynamic, "builds": builder is not None}
 
     def _describe_layer(self, number: int, i: int, layer, values: dict, encoder) -> dict | None:
+        from gradcheck.targets.layers import LayerView
+
         if not (callable(_attribute(layer, "forward")) and callable(_attribute(layer, "backward"))):
             return None
+        view = LayerView(f"layers[{i}]", layer)  # the parameters found as in one process
+        self.views[(number, i)] = view
+        return {"type": type(layer).__name__, "arrays": self._layer_params(number, i, view, values, encoder)}
+
+    def _layer_params(self, number: int, i: int, view, values: dict, encoder) -> dict:
+        """``name -> key`` of a layer's parameters, registered (their values added to ``values``)."""
+        try:
+            params = view.params
+        except GradcheckError:
+            return {}
         keys = {}
-        for attr in LAYER_ARRAYS:
-            array = _attribute(layer, attr)
+        for name, array in params.items():
             if isinstance(array, np.ndarray) and array.dtype.kind in wire.ARRAY_KINDS:
-                refuse_file_backed(f"layers[{i}].{attr}", array)
-                key, value = self.register(array, f"t{number}.l{i}.{attr}", encoder)
-                keys[attr] = key
+                refuse_file_backed(f"layers[{i}].{name}", array)
+                key, value = self.register(array, f"t{number}.l{i}.{name}", encoder)
+                keys[str(name)] = key
                 if value is not None:
                     values[key] = value
-        return {"type": type(layer).__name__, "arrays": keys}
+        return keys
 
     def user(self, call: str, function, *args):
         """``function(*args)``: the target's code; what it raises becomes :class:`UserRaised`."""
@@ -289,12 +301,16 @@ class Server(LayerOps):
         obj = load_spec(spec)
         if offered_layers(obj) is not None:  # served as data and requests, checked by the parent
             return {"layers": self.describe_layers(obj, encoder)}
-        target = as_target(obj, label=spec)
+        builder = dtype_builder(obj)
+        wanted = header.get("build_dtype")
+        built = builder is not None and isinstance(wanted, str)
+        # --dtype given: a factory taking dtype= builds the network in it
+        target = self.user("build", builder, np.dtype(wanted)) if built else as_target(obj, label=spec)
         where = spec.rpartition(":")[0]
         module = sys.modules.get(module_name(where) if where.endswith(".py") else where)
         source = getattr(module, "__file__", None)
-        return {"description": self.describe(target, encoder, dtype_builder(obj)),
-                "source": source if isinstance(source, str) else None}
+        return {"description": self.describe(target, encoder, builder),
+                "source": source if isinstance(source, str) else None, "built": built}
 
     def op_build(self, header, arrays, encoder):
         builder = self.builders.get(header.get("target"))
@@ -323,6 +339,7 @@ class Server(LayerOps):
             returned = self.user(attr, getattr(layer, attr), *args)
             state = {name: value for name in LAYER_RESULTS
                      if isinstance(value := _attribute(layer, name), np.ndarray)}
+            state["grads"] = self._layer_grads(header)
             value = {"returned": encoder.value(returned), "state": encoder.value(state)}
             value["watch"] = self.watch([returned, state], encoder.arrays)
             return value
@@ -331,6 +348,32 @@ class Server(LayerOps):
             raise BadRequest(f"a call of {attr!r}")
         returned = self.user(attr, getattr(target, attr), *args)
         return {"returned": encoder.value(returned), "watch": self.watch(returned, encoder.arrays)}
+
+    def _layer_grads(self, header) -> dict:
+        """The gradients a layer's backward left for its parameters (those it left)."""
+        view = self.views.get((header.get("target"), header.get("layer")))
+        try:
+            grads = view.param_grads() if view is not None else {}
+        except GradcheckError:
+            return {}
+        return {str(name): g for name, g in grads.items() if isinstance(g, np.ndarray)}
+
+    def op_learn(self, header, arrays, encoder):
+        """Find a layer's parameters by running it on ``X`` (targets/layer_params.py); reply with
+        their keys and the values of those not mirrored yet."""
+        self.layer(header)
+        number, index = header.get("target"), header.get("layer")
+        view = self.views.get((number, index))
+        X = wire.decode(header.get("X"), arrays, cache=self.cache)
+        if view is None or not isinstance(X, np.ndarray):
+            raise BadRequest("learning a layer needs the layer and X")
+        try:
+            view.learn(X, int(header.get("seed") or 0))
+        except Exception:  # noqa: BLE001 - check_layer calls the layer again and reports what it raises
+            pass
+        values: dict = {}
+        keys = self._layer_params(number, index, view, values, encoder)
+        return {"arrays": keys, "values": values}
 
     def op_get(self, header, arrays, encoder):
         attr = header.get("attr")

@@ -26,13 +26,14 @@ import numpy as np
 from gradcheck.adapters.function_pairs import discover, layers_in, offered_layers
 from gradcheck.config import CheckConfig, config_from
 from gradcheck.errors import GradcheckError, InvalidArgumentError, TargetLoadError
+from gradcheck.numeric.model import precision_of
 from gradcheck.options import OPTIONS, flag
 from gradcheck.targets.batches import check_batch_memory, describe, input_width
 from gradcheck.targets.builders import dtype_builder
 from gradcheck.targets.data import DataSet
 from gradcheck.targets.data import load_data as read_data
 from gradcheck.targets.loading import DEFAULT_ATTR, attribute, is_source_file, load_namespace, no_exit
-from gradcheck.targets.protocol import as_target
+from gradcheck.targets.protocol import as_target, target_params
 from gradcheck.targets.tasks import TASK_NAMES
 
 #: Batch of the default target (the reference network on MNIST) when no batch size is given.
@@ -89,8 +90,23 @@ def load_data(config: CheckConfig, flag: Callable[[str], str] = _flag) -> DataSe
     return None if config.data is None else read_data(config.data, argument=flag("data"))
 
 
+def dtype_note(build_dtype: str | None, built: bool, target, flag: Callable[[str], str] = _flag) -> str:
+    """What ``--dtype`` did to the network, for the label: built in it by a factory taking
+    ``dtype=``, or not (and what was checked instead); "" when no dtype was asked for."""
+    if build_dtype is None:
+        return ""
+    if built:
+        return f"built with dtype={build_dtype}"
+    have = precision_of(list(target_params(target).values())).name
+    if have == build_dtype:
+        return ""
+    return (f"{flag('dtype')} {build_dtype} could not build a {build_dtype} network: the target is "
+            f"not a factory taking dtype=, so its parameters stay {have} and only the data are "
+            f"{build_dtype}")
+
+
 def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = None,
-                flag: Callable[[str], str] = _flag) -> LoadedTarget:
+                flag: Callable[[str], str] = _flag, build_dtype: str | None = None) -> LoadedTarget:
     """Load ``spec`` (``module:attr``, ``path.py:attr`` or ``notebook.ipynb:attr``) once, or the
     default target for None.
 
@@ -98,7 +114,9 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
     both made from the one loaded object. ``config.data`` is read here too, and checked
     against the network (``flag`` names the option in errors: ``--data``). A spec naming
     function-pair layers (``layers.py:conv``, ``layers.py:*``, a ``LAYERS`` list) loads them as
-    a target of their own kind (:func:`load_spec`).
+    a target of their own kind (:func:`load_spec`). ``build_dtype`` (``--dtype`` as given, None
+    when it was not): a factory taking ``dtype=`` is called with it; the label says so, or says
+    that the target could not be built in it.
     """
     dataset = load_data(config, flag)
     if spec is None and dataset is not None:  # the reference network on the user's examples
@@ -123,15 +141,19 @@ def load_target(spec: str | None, config: CheckConfig, *, layout: str | None = N
     name = _stem(spec)
     if offered_layers(obj) is not None:
         return _loaded_layers(obj, spec, name, config, dataset, sources, flag)
-    target = as_target(obj, label=spec)
+    builder = dtype_builder(obj)
+    built = builder is not None and build_dtype is not None
+    target = builder(np.dtype(build_dtype)) if built else as_target(obj, label=spec)
     if config.batch_size is not None:  # refused now, with the flag's name, not in every check
         check_batch_memory(config.batch_size, input_width(target), argument="--batch-size")
-    return _loaded(target, spec, name, config, layout, dataset, dtype_builder(obj), sources)
+    return _loaded(target, spec, name, config, layout, dataset, builder, sources,
+                   dtype_note(build_dtype, built, target, flag))
 
 
 @contextlib.contextmanager
 def sandboxed(spec: str | None, config: CheckConfig, *, layout: str | None = None,
-              flag: Callable[[str], str] = _flag, limits=None, adopt: bool = True) -> Iterator[LoadedTarget]:
+              flag: Callable[[str], str] = _flag, limits=None, adopt: bool = True,
+              build_dtype: str | None = None) -> Iterator[LoadedTarget]:
     """Load ``spec`` (or the reference network for None) in a child process of its own and
     yield it as a :class:`LoadedTarget` whose target is a proxy; the child, and everything it
     started, is killed on the way out.
@@ -149,7 +171,8 @@ def sandboxed(spec: str | None, config: CheckConfig, *, layout: str | None = Non
     child = Child(limits or Limits(seconds=None, memory_mb=None), adopt=adopt, writable_copies=folders)
     try:
         child.start()
-        loaded = load_sandboxed(Connection(child), spec, config, layout=layout, flag=flag)
+        loaded = load_sandboxed(Connection(child), spec, config, layout=layout, flag=flag,
+                                build_dtype=build_dtype)
     except BaseException:
         child.stop()
         raise
@@ -160,7 +183,7 @@ def sandboxed(spec: str | None, config: CheckConfig, *, layout: str | None = Non
 
 
 def load_sandboxed(connection, spec: str | None, config: CheckConfig, *, layout: str | None = None,
-                   flag: Callable[[str], str] = _flag) -> LoadedTarget:
+                   flag: Callable[[str], str] = _flag, build_dtype: str | None = None) -> LoadedTarget:
     """:func:`load_target`, with the target loaded in the child behind ``connection``."""
     from gradcheck.frontends import remote
 
@@ -180,7 +203,7 @@ def load_sandboxed(connection, spec: str | None, config: CheckConfig, *, layout:
                            dataset, target.build)
         return LoadedTarget(target, LABEL, "reference_net", "rows", (extra["X"], extra["y"]), target.build)
     sources = target_sources(spec)
-    target, extra = remote.load(connection, spec=spec, label=spec, **arguments)
+    target, extra = remote.load(connection, spec=spec, label=spec, build_dtype=build_dtype, **arguments)
     if not sources and extra.get("source"):
         sources = (os.path.abspath(extra["source"]),)
     if offered_layers(target) is not None:  # function-pair layers, their functions run in the child
@@ -189,7 +212,8 @@ def load_sandboxed(connection, spec: str | None, config: CheckConfig, *, layout:
     if config.batch_size is not None:
         check_batch_memory(config.batch_size, input_width(target), argument="--batch-size")
     return _loaded(target, spec, _stem(spec), config, layout, dataset,
-                   target.build if target.builds else None, sources)
+                   target.build if target.builds else None, sources,
+                   dtype_note(build_dtype, extra["built"], target, flag))
 
 
 def _stem(spec: str) -> str:
@@ -248,7 +272,7 @@ def _loaded_layers(layers, spec, name, config, dataset, sources, flag) -> Loaded
     return LoadedTarget(layers, f"{spec} ({layers.describe()})", name, "rows", sources=sources)
 
 
-def _loaded(target, spec, name, config, layout, dataset, build, sources=()) -> LoadedTarget:
+def _loaded(target, spec, name, config, layout, dataset, build, sources=(), dtype_said="") -> LoadedTarget:
     # the first calls of loss/gradients happen here: a sys.exit() in them is a load error too
     with no_exit("in its first call (detecting the layout of X)"):
         layout, task = describe(target, seed=config.seed, layout=layout, dtype=config.np_dtype)
@@ -259,6 +283,8 @@ def _loaded(target, spec, name, config, layout, dataset, build, sources=()) -> L
         what += f", {TASK_NAMES[task.name]}"
     if dataset is not None:
         what += f", {dataset.n_examples} examples from {config.data}"
+    if dtype_said:
+        what += f", {dtype_said}"
     return LoadedTarget(target, f"{spec} ({what})", name, layout, build=build, dataset=dataset,
                         sources=sources)
 

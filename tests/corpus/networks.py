@@ -161,6 +161,8 @@ class SoftmaxCrossEntropy:
         e = np.exp(inputs - np.max(inputs, axis=1, keepdims=True))
         self.output = e / np.sum(e, axis=1, keepdims=True)
         clipped = np.clip(self.output, 1e-7, 1 - 1e-7)
+        if self.bug == "log_eps_not_in_backward":  # a second guard, + 1e-3, that backward's p - y lacks
+            return -np.log(clipped[range(len(inputs)), y_true] + 1e-3)
         return -np.log(clipped[range(len(inputs)), y_true])
 
     def backward(self, dvalues, y_true):

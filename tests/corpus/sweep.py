@@ -207,6 +207,8 @@ STYLE_WORDS = {
 
 _ALL = frozenset({"W1", "b1", "W2", "b2"})
 _RULE = "chain rule"
+#: a gradient reaching entries the loss does not depend on, where a ReLU's mask is left out
+_MASK = "forward's own mask"
 NATIVE_BUGS = (
     NativeBug("per_sample_quadratic", "nabla_b_from_activation", frozenset({"b1", "b2"}), ("mismatch",), (_RULE,)),
     NativeBug("per_sample_quadratic", "nabla_w_transposed", frozenset({"W1", "W2"}), ("shape",),
@@ -219,10 +221,12 @@ NATIVE_BUGS = (
               ("delta itself",)),
     NativeBug("layer_objects_float32", "dbiases_summed_over_axis1", frozenset({"b1", "b2"}), ("shape",),
               ("axis and keepdims",)),
-    NativeBug("layer_objects_float32", "relu_mask_missing", frozenset({"W1", "b1"}), ("mismatch",),
-              ("activation derivative",)),
+    NativeBug("layer_objects_float32", "relu_mask_missing", frozenset({"W1", "b1"}), ("mismatch", "routing"),
+              ("activation derivative", _MASK)),
     NativeBug("layer_objects_float32", "dinputs_not_divided_by_samples", _ALL, ("scale",),
               ("divide the loss gradient by the batch size",)),
+    NativeBug("layer_objects_float32", "log_eps_not_in_backward", _ALL, ("scale", "mismatch"),
+              ("two constants that should be one",)),
     NativeBug("cache_l2_batchnorm_dropout", "l2_term_missing", frozenset({"W1", "W2"}), ("scale",),
               ("add its gradient, lambda",)),
     NativeBug("cache_l2_batchnorm_dropout", "l2_term_doubled", frozenset({"W1", "W2"}), ("scale",),
@@ -245,8 +249,8 @@ NATIVE_BUGS = (
               ("divide the summed gradient", "divide the loss gradient by the batch size")),
     NativeBug("small_init_unfittable", "dW2_product_reversed", frozenset({"W2"}), ("shape",), ("wrong order",)),
     NativeBug("deep_relu_near_kinks", "mask_from_layer_above", _ALL, ("mismatch",), (_RULE,)),
-    NativeBug("deep_relu_near_kinks", "dW_from_preactivation", frozenset({"W2", "W3", "W4"}), ("mismatch",),
-              (_RULE,)),
+    NativeBug("deep_relu_near_kinks", "dW_from_preactivation", frozenset({"W2", "W3", "W4"}),
+              ("mismatch", "routing"), (_RULE, _MASK)),
 )
 
 
