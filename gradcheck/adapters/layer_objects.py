@@ -38,6 +38,7 @@ import numpy as np
 from gradcheck.adapters.declared import declare
 from gradcheck.adapters.layer_access import LayerAccess, is_layer, regularizer_settings
 from gradcheck.adapters.loss_access import LossAccess
+from gradcheck.adapters.prefix import ForwardMemo
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.targets.inputs import input_spec
 from gradcheck.validation import is_count, positive_int
@@ -141,6 +142,12 @@ class LayerObjectsTarget:
                                 "arrays; pass the layers that hold the network's parameters")
         self.params = {name: access.get_param(key) for name, (access, key) in self._owners.items()}
         self.layers = self._accesses  # single-layer checks see the layers through the same faces
+        #: The loss's forward, reusing the layers a perturbation cannot have changed
+        #: (:mod:`gradcheck.adapters.prefix`); None where a model runs its own forward.
+        slots = {id(access): access.param_slots() for access in self._accesses}
+        self._memo: ForwardMemo | None = ForwardMemo(
+            self._accesses, lambda access, X: access.forward(X),
+            lambda access: {short: access.get_param(key) for short, key in slots[id(access)]})
         #: The penalties the layers hold, as ``(parameter, "l2" or "l1", strength, where)``: the
         #: diagnosis names a disagreement of exactly their gradient in the code's own words.
         self.penalties = self._held_penalties()
@@ -339,9 +346,16 @@ class LayerObjectsTarget:
             outputs[f"layer{i}_{kind}"] = np.array(X)
         return outputs
 
+    @property
+    def adapter_notes(self) -> list[str]:
+        """What a gradient check's result should say about how the loss was evaluated."""
+        note = None if self._memo is None else self._memo.note
+        return [] if note is None else [note]
+
     def loss(self, X, y) -> float:
         self._calibrate(X, y)
-        value = self._loss.value(self._forward(X), y)
+        output = self._forward(X) if self._memo is None else self._memo.forward(X)
+        value = self._loss.value(output, y)
         if self._regularization is not None:
             value += float(self._regularization())
         return value * self._per_example(X)
