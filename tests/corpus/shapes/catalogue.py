@@ -192,4 +192,9 @@ BUGS = [
          ("layers.0.b", "layers.2.b"), "orientation", ("axis", "bias", "sum")),
     _bug("conv_pool", "conv_pad_offset", {"seed": 0}, ("layers.0.W", "layers.0.b", "input"), "index",
          ("pad", "offset", "crop")),
+    _bug("conv_pool", "conv_dW_kernel_flipped", {"seed": 0}, ("layers.0.W", "layers.2.W"), "orientation",
+         ("kernel", "flip", "rotate")),
+    # a stride of 1 in the second convolution's backward (stride 2): its windows start off place
+    _bug("conv_pool", "conv_backward_ignores_stride", {"seed": 0, "stride": 2},
+         ("layers.0.W", "layers.0.b", "layers.2.W", "input"), "index", ("stride", "window", "index")),
 ]
