@@ -18,20 +18,22 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 
-def _same(a, b: np.ndarray) -> bool:
-    """Bit for bit the same array: shape, dtype and bytes (so -0.0 is not 0.0, and NaN is NaN)."""
+def _bits(a) -> tuple:
+    """What makes two arrays the same bit for bit: shape, dtype and bytes (so -0.0 is not 0.0,
+    and a NaN is the same NaN)."""
     a = np.asarray(a)
-    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    return a.shape, a.dtype, a.tobytes()
 
 
 class _Computed:
-    """What a layer last computed: a copy of its input, of its parameters and of its output."""
+    """What a layer last computed: the bits of its input and of its parameters, and a copy of its
+    output."""
 
     __slots__ = ("input", "params", "output")
 
     def __init__(self, X, params: dict[str, np.ndarray], output):
-        self.input = np.array(X, copy=True)
-        self.params = {name: np.array(value, copy=True) for name, value in params.items()}
+        self.input = _bits(X)
+        self.params = {name: _bits(value) for name, value in params.items()}
         self.output = np.array(output, copy=True)
 
     def changed(self, params: dict[str, np.ndarray]) -> tuple[str, ...] | None:
@@ -39,7 +41,7 @@ class _Computed:
         parameters are no longer the same set of names."""
         if params.keys() != self.params.keys():
             return None
-        return tuple(name for name, value in params.items() if not _same(value, self.params[name]))
+        return tuple(name for name, value in params.items() if _bits(value) != self.params[name])
 
 
 class ForwardMemo:
@@ -80,7 +82,7 @@ class ForwardMemo:
         that changed)). A reused layer's input is the previous layer's output as last computed,
         since a layer that runs makes every later layer run too."""
         first = self._computed[0]
-        if first is None or not _same(X, first.input):
+        if first is None or _bits(X) != first.input:
             return 0, (0,)
         for i, layer in enumerate(self._layers):
             computed = self._computed[i]
@@ -102,7 +104,7 @@ class ForwardMemo:
         """The first reuse of its kind, checked against the whole forward, bit for bit."""
         reused = self._from(start, np.array(self._computed[start - 1].output, copy=True))
         whole = self._from(0, X)
-        if _same(reused, np.asarray(whole)):
+        if _bits(reused) == _bits(whole):
             self._verified.add(key)
         else:
             self.note = (f"the network's output computed from layer {start + 1} on, with the earlier "
