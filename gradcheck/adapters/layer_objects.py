@@ -144,10 +144,9 @@ class LayerObjectsTarget:
         self.layers = self._accesses  # single-layer checks see the layers through the same faces
         #: The loss's forward, reusing the layers a perturbation cannot have changed
         #: (:mod:`gradcheck.adapters.prefix`); None where a model runs its own forward.
-        slots = {id(access): access.param_slots() for access in self._accesses}
         self._memo: ForwardMemo | None = ForwardMemo(
-            self._accesses, lambda access, X: access.forward(X),
-            lambda access: {short: access.get_param(key) for short, key in slots[id(access)]})
+            self._accesses, lambda access, X: access.forward(X), lambda access: access.param_slots(),
+            lambda access, key: access.get_param(key))
         #: The penalties the layers hold, as ``(parameter, "l2" or "l1", strength, where)``: the
         #: diagnosis names a disagreement of exactly their gradient in the code's own words.
         self.penalties = self._held_penalties()

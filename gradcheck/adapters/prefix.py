@@ -46,8 +46,9 @@ class _Computed:
 
 class ForwardMemo:
     """The forward of ``layers``, reusing every layer output that cannot have changed since the
-    last call: ``run(layer, X)`` is a layer's output, ``params_of(layer)`` its parameters (name ->
-    live array, read at each call).
+    last call: ``run(layer, X)`` is a layer's output, ``slots(layer)`` the keys of its parameters
+    (asked once), ``read(layer, key)`` one of them (the live array, read at each call). The three
+    take the layer as an argument, so a deep copy of the memo works on the copied layers.
 
     ``forward(X)`` returns what running every layer in turn returns. ``note`` is None while the
     memo is in use, else the sentence saying why it stopped (a reused output that differed from
@@ -55,10 +56,11 @@ class ForwardMemo:
     """
 
     def __init__(self, layers: Sequence, run: Callable[[object, np.ndarray], np.ndarray],
-                 params_of: Callable[[object], dict[str, np.ndarray]]):
+                 slots: Callable[[object], list], read: Callable[[object, object], np.ndarray]):
         self._layers = list(layers)
         self._run = run
-        self._params_of = params_of
+        self._read = read
+        self._slots = [list(slots(layer)) for layer in self._layers]
         self._computed: list[_Computed | None] = [None] * len(self._layers)
         self._verified: set[tuple] = set()
         self.note: str | None = None
@@ -77,6 +79,10 @@ class ForwardMemo:
         self.reuses += start
         return self._from(start, np.array(self._computed[start - 1].output, copy=True))
 
+    def _params(self, i: int) -> dict[str, np.ndarray]:
+        layer = self._layers[i]
+        return {str(short): self._read(layer, key) for short, key in self._slots[i]}
+
     def _first_to_run(self, X) -> tuple[int, tuple]:
         """(index of the first layer whose output cannot be reused, (that index, its parameters
         that changed)). A reused layer's input is the previous layer's output as last computed,
@@ -84,9 +90,9 @@ class ForwardMemo:
         first = self._computed[0]
         if first is None or _bits(X) != first.input:
             return 0, (0,)
-        for i, layer in enumerate(self._layers):
+        for i in range(len(self._layers)):
             computed = self._computed[i]
-            changed = None if computed is None else computed.changed(self._params_of(layer))
+            changed = None if computed is None else computed.changed(self._params(i))
             if changed is None or changed:
                 return i, (i, changed)
         return len(self._layers), (len(self._layers), ())
@@ -95,7 +101,7 @@ class ForwardMemo:
         for i in range(start, len(self._layers)):
             layer = self._layers[i]
             out = self._run(layer, X)
-            self._computed[i] = _Computed(X, self._params_of(layer), out)
+            self._computed[i] = _Computed(X, self._params(i), out)
             self.runs += 1
             X = np.array(out, copy=True)  # the next layer may write into its input
         return X

@@ -82,7 +82,7 @@ class ScaleByAnother(Scale):
 
 
 def _memo(layers):
-    return ForwardMemo(layers, lambda layer, X: layer.forward(X), lambda layer: {"w": layer.w})
+    return ForwardMemo(layers, lambda layer, X: layer.forward(X), lambda layer: [("w", "w")], getattr)
 
 
 def test_a_layer_reading_a_later_layer_parameter_turns_the_reuse_off():
