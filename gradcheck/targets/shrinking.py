@@ -64,7 +64,7 @@ def smallest_input(view, X: np.ndarray) -> Shrunk:
         shape = list(full)
         shape[0] = min(full[0], EXAMPLES)
         try:
-            out = _output_shape(view, _corner(X, shape))
+            out, grads = _output_shape(view, _corner(X, shape))
         except _Refused as refused:
             return Shrunk(X, f"checked on its full input {full}: on {tuple(shape)} {refused}")
         # an output of another rank (a flattening layer, a global pool): no axis maps to the
@@ -76,10 +76,10 @@ def smallest_input(view, X: np.ndarray) -> Shrunk:
             for size in range(first, min(full[axis], first + TRIALS)):
                 trial = [*shape[:axis], size, *shape[axis + 1:]]
                 try:
-                    got = _output_shape(view, _corner(X, trial))
+                    got, got_grads = _output_shape(view, _corner(X, trial))
                 except _Refused:
                     continue
-                if _same_but(got, out, axis) and got[axis] >= wanted:
+                if got_grads == grads and _same_but(got, out, axis) and got[axis] >= wanted:
                     shape, out = trial, got
                     break
     small = tuple(shape)
@@ -107,10 +107,13 @@ def _same_but(got: tuple, out: tuple, axis: int) -> bool:
     return all(g == o if i != axis else g <= o for i, (g, o) in enumerate(zip(got, out)))
 
 
-def _output_shape(view, X: np.ndarray) -> tuple:
-    """The layer's output shape on ``X``, after checking it takes ``X`` as it takes its full
-    input: finite output with the examples first, an input gradient of X's shape, parameter
-    gradients of their parameters' shapes. Raises :class:`_Refused` saying what went wrong."""
+def _output_shape(view, X: np.ndarray) -> tuple[tuple, dict]:
+    """The layer's output shape on ``X`` and its parameter gradients' shapes, after checking it
+    takes ``X``: a finite float output with the examples first and a finite input gradient of X's
+    shape. Raises :class:`_Refused` saying what went wrong.
+
+    A parameter gradient of the wrong shape is the layer check's to report (a bias summed over the
+    wrong axis): a smaller input is only held to give the same shapes as the first trial."""
     try:
         Y = np.asarray(view.forward(X.copy()))
         if Y.ndim == 0 or Y.shape[0] != X.shape[0] or not np.issubdtype(Y.dtype, np.floating):
@@ -121,14 +124,11 @@ def _output_shape(view, X: np.ndarray) -> tuple:
             dX = dX[0]
         if np.shape(dX) != X.shape:
             raise _Refused(f"the input gradient has shape {np.shape(dX)}")
-        grads = view.param_grads()
-        for name, param in view.params.items():
-            if np.shape(grads.get(name)) != param.shape:
-                raise _Refused(f"the gradient of {name} has shape {np.shape(grads.get(name))}")
+        grads = {name: np.shape(grad) for name, grad in view.param_grads().items()}
         if not (np.all(np.isfinite(Y)) and np.all(np.isfinite(dX))):
             raise _Refused("the output or input gradient is not finite")
     except _Refused:
         raise
     except Exception as exc:  # noqa: BLE001 - a layer refusing a size raises whatever it raises
         raise _Refused(f"it raised {type(exc).__name__}") from None
-    return tuple(Y.shape)
+    return tuple(Y.shape), grads

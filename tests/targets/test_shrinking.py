@@ -97,3 +97,8 @@ def test_the_trials_leave_the_layer_parameters_bit_for_bit():
     before = {"W": conv.W.copy(), "b": conv.b.copy()}
     smallest_input(_view(conv), _input((6, 2, 16, 16)))
     assert conv.W.tobytes() == before["W"].tobytes() and conv.b.tobytes() == before["b"].tobytes()
+
+
+def test_a_bias_gradient_of_the_wrong_shape_still_shrinks_for_the_check_to_report():
+    conv = conv_pool.Conv(1, 4, 3, 1, 1, bug="conv_db_wrong_axis")
+    assert smallest_input(_view(conv), _input((20, 1, 28, 28))).X.shape == (2, 1, 3, 3)
