@@ -140,3 +140,12 @@ def test_a_model_running_its_own_forward_does_not_reuse():
             return net.forward(X)
 
     assert adapters.model(Model(), input_shape=net.input_shape[1:])._memo is None
+
+
+def test_a_call_with_nothing_changed_runs_the_whole_forward():
+    net, X, y = _network()
+    target = glue.conv_pool(net)
+    target.loss(X, y)
+    runs = target._memo.runs
+    target.loss(X, y)
+    assert target._memo.runs - runs == len(net.layers)
