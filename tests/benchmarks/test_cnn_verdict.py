@@ -9,8 +9,7 @@ The verdict is made of the whole network's checks at full size (one example, 20 
 lacking two classes), whose loss reuses the outputs of the layers a perturbed entry cannot change
 (:mod:`gradcheck.adapters.prefix`), and of each layer's own check on the smallest corner of its
 input it takes (:mod:`gradcheck.targets.shrinking`). The target is under 10 s; ``extra_info`` holds
-the parameter count, the loss evaluations, the layer outputs computed and reused, and the machine's
-load while it ran.
+the parameter count, the loss evaluations and the machine's load while it ran.
 
 The companion benchmark writes each conv/pool bug of the corpus into the same network and checks
 that the same path flags it on exactly the parameters it makes wrong.
@@ -50,8 +49,6 @@ def test_full_mode_verdict_on_a_28x28_cnn(benchmark, threads):
     benchmark.extra_info["parameters"] = sum(p.size for p in target.params.values())
     benchmark.extra_info["loss_evaluations"] = sum(
         p.n_loss_evals for o in suite.outcomes if o.result is not None for p in getattr(o.result, "params", []))
-    benchmark.extra_info["layer_outputs_computed"] = target._memo.runs
-    benchmark.extra_info["layer_outputs_reused"] = target._memo.reuses
     _record_load(benchmark)
     assert suite.verdict.status == "passed", suite.verdict.headline
     assert len(suite.outcomes) == 9 and target._memo.note is None
