@@ -44,6 +44,7 @@ from gradcheck.targets.data import DataSet
 from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.layers import layer_inputs, layer_views
 from gradcheck.targets.protocol import OutOfProcess, target_params
+from gradcheck.targets.shrinking import smallest_input
 from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
 from gradcheck.targets.usercode import UserCodeCrash
 from gradcheck.threads import under_one_blas_thread
@@ -285,7 +286,9 @@ def gradient_checks(ctx: Context) -> Iterator[Check]:
 
 @register("gradients")
 def layer_checks(ctx: Context) -> Iterator[Check]:
-    """One ``check_layer`` per layer with forward and backward (examples as rows)."""
+    """One ``check_layer`` per layer with forward and backward (examples as rows), each on the
+    smallest corner of its input it takes as it takes the full one (:mod:`gradcheck.targets.shrinking`):
+    a layer's own check is about its code, the network's checks cover the full size."""
     if ctx.layout != "rows":
         return
     views = layer_views(ctx.target)
@@ -307,9 +310,12 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
                 view.learn(layer_input(i), seed)  # its parameters, by what its forward and backward do
             except UserCodeCrash:
                 pass  # check_layer calls the layer again and reports the crash as the layer's own
-            result = check_layer(view.forward, view.backward, layer_input(i), view.params,
+            shrunk = smallest_input(view, layer_input(i))
+            result = check_layer(view.forward, view.backward, shrunk.X, view.params,
                                  param_grads=view.param_grads, seed=seed, progress=ctx.progress,
                                  layout="rows", **options)
+            if shrunk.note:
+                result.note(shrunk.note)
             if result.passed:
                 return result
             network = ctx.gradients_on(f"check_gradients_batch{ctx.batch_size}", ctx.main_batch)

@@ -61,11 +61,18 @@ def declare(target, *, task=None, input_spec=None, n_classes=None, sequence_leng
     spec = getattr(target, "input_spec", None)
     if task == "sequence" and sequence_length is None and getattr(spec, "sequence", False):
         sequence_length = spec.steps  # labels as long as the inputs
+    if task == "regression" and sequence_length is not None and null_token is None:
+        if not is_count(sequence_length):
+            raise InvalidArgumentError("sequence_length", f"got {sequence_length!r}, expected the "
+                                       "steps T of a label (N, T, k).")
+        target.sequence_length = int(sequence_length)  # a regression at every step
+        return
     if sequence_length is not None or null_token is not None:
         if task != "sequence":
             raise InvalidArgumentError(
                 "sequence_length", "a sequence length and a null token describe sequence labels.",
-                "Pass task='sequence' with them (labels (N, T) of integers).")
+                "Pass task='sequence' with them (labels (N, T) of integers), or "
+                "task='regression' with a sequence length alone (labels (N, T, k) of floats).")
         if not is_count(sequence_length):
             raise InvalidArgumentError("sequence_length", f"got {sequence_length!r}, expected the "
                                        "steps T of a label (N, T).")

@@ -38,6 +38,7 @@ import numpy as np
 from gradcheck.adapters.declared import declare
 from gradcheck.adapters.layer_access import LayerAccess, is_layer, regularizer_settings
 from gradcheck.adapters.loss_access import LossAccess
+from gradcheck.adapters.prefix import ForwardMemo
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.targets import layer_params
 from gradcheck.targets.inputs import input_spec
@@ -142,6 +143,11 @@ class LayerObjectsTarget:
                                 "arrays; pass the layers that hold the network's parameters")
         self.params = {name: access.get_param(key) for name, (access, key) in self._owners.items()}
         self.layers = self._accesses  # single-layer checks see the layers through the same faces
+        #: The loss's forward, reusing the layers a perturbation cannot have changed
+        #: (:mod:`gradcheck.adapters.prefix`); None where a model runs its own forward.
+        self._memo: ForwardMemo | None = ForwardMemo(
+            self._accesses, lambda access, X: access.forward(X), lambda access: access.param_slots(),
+            lambda access, key: access.get_param(key))
         #: The penalties the layers hold, as ``(parameter, "l2" or "l1", strength, where)``: the
         #: diagnosis names a disagreement of exactly their gradient in the code's own words.
         self.penalties = self._held_penalties()
@@ -345,9 +351,16 @@ class LayerObjectsTarget:
             outputs[f"layer{i}_{kind}"] = np.array(X)
         return outputs
 
+    @property
+    def adapter_notes(self) -> list[str]:
+        """What a gradient check's result should say about how the loss was evaluated."""
+        note = None if self._memo is None else self._memo.note
+        return [] if note is None else [note]
+
     def loss(self, X, y) -> float:
         self._calibrate(X, y)
-        value = self._loss.value(self._forward(X), y)
+        output = self._forward(X) if self._memo is None else self._memo.forward(X)
+        value = self._loss.value(output, y)
         if self._regularization is not None:
             value += float(self._regularization())
         return value * self._per_example(X)

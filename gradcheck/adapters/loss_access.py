@@ -60,6 +60,9 @@ class LossAccess:
             self._value = loss
         self._gradient = next((getattr(loss, m) for m in GRADIENT_METHODS if callable(getattr(loss, m, None))), None)
         self.one_hot = False
+        #: Whether each method takes the labels first, read from its signature once (a loss is
+        #: evaluated thousands of times in a check).
+        self._labels_first = {id(m): labels_first(m) for m in (self._value, self._gradient) if m is not None}
 
     @property
     def has_gradient(self) -> bool:
@@ -71,7 +74,8 @@ class LossAccess:
 
     def _args(self, method, output, y, n_classes: int):
         labels = one_hot(y, n_classes, output.dtype) if self.one_hot else y
-        return (labels, output) if labels_first(method) else (output, labels)
+        first = self._labels_first.get(id(method))
+        return (labels, output) if (labels_first(method) if first is None else first) else (output, labels)
 
     def value(self, output: np.ndarray, y: np.ndarray) -> float:
         """The loss object's value; one loss per example is averaged, as the books do."""

@@ -66,6 +66,8 @@ class ModelTarget(LayerObjectsTarget):
         if options.get("regularization") is None and callable(getattr(model, "regularization_loss", None)):
             options["regularization"] = model.regularization_loss
         super().__init__(list(layers), loss, **options)
+        if self._model_forward is not None:
+            self._memo = None  # the model's own forward: no layer boundaries to reuse
 
     @staticmethod
     def _find_combined(model, layers, loss):

@@ -64,7 +64,10 @@ def probe_batch(target: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
                                    "Clean the batch first, e.g. np.nan_to_num, or pick other examples.")
     y_arr = np.asarray(y)
     counts = {"rows": [X_arr.shape[0]], "columns": [X_arr.shape[1]]}.get(layout, list(X_arr.shape))
-    if y_arr.ndim not in (1, 2) or not ({y_arr.shape[0], y_arr.shape[-1]} & set(counts)):
+    # examples as rows may carry labels per step too: (n, T, k) values of a regression over time
+    ranks = (1, 2, 3) if layout == "rows" else (1, 2)
+    if y_arr.ndim not in ranks or not ({y_arr.shape[0], y_arr.shape[-1]} & set(counts)) \
+            or (y_arr.ndim == 3 and y_arr.shape[0] != X_arr.shape[0]):
         where = f"examples as {layout}" if layout else "examples as rows or columns"
         raise InvalidArgumentError("y", f"has shape {y_arr.shape} for X of shape {X_arr.shape} "
                                    f"({where}): not one label per example",

@@ -60,6 +60,8 @@ class DataSet:
             raise InvalidArgumentError(argument, f"X has shape {X.shape}, expected 2-D: one example per "
                                        "row (n_examples, n_features)",
                                        "Reshape the inputs, e.g. X.reshape(len(X), -1).")
+        if y.ndim == 3 and layout == "rows" and y.shape[0] == X.shape[0]:
+            y = y.reshape(len(y), -1)  # k values at each of T steps: the task reshapes them back
         if y.ndim not in (1, 2):
             raise InvalidArgumentError(argument, f"y has shape {y.shape}, expected (n,) or (n, k)",
                                        "Save one label (or one row of targets) per example.")
@@ -152,7 +154,8 @@ class DataSet:
                 y = np.ascontiguousarray(y.T)
         elif task.name != "multiclass":
             y = y.astype(dtype)
-            y = y.reshape(-1) if task.flat else y.reshape(len(chosen), -1)
+            y = y.reshape(-1) if task.flat else y.reshape(len(chosen), *(
+                (task.length, -1) if task.length is not None else (-1,)))
             if layout == "columns" and y.ndim == 2:
                 y = np.ascontiguousarray(y.T)
         if layout == "columns":
@@ -201,6 +204,15 @@ def _labels_for(y: np.ndarray, task: Task, argument: str) -> np.ndarray:
                 argument, f"the labels have {shown}, expected integer classes 0..{k - 1} for this "
                 f"{k}-output {what} network", "Save y as integer class labels (n,).")
         return y.astype(np.int64)
+    if task.name == "regression" and task.length is not None:  # k values at each of T steps
+        steps = task.length
+        if y.ndim == 2 and y.shape[1] == steps * k:
+            y = y.reshape(len(y), steps, k)
+        if y.shape[1:] != (steps, k):
+            raise InvalidArgumentError(argument, f"the labels have shape {y.shape}, expected "
+                                       f"(n, {steps}, {k}): {k} values at each of {steps} steps",
+                                       f"Save y as (n, {steps}, {k}) floats.")
+        return y.astype(np.float64)
     width = 1 if y.ndim == 1 else y.shape[1]
     if width != k:
         raise InvalidArgumentError(argument, f"the labels have shape {y.shape}, expected {k} per "

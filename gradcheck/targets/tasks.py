@@ -6,7 +6,8 @@ task           outputs                         labels ``y`` (rows layout; column
 multiclass     k >= 2 class scores (softmax)   integers ``(n,)`` in ``0 .. k-1``
 binary         1 probability (sigmoid)         0.0 / 1.0, ``(n, 1)`` or ``(n,)``
 multilabel     k independent probabilities     0.0 / 1.0, ``(n, k)``
-regression     k real values (MSE)             floats, ``(n, k)``, or ``(n,)`` when k = 1
+regression     k real values (MSE)             floats, ``(n, k)``, or ``(n,)`` when k = 1;
+               k per step of a sequence        floats ``(n, T, k)`` with a ``sequence_length`` T
 sequence       k scores per step (a vocabulary) integers ``(n, T)`` in ``0 .. k-1``, the ends
                                                padded with the ``null_token``
 =============  ==============================  ==========================================
@@ -20,7 +21,9 @@ that does not declare itself is still checked correctly, as binary or multi-labe
 
 A sequence task (a captioning model's captions, a language model's next tokens) is never
 inferred: the target declares ``task = "sequence"`` and ``sequence_length = T``, and may declare
-``null_token``, the word that pads a caption's end and that the loss leaves out (a mask).
+``null_token``, the word that pads a caption's end and that the loss leaves out (a mask). A
+regression at every step of a sequence (a squared error per step) declares ``task = "regression"``
+with ``sequence_length = T``: its labels are real values ``(n, T, k)``.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Task:
     n_outputs : k, the width of the output (classes for multiclass).
     flat : labels are ``(n,)`` (always for multiclass; for one output when the loss takes them so).
     declared : the target said so (a ``task`` attribute), rather than it being inferred.
-    length : T, the steps of a sequence label (sequence only).
+    length : T, the steps of a sequence label (sequence, and regression at every step).
     null_token : the word that pads a sequence's end, or None (sequence only).
     """
 
@@ -78,6 +81,8 @@ class Task:
             shape = f"(n, {self.length})" if layout == "rows" else f"({self.length}, n)"
             pad = "" if self.null_token is None else f", ends padded with {self.null_token}"
             return f"{shape} integers 0..{k - 1}{pad}"
+        if self.length is not None:  # a regression at every step
+            return f"(n, {self.length}, {k}) floats"
         shape = "(n,)" if self.flat else (f"(n, {k})" if layout == "rows" else f"({k}, n)")
         return shape + (" floats" if self.name == "regression" else " in {0, 1}")
 
@@ -95,6 +100,8 @@ class Task:
         if self.name == "sequence":
             Y = self._sequences(n, rng)
             return np.ascontiguousarray(Y.T) if layout == "columns" else Y
+        if self.name == "regression" and self.length is not None:
+            return rng.standard_normal((n, self.length, k)).astype(dtype)
         if self.name == "regression":
             Y = rng.standard_normal((n, k))
         else:
@@ -147,6 +154,12 @@ def candidate_tasks(target, params: dict[str, np.ndarray] | None = None) -> list
             return [Task("multiclass", k, True, True)]
         if declared == "sequence":
             return [sequence_task(target, k)]
+        steps = getattr(target, "sequence_length", None)
+        if declared == "regression" and steps is not None:
+            if not is_count(steps, minimum=1):
+                raise ProtocolError(f"the target's sequence_length is {steps!r}; give it the number "
+                                    "of steps T of a label (n, T, k), e.g. sequence_length = 17")
+            return [Task("regression", k, False, True, int(steps))]
         if k == 1:
             return [Task(declared, 1, False, True), Task(declared, 1, True, True)]
         return [Task(declared, k, False, True)]

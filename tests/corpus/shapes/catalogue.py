@@ -182,6 +182,12 @@ BUGS = [
          ("output", "gate", "tanh")),
     _bug("lstm", "dWh_from_wrong_step", {"seed": 0}, ("params.Wh",), "orientation",
          ("time", "step", "previous")),
+    _bug("lstm", "mse_missing_1_over_T", {"seed": 1, "hidden": 5, "n_in": 2, "steps": 3, "loss": "mse",
+                                          "batch": 3}, _LSTM + ("params.Wy", "params.by"), "scale",
+         ("steps", "1/T", "mean")),
+    _bug("lstm", "mse_target_of_the_previous_step", {"seed": 1, "hidden": 5, "n_in": 2, "steps": 3,
+                                                     "loss": "mse", "batch": 3},
+         _LSTM + ("params.Wy", "params.by"), "index", ("target", "step", "time")),
     # -- conv_pool --------------------------------------------------------------------------------
     _bug("conv_pool", "pool_gradient_to_all", {"seed": 0},
          ("layers.0.W", "layers.0.b", "layers.2.W", "layers.2.b", "input"), "routing",
@@ -192,4 +198,9 @@ BUGS = [
          ("layers.0.b", "layers.2.b"), "orientation", ("axis", "bias", "sum")),
     _bug("conv_pool", "conv_pad_offset", {"seed": 0}, ("layers.0.W", "layers.0.b", "input"), "index",
          ("pad", "offset", "crop")),
+    _bug("conv_pool", "conv_dW_kernel_flipped", {"seed": 0}, ("layers.0.W", "layers.2.W"), "orientation",
+         ("kernel", "flip", "rotate")),
+    # a stride of 1 in the second convolution's backward (stride 2): its windows start off place
+    _bug("conv_pool", "conv_backward_ignores_stride", {"seed": 0, "stride": 2},
+         ("layers.0.W", "layers.0.b", "layers.2.W", "input"), "index", ("stride", "window", "index")),
 ]

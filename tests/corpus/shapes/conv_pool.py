@@ -14,7 +14,8 @@ are NCHW; convolution has a stride and zero padding.
 
 import numpy as np
 
-BUG_NAMES = ("pool_gradient_to_all", "conv_db_wrong_axis", "conv_pad_offset")
+BUG_NAMES = ("pool_gradient_to_all", "conv_db_wrong_axis", "conv_pad_offset", "conv_dW_kernel_flipped",
+             "conv_backward_ignores_stride")
 
 
 class Conv:
@@ -58,12 +59,16 @@ class Conv:
         W_rows = self.W.reshape(F, -1)
         dx_pad = np.zeros_like(x_pad)
         dW_rows = np.zeros_like(W_rows)
+        if self.bug == "conv_backward_ignores_stride":
+            s = 1
         for i in range(Ho):
             for j in range(Wo):
                 window = x_pad[:, :, i * s:i * s + k, j * s:j * s + k]
                 dW_rows += dout[:, :, i, j].T @ window.reshape(N, -1)
                 dx_pad[:, :, i * s:i * s + k, j * s:j * s + k] += (dout[:, :, i, j] @ W_rows).reshape(N, C, k, k)
         self.dW = dW_rows.reshape(self.W.shape)
+        if self.bug == "conv_dW_kernel_flipped":
+            self.dW = self.dW[:, :, ::-1, ::-1].copy()
         if self.bug == "conv_db_wrong_axis":
             self.db = dout.sum(axis=(1, 2, 3))
         else:

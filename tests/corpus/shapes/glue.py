@@ -40,9 +40,10 @@ def transformer(ns):
 
 
 def lstm(model):
-    """An LSTM over time, a class at every step: ``model.params`` and ``model.loss(x, y) ->
-    (loss, grads)``."""
-    return adapters.cache_model(model, input_shape=(model.steps, model.n_in), task="sequence",
+    """An LSTM over time, a class (or, with a squared error, k real values) at every step:
+    ``model.params`` and ``model.loss(x, y) -> (loss, grads)``."""
+    task = "regression" if model.loss_kind == "mse" else "sequence"
+    return adapters.cache_model(model, input_shape=(model.steps, model.n_in), task=task,
                                 n_classes=model.n_out, sequence_length=model.steps)
 
 

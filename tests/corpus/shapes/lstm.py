@@ -18,6 +18,8 @@ BUG_NAMES = (
     "missing_dc_next",
     "output_gate_uses_c_not_tanh_c",
     "dWh_from_wrong_step",
+    "mse_missing_1_over_T",
+    "mse_target_of_the_previous_step",
 )
 
 
@@ -145,6 +147,11 @@ class LSTMModel:
             diff = scores - y
             loss = np.mean(diff * diff)
             dscores = 2 * diff / diff.size
+            if self.bug == "mse_missing_1_over_T":
+                dscores *= T
+            elif self.bug == "mse_target_of_the_previous_step":
+                shifted = np.concatenate([y[:, :1], y[:, :-1]], axis=1)
+                dscores = 2 * (scores - shifted) / diff.size
         grads = {}
         grads["Wy"] = np.einsum("nth,nto->ho", h, dscores)
         grads["by"] = dscores.sum(axis=(0, 1))

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from gradcheck import run_suite
+from gradcheck.config import CheckConfig
+from gradcheck.engine import Context, iter_checks
 from tests.corpus.shapes import glue, harness
 from tests.corpus.shapes.catalogue import BUGS, CORRECT
 
@@ -18,7 +20,9 @@ MAX_GLUE_LINES = 10
 #: it is written for (every build in both dtypes is checked through the harness by
 #: test_shapes_corpus.py).
 FIRST = [(next(c for c in CORRECT if c.module == m), np.float64) for m in glue.GLUE] + [
-    (next(c for c in CORRECT if c.module == "transformer"), np.float32)]
+    (next(c for c in CORRECT if c.module == "transformer"), np.float32),
+    # a squared error at every step: labels (n, T, k) of floats
+    (next(c for c in CORRECT if c.builder_kwargs.get("loss") == "mse"), np.float64)]
 
 
 def glue_lines(function) -> int:
@@ -57,6 +61,17 @@ def test_a_correct_build_passes_every_check_and_probe(config, dtype, mode):
                for o in suite.outcomes if o.status in ("failed", "error")}
     assert not failing
     assert suite.verdict.status in ("passed", "inconclusive")
+
+
+def test_an_lstm_with_a_squared_error_at_every_step_gets_float_labels_per_step():
+    config = next(c for c in CORRECT if c.builder_kwargs.get("loss") == "mse")
+    target = glue.target(config, np.float64)
+    ctx = Context(target, CheckConfig())
+    assert (ctx.task.name, ctx.task.length, ctx.task.n_outputs) == ("regression", 3, 3)
+    X, y = ctx.batch(4)
+    assert X.shape == (4, 3, 2) and y.shape == (4, 3, 3) and y.dtype == np.float64
+    described = {check.name: check.description for check in iter_checks(target, groups=("gradients",))}
+    assert "regression, labels (n, 3, 3) floats" in described[f"check_gradients_batch{ctx.batch_size}"]
 
 
 def _harness_names(target, entry) -> dict[str, str]:

@@ -33,9 +33,13 @@ is recorded, not asserted. At the time of writing:
         "lstm.missing_dc_next": ["mismatch"],
         "lstm.output_gate_uses_c_not_tanh_c": ["mismatch"],
         "lstm.dWh_from_wrong_step": ["mismatch"],
+        "lstm.mse_missing_1_over_T": ["scale"],
+        "lstm.mse_target_of_the_previous_step": ["mismatch"],
         "conv_pool.pool_gradient_to_all": ["mismatch"],
         "conv_pool.conv_db_wrong_axis": ["mismatch"],
         "conv_pool.conv_pad_offset": ["mismatch"],
+        "conv_pool.conv_dW_kernel_flipped": ["orientation"],
+        "conv_pool.conv_backward_ignores_stride": ["mismatch"],
     }
 """
 
