@@ -83,6 +83,9 @@ def _failure(kind, **data):
     ("index", [_failure("shape", how="crop", values_right=True)], "named"),
     ("index", [_failure("shape", how="crop", values_right=False)], "unnamed"),
     ("reduction", [_failure("shape", how="wrong_axis", values_right=False)], "named"),
+    ("index", [_failure("accumulation")], "named"),
+    ("recurrent_term", [_failure("accumulation")], "wrong"),
+    ("recurrent_term", [_failure("missing_term", how="through_time")], "named"),
 ])
 def test_how_a_run_is_scored(cause, findings, verdict):
     assert diagnoses.score(cause, findings) == verdict
