@@ -7,11 +7,12 @@ away: several time steps, a kernel wider than one entry, several window position
 an index used twice, windows that overlap. What a parameter's error does there is evidence the
 full-size numbers do not give:
 
-- right with one time step, wrong with several, while every argument fails at full size: the
-  gradient carried from later steps back to earlier ones is missing or wrong (the recurrent
-  term). While some other argument's gradient is right at full size (the gradient reaching every
-  step is right), the parameter's per-step contributions are right but are not added up over the
-  steps (``=`` where ``+=`` belongs);
+- right with one time step, wrong with several, while every other argument fails at full size:
+  the gradient carried from later steps back to earlier ones is missing or wrong (the recurrent
+  term). While some other argument's gradient is right on every entry at full size (the gradient
+  reaching every step is right), the parameter's per-step contributions are right but are not
+  added up over the steps (``=`` where ``+=`` belongs). When neither is known (only a sample of
+  the other arguments' entries was checked), nothing is named;
 - right with a 1x1 kernel, wrong with k x k: the kernel's indexing or orientation;
 - right with one channel, wrong with several: the channel axis merged with others before it
   was moved (a reshape without its transpose);
@@ -51,11 +52,13 @@ CAUSE_KINDS = frozenset({"routing", "orientation", "transpose", "label_term", "m
                          "derivative", "accumulation"})
 
 
-def size_story(name: str, removes: str, words: str, *, others_pass: bool) -> Story | None:
+def size_story(name: str, removes: str, words: str, *, others_pass: bool | None) -> Story | None:
     """What it means that parameter ``name``'s error vanishes once ``removes`` is taken away
-    (said as ``words``); ``others_pass``: some other checked argument's gradient is right at full
-    size. None when the vanishing alone does not decide a cause."""
-    if removes == "steps" and not others_pass:
+    (said as ``words``). ``others_pass``: True when some other checked argument's gradient is
+    right on every entry at full size, False when every other one is wrong, None when that is
+    not known (no other argument, or only a sample of entries checked). None when the
+    vanishing and the others do not decide a cause."""
+    if removes == "steps" and others_pass is False:
         return Story(
             "missing_term",
             f"right with {words}, wrong with several, and every argument's gradient is wrong: the "
@@ -64,7 +67,7 @@ def size_story(name: str, removes: str, words: str, *, others_pass: bool) -> Sto
             f"dc_next) to the one from its own output before going further back: d{name} misses "
             "that term, or takes it from the wrong step.",
             {"how": "through_time", "removed": removes})
-    if (removes in ("steps", "positions") and others_pass) or removes == "repeats":
+    if (removes in ("steps", "positions") and others_pass is True) or removes == "repeats":
         where, each = {"steps": ("time steps", "time step"),
                        "positions": ("window positions and examples", "window position"),
                        "repeats": ("uses of the same index", "use of an index")}[removes]
@@ -159,7 +162,12 @@ def shrink_failures(result: GradientCheckResult, layer: FunctionLayer, *, seed: 
     if not unnamed:
         return result
     required = required_parameters(layer.forward) or []
-    passing = {report.name for report in result.params if report.passed}
+    # an argument right on every entry (a sample of entries could miss its wrong ones), and the
+    # arguments that failed
+    passing = {report.name for report in result.params
+               if report.passed and report.mode == "full" and report.n_checked == int(np.prod(report.shape))}
+    failing = {report.name for report in result.params if not report.passed}
+    names = {report.name for report in result.params}
     stories: dict[str, Story] = {}
     for smaller, args in smaller_arguments(layer.kind, required, seed=seed, dtype=np.float64):
         left = [name for name in unnamed if name not in stories]
@@ -172,8 +180,10 @@ def shrink_failures(result: GradientCheckResult, layer: FunctionLayer, *, seed: 
         for name in left:
             report = reports.get(name)
             if _vanished(report, grads.get(name)):
+                others = names - {name}
                 story = size_story(name, smaller.removes, smaller.words,
-                                   others_pass=bool(passing - {name}))
+                                   others_pass=True if others & passing else
+                                   False if others and others <= failing else None)
             elif report is not None and not report.passed and report.failing_kinds[0] in CAUSE_KINDS:
                 story = _lent_story(smaller.words, next(f for f in report.findings if f.is_failure))
             else:

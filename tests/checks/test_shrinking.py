@@ -125,6 +125,13 @@ def test_an_error_that_stays_at_one_time_step_is_not_called_the_recurrent_term()
     assert set(failures) == {"Wh"} and failures["Wh"].kind == "mismatch"
 
 
+@pytest.mark.parametrize("mode", ["sample", "directional"])
+def test_a_weight_assigned_at_each_step_is_not_called_the_recurrent_term_in_other_modes(mode):
+    result = gradcheck.check_function_layer(make_layer(cl.rnn_forward, bl.rnn_backward_b2, name="rnn"),
+                                            mode=mode)
+    assert {f.kind for f in result.findings if f.is_failure} <= {"mismatch", "accumulation"}
+
+
 def test_a_layer_checked_on_arguments_of_its_own_is_not_shrunk():
     args = [RNG.standard_normal((2, 3, 3)), RNG.standard_normal((2, 4)), 0.4 * RNG.standard_normal((3, 4)),
             0.4 * RNG.standard_normal((4, 4)), 0.1 * RNG.standard_normal(4)]
