@@ -15,6 +15,7 @@ than one argument, needs its arguments given (the message says how).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -213,6 +214,96 @@ KINDS: dict[str, tuple[Callable, str]] = {
     "affine_bn_relu": (_affine_norm_relu("bn_param"), "rows"),
     "affine_ln_relu": (_affine_norm_relu("ln_param"), "rows"),
 }
+
+
+# -- smaller versions of the same examples, for telling causes apart -----------------------------
+
+@dataclass(frozen=True)
+class Smaller:
+    """A kind's example arguments with one thing taken away, to check a failing layer again.
+
+    ``removes`` names what is gone, from :data:`REMOVALS`; ``words`` say it for a reader ("one
+    time step"); ``build(rng)`` returns the arguments in the same order and roles as the kind's
+    own, every other size and setting kept where it can be.
+    """
+
+    removes: str
+    words: str
+    build: Callable
+
+
+#: What a smaller version can take away: several time steps (a gradient carried between steps,
+#: and a weight's contributions summed over them), a kernel wider than one entry (its indexing
+#: and orientation), several window positions and examples (contributions to one weight summed
+#: over them), an index used twice (contributions to one row summed), windows that overlap,
+#: several channels (an axis that must be moved before it is merged with others).
+REMOVALS = ("steps", "kernel", "positions", "repeats", "overlap", "channels")
+
+
+def _rnn_one_step(rng):
+    values = _rnn(rng)
+    values["x"] = values["x"][:, :1].copy()
+    return values
+
+
+def _lstm_one_step(rng):
+    values = _lstm(rng)
+    values["x"] = values["x"][:, :1].copy()
+    return values
+
+
+def _conv_one_by_one(rng):
+    values = _conv(rng)
+    values["w"] = values["w"][:, :, 1:2, 1:2].copy()  # stride and padding kept
+    return values
+
+
+def _conv_one_window(rng):
+    values = _conv(rng)
+    # one example whose single pixel, padded by 1, fills exactly one 3x3 window
+    values["x"] = values["x"][:1, :, 2:3, 2:3].copy()
+    return values
+
+
+def _spatial_batchnorm_one_channel(rng):
+    values = _spatial_batchnorm(rng)
+    for name in ("x", "gamma", "beta"):
+        values[name] = values[name][:, :1].copy() if name == "x" else values[name][:1].copy()
+    return values
+
+
+def _max_pool_tiled(rng):
+    x = 0.04 * (rng.permutation(2 * 3 * 4 * 4) - 48.0)  # distinct values, as the kind's own
+    return {"x": x.reshape(2, 3, 4, 4), "pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2}}
+
+
+def _word_embedding_distinct(rng):
+    values = _word_embedding(rng)
+    values["x"] = rng.permutation(values["W"].shape[0])[:6].reshape(2, 3)  # no word twice
+    return values
+
+
+#: kind -> its smaller versions, in the order they are tried (the one that takes away least first).
+SMALLER: dict[str, tuple[Smaller, ...]] = {
+    "rnn": (Smaller("steps", "one time step", _rnn_one_step),),
+    "lstm": (Smaller("steps", "one time step", _lstm_one_step),),
+    "conv": (Smaller("kernel", "a 1x1 kernel", _conv_one_by_one),
+             Smaller("positions", "one example and one window position", _conv_one_window)),
+    "max_pool": (Smaller("overlap", "2x2 windows that do not overlap", _max_pool_tiled),),
+    "word_embedding": (Smaller("repeats", "no word used twice", _word_embedding_distinct),),
+    "spatial_batchnorm": (Smaller("channels", "one channel", _spatial_batchnorm_one_channel),),
+}
+
+
+def smaller_arguments(kind: str, parameters: list[str], *, seed: int, dtype) -> list[tuple[Smaller, dict]]:
+    """The kind's smaller versions with their arguments by the forward's names (``parameters``,
+    in order), drawn from ``seed`` in ``dtype``; empty for a kind without any."""
+    out = []
+    for smaller in SMALLER.get(kind, ()):
+        values = smaller.build(np.random.default_rng(seed))
+        if len(values) == len(parameters):
+            out.append((smaller, {name: _cast(value, dtype) for name, value in zip(parameters, values.values())}))
+    return out
 
 
 def kind_of(name: str) -> str:

@@ -425,6 +425,7 @@ def diagnose_values(
     rtol: float = 0.0,
     atol: float = 0.0,
     peers: Mapping[str, np.ndarray] | None = None,
+    peer_gradients: Mapping[str, np.ndarray] | None = None,
 ) -> Finding:
     """Explain why a parameter's gradient failed.
 
@@ -456,6 +457,9 @@ def diagnose_values(
     peers : mapping str -> ndarray, optional
         The values of every parameter of the check (a square weight the backward forgot to
         transpose is one of them).
+    peer_gradients : mapping str -> ndarray, optional
+        The analytic gradient returned for every parameter of the check (a gradient copied from
+        another parameter's is one of them).
 
     Returns
     -------
@@ -590,7 +594,7 @@ def diagnose_values(
     story = structural_story(Gradient(name, np.asarray(analytic, dtype=np.float64),
                                       np.asarray(numeric, dtype=np.float64), checked, ok,
                                       None if values is None else np.asarray(values, dtype=np.float64),
-                                      rtol, atol, peers or {}))
+                                      rtol, atol, peers or {}, peer_gradients or {}))
     if story is not None:
         return finding(story.kind, story.meaning, story.hint, **story.data)
     if reduction is not None:

@@ -69,13 +69,15 @@ class ParamChecker:
     precision : LossPrecision, the loss's measured precision and rounding (default: the model's
         for ``tol.dtype``).
     peers : mapping of every parameter of the check (name -> array), for the diagnosis.
+    peer_gradients : mapping name -> the analytic gradient returned for each parameter, for the
+        diagnosis (a gradient that is a copy of another parameter's).
     grad_dtypes : mapping name -> dtype of the gradient arrays as returned; a gradient narrower
         than the loss's precision carries its own rounding, allowed for in atol.
     """
 
     def __init__(self, evaluate, f0, tol: Tolerance, step_base, method, user_atol, context, where,
                  parallel=None, precision: LossPrecision | None = None, grad_dtypes=None,
-                 peers=None):
+                 peers=None, peer_gradients=None):
         self.evaluate = evaluate
         self.f0 = f0
         self.tol = tol
@@ -86,6 +88,7 @@ class ParamChecker:
         self.set_where = where
         self.parallel = parallel
         self.peers = peers or {}
+        self.peer_gradients = peer_gradients or {}
         self.precision = precision or LossPrecision.modelled(f0, tol.dtype)
         self.grad_dtypes = dict(grad_dtypes or {})
         self._analytic_rounding: dict[str, float] = {}
@@ -382,7 +385,8 @@ class ParamChecker:
                                             context=self.context,
                                             reduced_to_scalar=reduced_to_scalar, values=array,
                                             worst=int(indices[worst_k]), rtol=self.tol.rtol,
-                                            atol=atol, peers=self.peers))
+                                            atol=atol, peers=self.peers,
+                                            peer_gradients=self.peer_gradients))
         if int(kinks.sum()):
             first = int(indices[np.flatnonzero(kinks)[0]])
             findings.append(Finding(

@@ -23,6 +23,7 @@ from gradcheck.adapters.layer_problem import LayerProblem, cached_arrays
 from gradcheck.checks.gradients import unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard
 from gradcheck.checks.pipeline import check_problem_gradients
+from gradcheck.checks.shrinking import shrink_failures
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.model import eps_of, precision_of, tolerance_for
 from gradcheck.results import GradientCheckResult
@@ -101,6 +102,8 @@ def check_one_layer(layer: FunctionLayer, *, seed: int = 0, dtype=np.float64,
         return unrun
     context = _context(problem)
     result = check_problem_gradients(problem, seed=seed, **context, **options)
+    if not result.passed:  # a failure with no cause named: checked again at smaller sizes
+        result = shrink_failures(result, layer, seed=seed, context_of=_context)
     for text in notes + problem.names.notes + _fixed_notes(problem):
         result.note(text)
     return result

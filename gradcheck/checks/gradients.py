@@ -329,7 +329,7 @@ def _check_each(params, analytic, evaluate, f0, tol, eps, method, atol, context,
     """Finite differences for every parameter, each report carrying its shape finding if any."""
     checker = ParamChecker(
         evaluate, f0, tol, tol.step_base if eps is None else float(eps), method, atol, context,
-        evaluate.at, parallel, grad_dtypes=grad_dtypes, peers=params,
+        evaluate.at, parallel, grad_dtypes=grad_dtypes, peers=params, peer_gradients=analytic,
     )
     reports = []
     total = sum(len(entries[n]) if n in entries else a.size for n, a in params.items()) \

@@ -13,6 +13,8 @@ only says the values differ, which is better than a wrong cause.
   axes swapped, or shifted by one position (a kernel not flipped back, an off-by-one offset);
 - :func:`untransposed_weight` -- it is the numeric one passed back through a square weight
   instead of that weight's transpose;
+- :func:`copied` -- the analytic gradient is another parameter's gradient, entry for entry (the
+  factor that tells the two apart is missing);
 - :func:`missing_term` -- analytic minus numeric is a term the same along an axis (the gradient
   through a mean) or, slice by slice, a multiple of the centred values (through a variance);
 - :func:`wrong_derivative` -- the ratio analytic / numeric is a function of each entry's own value
@@ -57,7 +59,8 @@ class Story:
 class Gradient:
     """One parameter's evidence: its analytic gradient, the numeric one where checked (NaN
     elsewhere), which entries passed, its values, the check's tolerances, and the values of
-    the other parameters of the same check (``peers``)."""
+    the other parameters of the same check (``peers``) and the analytic gradients returned for
+    them (``peer_gradients``)."""
 
     name: str
     analytic: np.ndarray
@@ -68,6 +71,7 @@ class Gradient:
     rtol: float = 0.0
     atol: float = 0.0
     peers: Mapping[str, np.ndarray] = field(default_factory=dict)
+    peer_gradients: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -336,6 +340,34 @@ def untransposed_weight(g: Gradient) -> Story | None:
 
 
 # -- missing terms -------------------------------------------------------------------------------
+def copied(g: Gradient) -> Story | None:
+    """The analytic gradient equals the analytic gradient returned for another parameter of the
+    same shape on every entry, and differs from the numeric one on at least
+    :data:`MIN_WITNESSES` resolved entries: the two parameters enter the loss differently (one
+    multiplies what the other does not), yet got the same gradient, so the factor that tells
+    them apart is missing from this one."""
+    A, N = g.analytic, g.numeric
+    if not g.complete or A.size < MIN_WITNESSES or not np.any(A):
+        return None
+    witnesses = g.wrong & g.resolved(A - N)
+    if np.count_nonzero(witnesses) < MIN_WITNESSES:
+        return None
+    for peer, other in g.peer_gradients.items():
+        if peer == g.name or not isinstance(other, np.ndarray) or other.shape != A.shape:
+            continue
+        other = np.asarray(other, dtype=np.float64)
+        if np.all(g.same(A, other)):
+            return Story(
+                "missing_term",
+                f"the analytic gradient is the one returned for {peer}, entry for entry: the factor "
+                f"by which {g.name} enters the loss and {peer} does not is missing from it",
+                f"d{g.name} was computed as d{peer} is: multiply what is summed into d{g.name} by "
+                f"the value {g.name} multiplies in the forward pass (for out = {g.name} * x_hat + "
+                f"{peer}, d{g.name} = sum(dout * x_hat), d{peer} = sum(dout)).",
+                {"how": "copied", "from": peer})
+    return None
+
+
 def missing_term(g: Gradient) -> Story | None:
     """Analytic minus numeric is, along some axis, the same at every position (a term through a
     mean or a sum over that axis), or, slice by slice along it, a multiple of the slice's centred
@@ -438,7 +470,8 @@ def wrong_derivative(g: Gradient) -> Story | None:
 
 #: The structural tests, in the order they are asked: exact relations first.
 TESTS: tuple[Callable[[Gradient], Story | None], ...] = (
-    transformed, untransposed_weight, misrouted, moved, one_entry_per_row, missing_term, wrong_derivative,
+    transformed, untransposed_weight, misrouted, moved, one_entry_per_row, copied, missing_term,
+    wrong_derivative,
 )
 
 

@@ -31,6 +31,7 @@ GRADIENT_KINDS = (
     "routing",
     "label_term",
     "missing_term",
+    "accumulation",
     "derivative",
     "nonfinite",
     "kink",
@@ -47,7 +48,8 @@ GRADIENT_KINDS = (
 #: that agrees, or a whole network that agrees where one layer's stored gradient carries a term
 #: of the loss outside the layer (an L2 penalty).
 VALUE_KINDS = frozenset({"mismatch", "scale", "sign", "zero", "reduction", "orientation",
-                         "routing", "label_term", "missing_term", "derivative"})
+                         "routing", "label_term", "missing_term", "accumulation",
+                         "derivative"})
 
 #: The vocabulary of stability-probe finding kinds.
 PROBE_KINDS = (

@@ -51,6 +51,8 @@ KIND_CAUSES: dict[str, frozenset] = {
     # an additive term missing or extra: through a mean, a variance, another output, later steps
     "missing_term": frozenset({"missing_term", "recurrent_term"}),
     # an elementwise derivative evaluated on the wrong value
+    # the contributions to one entry not added up: an `=` for `+=`, a repeated index
+    "accumulation": frozenset({"index"}),
     "derivative": frozenset({"derivative"}),
     "jacobian": frozenset({"jacobian"}),
 }

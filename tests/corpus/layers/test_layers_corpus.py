@@ -44,7 +44,7 @@ CURRENT_KINDS: dict[str, dict[str, tuple[str, ...]]] = {
     "spatial-batchnorm-transposed-back-wrong": {"x": ("orientation",)},
     "layernorm-means-over-batch-axis": {"x": ("mismatch",)},
     "layernorm-missing-variance-term": {"x": ("missing_term",)},
-    "layernorm-dgamma-without-xhat": {"gamma": ("mismatch",)},
+    "layernorm-dgamma-without-xhat": {"gamma": ("missing_term",)},
     "dropout-backward-without-mask": {"x": ("routing",)},
     "dropout-backward-without-rescale": {"x": ("scale",)},
     "softmax-missing-minus-one-at-label": {"x": ("label_term",)},
