@@ -512,10 +512,7 @@ class ParamChecker:
         by the same rule as the full mode, and their verdict decides. Returns ``report`` (the
         directions' passing report) when the entries agree, else the entries' failing report.
         """
-        if array.size <= FOLLOW_UP_FULL:
-            indices = np.arange(array.size)
-        else:
-            indices = sample_indices(array.size, FOLLOW_UP_SAMPLES, rng)
+        indices = _follow_up_indices(array.size, rng)
         entries = self.check_entries(name, array, analytic, indices, "directional",
                                      reduced_to_scalar=reduced_to_scalar)
         if entries.passed:
@@ -582,10 +579,7 @@ class ParamChecker:
             return self._entries_behind_directions(name, array, analytic, rng, a, n, doubtful,
                                                    report, reduced_to_scalar)
         # Diagnose with a small entry-wise follow-up on this parameter only.
-        if array.size <= FOLLOW_UP_FULL:
-            indices = np.arange(array.size)
-        else:
-            indices = sample_indices(array.size, FOLLOW_UP_SAMPLES, rng)
+        indices = _follow_up_indices(array.size, rng)
         report = self.check_entries(name, array, analytic, indices, "directional",
                                     reduced_to_scalar=reduced_to_scalar)
         explained = False
@@ -696,4 +690,13 @@ def select_indices(size: int, mode: str, samples: int | None, rng) -> np.ndarray
     return sample_indices(size, samples or DEFAULT_SAMPLES, rng)
 
 
+def _follow_up_indices(size: int, rng) -> np.ndarray:
+    """The entries a directional follow-up differences: every one up to :data:`FOLLOW_UP_FULL`,
+    else a sample of :data:`FOLLOW_UP_SAMPLES`."""
+    if size <= FOLLOW_UP_FULL:
+        return np.arange(size)
+    return sample_indices(size, FOLLOW_UP_SAMPLES, rng)
+
+
 __all__ = ["ParamChecker", "select_indices", "error_map"]
+
