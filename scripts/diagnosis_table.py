@@ -1,12 +1,15 @@
 """How often the diagnoses name the structural cause of a bug, per cause, on both bug corpora.
 
     python scripts/diagnosis_table.py [--seeds 5] [--dtypes float64,float32]
-                                      [--modes full,sample,directional] [--corpus layers,shapes]
+                                      [--modes full,sample,directional]
+                                      [--corpus layers,shapes,shapes-flat]
                                       [--jobs 2] [--show wrong,unnamed] [--write docs/diagnosis.md]
 
 Every bug of the layer corpus (checked through check_function_layer on its kind's example
-arguments, at each seed) and of the shapes corpus (checked through check_gradients on the
-catalogue's build; the seed picks sampled entries and directions) is scored by
+arguments, at each seed) and of the shapes corpus (its network plugged in with the corpus's glue
+and checked by run_suite's gradient checks, as a user does; ``shapes-flat``: through
+check_gradients on the build's parameters alone; the seed picks batches, sampled entries and
+directions) is scored by
 tests/corpus/diagnoses.py: named (a failing finding names the declared cause and none another),
 wrong (a failing finding names another cause) or unnamed (only "mismatch"). Prints one table per
 corpus, dtype and mode, then every run that is wrong (and, with --show unnamed, every unnamed
@@ -37,7 +40,7 @@ import numpy as np  # noqa: E402
 from gradcheck.frontends.environment import cpu_model  # noqa: E402
 from tests.corpus import diagnoses  # noqa: E402
 
-BUGS = {"layers": diagnoses.LAYER_BUGS, "shapes": diagnoses.SHAPE_BUGS}
+BUGS = diagnoses.BUGS
 
 
 def _one(args):

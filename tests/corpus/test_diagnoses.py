@@ -7,28 +7,24 @@ runs are in the script)."""
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pytest
 
 from gradcheck.results.findings import Finding
 from tests.corpus import diagnoses
 
-BUGS = {"layers": diagnoses.LAYER_BUGS, "shapes": diagnoses.SHAPE_BUGS}
-
-#: The share of bugs whose cause is named today at seed 0 (float64 and float32 alike), rounded
-#: down: a change that names fewer fails here. The issues ask for 0.8 on both; see ISSUE_BAR.
-MEASURED_FLOOR = {"layers": 0.81, "shapes": 0.20}
+#: The share of bugs whose cause is named today at seed 0, rounded down: a change that names
+#: fewer fails here. The issues ask for ISSUE_BAR on both corpora.
+MEASURED_FLOOR = {"layers": 0.81, "shapes": 0.36, "shapes-flat": 0.24}
 #: The share the issues ask for.
 ISSUE_BAR = 0.8
+#: The corpora whose share of causes named has reached the issues' bar, held to it from then on.
+REACHED = ("layers",)
 
-RUNS = [("layers", np.float64), ("layers", np.float32), ("shapes", np.float64)]
-
-
-@cache
-def outcomes(corpus: str, dtype) -> tuple:
-    return tuple(diagnoses.run(corpus, bug, seed=0, dtype=dtype, mode="full") for bug in BUGS[corpus])
+#: (corpus, dtype): the layer corpus in both dtypes; the shapes corpus as a user checks it (its
+#: glue and run_suite) and through check_gradients on its parameters alone, in float64.
+RUNS = [("layers", np.float64), ("layers", np.float32), ("shapes", np.float64),
+        ("shapes-flat", np.float64)]
 
 
 def _share(runs) -> float:
@@ -36,35 +32,19 @@ def _share(runs) -> float:
 
 
 @pytest.mark.parametrize("corpus, dtype", RUNS, ids=[f"{c}-{np.dtype(d).name}" for c, d in RUNS])
-def test_every_bug_is_flagged_on_exactly_its_parameters(corpus, dtype):
-    inexact = [o.bug for o in outcomes(corpus, dtype) if not o.exact]
-    assert not inexact
-
-
-@pytest.mark.parametrize("corpus, dtype", RUNS, ids=[f"{c}-{np.dtype(d).name}" for c, d in RUNS])
-def test_no_diagnosis_names_a_wrong_cause(corpus, dtype):
-    wrong = {o.bug: o.messages for o in outcomes(corpus, dtype) if o.verdict == "wrong"}
-    assert not wrong
-
-
-@pytest.mark.parametrize("corpus, dtype", RUNS, ids=[f"{c}-{np.dtype(d).name}" for c, d in RUNS])
-def test_the_share_of_causes_named_does_not_fall(corpus, dtype):
-    runs = outcomes(corpus, dtype)
-    unnamed = [o.bug for o in runs if o.verdict != "named"]
-    assert _share(runs) >= MEASURED_FLOOR[corpus], unnamed
-
-
-#: The corpora whose share of causes named has reached the issues' bar.
-REACHED = ("layers",)
-
-
-@pytest.mark.parametrize("corpus", [
-    pytest.param(corpus, marks=() if corpus in REACHED else pytest.mark.xfail(
-        strict=True, reason="the issues' bar: 80 % of causes named; not reached yet "
-                            "(docs/diagnosis.md lists what is still unnamed)"))
-    for corpus in ("layers", "shapes")])
-def test_the_issues_bar_of_causes_named(corpus):
-    assert _share(outcomes(corpus, np.float64)) >= ISSUE_BAR
+def test_the_diagnoses_of_a_corpus(corpus, dtype):
+    """Every bug checked once (the checks of a glued network take a while): flagged on exactly
+    its parameters, no wrong cause, no fewer causes named than measured, and the issues' bar
+    held where it is reached (and said to be reached where it newly is)."""
+    runs = [diagnoses.run(corpus, bug, seed=0, dtype=dtype, mode="full") for bug in diagnoses.BUGS[corpus]]
+    assert not [o.bug for o in runs if not o.exact], "flagged on other parameters than declared"
+    assert not {o.bug: o.messages for o in runs if o.verdict == "wrong"}, "a wrong cause named"
+    share = _share(runs)
+    assert share >= MEASURED_FLOOR[corpus], [o.bug for o in runs if o.verdict != "named"]
+    if corpus in REACHED:
+        assert share >= ISSUE_BAR
+    else:
+        assert share < ISSUE_BAR, f"{corpus} now names {share:.0%}: add it to REACHED"
 
 
 # ---- the scoring ---------------------------------------------------------------------------
@@ -86,6 +66,9 @@ def _failure(kind, **data):
     ("index", [_failure("accumulation")], "named"),
     ("recurrent_term", [_failure("accumulation")], "wrong"),
     ("recurrent_term", [_failure("missing_term", how="through_time")], "named"),
+    # a coarser true account is not wrong, and does not name the cause either
+    ("jacobian", [_failure("zero")], "unnamed"),
+    ("derivative", [_failure("zero")], "wrong"),
 ])
 def test_how_a_run_is_scored(cause, findings, verdict):
     assert diagnoses.score(cause, findings) == verdict

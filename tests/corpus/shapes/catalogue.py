@@ -22,6 +22,7 @@ CAUSES = {
     "routing": "gradient sent to the wrong entries: pooling, masks",
     "orientation": "a transposed or unflipped kernel or weight, a wrong time index, a wrong axis",
     "index": "an off-by-one window, a wrong token index, a wrong padding offset",
+    "reduction": "a sum over the wrong axes: a bias gradient summed over its units, not the examples",
     "sign": "the gradient's sign flipped",
     "scale": "the gradient off by a constant factor",
     "jacobian": "softmax's full Jacobian replaced by its diagonal",
@@ -195,7 +196,7 @@ BUGS = [
     # the wrong axis sums over the filters instead of the batch: shape-correct when the batch
     # size equals the number of filters
     _bug("conv_pool", "conv_db_wrong_axis", {"seed": 0, "filters": 3, "batch": 3},
-         ("layers.0.b", "layers.2.b"), "orientation", ("axis", "bias", "sum")),
+         ("layers.0.b", "layers.2.b"), "reduction", ("axis", "bias", "sum")),
     _bug("conv_pool", "conv_pad_offset", {"seed": 0}, ("layers.0.W", "layers.0.b", "input"), "index",
          ("pad", "offset", "crop")),
     _bug("conv_pool", "conv_dW_kernel_flipped", {"seed": 0}, ("layers.0.W", "layers.2.W"), "orientation",

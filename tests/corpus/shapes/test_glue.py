@@ -11,8 +11,8 @@ import pytest
 from gradcheck import run_suite
 from gradcheck.config import CheckConfig
 from gradcheck.engine import Context, iter_checks
-from tests.corpus.shapes import glue, harness
-from tests.corpus.shapes.catalogue import BUGS, CORRECT
+from tests.corpus.shapes import glue
+from tests.corpus.shapes.catalogue import CORRECT
 
 #: The glue's budget, in lines of code.
 MAX_GLUE_LINES = 10
@@ -72,28 +72,3 @@ def test_an_lstm_with_a_squared_error_at_every_step_gets_float_labels_per_step()
     assert X.shape == (4, 3, 2) and y.shape == (4, 3, 3) and y.dtype == np.float64
     described = {check.name: check.description for check in iter_checks(target, groups=("gradients",))}
     assert "regression, labels (n, 3, 3) floats" in described[f"check_gradients_batch{ctx.batch_size}"]
-
-
-def _harness_names(target, entry) -> dict[str, str]:
-    """Each of the glued target's parameters under its name in the reference harness: the array
-    of the same build (same seed) with the same values."""
-    reference = harness.target(entry, np.float64)
-    names = {}
-    for name, array in target.params.items():
-        same = [ref for ref, value in reference.params.items()
-                if value.shape == array.shape and np.array_equal(value, array)]
-        assert same, f"{name} is no array of the harness's build"
-        names[name] = name if name in same else same[0]
-    return names
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=[b.id for b in BUGS])
-def test_a_bug_is_flagged_on_exactly_its_parameters(bug):
-    target = glue.target(bug, np.float64, bug.name)
-    names = _harness_names(target, bug)
-    wrong = set(run_suite(target, groups=("gradients",)).verdict.wrong_gradients)
-    # the network's check names its parameters; single-layer checks name layer<k>_<kind>.<arg>
-    network = {names[name] for name in wrong if name in names}
-    assert network == set(bug.wrong) - {"input"}
-    if hasattr(target, "layers"):  # the input's gradient is checked layer by layer
-        assert any(name.endswith(".input") for name in wrong) == ("input" in bug.wrong)

@@ -2,45 +2,8 @@
 bug fails on exactly the parameters it makes wrong, and the harness leaves every array as it
 found it.
 
-What the current checker calls each bug (finding kinds of the failures, float64, full mode) is
-collected in :data:`OBSERVED_KINDS` while the tests run and printed in the terminal summary; it
-is recorded, not asserted. At the time of writing:
-
-    KINDS_SEEN = {
-        "char_rnn.missing_dhnext": ["mismatch"],
-        "char_rnn.tanh_derivative_of_input": ["mismatch"],
-        "char_rnn.whh_untransposed": ["mismatch"],
-        "char_rnn.dby_not_accumulated": ["mismatch"],
-        "char_rnn.dWxh_wrong_time_index": ["mismatch"],
-        "layer_library.batchnorm_missing_variance_term": ["mismatch"],
-        "layer_library.softmax_jacobian_diagonal_only": ["mismatch"],
-        "layer_library.dense_grad_w_not_transposed": ["transpose"],
-        "layer_library.conv_kernel_not_flipped": ["orientation"],
-        "layer_library.conv_window_off_by_one": ["mismatch"],
-        "layer_library.dropout_mask_not_applied_in_backward": ["mismatch", "routing"],
-        "cnn_inplace.maxpool_routes_to_every_entry": ["mismatch"],
-        "cnn_inplace.conv_window_off_by_one": ["mismatch"],
-        "cnn_inplace.softmax_gradient_wrong_sign": ["sign"],
-        "cnn_inplace.dense_bias_gradient_missing": ["zero"],
-        "cnn_inplace.conv_filters_transposed": ["orientation"],
-        "transformer.residual_branch_missing": ["mismatch"],
-        "transformer.attention_softmax_jacobian_diagonal": ["mismatch"],
-        "transformer.layernorm_variance_term_missing": ["mismatch"],
-        "transformer.tied_embedding_only_output_use": ["mismatch"],
-        "transformer.embedding_wrong_index": ["mismatch"],
-        "transformer.causal_mask_not_applied_in_backward": ["mismatch"],
-        "lstm.forget_gate_derivative_wrong": ["mismatch"],
-        "lstm.missing_dc_next": ["mismatch"],
-        "lstm.output_gate_uses_c_not_tanh_c": ["mismatch"],
-        "lstm.dWh_from_wrong_step": ["mismatch"],
-        "lstm.mse_missing_1_over_T": ["scale"],
-        "lstm.mse_target_of_the_previous_step": ["mismatch"],
-        "conv_pool.pool_gradient_to_all": ["mismatch"],
-        "conv_pool.conv_db_wrong_axis": ["mismatch"],
-        "conv_pool.conv_pad_offset": ["mismatch"],
-        "conv_pool.conv_dW_kernel_flipped": ["orientation"],
-        "conv_pool.conv_backward_ignores_stride": ["mismatch"],
-    }
+What the checker calls each bug, and whether that names its cause, is docs/diagnosis.md's table
+(``scripts/diagnosis_table.py --corpus shapes-flat --show unnamed`` prints every finding).
 """
 
 import numpy as np
@@ -57,9 +20,6 @@ from tests.corpus.shapes.catalogue import BUGS, CAUSES, CORRECT, UPCAST
 #: (The last one, a ReLU pre-activation of conv_pool[seed=0] within float32's step of 0, is judged
 #: since the loss's rounding is measured and kinks get a second opinion.)
 KNOWN_FLOAT32_ISSUES: list = []
-
-#: Bug id -> sorted finding kinds of the failures, filled by the bug test (see the conftest).
-OBSERVED_KINDS: dict[str, list[str]] = {}
 
 CASES = [(c, d) for c in CORRECT for d in c.dtypes]
 
@@ -98,7 +58,6 @@ def test_a_bug_fails_on_exactly_its_parameters(bug, record_property):
     assert bug.wrong <= set(target.params), "declared names the harness does not have"
     result = _check(target)
     kinds = sorted({f.kind for f in result.findings if f.is_failure})
-    OBSERVED_KINDS[bug.id] = kinds
     record_property("finding_kinds", ",".join(kinds))
     assert set(result.failed) == set(bug.wrong), _failures(result)
     assert set(kinds) <= set(GRADIENT_KINDS)
