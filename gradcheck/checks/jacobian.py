@@ -195,8 +195,9 @@ def explain_diagonal(result: GradientCheckResult, name: str, forward: Callable[[
         try:
             with np.errstate(all="ignore"):
                 evidence = _evidence(forward, backward, X, seed)
-        except (_Unusable, UserCodeCrash, GradcheckError, ValueError, TypeError, IndexError,
-                FloatingPointError):
+        except (_Unusable, UserCodeCrash, GradcheckError):
+            evidence = None
+        except Exception:  # noqa: BLE001 - numbers that cannot be gathered name nothing; the check stands
             evidence = None
         if snapshot.changed():
             evidence = None

@@ -97,3 +97,18 @@ def test_a_bug_is_flagged_on_exactly_its_parameters(bug):
     assert network == set(bug.wrong) - {"input"}
     if hasattr(target, "layers"):  # the input's gradient is checked layer by layer
         assert any(name.endswith(".input") for name in wrong) == ("input" in bug.wrong)
+
+
+#: The bugs of the networks made of layer objects: each layer is checked on its own too.
+LAYERED = [bug for bug in BUGS if hasattr(glue.target(bug, np.float64, bug.name), "layers")]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bug", LAYERED, ids=[b.id for b in LAYERED])
+def test_a_layer_checked_on_its_own_names_the_jacobian_exactly_when_that_is_the_bug(bug, dtype):
+    target = glue.target(bug, dtype, bug.name)
+    layer_checks = [check for check in iter_checks(target, groups=("gradients",))
+                    if check.subject and check.subject != "network"]
+    assert layer_checks
+    kinds = {f.kind for check in layer_checks for f in check.outcome().result.findings if f.is_failure}
+    assert ("jacobian" in kinds) == (bug.cause == "jacobian")
