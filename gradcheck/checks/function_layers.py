@@ -22,9 +22,10 @@ from gradcheck.adapters.function_pairs import FunctionLayer, FunctionLayers, mak
 from gradcheck.adapters.layer_problem import LayerProblem, cached_arrays
 from gradcheck.checks.gradients import unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard
+from gradcheck.checks.jacobian import explain_diagonal
 from gradcheck.checks.pipeline import check_problem_gradients
 from gradcheck.checks.shrinking import shrink_failures
-from gradcheck.errors import InvalidArgumentError
+from gradcheck.errors import GradcheckError, InvalidArgumentError
 from gradcheck.numeric.model import eps_of, precision_of, tolerance_for
 from gradcheck.results import GradientCheckResult
 from gradcheck.targets.usercode import UserCodeCrash
@@ -104,8 +105,47 @@ def check_one_layer(layer: FunctionLayer, *, seed: int = 0, dtype=np.float64,
     result = check_problem_gradients(problem, seed=seed, **context, **options)
     if not result.passed:  # a failure with no cause named: checked again at smaller sizes
         result = shrink_failures(result, layer, seed=seed, context_of=_context)
+    if not result.passed:  # an input gradient with the Jacobian's diagonal only is named so
+        result = _diagonal_only(result, problem, seed)
     for text in notes + problem.names.notes + _fixed_notes(problem):
         result.note(text)
+    return result
+
+
+def _diagonal_only(result: GradientCheckResult, problem: LayerProblem, seed: int) -> GradientCheckResult:
+    """:func:`~gradcheck.checks.jacobian.explain_diagonal` for each checked argument shaped like
+    the layer's one output (a loss layer, or one with several outputs, is left as it is)."""
+    if problem.layer.is_loss:
+        return result
+    try:
+        outputs, _ = problem.outputs(problem.run_forward())
+    except (GradcheckError, UserCodeCrash):
+        return result
+    if len(outputs) != 1:
+        return result
+    for name, value in problem.params.items():
+        if value.shape != outputs[0].shape:
+            continue
+        cache = []
+
+        def forward(X, value=value, cache=cache):
+            kept = value.copy()
+            value[...] = X
+            try:
+                out, held = problem.outputs(problem.run_forward())
+            finally:
+                value[...] = kept  # the argument as checked: the cache may hold it
+            cache[:] = [held]
+            return out[0]
+
+        def backward(dY, name=name, cache=cache):
+            douts, problem.douts = problem.douts, [dY]
+            try:
+                return problem.named(problem.run_backward(cache[0]))[name]
+            finally:
+                problem.douts = douts
+
+        result = explain_diagonal(result, name, forward, backward, value, problem.params, seed=seed)
     return result
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from gradcheck.checks.gradients import check_gradients, unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
+from gradcheck.checks.jacobian import explain_diagonal
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.inmemory import InMemory
 from gradcheck.numeric.model import least_precise, tolerance_for
@@ -102,7 +103,22 @@ def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed,
     layer = getattr(getattr(forward, "__self__", None), "layer", None)
     if isinstance(layer, OutOfProcess):  # a layer in another process: many points per round trip
         loss.entry_values = layer.projection(X_work, dY)
-    return check_gradients(loss, arrays, grads, seed=seed, **options)
+    result = check_gradients(loss, arrays, grads, seed=seed, **options)
+    if not result.passed:  # an input gradient with the Jacobian's diagonal only is named so
+        result = explain_diagonal(result, input_name, lambda X: call_user(forward, X, call="forward"),
+                                  lambda dY: _input_gradient(call_user(backward, dY, call="backward"),
+                                                             input_name),
+                                  X_work, arrays, seed=seed)
+    return result
+
+
+def _input_gradient(returned, input_name: str):
+    """The input gradient among what a backward returned (see :func:`check_layer`)."""
+    if isinstance(returned, Mapping):
+        return returned[input_name]
+    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], Mapping):
+        return returned[0]
+    return returned
 
 
 #: Keyword arguments check_layer passes on to check_gradients.

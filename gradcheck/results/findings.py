@@ -33,6 +33,7 @@ GRADIENT_KINDS = (
     "missing_term",
     "accumulation",
     "derivative",
+    "jacobian",
     "nonfinite",
     "kink",
     "precision",
@@ -49,7 +50,7 @@ GRADIENT_KINDS = (
 #: of the loss outside the layer (an L2 penalty).
 VALUE_KINDS = frozenset({"mismatch", "scale", "sign", "zero", "reduction", "orientation",
                          "routing", "label_term", "missing_term", "accumulation",
-                         "derivative"})
+                         "derivative", "jacobian"})
 
 #: The vocabulary of stability-probe finding kinds.
 PROBE_KINDS = (

@@ -12,7 +12,7 @@ from gradcheck import run_suite
 from gradcheck.config import CheckConfig
 from gradcheck.engine import Context, iter_checks
 from tests.corpus.shapes import glue
-from tests.corpus.shapes.catalogue import CORRECT
+from tests.corpus.shapes.catalogue import BUGS, CORRECT
 
 #: The glue's budget, in lines of code.
 MAX_GLUE_LINES = 10
@@ -72,3 +72,16 @@ def test_an_lstm_with_a_squared_error_at_every_step_gets_float_labels_per_step()
     assert X.shape == (4, 3, 2) and y.shape == (4, 3, 3) and y.dtype == np.float64
     described = {check.name: check.description for check in iter_checks(target, groups=("gradients",))}
     assert "regression, labels (n, 3, 3) floats" in described[f"check_gradients_batch{ctx.batch_size}"]
+#: The bugs of the networks made of layer objects: each layer is checked on its own too.
+LAYERED = [bug for bug in BUGS if hasattr(glue.target(bug, np.float64, bug.name), "layers")]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bug", LAYERED, ids=[b.id for b in LAYERED])
+def test_a_layer_checked_on_its_own_names_the_jacobian_exactly_when_that_is_the_bug(bug, dtype):
+    target = glue.target(bug, dtype, bug.name)
+    layer_checks = [check for check in iter_checks(target, groups=("gradients",))
+                    if check.subject and check.subject != "network"]
+    assert layer_checks
+    kinds = {f.kind for check in layer_checks for f in check.outcome().result.findings if f.is_failure}
+    assert ("jacobian" in kinds) == (bug.cause == "jacobian")
