@@ -21,9 +21,10 @@ what the full-size numbers cannot:
   the cell, and attention across positions (a causal mask, a softmax's Jacobian) all vanish
   with one step alike. The finding says so and names no cause (it stays ``mismatch``).
 
-Rerun only on a failure whose diagnosis named no cause, only for the parameters that failed, on
-every entry, in float64 (a float32 network on its float64 copy; none when no copy can be
-made). A smaller batch the network refuses (its code raises) says nothing. A vanishing counts
+Rerun only on a failure whose diagnosis named no cause, on a batch of at least
+:data:`MIN_EXAMPLES` examples (a batch of one is left as it is), only for the parameters that
+failed, on every entry, in float64 (a float32 network on its float64 copy; none when no copy
+can be made). A smaller batch the network refuses (its code raises) says nothing. A vanishing counts
 only where the small gradient carries at least three clearly nonzero entries.
 :func:`time_story` is the rule, a pure function; :func:`shrink_steps` runs the checks.
 """
@@ -119,6 +120,9 @@ def _small_check(target, X, y, names: list[str], seed: int) -> dict[str, bool] |
     return {name: _vanished(reports.get(name), grads[name]) for name in names}
 
 
+#: Examples a batch needs to be shrunk: with fewer, chance can make a smaller batch agree (one
+#: example's first token equal to its position, read by a backward that indexes by position).
+MIN_EXAMPLES = 4
 #: How close the loss of T equal steps must come to 1x or Tx the loss of one to count as the same.
 ALIKE = 1e-9
 
@@ -152,7 +156,8 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
         return result
     unnamed = {report.name: finding for report in result.params
                if (finding := _unnamed(report)) is not None}
-    batches = step_batches(X, y, task, spec, layout) if unnamed else []
+    few = np.ndim(X) == 0 or np.shape(X)[0] < MIN_EXAMPLES
+    batches = step_batches(X, y, task, spec, layout) if unnamed and not few else []
     if not batches:
         return result
     params = target_params(target)
