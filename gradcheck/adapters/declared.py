@@ -8,7 +8,8 @@ attributes on the target (``task``, ``input_spec``, ``n_classes``, ``sequence_le
   next token at every step, as a character RNN or a language model does: token inputs
   ``(n, T)``, sequence labels ``(n, T)``, ``V`` outputs;
 - ``input_shape=(1, 28, 28)``: float inputs of that shape per example (images ``(c, h, w)``, or
-  one image ``(h, w)``).
+  one image ``(h, w)``). ``input_shape=(T, d)`` with ``sequence_length=T`` is a sequence of
+  ``T`` steps of ``d`` floats with a label at every step: its first axis is time.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def declare(target, *, task=None, input_spec=None, n_classes=None, sequence_leng
                                        "Pass one of input_shape= and input_spec=.")
         shape = (input_shape,) if is_count(input_shape) else input_shape
         input_spec = {"shape": tuple(shape) if isinstance(shape, (tuple, list)) else shape}
+        if isinstance(shape, (tuple, list)) and len(shape) >= 2 and sequence_length is not None \
+                and shape[0] == sequence_length:
+            input_spec["sequence"] = True  # (T, d) with a label at each of T steps: time first
     if declared_task(task) is not None:
         target.task = task
     if input_spec is not None:

@@ -152,3 +152,34 @@ def synthetic_batch(target, batch_size: int, *, seed: int = 0, layout: str | Non
     y = task.labels(batch_size, rng, layout=layout, dtype=dtype, missing=missing_classes)
     X = _inputs(target, batch_size, layout, rng, dtype, spec)
     return X, y, layout
+
+
+def step_batches(X: np.ndarray, y: np.ndarray, task: Task, spec: InputSpec | None,
+                 layout: str) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """Smaller versions of a sequence batch ``(X, y)``, each taking one thing away:
+    ``(removes, words, X, y)`` for one time step (``"steps"``), then the full length with every
+    step the same (``"variety"``). Empty unless ``spec`` declares a sequence of several steps
+    and the examples are rows.
+
+    X is ``(n, T, ...)`` (tokens or vectors per step). Labels given per step (``task.length``:
+    sequence labels ``(n, T)``, a regression ``(n, T, k)``) are cut or repeated with it; a
+    label per sequence stays as it is.
+
+    >>> X = np.arange(6).reshape(2, 3); y = X + 10
+    >>> [(r, x.tolist()) for r, _, x, _ in step_batches(X, y, Task("sequence", 20, False, True, 3),
+    ...                                                InputSpec((3,), "int", 20, True), "rows")]
+    [('steps', [[0], [3]]), ('variety', [[0, 0, 0], [3, 3, 3]])]
+    """
+    X = np.asarray(X)
+    steps = getattr(spec, "steps", None) if spec is not None and spec.sequence else None
+    if layout != "rows" or steps is None or steps < 2 or X.ndim < 2 or X.shape[1] != steps:
+        return []
+    y = np.asarray(y)
+    per_step = task.length == steps and y.ndim >= 2 and y.shape[1] == steps
+
+    def first(a: np.ndarray, repeat: int) -> np.ndarray:
+        return np.ascontiguousarray(np.repeat(a[:, :1], repeat, axis=1))
+
+    return [("steps", "one time step", first(X, 1), first(y, 1) if per_step else y.copy()),
+            ("variety", f"{steps} time steps all the same (each example's first input and label "
+             "at every step)", first(X, steps), first(y, steps) if per_step else y.copy())]

@@ -1,0 +1,200 @@
+"""Fewer time steps: a whole network that declares a sequence input (``input_spec`` with
+``sequence``: the adapters' ``vocab=, steps=`` or ``input_shape=(T, d), sequence_length=T``)
+and fails its gradient check with no cause named is checked again on smaller versions of the
+same batch (:func:`gradcheck.targets.batches.step_batches`), and where the error vanishes says
+what the full-size numbers cannot:
+
+- right with the full length when every step is the same (each example's first input, and label
+  when labels are per step, at every step), wrong when the steps differ: a step reads another
+  step's input or label (a time index off by one): ``orientation``, how ``time_index``. Only
+  when the network tells equal steps apart (its loss there is neither one step's nor T times
+  it): a network with no sense of position gives every equal step one output, and then any
+  mixing of the steps vanishes too (attention's mask, its softmax's Jacobian);
+- right with one time step, wrong with several, and still wrong with equal steps (checked, and
+  telling), while it is the only parameter that fails and every other one is right on every
+  entry: each step's contribution to it is right but they are not added up over the steps
+  (``=`` for ``+=``), the gradient lost across time steps: ``missing_term``, how
+  ``through_time``. The other parameters being right rules out a mistake in what carries the
+  gradient between steps, which would reach them too; the equal steps rule out a time index;
+- right with one time step, wrong with several, otherwise: the mistake is in what links the time
+  steps, but a recurrent term missing, a recurrent weight not transposed, a gate's path through
+  the cell, and attention across positions (a causal mask, a softmax's Jacobian) all vanish
+  with one step alike. The finding says so and names no cause (it stays ``mismatch``).
+
+Rerun only on a failure whose diagnosis named no cause, on a batch of at least
+:data:`MIN_EXAMPLES` examples (a batch of one is left as it is), only for the parameters that
+failed, on every entry, in float64 (a float32 network on its float64 copy; none when no copy
+can be made). A smaller batch the network refuses (its code raises) says nothing. A vanishing counts
+only where the small gradient carries at least three clearly nonzero entries.
+:func:`time_story` is the rule, a pure function; :func:`shrink_steps` runs the checks.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from gradcheck.checks.gradients import check_gradients
+from gradcheck.checks.structure import MIN_WITNESSES, Story
+from gradcheck.results import GradientCheckResult
+from gradcheck.results.findings import Finding
+from gradcheck.targets.batches import step_batches
+from gradcheck.targets.inputs import InputSpec
+from gradcheck.targets.protocol import bound_loss, target_params
+from gradcheck.targets.tasks import Task
+from gradcheck.targets.widening import float64_copy
+
+
+def time_story(name: str, vanished: dict[str, bool], *, alone: bool) -> Story | None:
+    """What it means for parameter ``name`` that its error vanished (``vanished[removes]``) on
+    the smaller batches: ``"variety"`` (every step the same) and ``"steps"`` (one step).
+    ``alone``: it is the only parameter that failed, and every other one is right on every
+    entry. A batch missing from ``vanished`` was not checked (refused, or it could not tell).
+    None when it vanished on neither."""
+    if vanished.get("variety"):
+        return Story(
+            "orientation",
+            "right when every time step is the same, wrong when they differ: a step reads another "
+            "step's input or label (a time index off by one)",
+            f"Each step's contribution to d{name} must use that step's own input, hidden state "
+            "and label: compare the time index of every array the backward reads (x[t], h[t-1], "
+            "y[t]) with the forward's.",
+            {"how": "time_index", "removed": "variety"})
+    if not vanished.get("steps"):
+        return None
+    if alone and vanished.get("variety") is False:  # checked with equal steps: not a time index
+        return Story(
+            "missing_term",
+            "right with one time step, wrong with several, while every other parameter is right: "
+            f"each step's contribution to d{name} is right but they are not added up over the "
+            "steps, so the gradient from the other steps is lost",
+            f"d{name} receives one contribution per time step: add them (d{name} += ...) rather "
+            f"than assign (d{name} = ...), which keeps only one step's.",
+            {"how": "through_time", "removed": "steps"})
+    return Story(
+        "mismatch",
+        "right with one time step, wrong with several: the mistake is in what links the time "
+        "steps (the gradient carried back from later steps, a recurrent weight, a gate's path "
+        "through the cell, or attention across positions); the numbers do not say which",
+        "Check the backward's terms that cross time steps: dh_next and dc_next added to each "
+        "step's gradient, the recurrent weight transposed, the forget gate's path, or an "
+        "attention's mask and softmax Jacobian.",
+        {"how": "several_steps", "removed": "steps"})
+
+
+def _unnamed(report) -> Finding | None:
+    """The report's only failing finding when it names no cause (``mismatch``), else None."""
+    failing = [f for f in report.findings if f.is_failure]
+    return failing[0] if len(failing) == 1 and failing[0].kind == "mismatch" else None
+
+
+def _vanished(report, analytic) -> bool:
+    """Right on the smaller batch, on enough entries that carry a gradient to tell."""
+    if report is None or not report.passed or report.inconclusive or report.tier == "unchecked":
+        return False
+    g = np.abs(np.asarray(analytic, dtype=np.float64))
+    return int(np.count_nonzero(g > 1e-6 * max(float(g.max(initial=0.0)), 1e-300))) >= MIN_WITNESSES
+
+
+def _wide(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    return a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a
+
+
+def _small_check(target, X, y, names: list[str], seed: int) -> dict[str, bool] | None:
+    """name -> vanished, for ``names`` on the batch (X, y); None when the network refuses it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            grads = {name: np.asarray(g) for name, g in dict(target.gradients(X, y)).items()}
+            if any(name not in grads for name in names):
+                return None
+            params = target_params(target)
+            result = check_gradients(bound_loss(target, X, y), {n: params[n] for n in names},
+                                     lambda: {n: np.asarray(target.gradients(X, y)[n]) for n in names},
+                                     mode="full", seed=seed, batch_size=int(np.shape(y)[0]))
+        except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
+            return None
+    reports = {report.name: report for report in result.params}
+    return {name: _vanished(reports.get(name), grads[name]) for name in names}
+
+
+#: Examples a batch needs to be shrunk: with fewer, chance can make a smaller batch agree (one
+#: example's first token equal to its position, read by a backward that indexes by position).
+MIN_EXAMPLES = 4
+#: How close the loss of T equal steps must come to 1x or Tx the loss of one to count as the same.
+ALIKE = 1e-9
+
+
+def _steps_alike(target, batches) -> bool:
+    """True when the network cannot tell equal steps apart: the loss of the full length with every
+    step the same is the loss of one step, or T times it (a network with no sense of position, an
+    attention without positional encodings, gives every step the output of one). Then every
+    mixing of the steps vanishes with equal steps, a mask or a softmax's Jacobian as much as a
+    time index, and that batch says nothing. True too when either loss cannot be computed."""
+    found = {removes: (Xs, ys) for removes, _, Xs, ys in batches}
+    if set(found) != {"steps", "variety"}:
+        return True
+    try:
+        one = float(target.loss(*found["steps"]))
+        equal = float(target.loss(*found["variety"]))
+    except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
+        return True
+    steps = np.shape(found["variety"][0])[1]
+    return not np.isfinite(one * equal) or any(
+        abs(equal - c * one) <= ALIKE * max(abs(equal), abs(c * one)) for c in (1, steps))
+
+
+def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
+                 spec: InputSpec | None, layout: str, seed: int = 0) -> GradientCheckResult:
+    """Name the cause of ``result``'s unnamed failures, a whole network's check on the batch
+    ``(X, y)``, from smaller versions of that batch (see the module docstring). The result's
+    reports change only through ``fail`` and ``forget``; a passing result, a network that
+    declares no sequence, and one without a float64 version are left as they are."""
+    if result.passed:
+        return result
+    unnamed = {report.name: finding for report in result.params
+               if (finding := _unnamed(report)) is not None}
+    few = np.ndim(X) == 0 or np.shape(X)[0] < MIN_EXAMPLES
+    batches = step_batches(X, y, task, spec, layout) if unnamed and not few else []
+    if not batches:
+        return result
+    params = target_params(target)
+    if any(np.asarray(a).dtype != np.float64 for a in params.values()):
+        target, X, y, _ = float64_copy(target, X, y)
+        if target is None:
+            return result
+        batches = [(removes, words, _wide(Xs), _wide(ys))
+                   for removes, words, Xs, ys in step_batches(X, y, task, spec, layout)]
+    failing = {report.name for report in result.params if not report.passed}
+    complete = {report.name for report in result.params
+                if report.passed and report.mode == "full"
+                and report.n_checked == int(np.prod(report.shape))}
+    others_right = {report.name for report in result.params} - failing <= complete
+    vanished: dict[str, dict[str, bool]] = {name: {} for name in unnamed}
+    words: dict[str, str] = {}
+    if _steps_alike(target, batches):
+        batches = [batch for batch in batches if batch[0] != "variety"]
+    for removes, said, Xs, ys in batches:
+        small = _small_check(target, Xs, ys, list(unnamed), seed)
+        if small is None:
+            continue
+        words[removes] = said
+        for name, gone in small.items():
+            vanished[name][removes] = gone
+    for report in result.params:
+        if report.name not in unnamed:
+            continue
+        story = time_story(report.name, vanished[report.name],
+                           alone=failing == {report.name} and others_right and len(result.params) > 1)
+        if story is None:
+            continue
+        old = unnamed[report.name]
+        numbers, _, where = old.text.partition(" — ")
+        checked = "checked again with " + " and with ".join(words.values())
+        report.forget(lambda f, old=old: f is old)
+        report.fail(Finding(kind=story.kind, subject=old.subject,
+                            text=f"{numbers} — {where}; {checked}: {story.meaning}", hint=story.hint,
+                            data={**old.data, **story.data, "steps_checked": sorted(words)}))
+    return result
