@@ -102,7 +102,9 @@ def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed,
     layer = getattr(getattr(forward, "__self__", None), "layer", None)
     if isinstance(layer, OutOfProcess):  # a layer in another process: many points per round trip
         loss.entry_values = layer.projection(X_work, dY)
-    return check_gradients(loss, arrays, grads, seed=seed, **options)
+    # the diagnosis may read the input's axes as the positions the layer runs over
+    roles = {input_name: "input", **{name: "checked" for name in params}}
+    return check_gradients(loss, arrays, grads, seed=seed, layer={"roles": roles}, **options)
 
 
 #: Keyword arguments check_layer passes on to check_gradients.
