@@ -176,3 +176,35 @@ def test_a_short_loop_on_a_corner_too_small_to_tell_names_nothing():
     result = _layer_check("short", 3)
     failing = {f.subject: f for f in result.findings if f.is_failure}
     assert failing["input"].kind == "mismatch"
+
+
+# ---- a network's layer checked on a wider corner when its small one cannot tell -------------------
+def _network_with_a_short_loop(size):
+    """conv_pool's network whose first convolution drops its last row of windows in the backward
+    (the upstream gradient's last row never reaches the input, the weights or the bias)."""
+    from tests.corpus.shapes import conv_pool
+
+    net = conv_pool.build(size=size)
+    conv = net.layers[0]
+    backward = conv.backward
+
+    def short(dout):
+        dout = dout.copy()
+        dout[:, :, -1, :] = 0.0
+        return backward(dout)
+
+    conv.backward = short
+    return net
+
+
+def test_a_layer_whose_small_corner_cannot_tell_is_checked_again_on_a_wider_one():
+    from gradcheck import adapters, run_suite
+
+    net = _network_with_a_short_loop(12)
+    target = adapters.layer_objects(net.layers, net.criterion, input_shape=net.input_shape[1:])
+    suite = run_suite(target, groups=("gradients",))
+    conv = next(o for o in suite.outcomes if o.name.startswith("check_layer1"))
+    failing = {f.subject: f for f in conv.result.findings if f.is_failure}
+    assert failing["input"].kind == "orientation" and failing["input"].data["how"] == "short_loop"
+    again = [note for note in conv.result.notes if "checked again on" in note]
+    assert again and "(2, 1, 3, 3)" in again[0] and "(2, 1, 9, 9)" in again[0]
