@@ -311,8 +311,7 @@ def short_loop(g: Gradient) -> Story | None:
         if n < 3:
             continue
         others = tuple(a for a in range(1, A.ndim) if a != axis)
-        per_example = wrong.any(axis=others) if others else wrong  # (examples, n)
-        per_example = per_example.reshape(A.shape[0], n)
+        per_example = wrong.any(axis=others)  # (examples, n): the positions wrong in each example
         band = per_example[0]
         if not band.any() or np.any(per_example != band):
             continue
