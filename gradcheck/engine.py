@@ -45,7 +45,7 @@ from gradcheck.targets.data import DataSet
 from gradcheck.targets.inputs import input_spec
 from gradcheck.targets.layers import layer_inputs, layer_views
 from gradcheck.targets.protocol import OutOfProcess, target_params
-from gradcheck.targets.shrinking import smallest_input
+from gradcheck.targets.shrinking import WIDER_POSITIONS, smallest_input
 from gradcheck.targets.tasks import TASK_NAMES, Task, count_examples
 from gradcheck.targets.usercode import UserCodeCrash
 from gradcheck.threads import under_one_blas_thread
@@ -323,11 +323,38 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
                 result.note(shrunk.note)
             if result.passed:
                 return result
+            if shrunk.note and _input_unexplained(result):
+                result = _wider_look(view, layer_input(i), shrunk, result, seed, options)
             network = ctx.gradients_on(f"check_gradients_batch{ctx.batch_size}", ctx.main_batch)
             return excuse_extra_terms(result, network) if network.passed else result
 
         yield Check(f"check_{view.name}", f"{type(view.layer).__name__} on its own, input and "
                     "parameter gradients", "gradients", run, subject=view.name)
+
+
+def _input_unexplained(result: GradientCheckResult) -> bool:
+    """The layer's input failed and its finding names no cause (``mismatch``)."""
+    return any(f.is_failure and f.subject == "input" and f.kind == "mismatch" for f in result.findings)
+
+
+def _wider_look(view, X: np.ndarray, shrunk, result: GradientCheckResult, seed: int,
+                options: dict) -> GradientCheckResult:
+    """The layer checked again on a wider corner of ``X`` (:data:`WIDER_POSITIONS` output positions
+    along each axis it shrinks), taken in place of ``result`` only when it fails on the same
+    arrays and names a cause for the input that the small corner could not: an error at an edge
+    fills most of a small corner and only a band of a wider one. Runs only after a failure."""
+    wider = smallest_input(view, X, positions=WIDER_POSITIONS)
+    if wider.X.shape == shrunk.X.shape:
+        return result
+    again = check_layer(view.forward, view.backward, wider.X, view.params, param_grads=view.param_grads,
+                        seed=seed, layout="rows", **options)
+    if set(again.failed) != set(result.failed) or _input_unexplained(again):
+        return result
+    if wider.note:
+        again.note(wider.note)
+    again.note(f"its input's failure on the corner {tuple(shrunk.X.shape)} named no cause; checked "
+               f"again on {tuple(wider.X.shape)}, where it does")
+    return again
 
 
 @register("gradients", needs="function_layers")

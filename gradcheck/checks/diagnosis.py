@@ -40,7 +40,8 @@ class CodeContext:
     layer : dict or None
         For a function-pair layer: its ``kind`` and ``name``, and ``roles``, the role of each of
         the forward's arguments (``"checked"``, ``"integer indices"``, ``"a mask"``,
-        ``"settings"``, ...), so a hint can tell an input from a weight or an index.
+        ``"settings"``, ...), so a hint can tell an input from a weight or an index; for a layer
+        object, ``roles`` alone, its input's role ``"input"``.
     """
 
     batch_size: int | None = None
@@ -591,10 +592,12 @@ def diagnose_values(
             + context.formula("for W of shape (n_in, n_out), dW = X.T @ dZ",
                               "for W of shape (n_out, n_in), dW = dZ @ X.T") + ".",
         )
+    role = ((context.layer or {}).get("roles") or {}).get(name)
     story = structural_story(Gradient(name, np.asarray(analytic, dtype=np.float64),
                                       np.asarray(numeric, dtype=np.float64), checked, ok,
                                       None if values is None else np.asarray(values, dtype=np.float64),
-                                      rtol, atol, peers or {}, peer_gradients or {}))
+                                      rtol, atol, peers or {}, peer_gradients or {},
+                                      role if isinstance(role, str) else None))
     if story is not None:
         return finding(story.kind, story.meaning, story.hint, **story.data)
     if reduction is not None:

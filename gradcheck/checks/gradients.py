@@ -196,7 +196,8 @@ def check_gradients(
     layer : mapping, optional
         What a function-pair layer's check knows about the layer, for the diagnosis: its
         ``kind`` and ``name``, and the ``roles`` of the forward's arguments (``"checked"``,
-        ``"integer indices"``, ``"a mask"``, ``"settings"``...).
+        ``"integer indices"``, ``"a mask"``, ``"settings"``...); ``check_layer`` names its input
+        ``"input"`` (examples first, then the positions and channels the layer runs over).
 
     Returns
     -------

@@ -103,7 +103,9 @@ def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed,
     layer = getattr(getattr(forward, "__self__", None), "layer", None)
     if isinstance(layer, OutOfProcess):  # a layer in another process: many points per round trip
         loss.entry_values = layer.projection(X_work, dY)
-    result = check_gradients(loss, arrays, grads, seed=seed, **options)
+    # the diagnosis may read the input's axes as the positions the layer runs over
+    roles = {input_name: "input", **{name: "checked" for name in params}}
+    result = check_gradients(loss, arrays, grads, seed=seed, layer={"roles": roles}, **options)
     if not result.passed:  # an input gradient with the Jacobian's diagonal only is named so
         result = explain_diagonal(result, input_name, lambda X: call_user(forward, X, call="forward"),
                                   lambda dY: _input_gradient(call_user(backward, dY, call="backward"),

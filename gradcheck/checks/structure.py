@@ -10,7 +10,10 @@ only says the values differ, which is better than a wrong cause.
 - :func:`misrouted` -- the gradient reaches entries the loss does not depend on, or is blocked
   from entries it does (a mask on the wrong entries, a max sending its gradient everywhere);
 - :func:`transformed` -- the analytic gradient is the numeric one flipped along axes, with two
-  axes swapped, or shifted by one position (a kernel not flipped back, an off-by-one offset);
+  axes swapped, or shifted by a position or two along one or two axes (a kernel not flipped
+  back, an off-by-one offset, a padded gradient cropped from the wrong corner);
+- :func:`short_loop` -- for a layer's input, only the last positions along one axis are wrong
+  (a loop over windows or steps stopped one short);
 - :func:`untransposed_weight` -- it is the numeric one passed back through a square weight
   instead of that weight's transpose;
 - :func:`copied` -- the analytic gradient is another parameter's gradient, entry for entry (the
@@ -40,6 +43,8 @@ MIN_WITNESSES = 3
 MIN_SLICE = 4
 #: A square weight whose inverse magnifies errors more than this cannot be undone reliably.
 MAX_CONDITION = 1e4
+#: Largest shift tried along an axis: an index off by one, or a padding offset of up to two.
+MAX_SHIFT = 2
 #: Highest degree of the function of an entry's value a derivative ratio may follow.
 RATIO_DEGREE = 3
 
@@ -59,8 +64,9 @@ class Story:
 class Gradient:
     """One parameter's evidence: its analytic gradient, the numeric one where checked (NaN
     elsewhere), which entries passed, its values, the check's tolerances, and the values of
-    the other parameters of the same check (``peers``) and the analytic gradients returned for
-    them (``peer_gradients``)."""
+    the other parameters of the same check (``peers``), the analytic gradients returned for
+    them (``peer_gradients``), and the array's declared ``role``: ``"input"`` for a layer's input
+    (examples first, then the positions and channels the layer runs over), else None."""
 
     name: str
     analytic: np.ndarray
@@ -72,6 +78,7 @@ class Gradient:
     atol: float = 0.0
     peers: Mapping[str, np.ndarray] = field(default_factory=dict)
     peer_gradients: Mapping[str, np.ndarray] = field(default_factory=dict)
+    role: str | None = None
 
     @property
     def complete(self) -> bool:
@@ -234,7 +241,8 @@ def _shifted(x: np.ndarray, shifts: dict[int, int]) -> tuple[np.ndarray, np.ndar
 def _transforms(shape: tuple):
     """(description data, function of an array -> (transformed, valid mask)) for every flip along
     one or two axes, every swap of two axes of the same length (not the two of a matrix: that is
-    a transpose), and every shift by one along one or two axes; simplest first."""
+    a transpose), and every shift by 1 to :data:`MAX_SHIFT` positions along one or two axes (the
+    same distance on both); simplest first."""
     ndim = len(shape)
     long_axes = [a for a in range(ndim) if shape[a] >= 2]
     for k in (1, 2):
@@ -246,20 +254,24 @@ def _transforms(shape: tuple):
             if shape[a] == shape[b]:
                 yield ({"how": "swap", "axes": [a, b]},
                        lambda x, a=a, b=b: (np.swapaxes(x, a, b), np.ones(x.shape, dtype=bool)))
-    shiftable = [a for a in range(ndim) if shape[a] >= 3]
-    for k in (1, 2):
-        for axes in itertools.combinations(shiftable, k):
-            for signs in itertools.product((1, -1), repeat=k):
-                shifts = dict(zip(axes, signs))
-                yield ({"how": "shift", "axes": list(axes), "by": list(signs)},
-                       lambda x, shifts=shifts: _shifted(x, shifts))
+    for by in range(1, MAX_SHIFT + 1):
+        shiftable = [a for a in range(ndim) if shape[a] >= by + 2]
+        for k in (1, 2):
+            for axes in itertools.combinations(shiftable, k):
+                for signs in itertools.product((by, -by), repeat=k):
+                    shifts = dict(zip(axes, signs))
+                    yield ({"how": "shift", "axes": list(axes), "by": list(signs)},
+                           lambda x, shifts=shifts: _shifted(x, shifts))
 
 
 def transformed(g: Gradient) -> Story | None:
     """The analytic gradient equals the numeric one flipped, with two axes swapped, or shifted by
-    one position, on every entry where the transformed numeric exists; the identity fails on
-    at least :data:`MIN_WITNESSES` of those entries where the transformation holds, and most
-    wrong entries are among them (a shift leaves an edge row unexplained)."""
+    up to :data:`MAX_SHIFT` positions along one or two axes, on every entry where the transformed
+    numeric exists; the identity fails on at least :data:`MIN_WITNESSES` of those entries where
+    the transformation holds, and most wrong entries are among them. A shift leaves an edge
+    unexplained, most of a small array when it runs along two axes (4 of a 3x3 image's 9 entries
+    remain for a shift by one along both): for a shift, the entries it covers need only be a
+    quarter of the array, and the wrong ones it explains half as many as those it cannot."""
     A, N = g.analytic, np.where(g.checked, g.numeric, np.nan)
     if A.ndim == 0 or A.size < 4:
         return None
@@ -267,16 +279,61 @@ def transformed(g: Gradient) -> Story | None:
     for how, transform in _transforms(A.shape):
         moved, valid = transform(N)
         valid = valid & np.isfinite(moved) & g.checked
-        if np.count_nonzero(valid) < max(4, valid.size // 2):
+        shift = how["how"] == "shift"
+        if np.count_nonzero(valid) < max(4, valid.size // (4 if shift else 2)):
             continue
         holds = g.same(A[valid], moved[valid])
         if not np.all(holds):
             continue
         witnesses = wrong[valid] & g.resolved(moved[valid])
         inside, outside = int(np.count_nonzero(wrong & valid)), int(np.count_nonzero(wrong & ~valid))
-        if np.count_nonzero(witnesses) < MIN_WITNESSES or inside < outside:
+        if np.count_nonzero(witnesses) < MIN_WITNESSES or (2 * inside if shift else inside) < outside:
             continue
         return _orientation_story(g.name, A.shape, how)
+    return None
+
+
+def short_loop(g: Gradient) -> Story | None:
+    """For a layer's input (``role == "input"``, examples first, at least 3 axes): along one axis
+    after the examples, the wrong entries fill exactly the last ``k`` positions, ``k`` at most a
+    third of the axis, in every example alike, and every earlier position is right: a loop over
+    that axis's windows or positions stopped short (``range(n - 1)``), so the last ones never send
+    their gradient back. Every wrong entry is one the loss depends on (numeric not exactly 0: a
+    mask over the last positions is routing, not this), and at least half the band's entries and
+    :data:`MIN_WITNESSES` are clearly wrong."""
+    if g.role != "input" or not g.complete or g.analytic.ndim < 3:
+        return None
+    A, N, wrong = g.analytic, g.numeric, g.wrong
+    if not wrong.any() or np.any(wrong & (N == 0)):
+        return None
+    for axis in range(1, A.ndim):
+        n = A.shape[axis]
+        if n < 3:
+            continue
+        others = tuple(a for a in range(1, A.ndim) if a != axis)
+        per_example = wrong.any(axis=others)  # (examples, n): the positions wrong in each example
+        band = per_example[0]
+        if not band.any() or np.any(per_example != band):
+            continue
+        k = n - int(np.argmax(band))
+        if not np.all(band[n - k:]) or k > n // 3:
+            continue
+        inside = np.moveaxis(np.ones(A.shape, dtype=bool), axis, 0)
+        inside[:n - k] = False
+        inside = np.moveaxis(inside, 0, axis)
+        clear = wrong & g.resolved(A - N)
+        if np.count_nonzero(clear) < max(MIN_WITNESSES, np.count_nonzero(inside) // 2):
+            continue
+        last = "position" if k == 1 else f"{k} positions"
+        return Story(
+            "orientation",
+            f"only the last {last} along axis {axis} are wrong, alike in every example, and every "
+            f"earlier one is right: the gradient from the last window or step along axis {axis} "
+            "is never sent back",
+            f"A loop over axis {axis} in the backward that fills d{g.name} stops one short of the "
+            "forward's (range(n - 1) for range(n), a last window's start left out): loop over "
+            "every output position the forward computes.",
+            {"how": "short_loop", "axis": axis, "positions": k})
     return None
 
 
@@ -292,12 +349,19 @@ def _orientation_story(name: str, shape: tuple, how: dict) -> Story:
         hint = (f"d{name} has {axes} in the wrong order: a transpose or a reshape in the backward "
                 "that swaps them, or a patch indexed [j, i] where the forward uses [i, j].")
     else:
-        steps = ", ".join(f"{'+' if s > 0 else '-'}1 along axis {a}" for a, s in zip(how["axes"], how["by"]))
-        meaning = (f"the analytic gradient is the numeric one shifted by one position ({steps}), "
+        steps = ", ".join(f"{s:+d} along axis {a}" for a, s in zip(how["axes"], how["by"]))
+        by = max(abs(s) for s in how["by"])
+        positions = "one position" if by == 1 else f"{by} positions"
+        meaning = (f"the analytic gradient is the numeric one shifted by {positions} ({steps}), "
                    "apart from the edge")
-        hint = (f"An index in d{name} is off by one along {axes}: a window's start, a padding "
-                "offset (crop [pad:pad + n], not [:n]) or a time step taken one position away "
-                "from the forward's.")
+        if len(how["axes"]) > 1 and len(set(how["by"])) == 1:
+            hint = (f"d{name} is taken {positions} off along {axes} alike: a padded gradient "
+                    f"cropped from the wrong corner (crop [pad:pad + n] along each, not [:n]; "
+                    f"here pad = {by}), or a window's start off by {by} on both axes.")
+        else:
+            hint = (f"An index in d{name} is off by {by} along {axes}: a window's start, a padding "
+                    "offset (crop [pad:pad + n], not [:n]) or a time step taken "
+                    f"{positions} away from the forward's.")
     return Story("orientation", meaning, hint, dict(how))
 
 
@@ -470,8 +534,8 @@ def wrong_derivative(g: Gradient) -> Story | None:
 
 #: The structural tests, in the order they are asked: exact relations first.
 TESTS: tuple[Callable[[Gradient], Story | None], ...] = (
-    transformed, untransposed_weight, misrouted, moved, one_entry_per_row, copied, missing_term,
-    wrong_derivative,
+    transformed, untransposed_weight, misrouted, moved, short_loop, one_entry_per_row, copied,
+    missing_term, wrong_derivative,
 )
 
 

@@ -28,6 +28,10 @@ TRIALS = 16
 #: Output positions wanted along a shrunk axis (or all the full input gives, when fewer): a window
 #: at each border and one inside, so an index off by one or a wrong stride shows.
 POSITIONS = 3
+#: Output positions along a shrunk axis for a second look when the input's failure named no cause:
+#: an error at an edge (the last window's rows never sent back) fills most of a 3-position corner
+#: and only a band of a wider one, which the diagnosis can tell.
+WIDER_POSITIONS = 9
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,10 @@ class _Refused(Exception):
     """A smaller input the layer does not take as it takes the full one."""
 
 
-def smallest_input(view, X: np.ndarray) -> Shrunk:
-    """The corner of ``X`` the layer ``view`` is checked on (see the module docstring).
+def smallest_input(view, X: np.ndarray, positions: int = POSITIONS) -> Shrunk:
+    """The corner of ``X`` the layer ``view`` is checked on (see the module docstring): the
+    smallest giving ``positions`` output positions along each axis that shrinks (or all the full
+    input gives).
 
     Parameters
     ----------
@@ -71,8 +77,8 @@ def smallest_input(view, X: np.ndarray) -> Shrunk:
         # input's, so only the examples shrink
         axes = range(1, X.ndim) if len(out) == X.ndim else ()
         for axis in axes:
-            wanted = min(POSITIONS, out[axis])
-            first = min(POSITIONS, full[axis])
+            wanted = min(positions, out[axis])
+            first = min(positions, full[axis])
             for size in range(first, min(full[axis], first + TRIALS)):
                 trial = [*shape[:axis], size, *shape[axis + 1:]]
                 try:
@@ -91,8 +97,8 @@ def smallest_input(view, X: np.ndarray) -> Shrunk:
         return Shrunk(_corner(X, small), f"checked on {small[0]} of the network's {full[0]} examples "
                       f"at the full size of the rest, {small[1:]}: {why}")
     return Shrunk(_corner(X, small), f"checked on a corner {small} of its input {full} in the "
-                  "network (the fewest positions along each axis the layer lets shrink that still "
-                  "give it several output positions); its parameters do not depend on those sizes, "
+                  f"network (the fewest positions along each axis the layer lets shrink that still "
+                  f"give it {positions} output positions); its parameters do not depend on those sizes, "
                   "and the whole network's checks use the full size")
 
 
