@@ -19,7 +19,11 @@ what the full-size numbers cannot:
 - right with one time step, wrong with several, otherwise: the mistake is in what links the time
   steps, but a recurrent term missing, a recurrent weight not transposed, a gate's path through
   the cell, and attention across positions (a causal mask, a softmax's Jacobian) all vanish
-  with one step alike. The finding says so and names no cause (it stays ``mismatch``).
+  with one step alike. The network is then checked once more on the full batch with every
+  square weight made symmetric (W and W.T averaged, restored bit for bit afterwards): when the
+  error vanishes there, a backward multiplies by a square weight where it should multiply by its
+  transpose (``Whh`` for ``Whh.T``): ``orientation``, how ``untransposed``. Otherwise the
+  finding says the error needs several steps and names no cause (it stays ``mismatch``).
 
 Rerun only on a failure whose diagnosis named no cause, on a batch of at least
 :data:`MIN_EXAMPLES` examples (a batch of one is left as it is), only for the parameters that
@@ -37,6 +41,7 @@ import numpy as np
 
 from gradcheck.checks.gradients import check_gradients
 from gradcheck.checks.structure import MIN_WITNESSES, Story
+from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import Finding
 from gradcheck.targets.batches import step_batches
@@ -81,6 +86,20 @@ def time_story(name: str, vanished: dict[str, bool], *, alone: bool) -> Story | 
         "step's gradient, the recurrent weight transposed, the forget gate's path, or an "
         "attention's mask and softmax Jacobian.",
         {"how": "several_steps", "removed": "steps"})
+
+
+def untransposed_story(name: str, squares: list[str]) -> Story:
+    """The story of an error that needs several steps and vanishes when every square weight
+    (``squares``) is symmetric."""
+    which = ", ".join(squares)
+    return Story(
+        "orientation",
+        f"right with one time step and right when every square weight ({which}) is made "
+        "symmetric, wrong otherwise: a backward multiplies by a square weight where it should "
+        "multiply by its transpose",
+        f"Where the gradient goes back through a square weight ({which}), multiply by its "
+        "transpose: dh_prev = W.T @ dh (or dh @ W for rows), not W @ dh.",
+        {"how": "untransposed", "removed": "asymmetry", "weights": list(squares)})
 
 
 def _unnamed(report) -> Finding | None:
@@ -146,6 +165,27 @@ def _steps_alike(target, batches) -> bool:
         abs(equal - c * one) <= ALIKE * max(abs(equal), abs(c * one)) for c in (1, steps))
 
 
+def _square_weights(params: dict) -> list[str]:
+    """Names of the float parameters that are square matrices of at least 2 x 2."""
+    return [name for name, a in params.items()
+            if np.ndim(a) == 2 and np.shape(a)[0] == np.shape(a)[1] >= 2
+            and np.issubdtype(np.asarray(a).dtype, np.floating)]
+
+
+def _symmetric_check(target, X, y, names: list[str], seed: int) -> dict[str, bool] | None:
+    """name -> vanished on the batch with every square weight symmetric; None when the network
+    has no square weight, or refuses. Every array is restored bit for bit, whatever happens."""
+    params = target_params(target)
+    squares = _square_weights(params)
+    if not squares:
+        return None
+    with Snapshot({name: params[name] for name in squares}):
+        for name in squares:
+            W = params[name]
+            W[...] = (W + W.T) / 2
+        return _small_check(target, X, y, names, seed)
+
+
 def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
                  spec: InputSpec | None, layout: str, seed: int = 0) -> GradientCheckResult:
     """Name the cause of ``result``'s unnamed failures, a whole network's check on the batch
@@ -183,11 +223,23 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
         words[removes] = said
         for name, gone in small.items():
             vanished[name][removes] = gone
+    stories = {name: time_story(name, vanished[name],
+                                alone=failing == {name} and others_right and len(result.params) > 1)
+               for name in unnamed}
+    several = [name for name, story in stories.items()
+               if story is not None and story.data.get("how") == "several_steps"]
+    if several:
+        symmetric = _symmetric_check(target, X, y, several, seed)
+        if symmetric is not None:
+            words["asymmetry"] = "every square weight symmetric"
+            if all(symmetric.values()):  # every such failure, or none: one cause explains them
+                squares = _square_weights(target_params(target))
+                for name in several:
+                    stories[name] = untransposed_story(name, squares)
     for report in result.params:
         if report.name not in unnamed:
             continue
-        story = time_story(report.name, vanished[report.name],
-                           alone=failing == {report.name} and others_right and len(result.params) > 1)
+        story = stories[report.name]
         if story is None:
             continue
         old = unnamed[report.name]

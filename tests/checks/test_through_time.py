@@ -226,17 +226,32 @@ def test_a_step_reading_the_previous_steps_input_is_a_time_index():
 
 
 @pytest.mark.parametrize("target", [
-    TinyRNN("missing_dhnext"), TinyRNN("whh_untransposed"), CausalAttention("mask_forgotten"),
-], ids=["missing_dhnext", "whh_untransposed", "mask_forgotten"])
+    TinyRNN("missing_dhnext"), CausalAttention("mask_forgotten"),
+], ids=["missing_dhnext", "mask_forgotten"])
 def test_an_error_needing_several_steps_in_several_parameters_names_no_cause(target):
-    """A recurrent term missing, a recurrent weight untransposed, and attention's mask all
-    vanish with one step: the finding says the error needs several steps and names nothing."""
+    """A recurrent term missing and attention's mask both vanish with one step and stay with
+    symmetric square weights: the finding says the error needs several steps and names nothing."""
     failures = _failures(target)
     findings = [f for fs in failures.values() for f in fs]
     assert len(failures) >= 2
-    assert not _hows(findings) & {"through_time", "time_index"}
+    assert not _hows(findings) & {"through_time", "time_index", "untransposed"}
     assert "several_steps" in _hows(findings)
     assert all(f.kind == "mismatch" for f in findings if f.data.get("how") == "several_steps")
+
+
+def test_a_recurrent_weight_not_transposed_vanishes_with_symmetric_square_weights():
+    """dh_prev = dh @ Whh for dh @ Whh.T: right with one step and with Whh symmetric, so it is
+    named an untransposed square weight, on every parameter it reaches."""
+    target = TinyRNN("whh_untransposed")
+    before = {name: a.copy() for name, a in target.params.items()}
+    failures = _failures(target)
+    findings = [f for fs in failures.values() for f in fs]
+    assert {"Wxh", "Whh", "bh"} <= set(failures)
+    untransposed = [f for f in findings if f.data.get("how") == "untransposed"]
+    assert untransposed and all(f.kind == "orientation" and "Whh" in f.text for f in untransposed)
+    assert not _hows(findings) & {"through_time", "time_index", "several_steps"}
+    for name, array in target.params.items():  # the symmetric weights were put back bit for bit
+        assert array.tobytes() == before[name].tobytes()
 
 
 @pytest.mark.parametrize("bug", ["mask_forgotten", "jacobian_diagonal"])
