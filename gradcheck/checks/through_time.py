@@ -22,8 +22,14 @@ what the full-size numbers cannot:
   with one step alike. The network is then checked once more on the full batch with every
   square weight made symmetric (W and W.T averaged, restored bit for bit afterwards): when the
   error vanishes there, a backward multiplies by a square weight where it should multiply by its
-  transpose (``Whh`` for ``Whh.T``): ``orientation``, how ``untransposed``. Otherwise the
-  finding says the error needs several steps and names no cause (it stays ``mismatch``).
+  transpose (``Whh`` for ``Whh.T``): ``orientation``, how ``untransposed``. A network of
+  tokens is then checked on two steps whose second reads tokens the first never does
+  (:func:`gradcheck.targets.batches.fresh_last_step`): when a parameter's rows (along its one
+  axis as long as the vocabulary) of the last step's tokens are right and those of the first
+  step's are wrong, the gradient the last step sends back to the first is missing or wrong
+  (``dh_next`` left out): ``missing_term``, how ``later_steps``. A gate's derivative or
+  attention across positions reach the last step's own rows too. Otherwise the finding says the
+  error needs several steps and names no cause (it stays ``mismatch``).
 
 Rerun only on a failure whose diagnosis named no cause, on a batch of at least
 :data:`MIN_EXAMPLES` examples (a batch of one is left as it is), only for the parameters that
@@ -44,7 +50,7 @@ from gradcheck.checks.structure import MIN_WITNESSES, Story
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import Finding
-from gradcheck.targets.batches import step_batches
+from gradcheck.targets.batches import fresh_last_step, step_batches
 from gradcheck.targets.inputs import InputSpec
 from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.tasks import Task
@@ -100,6 +106,63 @@ def untransposed_story(name: str, squares: list[str]) -> Story:
         f"Where the gradient goes back through a square weight ({which}), multiply by its "
         "transpose: dh_prev = W.T @ dh (or dh @ W for rows), not W @ dh.",
         {"how": "untransposed", "removed": "asymmetry", "weights": list(squares)})
+
+
+def later_steps_story(name: str) -> Story:
+    """The story of an error that needs several steps, right on the rows of tokens read only at
+    the last step and wrong on those read at the first."""
+    return Story(
+        "missing_term",
+        "right with one time step; with two steps, right on the rows of tokens read only at the "
+        "last step and wrong on the rows of tokens read at the first: what the last step sends "
+        "back to the first is missing or wrong",
+        f"The gradient reaching each earlier step must add what later steps send back through "
+        f"the state (dh = dy_part + dh_next, dc += dc_next), with dh_next carried back through "
+        f"the recurrent weight and the activation's derivative; d{name} misses it.",
+        {"how": "later_steps", "removed": "later"})
+
+
+def _rows_of(array: np.ndarray, vocab: int, tokens: np.ndarray) -> np.ndarray | None:
+    """Flat indices of ``array``'s entries at ``tokens`` along its one axis of length ``vocab``;
+    None when no axis, or more than one, has that length."""
+    axes = [axis for axis, n in enumerate(np.shape(array)) if n == vocab]
+    if len(axes) != 1:
+        return None
+    mask = np.zeros(np.shape(array), dtype=bool)
+    index = [slice(None)] * np.ndim(array)
+    index[axes[0]] = tokens
+    mask[tuple(index)] = True
+    return np.flatnonzero(mask)
+
+
+def _later_steps_check(target, fresh, vocab: int, names: list[str], seed: int) -> set[str]:
+    """The names among ``names`` right on the last step's token rows and wrong on the first's, on
+    the two-step batch ``fresh`` (:func:`gradcheck.targets.batches.fresh_last_step`)."""
+    X2, y2, early, last = fresh
+    found = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in names:
+            try:
+                params = target_params(target)
+                array = params[name]
+                rows = {"early": _rows_of(array, vocab, early), "last": _rows_of(array, vocab, last)}
+                if any(r is None or r.size == 0 for r in rows.values()):
+                    continue
+                analytic = np.asarray(target.gradients(X2, y2)[name], dtype=np.float64)
+                reports = {}
+                for which, flat in rows.items():
+                    result = check_gradients(bound_loss(target, X2, y2), {name: array},
+                                             lambda name=name: {name: np.asarray(target.gradients(X2, y2)[name])},
+                                             mode="full", seed=seed, batch_size=int(np.shape(y2)[0]),
+                                             entries={name: flat})
+                    reports[which] = result.params[0]
+            except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
+                continue
+            if _vanished(reports["last"], analytic.reshape(-1)[rows["last"]]) and \
+                    not reports["early"].passed and reports["early"].tier != "unchecked":
+                found.add(name)
+    return found
 
 
 def _unnamed(report) -> Finding | None:
@@ -236,6 +299,13 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
                 squares = _square_weights(target_params(target))
                 for name in several:
                     stories[name] = untransposed_story(name, squares)
+                several = []
+    fresh = fresh_last_step(X, y, task, spec, layout) if several else None
+    if fresh is not None:
+        later = _later_steps_check(target, fresh, spec.vocab, several, seed)
+        words["later"] = "two steps whose last reads tokens the first never does"
+        for name in later:
+            stories[name] = later_steps_story(name)
     for report in result.params:
         if report.name not in unnamed:
             continue

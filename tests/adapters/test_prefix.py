@@ -120,8 +120,8 @@ def test_a_gradient_check_finds_the_same_numbers_with_and_without_the_reuse(bug)
         target = glue.conv_pool(net)
         if not reuse:
             target._memo = None
-        results.append(check_gradients(lambda: target.loss(X, y), target.params,
-                                       lambda: target.gradients(X, y), mode="full"))
+        results.append(check_gradients(lambda t=target: t.loss(X, y), target.params,
+                                       lambda t=target: t.gradients(X, y), mode="full"))
     with_reuse, without = results
     assert with_reuse.failed == without.failed
     for a, b in zip(with_reuse.params, without.params):

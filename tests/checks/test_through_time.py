@@ -12,8 +12,9 @@ import gradcheck
 from gradcheck.checks import through_time
 from gradcheck.checks.pipeline import check_target_gradients
 from gradcheck.checks.through_time import shrink_steps, time_story
-from gradcheck.engine import Context
 from gradcheck.config import CheckConfig
+from gradcheck.engine import Context
+from gradcheck.targets import batches
 from gradcheck.targets.batches import step_batches
 from gradcheck.targets.inputs import InputSpec, input_spec
 from gradcheck.targets.tasks import Task
@@ -69,7 +70,7 @@ class TinyRNN:
             else:
                 g["by"] += dz.sum(axis=0)
             dh = dz @ p["Why"].T + (0 if self.bug == "missing_dhnext" else dh_next)
-            da = dh * (1 - hs[t + 1] ** 2)
+            da = dh * (1 - (hs[t + 1] if self.bug == "dtanh_not_squared" else hs[t + 1] ** 2))
             read = X[:, max(t - 1, 0)] if self.bug == "dWxh_previous_step" else X[:, t]
             np.add.at(g["Wxh"], read, da)
             g["Whh"] += hs[t].T @ da
@@ -225,18 +226,59 @@ def test_a_step_reading_the_previous_steps_input_is_a_time_index():
     assert _hows(failures["Wxh"]) == {"time_index", None}
 
 
-@pytest.mark.parametrize("target", [
-    TinyRNN("missing_dhnext"), CausalAttention("mask_forgotten"),
-], ids=["missing_dhnext", "mask_forgotten"])
+@pytest.mark.parametrize("target", [TinyRNN("missing_dhnext"), CausalAttention("mask_forgotten")],
+                         ids=["missing_dhnext", "mask_forgotten"])
 def test_an_error_needing_several_steps_in_several_parameters_names_no_cause(target):
     """A recurrent term missing and attention's mask both vanish with one step and stay with
-    symmetric square weights: the finding says the error needs several steps and names nothing."""
+    symmetric square weights: where nothing else tells (no token rows), the finding says the
+    error needs several steps and names nothing."""
     failures = _failures(target)
     findings = [f for fs in failures.values() for f in fs]
     assert len(failures) >= 2
     assert not _hows(findings) & {"through_time", "time_index", "untransposed"}
     assert "several_steps" in _hows(findings)
     assert all(f.kind == "mismatch" for f in findings if f.data.get("how") == "several_steps")
+
+
+def test_a_missing_recurrent_term_is_right_on_the_rows_of_tokens_read_only_at_the_last_step():
+    """dh_next left out: on two steps whose last reads tokens the first never does, Wxh's rows of
+    the last step's tokens are right and the first step's wrong: named on Wxh, the one parameter
+    with a row per token; Whh and bh still say the error needs several steps."""
+    failures = _failures(TinyRNN("missing_dhnext"))
+    assert _hows(failures["Wxh"]) == {"later_steps", None}
+    assert all(f.kind == "missing_term" for f in failures["Wxh"] if f.data.get("how") == "later_steps")
+    assert "later_steps" not in _hows(failures["Whh"] + failures["bh"])
+
+
+def test_a_derivative_wrong_at_every_step_is_no_missing_recurrent_term():
+    """tanh' written 1 - h (not squared) is wrong at the last step too: its token rows are wrong
+    as well, so nothing is said of what later steps send back."""
+    findings = [f for fs in _failures(TinyRNN("dtanh_not_squared")).values() for f in fs]
+    assert findings and "later_steps" not in _hows(findings)
+
+
+def test_attention_over_tokens_forgetting_its_mask_is_no_missing_recurrent_term():
+    """The corpus's transformer (tokens, positions, a causal mask the backward forgets): the last
+    step's own rows are wrong too, so no term from later steps is named."""
+    from tests.corpus.shapes import glue
+    from tests.corpus.shapes.catalogue import BUGS
+
+    bug = next(b for b in BUGS if b.id == "transformer.causal_mask_not_applied_in_backward")
+    findings = [f for fs in _failures(glue.target(bug, np.float64, bug.name)).values() for f in fs]
+    assert findings and not _hows(findings) & {"later_steps", "through_time", "untransposed"}
+
+
+def test_two_steps_whose_last_reads_tokens_the_first_never_does():
+    X = np.random.default_rng(0).integers(0, 7, (6, 5))
+    y = X + 1
+    fresh = batches.fresh_last_step(X, y, Task("sequence", 8, False, True, 5),
+                                    InputSpec((5,), "int", 7, True), "rows")
+    X2, y2, early, last = fresh
+    assert X2.shape == (6, 2) and y2.tolist() == y[:, :2].tolist()
+    assert not set(early) & set(last) and set(X2[:, 0]) == set(early) and set(X2[:, 1]) == set(last)
+    assert X2.min() >= 0 and X2.max() < 7
+    assert batches.fresh_last_step(X.astype(float), y, Task("sequence", 8, False, True, 5),
+                                   InputSpec((5,), "float", None, True), "rows") is None
 
 
 def test_a_recurrent_weight_not_transposed_vanishes_with_symmetric_square_weights():
