@@ -50,7 +50,7 @@ from gradcheck.checks.structure import MIN_WITNESSES, Story
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import Finding
-from gradcheck.targets.batches import fresh_last_step, step_batches
+from gradcheck.targets.batches import FreshLastStep, fresh_last_step, step_batches
 from gradcheck.targets.inputs import InputSpec
 from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.tasks import Task
@@ -109,13 +109,13 @@ def untransposed_story(name: str, squares: list[str]) -> Story:
 
 
 def later_steps_story(name: str) -> Story:
-    """The story of an error that needs several steps, right on the rows of tokens read only at
-    the last step and wrong on those read at the first."""
+    """The story of an error that needs several steps, right on the rows (tokens or features)
+    read only at the last step and wrong on those read at the first."""
     return Story(
         "missing_term",
-        "right with one time step; with two steps, right on the rows of tokens read only at the "
-        "last step and wrong on the rows of tokens read at the first: what the last step sends "
-        "back to the first is missing or wrong",
+        "right with one time step; with two steps, right on the rows read only at the last step "
+        "and wrong on the rows read at the first: what the last step sends back to the first is "
+        "missing or wrong",
         f"The gradient reaching each earlier step must add what later steps send back through "
         f"the state (dh = dy_part + dh_next, dc += dc_next), with dh_next carried back through "
         f"the recurrent weight and the activation's derivative; d{name} misses it.",
@@ -123,8 +123,9 @@ def later_steps_story(name: str) -> Story:
 
 
 def _rows_of(array: np.ndarray, vocab: int, tokens: np.ndarray) -> np.ndarray | None:
-    """Flat indices of ``array``'s entries at ``tokens`` along its one axis of length ``vocab``;
-    None when no axis, or more than one, has that length."""
+    """Flat indices of ``array``'s entries at ``tokens`` along its one axis of length ``vocab``
+    (the vocabulary, or the input's features); None when no axis, or more than one, has that
+    length."""
     axes = [axis for axis, n in enumerate(np.shape(array)) if n == vocab]
     if len(axes) != 1:
         return None
@@ -135,10 +136,10 @@ def _rows_of(array: np.ndarray, vocab: int, tokens: np.ndarray) -> np.ndarray | 
     return np.flatnonzero(mask)
 
 
-def _later_steps_check(target, fresh, vocab: int, names: list[str], seed: int) -> set[str]:
-    """The names among ``names`` right on the last step's token rows and wrong on the first's, on
-    the two-step batch ``fresh`` (:func:`gradcheck.targets.batches.fresh_last_step`)."""
-    X2, y2, early, last = fresh
+def _later_steps_check(target, fresh: FreshLastStep, names: list[str], seed: int) -> set[str]:
+    """The names among ``names`` right on the last step's rows and wrong on the first's, on the
+    two-step batch ``fresh`` (:func:`gradcheck.targets.batches.fresh_last_step`)."""
+    X2, y2, vocab, early, last = fresh.X, fresh.y, fresh.size, fresh.early, fresh.last
     found = set()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -302,8 +303,8 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
                 several = []
     fresh = fresh_last_step(X, y, task, spec, layout) if several else None
     if fresh is not None:
-        later = _later_steps_check(target, fresh, spec.vocab, several, seed)
-        words["later"] = "two steps whose last reads tokens the first never does"
+        later = _later_steps_check(target, fresh, several, seed)
+        words["later"] = fresh.words
         for name in later:
             stories[name] = later_steps_story(name)
     for report in result.params:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -185,34 +186,61 @@ def step_batches(X: np.ndarray, y: np.ndarray, task: Task, spec: InputSpec | Non
              "at every step)", first(X, steps), first(y, steps) if per_step else y.copy())]
 
 
-def fresh_last_step(X: np.ndarray, y: np.ndarray, task: Task, spec: InputSpec | None,
-                    layout: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """Two time steps of a token batch whose second step reads tokens the first never does:
-    ``(X2, y2, early, last)``, with ``early`` and ``last`` the tokens read at each step (sorted,
-    disjoint). None unless ``spec`` declares a sequence of integer tokens of a vocabulary of at
-    least 4 and the examples are rows.
+@dataclass(frozen=True)
+class FreshLastStep:
+    """Two time steps whose second reads what the first never does: ``X`` and ``y`` the batch,
+    ``size`` the length of the axis a parameter's rows are read along (the vocabulary for
+    tokens, the features for vectors), ``early`` and ``last`` the rows read at each step
+    (sorted, disjoint), ``words`` what was done."""
 
-    The first half of the vocabulary is read at the first step (each token folded into it), the
-    second half at the last step; labels per step are cut to two steps, a label per sequence
-    stays. A row of a parameter indexed by a last-step token then gets gradient only through
-    the last step: right there and wrong at the earlier tokens' rows means what the last step
-    sends back to the first is wrong.
+    X: np.ndarray
+    y: np.ndarray
+    size: int
+    early: np.ndarray
+    last: np.ndarray
+    words: str
+
+
+def fresh_last_step(X: np.ndarray, y: np.ndarray, task: Task, spec: InputSpec | None,
+                    layout: str) -> FreshLastStep | None:
+    """Two time steps of a sequence batch whose second step reads rows the first never does.
+    None unless ``spec`` declares a sequence and the examples are rows.
+
+    Tokens (a vocabulary of at least 4): the first half of the vocabulary is read at the first
+    step (each token folded into it), the second half at the last. Vectors ``(n, T, d)`` with
+    ``d >= 2``: the first step keeps the first half of the features (the rest 0), the last step
+    the second half. Labels per step are cut to two steps; a label per sequence stays. A row of a
+    parameter read at a last-step token or feature then gets gradient only through the last
+    step: right there and wrong at the first step's rows means what the last step sends back to
+    the first is wrong.
 
     >>> X = np.array([[0, 1, 2], [3, 5, 4]]); y = X + 10
-    >>> X2, y2, early, last = fresh_last_step(X, y, Task("sequence", 6, False, True, 3),
-    ...                                       InputSpec((3,), "int", 6, True), "rows")
-    >>> X2.tolist(), early.tolist(), last.tolist()
+    >>> fresh = fresh_last_step(X, y, Task("sequence", 6, False, True, 3),
+    ...                         InputSpec((3,), "int", 6, True), "rows")
+    >>> fresh.X.tolist(), fresh.early.tolist(), fresh.last.tolist()
     ([[0, 4], [0, 5]], [0], [4, 5])
     """
     X = np.asarray(X)
     steps = getattr(spec, "steps", None) if spec is not None and spec.sequence else None
-    vocab = getattr(spec, "vocab", None) if spec is not None else None
-    if (layout != "rows" or steps is None or steps < 2 or vocab is None or vocab < 4
-            or X.ndim != 2 or X.shape[1] != steps or not np.issubdtype(X.dtype, np.integer)):
+    if layout != "rows" or steps is None or steps < 2 or X.ndim < 2 or X.shape[1] != steps:
         return None
-    half = vocab // 2
-    X2 = np.stack([X[:, 0] % half, half + X[:, 1] % (vocab - half)], axis=1).astype(X.dtype)
     y = np.asarray(y)
     per_step = task.length == steps and y.ndim >= 2 and y.shape[1] == steps
     y2 = np.ascontiguousarray(y[:, :2]) if per_step else y.copy()
-    return X2, y2, np.unique(X2[:, 0]), np.unique(X2[:, 1])
+    vocab = getattr(spec, "vocab", None)
+    if np.issubdtype(X.dtype, np.integer):
+        if X.ndim != 2 or vocab is None or vocab < 4:
+            return None
+        half = vocab // 2
+        X2 = np.stack([X[:, 0] % half, half + X[:, 1] % (vocab - half)], axis=1).astype(X.dtype)
+        return FreshLastStep(X2, y2, int(vocab), np.unique(X2[:, 0]), np.unique(X2[:, 1]),
+                             "two steps whose last reads tokens the first never does")
+    if X.ndim != 3 or X.shape[2] < 2 or not np.issubdtype(X.dtype, np.floating):
+        return None
+    d = X.shape[2]
+    half = d // 2
+    X2 = np.ascontiguousarray(X[:, :2]).copy()
+    X2[:, 0, half:] = 0
+    X2[:, 1, :half] = 0
+    return FreshLastStep(X2, y2, int(d), np.arange(half), np.arange(half, d),
+                         "two steps whose last reads features the first never does (the others 0)")

@@ -273,12 +273,30 @@ def test_two_steps_whose_last_reads_tokens_the_first_never_does():
     y = X + 1
     fresh = batches.fresh_last_step(X, y, Task("sequence", 8, False, True, 5),
                                     InputSpec((5,), "int", 7, True), "rows")
-    X2, y2, early, last = fresh
-    assert X2.shape == (6, 2) and y2.tolist() == y[:, :2].tolist()
-    assert not set(early) & set(last) and set(X2[:, 0]) == set(early) and set(X2[:, 1]) == set(last)
-    assert X2.min() >= 0 and X2.max() < 7
-    assert batches.fresh_last_step(X.astype(float), y, Task("sequence", 8, False, True, 5),
-                                   InputSpec((5,), "float", None, True), "rows") is None
+    assert fresh.X.shape == (6, 2) and fresh.y.tolist() == y[:, :2].tolist() and fresh.size == 7
+    assert not set(fresh.early) & set(fresh.last)
+    assert set(fresh.X[:, 0]) == set(fresh.early) and set(fresh.X[:, 1]) == set(fresh.last)
+    assert fresh.X.min() >= 0 and fresh.X.max() < 7
+
+
+def test_two_steps_whose_last_reads_features_the_first_never_does():
+    X = np.random.default_rng(0).normal(size=(4, 3, 5))
+    y = np.random.default_rng(1).normal(size=(4, 3, 2))
+    fresh = batches.fresh_last_step(X, y, Task("regression", 2, False, False, 3),
+                                    InputSpec((3, 5), "float", None, True), "rows")
+    assert fresh.X.shape == (4, 2, 5) and fresh.y.shape == (4, 2, 2) and fresh.size == 5
+    assert fresh.early.tolist() == [0, 1] and fresh.last.tolist() == [2, 3, 4]
+    assert np.all(fresh.X[:, 0, 2:] == 0) and np.all(fresh.X[:, 1, :2] == 0)
+    assert np.array_equal(fresh.X[:, 0, :2], X[:, 0, :2]) and np.array_equal(fresh.X[:, 1, 2:], X[:, 1, 2:])
+    assert X[:, 0, 2:].any()  # the caller's batch is left as it was
+
+
+def test_no_fresh_last_step_without_a_declared_sequence():
+    X = np.zeros((4, 3), dtype=int)
+    assert batches.fresh_last_step(X, X, Task("sequence", 8, False, True, 3),
+                                   InputSpec((3,), "int", 7, False), "rows") is None
+    assert batches.fresh_last_step(X, X, Task("sequence", 8, False, True, 3),
+                                   InputSpec((3,), "int", 3, True), "rows") is None  # vocab < 4
 
 
 def test_a_recurrent_weight_not_transposed_vanishes_with_symmetric_square_weights():
