@@ -10,6 +10,11 @@ what the full-size numbers cannot:
   when the network tells equal steps apart (its loss there is neither one step's nor T times
   it): a network with no sense of position gives every equal step one output, and then any
   mixing of the steps vanishes too (attention's mask, its softmax's Jacobian);
+- wrong with one time step, where the loss does not depend on the parameter at all (moving
+  every entry of it by 1 % leaves the loss bit for bit the same: a recurrent weight meets only
+  the zero initial state at the first step) while the backward gives it a clearly nonzero
+  gradient that is not a multiple of the weights (a penalty's): a step's contribution reads
+  another step's state (``h[t]`` for ``h[t-1]``): ``orientation``, how ``wrong_step``;
 - right with one time step, wrong with several, and still wrong with equal steps (checked, and
   telling), while it is the only parameter that fails and every other one is right on every
   entry: each step's contribution to it is right but they are not added up over the steps
@@ -166,6 +171,55 @@ def _later_steps_check(target, fresh: FreshLastStep, names: list[str], seed: int
     return found
 
 
+def wrong_step_story(name: str) -> Story:
+    """The story of a parameter the loss ignores at one time step that still gets a gradient."""
+    return Story(
+        "orientation",
+        f"with one time step the loss does not depend on {name} at all (moving it leaves the loss "
+        "bit for bit the same) yet the backward gives it a gradient: a step's contribution reads "
+        "the state of another step",
+        f"Each step's contribution to d{name} must use the state that step's forward read: the "
+        "previous step's (h[t-1], c[t-1]), not its own output h[t].",
+        {"how": "wrong_step", "removed": "steps"})
+
+
+#: How far each entry is moved to see whether the loss depends on a parameter at all: 1 % of the
+#: parameter's largest entry, far above any rounding of the loss.
+IGNORED_MOVE = 1e-2
+
+
+def _ignored(target, X, y, names: list[str], seed: int) -> set[str]:
+    """The names among ``names`` the loss on ``(X, y)`` does not depend on at all (every entry
+    moved, the loss bit for bit the same) whose analytic gradient there is clearly nonzero on at
+    least :data:`MIN_WITNESSES` entries and not a multiple of the parameter (a penalty's
+    gradient). Every array is restored bit for bit."""
+    found = set()
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in names:
+            try:
+                params = target_params(target)
+                array = params[name]
+                grads = np.asarray(target.gradients(X, y)[name], dtype=np.float64)
+                before = float(target.loss(X, y))
+                with Snapshot({name: array}):
+                    scale = float(np.max(np.abs(array), initial=0.0)) or 1.0
+                    array += (IGNORED_MOVE * scale * rng.choice((-1.0, 1.0), np.shape(array))).astype(array.dtype)
+                    after = float(target.loss(X, y))
+            except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
+                continue
+            g = np.abs(grads).reshape(-1)
+            clear = g > 1e-6 * max(float(g.max(initial=0.0)), 1e-300)
+            w = np.asarray(array, dtype=np.float64).reshape(-1)
+            c = float(grads.reshape(-1) @ w) / float(w @ w) if float(w @ w) > 0 else 0.0
+            penalty = c != 0 and np.allclose(grads.reshape(-1), c * w, rtol=1e-6, atol=0)
+            if after == before and np.isfinite(before) and int(np.count_nonzero(clear)) >= MIN_WITNESSES \
+                    and g.max() > 0 and not penalty:
+                found.add(name)
+    return found
+
+
 def _unnamed(report) -> Finding | None:
     """The report's only failing finding when it names no cause (``mismatch``), else None."""
     failing = [f for f in report.findings if f.is_failure]
@@ -290,6 +344,12 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
     stories = {name: time_story(name, vanished[name],
                                 alone=failing == {name} and others_right and len(result.params) > 1)
                for name in unnamed}
+    one_step = next((batch for batch in batches if batch[0] == "steps"), None)
+    stayed = [name for name, story in stories.items()
+              if story is None and vanished[name].get("steps") is False]
+    if one_step is not None and stayed:
+        for name in _ignored(target, one_step[2], one_step[3], stayed, seed):
+            stories[name] = wrong_step_story(name)
     several = [name for name, story in stories.items()
                if story is not None and story.data.get("how") == "several_steps"]
     if several:

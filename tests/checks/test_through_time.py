@@ -73,9 +73,11 @@ class TinyRNN:
             da = dh * (1 - (hs[t + 1] if self.bug == "dtanh_not_squared" else hs[t + 1] ** 2))
             read = X[:, max(t - 1, 0)] if self.bug == "dWxh_previous_step" else X[:, t]
             np.add.at(g["Wxh"], read, da)
-            g["Whh"] += hs[t].T @ da
+            g["Whh"] += (hs[t + 1] if self.bug == "dWhh_from_current_step" else hs[t]).T @ da
             g["bh"] += da.sum(axis=0)
             dh_next = da @ (p["Whh"] if self.bug == "whh_untransposed" else p["Whh"].T)
+        if self.bug == "whh_decay_in_gradient_only":  # an L2 term the loss does not have
+            g["Whh"] += 0.1 * p["Whh"]
         return g
 
 
@@ -371,3 +373,23 @@ def test_a_batch_of_one_example_is_not_shrunk():
     result = check_target_gradients(target, X4, y4, layout="rows")
     shrunk = shrink_steps(result, target, X4, y4, task=ctx.task, spec=input_spec(target), layout="rows")
     assert {f.data.get("how") for f in shrunk.findings if f.is_failure} == {"through_time"}
+
+
+def test_a_recurrent_weight_given_a_gradient_where_one_step_ignores_it_reads_the_wrong_step():
+    """dWhh from h[t] instead of h[t-1]: with one step the zero initial state makes the loss
+    ignore Whh, yet the backward gives it a gradient: named a step reading another's state."""
+    target = TinyRNN("dWhh_from_current_step")
+    before = {name: a.copy() for name, a in target.params.items()}
+    failures = _failures(target)
+    assert set(failures) == {"Whh"}
+    assert "wrong_step" in _hows(failures["Whh"])
+    assert all(f.kind == "orientation" for f in failures["Whh"] if f.data.get("how") == "wrong_step")
+    for name, array in target.params.items():  # the moved weights were put back bit for bit
+        assert array.tobytes() == before[name].tobytes()
+
+
+def test_a_penalty_the_loss_lacks_is_no_wrong_step():
+    """0.1 * Whh added to dWhh only: the loss ignores Whh at one step too, but a gradient that is
+    a multiple of the weights is a penalty's, not a step's: no wrong step is named."""
+    findings = [f for fs in _failures(TinyRNN("whh_decay_in_gradient_only")).values() for f in fs]
+    assert findings and "wrong_step" not in _hows(findings)
