@@ -47,6 +47,8 @@ only where the small gradient carries at least three clearly nonzero entries.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -60,6 +62,8 @@ from gradcheck.targets.inputs import InputSpec
 from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.tasks import Task
 from gradcheck.targets.widening import float64_copy
+
+T = TypeVar("T")
 
 
 def time_story(name: str, vanished: dict[str, bool], *, alone: bool) -> Story | None:
@@ -141,34 +145,38 @@ def _rows_of(array: np.ndarray, vocab: int, tokens: np.ndarray) -> np.ndarray | 
     return np.flatnonzero(mask)
 
 
+def _quietly(run: Callable[[], T]) -> T | None:
+    """``run()`` with the user's warnings silenced; None when the network's code raises (a
+    network refusing a smaller batch raises what it raises, and then the batch says nothing)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return run()
+        except Exception:  # noqa: BLE001 - see the docstring
+            return None
+
+
 def _later_steps_check(target, fresh: FreshLastStep, names: list[str], seed: int) -> set[str]:
     """The names among ``names`` right on the last step's rows and wrong on the first's, on the
     two-step batch ``fresh`` (:func:`gradcheck.targets.batches.fresh_last_step`)."""
-    X2, y2, vocab, early, last = fresh.X, fresh.y, fresh.size, fresh.early, fresh.last
-    found = set()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in names:
-            try:
-                params = target_params(target)
-                array = params[name]
-                rows = {"early": _rows_of(array, vocab, early), "last": _rows_of(array, vocab, last)}
-                if any(r is None or r.size == 0 for r in rows.values()):
-                    continue
-                analytic = np.asarray(target.gradients(X2, y2)[name], dtype=np.float64)
-                reports = {}
-                for which, flat in rows.items():
-                    result = check_gradients(bound_loss(target, X2, y2), {name: array},
-                                             lambda name=name: {name: np.asarray(target.gradients(X2, y2)[name])},
-                                             mode="full", seed=seed, batch_size=int(np.shape(y2)[0]),
-                                             entries={name: flat})
-                    reports[which] = result.params[0]
-            except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
-                continue
-            if _vanished(reports["last"], analytic.reshape(-1)[rows["last"]]) and \
-                    not reports["early"].passed and reports["early"].tier != "unchecked":
-                found.add(name)
-    return found
+    X2, y2 = fresh.X, fresh.y
+
+    def told(name: str) -> bool:
+        array = target_params(target)[name]
+        rows = {which: _rows_of(array, fresh.size, tokens)
+                for which, tokens in (("early", fresh.early), ("last", fresh.last))}
+        if any(r is None or r.size == 0 for r in rows.values()):
+            return False
+        analytic = np.asarray(target.gradients(X2, y2)[name], dtype=np.float64)
+        reports = {which: check_gradients(bound_loss(target, X2, y2), {name: array},
+                                          lambda: {name: np.asarray(target.gradients(X2, y2)[name])},
+                                          mode="full", seed=seed, batch_size=int(np.shape(y2)[0]),
+                                          entries={name: flat}).params[0]
+                   for which, flat in rows.items()}
+        return _vanished(reports["last"], analytic.reshape(-1)[rows["last"]]) and \
+            not reports["early"].passed and reports["early"].tier != "unchecked"
+
+    return {name for name in names if _quietly(lambda name=name: told(name))}
 
 
 def wrong_step_story(name: str) -> Story:
@@ -193,31 +201,25 @@ def _ignored(target, X, y, names: list[str], seed: int) -> set[str]:
     moved, the loss bit for bit the same) whose analytic gradient there is clearly nonzero on at
     least :data:`MIN_WITNESSES` entries and not a multiple of the parameter (a penalty's
     gradient). Every array is restored bit for bit."""
-    found = set()
     rng = np.random.default_rng(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in names:
-            try:
-                params = target_params(target)
-                array = params[name]
-                grads = np.asarray(target.gradients(X, y)[name], dtype=np.float64)
-                before = float(target.loss(X, y))
-                with Snapshot({name: array}):
-                    scale = float(np.max(np.abs(array), initial=0.0)) or 1.0
-                    array += (IGNORED_MOVE * scale * rng.choice((-1.0, 1.0), np.shape(array))).astype(array.dtype)
-                    after = float(target.loss(X, y))
-            except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
-                continue
-            g = np.abs(grads).reshape(-1)
-            clear = g > 1e-6 * max(float(g.max(initial=0.0)), 1e-300)
-            w = np.asarray(array, dtype=np.float64).reshape(-1)
-            c = float(grads.reshape(-1) @ w) / float(w @ w) if float(w @ w) > 0 else 0.0
-            penalty = c != 0 and np.allclose(grads.reshape(-1), c * w, rtol=1e-6, atol=0)
-            if after == before and np.isfinite(before) and int(np.count_nonzero(clear)) >= MIN_WITNESSES \
-                    and g.max() > 0 and not penalty:
-                found.add(name)
-    return found
+
+    def told(name: str) -> bool:
+        array = target_params(target)[name]
+        grads = np.asarray(target.gradients(X, y)[name], dtype=np.float64).reshape(-1)
+        before = float(target.loss(X, y))
+        with Snapshot({name: array}):
+            scale = float(np.max(np.abs(array), initial=0.0)) or 1.0
+            array += (IGNORED_MOVE * scale * rng.choice((-1.0, 1.0), np.shape(array))).astype(array.dtype)
+            after = float(target.loss(X, y))
+        g = np.abs(grads)
+        clear = g > 1e-6 * max(float(g.max(initial=0.0)), 1e-300)
+        w = np.asarray(array, dtype=np.float64).reshape(-1)
+        c = float(grads @ w) / float(w @ w) if float(w @ w) > 0 else 0.0
+        penalty = c != 0 and np.allclose(grads, c * w, rtol=1e-6, atol=0)
+        return after == before and np.isfinite(before) and g.max() > 0 and not penalty \
+            and int(np.count_nonzero(clear)) >= MIN_WITNESSES
+
+    return {name for name in names if _quietly(lambda name=name: told(name))}
 
 
 def _unnamed(report) -> Finding | None:
@@ -241,20 +243,19 @@ def _wide(a: np.ndarray) -> np.ndarray:
 
 def _small_check(target, X, y, names: list[str], seed: int) -> dict[str, bool] | None:
     """name -> vanished, for ``names`` on the batch (X, y); None when the network refuses it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            grads = {name: np.asarray(g) for name, g in dict(target.gradients(X, y)).items()}
-            if any(name not in grads for name in names):
-                return None
-            params = target_params(target)
-            result = check_gradients(bound_loss(target, X, y), {n: params[n] for n in names},
-                                     lambda: {n: np.asarray(target.gradients(X, y)[n]) for n in names},
-                                     mode="full", seed=seed, batch_size=int(np.shape(y)[0]))
-        except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
+
+    def run() -> dict[str, bool] | None:
+        grads = {name: np.asarray(g) for name, g in dict(target.gradients(X, y)).items()}
+        if any(name not in grads for name in names):
             return None
-    reports = {report.name: report for report in result.params}
-    return {name: _vanished(reports.get(name), grads[name]) for name in names}
+        params = target_params(target)
+        result = check_gradients(bound_loss(target, X, y), {n: params[n] for n in names},
+                                 lambda: {n: np.asarray(target.gradients(X, y)[n]) for n in names},
+                                 mode="full", seed=seed, batch_size=int(np.shape(y)[0]))
+        reports = {report.name: report for report in result.params}
+        return {name: _vanished(reports.get(name), grads[name]) for name in names}
+
+    return _quietly(run)
 
 
 #: Examples a batch needs to be shrunk: with fewer, chance can make a smaller batch agree (one
@@ -273,11 +274,10 @@ def _steps_alike(target, batches) -> bool:
     found = {removes: (Xs, ys) for removes, _, Xs, ys in batches}
     if set(found) != {"steps", "variety"}:
         return True
-    try:
-        one = float(target.loss(*found["steps"]))
-        equal = float(target.loss(*found["variety"]))
-    except Exception:  # noqa: BLE001 - a network refusing a smaller batch raises what it raises
+    losses = _quietly(lambda: (float(target.loss(*found["steps"])), float(target.loss(*found["variety"]))))
+    if losses is None:
         return True
+    one, equal = losses
     steps = np.shape(found["variety"][0])[1]
     return not np.isfinite(one * equal) or any(
         abs(equal - c * one) <= ALIKE * max(abs(equal), abs(c * one)) for c in (1, steps))
