@@ -104,12 +104,24 @@ class TapeTarget(TreeTarget):
                                     "loss_grad=, the gradient of the loss with respect to the output, "
                                     "or a loss returning (loss, dy)")
             dout = value[1]
-        grads = self._backward(ctx, dout)
+        return self._grads_of(self._backward(ctx, dout))
+
+    def _grads_of(self, grads):
         if isinstance(grads, (tuple, list)) and not isinstance(self.tree_root, (tuple, list)):
             trees = [g for g in grads if isinstance(g, Mapping)]
             if len(trees) == 1:  # (dx, grads): the input's gradient beside the parameters'
                 return trees[0]
         return grads
+
+    def outputs(self, X) -> np.ndarray:
+        """The network's output for ``X``: what the loss reads (``(n, T, vocab)`` logits, say)."""
+        return np.asarray(self._run(X)[1])
+
+    def output_gradients(self, X, dY) -> dict[str, np.ndarray]:
+        """The parameters' gradients of ``sum(outputs(X) * dY)``: the backward run from the
+        upstream gradient ``dY`` (shaped like the output) instead of the loss's."""
+        ctx, _ = self._run(X)
+        return self.tree.gather(self._grads_of(self._backward(ctx, dY)))
 
 
 def tape(params, forward, backward, **options) -> TapeTarget:

@@ -52,12 +52,14 @@ from typing import TypeVar
 
 import numpy as np
 
+from gradcheck.checks.first_step import leak_story, leaking_names
 from gradcheck.checks.gradients import check_gradients
 from gradcheck.checks.structure import MIN_WITNESSES, Story
+from gradcheck.checks.unit_factor import derivative_names, derivative_story
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult
 from gradcheck.results.findings import Finding
-from gradcheck.targets.batches import FreshLastStep, fresh_last_step, step_batches
+from gradcheck.targets.batches import FreshLastStep, fresh_last_step, position_token_batches, step_batches
 from gradcheck.targets.inputs import InputSpec
 from gradcheck.targets.protocol import bound_loss, target_params
 from gradcheck.targets.tasks import Task
@@ -241,8 +243,10 @@ def _wide(a: np.ndarray) -> np.ndarray:
     return a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a
 
 
-def _small_check(target, X, y, names: list[str], seed: int) -> dict[str, bool] | None:
-    """name -> vanished, for ``names`` on the batch (X, y); None when the network refuses it."""
+def _small_check(target, X, y, names: list[str], seed: int, *, still_wrong: bool = False) \
+        -> dict[str, bool] | None:
+    """name -> vanished (or, with ``still_wrong``, name -> failed there), for ``names`` on the
+    batch (X, y); None when the network refuses it."""
 
     def run() -> dict[str, bool] | None:
         grads = {name: np.asarray(g) for name, g in dict(target.gradients(X, y)).items()}
@@ -253,9 +257,23 @@ def _small_check(target, X, y, names: list[str], seed: int) -> dict[str, bool] |
                                  lambda: {n: np.asarray(target.gradients(X, y)[n]) for n in names},
                                  mode="full", seed=seed, batch_size=int(np.shape(y)[0]))
         reports = {report.name: report for report in result.params}
+        if still_wrong:
+            return {name: name in reports and not reports[name].passed and reports[name].tier != "unchecked"
+                    for name in names}
         return {name: _vanished(reports.get(name), grads[name]) for name in names}
 
     return _quietly(run)
+
+
+def position_story(name: str) -> Story:
+    """The story of an error that vanishes when every token's id equals its position."""
+    return Story(
+        "orientation",
+        "right when every step t reads token t, wrong when each step reads token t + 1 (the same "
+        "tokens and examples): the backward indexes by position where the forward indexed by token",
+        f"Scatter the gradient of a lookup back to the rows the forward read: np.add.at(d{name}, "
+        f"tokens, d_rows), not np.add.at(d{name}, positions, ...).",
+        {"how": "position_for_token", "removed": "positions"})
 
 
 #: Examples a batch needs to be shrunk: with fewer, chance can make a smaller batch agree (one
@@ -350,6 +368,13 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
     if one_step is not None and stayed:
         for name in _ignored(target, one_step[2], one_step[3], stayed, seed):
             stories[name] = wrong_step_story(name)
+        still = [name for name in stayed if stories[name] is None]
+        factored = _quietly(lambda: derivative_names(target, one_step[2], one_step[3], still, task)) \
+            if still else None
+        if factored:
+            words["example"] = "one example, with its label and with another, and another example"
+        for name in factored or []:
+            stories[name] = derivative_story(name)
     several = [name for name, story in stories.items()
                if story is not None and story.data.get("how") == "several_steps"]
     if several:
@@ -361,12 +386,29 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
                 for name in several:
                     stories[name] = untransposed_story(name, squares)
                 several = []
+    leaks = _quietly(lambda: leaking_names(target, X, several, target_params(target), seed)) if several else None
+    if leaks:
+        words["later_outputs"] = "a loss reading only the first time step's outputs"
+        for name, entries in leaks.items():
+            stories[name] = leak_story(name, entries)
+        several = [name for name in several if name not in leaks]
     fresh = fresh_last_step(X, y, task, spec, layout) if several else None
     if fresh is not None:
         later = _later_steps_check(target, fresh, several, seed)
         words["later"] = fresh.words
         for name in later:
             stories[name] = later_steps_story(name)
+    undecided = [name for name, story in stories.items()
+                 if story is None or story.data.get("how") == "several_steps"]
+    pairs = position_token_batches(X, spec, layout) if undecided else None
+    if pairs is not None:
+        aligned = _small_check(target, pairs[0], y, undecided, seed)
+        shifted = _small_check(target, pairs[1], y, undecided, seed, still_wrong=True)
+        if aligned is not None and shifted is not None:
+            words["positions"] = "every step t reading token t, and token t + 1"
+            for name in undecided:
+                if aligned[name] and shifted[name]:
+                    stories[name] = position_story(name)
     for report in result.params:
         if report.name not in unnamed:
             continue

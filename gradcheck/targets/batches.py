@@ -244,3 +244,25 @@ def fresh_last_step(X: np.ndarray, y: np.ndarray, task: Task, spec: InputSpec | 
     X2[:, 1, :half] = 0
     return FreshLastStep(X2, y2, int(d), np.arange(half), np.arange(half, d),
                          "two steps whose last reads features the first never does (the others 0)")
+
+
+def position_token_batches(X: np.ndarray, spec: InputSpec | None, layout: str) \
+        -> tuple[np.ndarray, np.ndarray] | None:
+    """Two token batches shaped like ``X`` ``(n, T)`` in which every example is the same sequence
+    of the tokens ``0 .. T-1``: in the first each step t reads token t, in the second token
+    t + 1 (the last step token 0). The same tokens, the same examples; only whether a token's
+    id equals its position differs. None unless ``spec`` declares a sequence of integer tokens
+    with a vocabulary of at least T and the examples are rows.
+
+    >>> a, b = position_token_batches(np.zeros((2, 3), int), InputSpec((3,), "int", 5, True), "rows")
+    >>> a.tolist(), b.tolist()
+    ([[0, 1, 2], [0, 1, 2]], [[1, 2, 0], [1, 2, 0]])
+    """
+    X = np.asarray(X)
+    steps = getattr(spec, "steps", None) if spec is not None and spec.sequence else None
+    vocab = getattr(spec, "vocab", None)
+    if layout != "rows" or steps is None or steps < 2 or X.ndim != 2 or X.shape[1] != steps \
+            or not np.issubdtype(X.dtype, np.integer) or vocab is None or vocab < steps:
+        return None
+    aligned = np.broadcast_to(np.arange(steps, dtype=X.dtype), X.shape).copy()
+    return aligned, np.roll(aligned, -1, axis=1)
