@@ -18,7 +18,9 @@ once, with the gradients of both places summed. ``forward`` may return ``(ctx, y
 return ``(loss, dy)``, which then needs no ``loss_grad``. Without a loss, the output is reduced
 with a fixed random upstream gradient, ``sum(y * dy)``, and ``backward(ctx, dy)`` is checked
 as a layer's (a transformer block, say); a gradient tree that comes back with the input's
-gradient, ``(dx, grads)``, is read for ``grads``.
+gradient, ``(dx, grads)``, is read for ``grads``. The target offers the network's output and the
+backward from any upstream gradient (``outputs(X)``, ``output_gradients(X, dY)``), which the
+diagnosis of a sequence network uses to read the first step's outputs alone.
 """
 
 from __future__ import annotations

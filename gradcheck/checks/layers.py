@@ -13,6 +13,7 @@ import numpy as np
 from gradcheck.checks.gradients import check_gradients, unrun_result
 from gradcheck.checks.integrity import CRASH_NOTE, ArrayGuard, NotRun
 from gradcheck.checks.jacobian import explain_diagonal
+from gradcheck.checks.windows import explain_misplaced
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.inmemory import InMemory
 from gradcheck.numeric.model import least_precise, tolerance_for
@@ -111,6 +112,11 @@ def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed,
                                   lambda dY: _input_gradient(call_user(backward, dY, call="backward"),
                                                              input_name),
                                   X_work, arrays, seed=seed)
+    if not result.passed:  # windows sent back to another place than the forward read them from
+        result = explain_misplaced(result, input_name, lambda X: call_user(forward, X, call="forward"),
+                                   lambda dY: _input_gradient(call_user(backward, dY, call="backward"),
+                                                              input_name),
+                                   X_work, arrays)
     return result
 
 

@@ -398,6 +398,13 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
         words["later"] = fresh.words
         for name in later:
             stories[name] = later_steps_story(name)
+        several = [name for name in several if name not in later]
+        per_step = np.ndim(fresh.y) >= 2 and np.ndim(y) >= 2 and np.shape(y)[1] == np.shape(X)[1]
+        first_steps = (fresh.X[:, :1], fresh.y[:, :1] if per_step else fresh.y)
+        factored = _quietly(lambda: derivative_names(target, fresh.X, fresh.y, several, task,
+                                                     first_steps=first_steps)) if several else None
+        for name in factored or []:
+            stories[name] = derivative_story(name, last_step=True)
     undecided = [name for name, story in stories.items()
                  if story is None or story.data.get("how") == "several_steps"]
     pairs = position_token_batches(X, spec, layout) if undecided else None

@@ -95,3 +95,36 @@ def test_a_fixed_factor_per_unit_that_the_input_does_not_move_is_no_derivative()
     X = np.random.default_rng(0).integers(0, rnn.vocab, (6, 1))
     y = np.random.default_rng(1).integers(0, rnn.vocab, (6, 1))
     assert derivative_names(rnn, X, y, ["Wxh", "Whh", "bh"], Task("sequence", rnn.vocab, False, True, 1)) == []
+
+
+def _lstm(bug):
+    from tests.corpus.shapes import glue
+    from tests.corpus.shapes.catalogue import BUGS, CORRECT
+
+    if bug is None:
+        entry = next(c for c in CORRECT if c.module == "lstm")
+        return glue.target(entry, np.float64)
+    entry = next(b for b in BUGS if b.id == f"lstm.{bug}")
+    return glue.target(entry, np.float64, bug)
+
+
+@pytest.mark.parametrize("bug, named", [
+    # a gate that multiplies the previous cell state has no gradient at the first step (the state
+    # is 0 there): its wrong derivative shows on what only the second step reads
+    ("forget_gate_derivative_wrong", True),
+    # the last step's own gradient is right when only what later steps send back is missing
+    ("missing_dc_next", False),
+    (None, False),
+])
+def test_on_two_steps_only_the_entries_the_first_step_ignores_are_compared(bug, named):
+    from gradcheck.targets.batches import fresh_last_step
+    from gradcheck.targets.inputs import input_spec
+
+    target = _lstm(bug)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(4, 4, 3)), rng.integers(0, 3, (4, 4))
+    task = Task("sequence", 3, False, True, 4)
+    fresh = fresh_last_step(X, y, task, input_spec(target), "rows")
+    names = derivative_names(target, fresh.X, fresh.y, ["Wx", "Wh", "b"], task,
+                             first_steps=(fresh.X[:, :1], fresh.y[:, :1]))
+    assert bool(names) is named
