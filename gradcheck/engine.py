@@ -318,7 +318,7 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
             shrunk = smallest_input(view, layer_input(i))
             result = check_layer(view.forward, view.backward, shrunk.X, view.params,
                                  param_grads=view.param_grads, seed=seed, progress=ctx.progress,
-                                 layout="rows", **options)
+                                 layout="rows", input_gradient=view.input_gradient, **options)
             if shrunk.note:
                 result.note(shrunk.note)
             if result.passed:

@@ -15,7 +15,11 @@ arrays and returns the gradient for the layer below, and one function does a tra
 Glue::
 
     target = gradcheck.adapters.in_place(train, loss=lambda x, y: forward(x, y)[1],
-                                         input_shape=(28, 28), n_classes=10)
+                                         input_shape=(28, 28), n_classes=10,
+                                         layers=[conv, pool, softmax])
+
+``layers=`` (optional, in the forward's order) has each layer checked on its own too, its
+``backprop`` called with gradcheck's learning rate (:mod:`gradcheck.adapters.in_place_layers`).
 
 For each example gradcheck takes one step with a learning rate of its own (:data:`LR`, a power of
 two), reads the gradient the step applied, ``(before - after) / LR``, and writes every array
@@ -36,6 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradcheck.adapters.in_place_layers import in_place_layers
 from gradcheck.adapters.tree_target import TreeTarget, one_at_a_time
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.numeric.perturbation import Snapshot
@@ -86,11 +91,15 @@ class InPlaceTarget(TreeTarget):
         The parameters (dicts, lists, objects); default: found from what the step changes.
     per_example : bool
         One example per call (default), the loss and gradients of a batch being their mean.
+    layers : list of layer objects, optional
+        The network's layers in the forward's order, each with a forward and a
+        ``backprop(d_out, learn_rate)`` updating its own arrays: each is then checked on its own
+        too (:mod:`gradcheck.adapters.in_place_layers`).
     **declarations : ``input_shape``, ``input_spec``, ``n_classes``, ``task``...
     """
 
     def __init__(self, step: Callable, loss: Callable | None = None, *, params=None,
-                 per_example: bool = True, **declarations):
+                 per_example: bool = True, layers=None, **declarations):
         for name, fn in (("step", step), ("loss", loss)):
             if fn is not None and not callable(fn):
                 raise InvalidArgumentError(name, f"got {type(fn).__name__}, expected a function.",
@@ -114,6 +123,8 @@ class InPlaceTarget(TreeTarget):
                     return leaves({**globals_read(step), **(globals_read(loss) if loss else {})})
             self.use_tree(ParamTree(self._discover(walk, name)), f"what {name} reads")
         self._check_proportional(name)
+        if layers is not None:  # each checked on its own too
+            self.layers = in_place_layers(layers, self.params, LR)
 
     # -- calls --------------------------------------------------------------------------------
     def _take_step(self, x, y, lr: float):

@@ -33,6 +33,7 @@ def check_layer(
     *,
     param_grads: Callable[[], Mapping[str, np.ndarray]] | None = None,
     input_name: str = "input",
+    input_gradient: bool | None = True,
     seed: int = 0,
     **options,
 ) -> GradientCheckResult:
@@ -56,6 +57,10 @@ def check_layer(
         e.g. ``lambda: {"W": layer.dweights, "b": layer.dbiases}``.
     input_name : str
         Name the input gradient is reported under (default "input").
+    input_gradient : True or None
+        True (default): the backward must return the input gradient. None: it may return None
+        (a first layer, which computes none), and then only the parameters are checked, with a
+        note saying the input was not.
     seed : int
         Seeds the upstream gradient dY and any sampling.
     **options
@@ -63,13 +68,17 @@ def check_layer(
     """
     with InMemory(params, forward, backward, param_grads):  # a file-backed parameter: checked on a copy
         return _check_layer(forward, backward, X, params, param_grads=param_grads, input_name=input_name,
-                            seed=seed, **options)
+                            input_gradient=input_gradient, seed=seed, **options)
 
 
-def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed, **options) -> GradientCheckResult:
+def _check_layer(forward, backward, X, params, *, param_grads, input_name, input_gradient, seed,
+                 **options) -> GradientCheckResult:
     require_callable(forward, "forward")
     require_callable(backward, "backward")
     validate_seed(seed)
+    if input_gradient is not True and input_gradient is not None:
+        raise InvalidArgumentError("input_gradient", f"got {input_gradient!r}, expected True or None.",
+                                   "Pass None for a layer whose backward may return no input gradient.")
     _validate_layer_arguments(X, params, param_grads, input_name, options)
     params = validate_params(params) if params else {}
     if input_name in params:
@@ -90,11 +99,15 @@ def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed,
         except UserCodeCrash as crash:
             # The user's backward raising is the bug report, not an unusable layer.
             guard.stop([crash.crash.finding(crash.crash.call)], CRASH_NOTE)
+        unchecked_input = returned is None and input_gradient is None and bool(params)
         grads = _layer_grads(returned, input_name, params,
-                             None if param_grads is None else (lambda: stored))
+                             None if param_grads is None else (lambda: stored),
+                             input_optional=unchecked_input)
         guard.unchanged_by("backward")
     if guard.stopped is not None:
         return _layer_unrun_result(arrays, guard.stopped, seed, options)
+    if unchecked_input:  # the input stays what the loss reads; only the parameters are differenced
+        arrays = dict(params)
 
     def surrogate() -> float:
         return float(np.sum(np.asarray(forward(X_work), dtype=np.float64) * dY))
@@ -105,8 +118,11 @@ def _check_layer(forward, backward, X, params, *, param_grads, input_name, seed,
     if isinstance(layer, OutOfProcess):  # a layer in another process: many points per round trip
         loss.entry_values = layer.projection(X_work, dY)
     # the diagnosis may read the input's axes as the positions the layer runs over
-    roles = {input_name: "input", **{name: "checked" for name in params}}
+    roles = {**({} if unchecked_input else {input_name: "input"}), **{name: "checked" for name in params}}
     result = check_gradients(loss, arrays, grads, seed=seed, layer={"roles": roles}, **options)
+    if unchecked_input:
+        result.note(f"its backward returns no input gradient (a first layer needs none): its "
+                    f"parameters are checked, its input {input_name!r} is not")
     if not result.passed:  # an input gradient with the Jacobian's diagonal only is named so
         result = explain_diagonal(result, input_name, lambda X: call_user(forward, X, call="forward"),
                                   lambda dY: _input_gradient(call_user(backward, dY, call="backward"),
@@ -196,7 +212,7 @@ def _layer_unrun_result(arrays, stopped: NotRun, seed, options) -> GradientCheck
     return unrun_result(arrays, stopped.findings, mode, method, seed, tol, 0, note=stopped.note)
 
 
-def _layer_grads(returned, input_name, params, param_grads) -> dict:
+def _layer_grads(returned, input_name, params, param_grads, *, input_optional: bool = False) -> dict:
     grads: dict = {}
     if isinstance(returned, Mapping):
         grads.update(returned)
@@ -212,7 +228,7 @@ def _layer_grads(returned, input_name, params, param_grads) -> dict:
                 "param_grads", f"returned {type(stored).__name__}, expected a mapping of name to array.",
                 "Return e.g. {'W': layer.dweights, 'b': layer.dbiases}.")
         grads.update(stored)
-    if returned is None and input_name not in grads:
+    if returned is None and input_name not in grads and not input_optional:
         raise InvalidArgumentError(
             "backward", "returned None, expected the input gradient dX (shaped like X), "
             f"(dX, {{name: grad}}) or {{{input_name!r}: dX, name: grad}}.",
@@ -231,7 +247,7 @@ def _layer_grads(returned, input_name, params, param_grads) -> dict:
         raise InvalidArgumentError(
             "backward", f"gave gradients for {extra}, which are not in params {list(params)}.",
             "Pass those arrays in params too, or leave them out of what backward returns.")
-    if input_name not in grads:
+    if input_name not in grads and not input_optional:
         raise InvalidArgumentError("backward", f"returned no input gradient {input_name!r}.",
                                    f"Return dX, or a dict with the key {input_name!r}.")
     return grads

@@ -33,8 +33,21 @@ what the full-size numbers cannot:
   axis as long as the vocabulary) of the last step's tokens are right and those of the first
   step's are wrong, the gradient the last step sends back to the first is missing or wrong
   (``dh_next`` left out): ``missing_term``, how ``later_steps``. A gate's derivative or
-  attention across positions reach the last step's own rows too. Otherwise the finding says the
-  error needs several steps and names no cause (it stays ``mismatch``).
+  attention across positions reach the last step's own rows too. Before that, a network that
+  offers its outputs (``outputs``, ``output_gradients``) is checked with a loss reading the first
+  step's outputs alone: entries that loss ignores and that still get gradient mean a later step
+  leaks into an earlier one (``routing``, how ``later_leak``, :mod:`gradcheck.checks.first_step`);
+  after it, the same two-step batch one example at a time, on the entries the first step alone
+  ignores, may show a derivative's factor per unit (``derivative``, how ``unit_factor``,
+  :mod:`gradcheck.checks.unit_factor`);
+- wrong with one time step and none of the above: one example of that batch, with its label and
+  another, and another example, may show a derivative's factor per unit (``unit_factor``);
+- still unnamed, with tokens: every step t reading token t, and token t + 1. Gone with the
+  first and still wrong with the second, the backward scatters a lookup's gradient by position
+  (``orientation``, how ``position_for_token``).
+
+Otherwise the finding says the error needs several steps (or names no cause; it stays
+``mismatch``).
 
 Rerun only on a failure whose diagnosis named no cause, on a batch of at least
 :data:`MIN_EXAMPLES` examples (a batch of one is left as it is), only for the parameters that

@@ -39,7 +39,13 @@ class LayerView:
 
     def backward(self, dY: np.ndarray) -> np.ndarray:
         out = call_user(self.layer.backward, dY, call="backward")
-        return self.layer.dinputs if out is None else out
+        return self.layer.dinputs if out is None and not self._face() else out
+
+    @property
+    def input_gradient(self) -> bool | None:
+        """True when the layer must return its input gradient; None when it may return none (a
+        face that says so, for a first layer whose backward computes none)."""
+        return None if getattr(self.layer, "input_gradient_optional", False) else True
 
     def _face(self) -> bool:
         """An adapter's face of the layer knows its parameters by name."""

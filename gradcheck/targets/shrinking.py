@@ -128,10 +128,12 @@ def _output_shape(view, X: np.ndarray) -> tuple[tuple, dict]:
         dX = view.backward(dY)
         if isinstance(dX, tuple):  # (dX, {name: grad}) layers
             dX = dX[0]
-        if np.shape(dX) != X.shape:
+        # a first layer may return no input gradient when its view says so
+        unchecked = dX is None and getattr(view, "input_gradient", True) is None
+        if not unchecked and np.shape(dX) != X.shape:
             raise _Refused(f"the input gradient has shape {np.shape(dX)}")
         grads = {name: np.shape(grad) for name, grad in view.param_grads().items()}
-        if not (np.all(np.isfinite(Y)) and np.all(np.isfinite(dX))):
+        if not (np.all(np.isfinite(Y)) and (unchecked or np.all(np.isfinite(dX)))):
             raise _Refused("the output or input gradient is not finite")
     except _Refused:
         raise

@@ -192,6 +192,77 @@ def test_a_step_that_is_not_plain_gradient_descent_is_refused():
                           params={"conv": net.conv})
 
 
+def _layered(**build):
+    net = cnn_inplace.build(**build)
+    size = build.get("size", 8)
+    return net, adapters.in_place(net.train_step, loss=lambda x, y: net.forward(x, y)[1],
+                                  input_shape=(size, size), layers=[net.conv, net.pool, net.softmax])
+
+
+def test_layers_applying_their_gradients_are_seen_one_at_a_time_with_examples_as_rows():
+    """Each face runs its layer on each example alone and reads the gradient its backprop
+    applied; the gradients are sums over the examples, every array is written back."""
+    net, target = _layered(seed=0, size=8, filters=2)
+    conv, pool, dense = target.layers
+    assert type(conv).__name__ == "Conv3x3" and list(conv.params) == ["filters"] and pool.params == {}
+    assert list(dense.params) == ["weights", "biases"]
+    X = np.random.default_rng(0).uniform(-0.5, 0.5, (3, 8, 8))
+    before = _kept(target.params)
+    Y = conv.forward(X)
+    assert Y.shape == (3, 6, 6, 2)
+    np.testing.assert_array_equal(Y[1], net.conv.forward(X[1]))
+    dY = np.random.default_rng(1).normal(size=Y.shape)
+    assert conv.backward(dY) is None  # the first layer computes no input gradient
+    expected = sum(np.einsum("ijf,ijab->fab", dY[k], np.lib.stride_tricks.sliding_window_view(X[k], (3, 3)))
+                   for k in range(3))
+    np.testing.assert_allclose(conv.grads()["filters"], expected, rtol=1e-10)
+    _unchanged(target.params, before)
+    pooled = pool.forward(Y)
+    assert pool.backward(np.ones_like(pooled)).shape == Y.shape
+
+
+def test_each_layer_of_a_correct_in_place_cnn_passes_its_own_check_and_a_pool_bug_is_found_in_the_pool():
+    _, target = _layered(seed=1, size=10, filters=3, classes=4)
+    suite = run_suite(target, groups=("gradients",))
+    layer_checks = [o for o in suite.outcomes if o.name.startswith("check_layer")]
+    assert [o.name for o in layer_checks] == ["check_layer1_conv3x3", "check_layer2_maxpool2",
+                                              "check_layer3_softmax"]
+    assert all(o.passed for o in layer_checks)
+    assert any("its input 'input' is not" in note for note in layer_checks[0].result.notes)
+    _, buggy = _layered(seed=0, bug="maxpool_routes_to_every_entry")
+    failed = {o.name: o for o in run_suite(buggy, groups=("gradients",)).outcomes if not o.passed}
+    assert "check_layer2_maxpool2" in failed and "check_layer3_softmax" not in failed
+    assert {f.kind for f in failed["check_layer2_maxpool2"].result.findings if f.is_failure} == {"routing"}
+
+
+def test_a_layer_backward_that_raises_leaves_its_arrays_as_they_were():
+    net, target = _layered(seed=0)
+    conv = target.layers[0]
+    before = _kept(target.params)
+    original = net.conv.backprop
+
+    def half_then_boom(d, learn_rate):
+        net.conv.filters -= learn_rate  # changed before it raises
+        raise RuntimeError("boom")
+
+    net.conv.backprop = half_then_boom
+    Y = conv.forward(np.ones((2, 8, 8)))
+    with pytest.raises(RuntimeError, match="boom"):
+        conv.backward(np.ones_like(Y))
+    net.conv.backprop = original
+    _unchanged(target.params, before)
+
+
+def test_layers_must_be_a_list_of_layer_objects():
+    net = cnn_inplace.build(seed=0)
+    with pytest.raises(InvalidArgumentError, match="layers"):
+        adapters.in_place(net.train_step, loss=lambda x, y: net.forward(x, y)[1], input_shape=(8, 8),
+                          layers=net.conv)
+    with pytest.raises(InvalidArgumentError, match="no forward or no backward"):
+        adapters.in_place(net.train_step, loss=lambda x, y: net.forward(x, y)[1], input_shape=(8, 8),
+                          layers=[net.conv, object()])
+
+
 def test_a_step_that_raises_leaves_the_arrays_as_they_were():
     net, target = cnn_target(seed=0)
     before = _kept(target.params)

@@ -70,3 +70,24 @@ def test_the_rule_needs_the_first_row_right_and_the_last_row_moved():
     assert misplaced_story("x", {"first": (N0, N0), "last": (lost, N1)}, rtol=1e-5, atol=1e-8) is None
     # both rows right
     assert misplaced_story("x", {"first": (N0, N0), "last": (N1, N1)}, rtol=1e-5, atol=1e-8) is None
+
+
+def test_a_first_layer_returning_no_input_gradient_has_its_parameters_checked_when_allowed():
+    class First(Conv1D):
+        def backward(self, dY):
+            self.dW = sum(dY[:, i:i + 1] * self.X[:, i * self.stride:i * self.stride + self.k]
+                          for i in range(dY.shape[1])).sum(axis=0)
+            return None
+
+    layer = First()
+    X = np.random.default_rng(2).normal(size=(2, 9))
+    result = gradcheck.check_layer(layer.forward, layer.backward, X, {"W": layer.W},
+                                   param_grads=lambda: {"W": layer.dW}, input_gradient=None)
+    assert result.passed and [p.name for p in result.params] == ["W"]
+    assert any("its input 'input' is not" in note for note in result.notes)
+    with pytest.raises(gradcheck.InvalidArgumentError, match="returned None"):
+        gradcheck.check_layer(layer.forward, layer.backward, X, {"W": layer.W},
+                              param_grads=lambda: {"W": layer.dW})
+    with pytest.raises(gradcheck.InvalidArgumentError, match="input_gradient"):
+        gradcheck.check_layer(layer.forward, layer.backward, X, {"W": layer.W},
+                              param_grads=lambda: {"W": layer.dW}, input_gradient=False)

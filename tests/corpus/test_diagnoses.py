@@ -15,7 +15,7 @@ from tests.corpus import diagnoses
 
 #: The share of bugs whose cause is named today at seed 0, rounded down: a change that names
 #: fewer fails here. The issues ask for ISSUE_BAR on both corpora.
-MEASURED_FLOOR = {"layers": 0.81, "shapes": 0.81, "shapes-flat": 0.24}
+MEASURED_FLOOR = {"layers": 0.81, "shapes": 0.84, "shapes-flat": 0.24}
 #: The share the issues ask for.
 ISSUE_BAR = 0.8
 #: The corpora whose share of causes named has reached the issues' bar, held to it from then on.

@@ -29,7 +29,8 @@ def layer_library(net):
 def cnn_inplace(net):
     """One image at a time; ``train_step(image, label, lr)`` updates the weights in place."""
     return adapters.in_place(net.train_step, loss=lambda image, label: net.forward(image, label)[1],
-                             input_shape=(net.size, net.size), n_classes=net.classes)
+                             input_shape=(net.size, net.size), n_classes=net.classes,
+                             layers=[net.conv, net.pool, net.softmax])
 
 
 def transformer(ns):
