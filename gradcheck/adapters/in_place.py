@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from gradcheck.adapters.in_place_layers import in_place_layers
+from gradcheck.adapters.in_place_layers import LR_NAMES, in_place_layers
 from gradcheck.adapters.tree_target import TreeTarget, one_at_a_time
 from gradcheck.errors import InvalidArgumentError, ProtocolError
 from gradcheck.numeric.perturbation import Snapshot
@@ -52,8 +52,6 @@ from gradcheck.targets.trees import ParamTree, globals_read, leaves
 #: The learning rate of gradcheck's steps: a power of two, so dividing by it is exact, and large
 #: enough that ``w - LR * grad`` keeps the gradient's digits in float32.
 LR = 16.0
-#: Names a step's learning rate goes by.
-LR_NAMES = ("lr", "learn_rate", "learning_rate", "alpha", "eta", "step_size", "rate")
 #: How closely the implied gradients of steps at LR and LR / 2 must agree (relative to the
 #: largest entry): a plain gradient descent step agrees to rounding.
 PROPORTIONAL = 1e-3

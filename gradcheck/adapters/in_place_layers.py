@@ -30,7 +30,7 @@ from gradcheck.adapters.layer_access import BACKWARD_NAMES, FORWARD_NAMES, find_
 from gradcheck.errors import InvalidArgumentError
 from gradcheck.numeric.perturbation import Snapshot
 
-#: Names a backward's learning rate goes by.
+#: Names a learning rate goes by, in a step's or a layer's backward's signature.
 LR_NAMES = ("lr", "learn_rate", "learning_rate", "alpha", "eta", "step_size", "rate")
 
 

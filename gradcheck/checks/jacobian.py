@@ -31,12 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck.checks.structure import MIN_WITNESSES, Story
+from gradcheck.checks.structure import MIN_WITNESSES, Story, retell
 from gradcheck.errors import GradcheckError
 from gradcheck.numeric.model import agree, claim_tolerance
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult
-from gradcheck.results.findings import Finding
 from gradcheck.targets.usercode import UserCodeCrash
 
 #: Input entries moved one at a time to see whether the forward mixes entries.
@@ -207,9 +206,5 @@ def explain_diagonal(result: GradientCheckResult, name: str, forward: Callable[[
     story = diagonal_story(name, upstream, dX, probes, rtol=result.rtol, atol=result.atol)
     if story is None:
         return result
-    old = failing[0]
-    numbers, _, where = old.text.partition(" — ")
-    report.forget(lambda f: f is old)
-    report.fail(Finding(kind=story.kind, subject=old.subject, text=f"{numbers} — {where}; {story.meaning}",
-                        hint=story.hint, data={**old.data, **story.data}))
+    retell(report, failing[0], story)
     return result

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradcheck.numeric.model import agree, claim_tolerance
+from gradcheck.results.findings import Finding
 
 #: Fewest entries on which a relation must hold, and differ from plain agreement, to be named.
 MIN_WITNESSES = 3
@@ -58,6 +59,17 @@ class Story:
     meaning: str
     hint: str
     data: dict = field(default_factory=dict)
+
+
+def retell(report, old: Finding, story: Story, *, checked: str = "", data: dict | None = None) -> None:
+    """Replace ``report``'s failing finding ``old`` by one telling ``story``: the same numbers and
+    place, then what was ``checked`` again (if anything), then the story's meaning; ``old``'s data
+    with the story's (and ``data``) added."""
+    numbers, _, where = old.text.partition(" — ")
+    said = f"{where}; {checked}: {story.meaning}" if checked else f"{where}; {story.meaning}"
+    report.forget(lambda f: f is old)
+    report.fail(Finding(kind=story.kind, subject=old.subject, text=f"{numbers} — {said}", hint=story.hint,
+                        data={**old.data, **story.data, **(data or {})}))
 
 
 @dataclass(frozen=True)

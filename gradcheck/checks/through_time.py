@@ -67,7 +67,7 @@ import numpy as np
 
 from gradcheck.checks.first_step import leak_story, leaking_names
 from gradcheck.checks.gradients import check_gradients
-from gradcheck.checks.structure import MIN_WITNESSES, Story
+from gradcheck.checks.structure import MIN_WITNESSES, Story, retell
 from gradcheck.checks.unit_factor import derivative_names, derivative_story
 from gradcheck.numeric.perturbation import Snapshot
 from gradcheck.results import GradientCheckResult
@@ -435,11 +435,6 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
         story = stories[report.name]
         if story is None:
             continue
-        old = unnamed[report.name]
-        numbers, _, where = old.text.partition(" — ")
-        checked = "checked again with " + " and with ".join(words.values())
-        report.forget(lambda f, old=old: f is old)
-        report.fail(Finding(kind=story.kind, subject=old.subject,
-                            text=f"{numbers} — {where}; {checked}: {story.meaning}", hint=story.hint,
-                            data={**old.data, **story.data, "steps_checked": sorted(words)}))
+        retell(report, unnamed[report.name], story, checked="checked again with " + " and with ".join(words.values()),
+               data={"steps_checked": sorted(words)})
     return result

@@ -168,13 +168,15 @@ def harness_names(target, entry) -> dict[str, str]:
 def glued_exactly(bug, target, wrong_gradients) -> bool:
     """Did the suite fail exactly the bug's parameters? The network's checks name its parameters
     (mapped to the harness's names); layer checks' ``layer<k>_<kind>.input`` stand for ``input``
-    (a glued network's input gradient is checked layer by layer, when it has layers)."""
+    (a glued network's input gradient is checked layer by layer, when it has layers), or for
+    what the bug declares of its layers' inputs (``layer_inputs``)."""
     names = harness_names(target, bug)
     network = {names[name] for name in wrong_gradients if name in names}
     if network != set(bug.wrong) - {"input"}:
         return False
     if hasattr(target, "layers"):
-        return any(name.endswith(".input") for name in wrong_gradients) == ("input" in bug.wrong)
+        expected = bug.layer_inputs if bug.layer_inputs is not None else "input" in bug.wrong
+        return any(name.endswith(".input") for name in wrong_gradients) == expected
     return True
 
 

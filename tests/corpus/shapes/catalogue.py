@@ -60,6 +60,10 @@ class ShapeBug:
     cause: str
     words: tuple
     data: dict = field(default_factory=dict)
+    #: Whether some layer's own input gradient is wrong when the glue offers the layers one by
+    #: one; None: as ``input`` in ``wrong`` says (a network whose first layer returns no input
+    #: gradient has no ``input``, yet a layer below the bug sends a wrong one back).
+    layer_inputs: bool | None = None
 
     def __post_init__(self):
         if self.cause not in CAUSES:
@@ -113,8 +117,8 @@ CORRECT = [
 UPCAST = {"char_rnn": {"inputs": "float64"}, "transformer": {"upcast": True}}
 
 
-def _bug(module, name, kwargs, wrong, cause, words, data=None):
-    return ShapeBug(module, name, kwargs, frozenset(wrong), cause, tuple(words), data or {})
+def _bug(module, name, kwargs, wrong, cause, words, data=None, layer_inputs=None):
+    return ShapeBug(module, name, kwargs, frozenset(wrong), cause, tuple(words), data or {}, layer_inputs)
 
 
 _RNN_HIDDEN = ("Wxh", "Whh", "bh")
@@ -153,11 +157,11 @@ BUGS = [
          ("layers.0.W", "layers.0.w0", "input"), "routing", ("mask", "dropout")),
     # -- cnn_inplace ------------------------------------------------------------------------------
     _bug("cnn_inplace", "maxpool_routes_to_every_entry", {"seed": 0}, ("conv.filters",), "routing",
-         ("max", "pool", "every")),
+         ("max", "pool", "every"), layer_inputs=True),
     _bug("cnn_inplace", "conv_window_off_by_one", {"seed": 0}, ("conv.filters",), "index",
          ("window", "off-by-one")),
     _bug("cnn_inplace", "softmax_gradient_wrong_sign", {"seed": 0},
-         ("conv.filters", "softmax.weights", "softmax.biases"), "sign", ("sign",)),
+         ("conv.filters", "softmax.weights", "softmax.biases"), "sign", ("sign",), layer_inputs=True),
     _bug("cnn_inplace", "dense_bias_gradient_missing", {"seed": 0}, ("softmax.biases",), "missing_term",
          ("bias", "zero")),
     _bug("cnn_inplace", "conv_filters_transposed", {"seed": 0}, ("conv.filters",), "orientation",
