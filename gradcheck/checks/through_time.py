@@ -335,6 +335,63 @@ def _symmetric_check(target, X, y, names: list[str], seed: int) -> dict[str, boo
         return _small_check(target, X, y, names, seed)
 
 
+def _stayed_stories(target, X1, y1, stayed: list[str], task: Task, seed: int,
+                    words: dict[str, str]) -> dict[str, Story]:
+    """Stories of the names still wrong with one time step ``(X1, y1)``: a weight that step
+    ignores yet gets a gradient, else a derivative's factor per unit on one example."""
+    stories = {name: wrong_step_story(name) for name in _ignored(target, X1, y1, stayed, seed)}
+    still = [name for name in stayed if name not in stories]
+    factored = _quietly(lambda: derivative_names(target, X1, y1, still, task)) if still else None
+    if factored:
+        words["example"] = "one example, with its label and with another, and another example"
+    return {**stories, **{name: derivative_story(name) for name in factored or []}}
+
+
+def _several_stories(target, X, y, several: list[str], task: Task, spec: InputSpec | None, layout: str,
+                     seed: int, words: dict[str, str]) -> dict[str, Story]:
+    """Stories of the names whose error needs several steps: an untransposed square weight, a
+    later step leaking into the first one's gradient, a term the last step sends back missing,
+    a derivative seen on what only a second step reads."""
+    symmetric = _symmetric_check(target, X, y, several, seed)
+    if symmetric is not None:
+        words["asymmetry"] = "every square weight symmetric"
+        if all(symmetric.values()):  # every such failure, or none: one cause explains them
+            squares = _square_weights(target_params(target))
+            return {name: untransposed_story(name, squares) for name in several}
+    stories: dict[str, Story] = {}
+    leaks = _quietly(lambda: leaking_names(target, X, several, target_params(target), seed))
+    if leaks:
+        words["later_outputs"] = "a loss reading only the first time step's outputs"
+        stories.update({name: leak_story(name, entries) for name, entries in leaks.items()})
+    rest = [name for name in several if name not in stories]
+    fresh = fresh_last_step(X, y, task, spec, layout) if rest else None
+    if fresh is None:
+        return stories
+    words["later"] = fresh.words
+    stories.update({name: later_steps_story(name) for name in _later_steps_check(target, fresh, rest, seed)})
+    rest = [name for name in rest if name not in stories]
+    per_step = np.ndim(fresh.y) >= 2 and np.ndim(y) >= 2 and np.shape(y)[1] == np.shape(X)[1]
+    first_steps = (fresh.X[:, :1], fresh.y[:, :1] if per_step else fresh.y)
+    factored = _quietly(lambda: derivative_names(target, fresh.X, fresh.y, rest, task,
+                                                 first_steps=first_steps)) if rest else None
+    return {**stories, **{name: derivative_story(name, last_step=True) for name in factored or []}}
+
+
+def _position_stories(target, X, y, undecided: list[str], spec: InputSpec | None, layout: str, seed: int,
+                      words: dict[str, str]) -> dict[str, Story]:
+    """Stories of the names gone when every step t reads token t and still wrong when it reads
+    token t + 1: a lookup's gradient scattered by position."""
+    pairs = position_token_batches(X, spec, layout)
+    if pairs is None:
+        return {}
+    aligned = _small_check(target, pairs[0], y, undecided, seed)
+    shifted = _small_check(target, pairs[1], y, undecided, seed, still_wrong=True)
+    if aligned is None or shifted is None:
+        return {}
+    words["positions"] = "every step t reading token t, and token t + 1"
+    return {name: position_story(name) for name in undecided if aligned[name] and shifted[name]}
+
+
 def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
                  spec: InputSpec | None, layout: str, seed: int = 0) -> GradientCheckResult:
     """Name the cause of ``result``'s unnamed failures, a whole network's check on the batch
@@ -379,56 +436,15 @@ def shrink_steps(result: GradientCheckResult, target, X, y, *, task: Task,
     stayed = [name for name, story in stories.items()
               if story is None and vanished[name].get("steps") is False]
     if one_step is not None and stayed:
-        for name in _ignored(target, one_step[2], one_step[3], stayed, seed):
-            stories[name] = wrong_step_story(name)
-        still = [name for name in stayed if stories[name] is None]
-        factored = _quietly(lambda: derivative_names(target, one_step[2], one_step[3], still, task)) \
-            if still else None
-        if factored:
-            words["example"] = "one example, with its label and with another, and another example"
-        for name in factored or []:
-            stories[name] = derivative_story(name)
+        stories.update(_stayed_stories(target, one_step[2], one_step[3], stayed, task, seed, words))
     several = [name for name, story in stories.items()
                if story is not None and story.data.get("how") == "several_steps"]
     if several:
-        symmetric = _symmetric_check(target, X, y, several, seed)
-        if symmetric is not None:
-            words["asymmetry"] = "every square weight symmetric"
-            if all(symmetric.values()):  # every such failure, or none: one cause explains them
-                squares = _square_weights(target_params(target))
-                for name in several:
-                    stories[name] = untransposed_story(name, squares)
-                several = []
-    leaks = _quietly(lambda: leaking_names(target, X, several, target_params(target), seed)) if several else None
-    if leaks:
-        words["later_outputs"] = "a loss reading only the first time step's outputs"
-        for name, entries in leaks.items():
-            stories[name] = leak_story(name, entries)
-        several = [name for name in several if name not in leaks]
-    fresh = fresh_last_step(X, y, task, spec, layout) if several else None
-    if fresh is not None:
-        later = _later_steps_check(target, fresh, several, seed)
-        words["later"] = fresh.words
-        for name in later:
-            stories[name] = later_steps_story(name)
-        several = [name for name in several if name not in later]
-        per_step = np.ndim(fresh.y) >= 2 and np.ndim(y) >= 2 and np.shape(y)[1] == np.shape(X)[1]
-        first_steps = (fresh.X[:, :1], fresh.y[:, :1] if per_step else fresh.y)
-        factored = _quietly(lambda: derivative_names(target, fresh.X, fresh.y, several, task,
-                                                     first_steps=first_steps)) if several else None
-        for name in factored or []:
-            stories[name] = derivative_story(name, last_step=True)
+        stories.update(_several_stories(target, X, y, several, task, spec, layout, seed, words))
     undecided = [name for name, story in stories.items()
                  if story is None or story.data.get("how") == "several_steps"]
-    pairs = position_token_batches(X, spec, layout) if undecided else None
-    if pairs is not None:
-        aligned = _small_check(target, pairs[0], y, undecided, seed)
-        shifted = _small_check(target, pairs[1], y, undecided, seed, still_wrong=True)
-        if aligned is not None and shifted is not None:
-            words["positions"] = "every step t reading token t, and token t + 1"
-            for name in undecided:
-                if aligned[name] and shifted[name]:
-                    stories[name] = position_story(name)
+    if undecided:
+        stories.update(_position_stories(target, X, y, undecided, spec, layout, seed, words))
     for report in result.params:
         if report.name not in unnamed:
             continue

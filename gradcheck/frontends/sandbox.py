@@ -31,12 +31,17 @@ import numpy as np
 from gradcheck.errors import GradcheckError
 from gradcheck.frontends import wire
 from gradcheck.frontends.served_layers import LayerOps, new_state
+from gradcheck.targets.inputs import InputSpec
 
 #: Functions of a target the engine may call when present (docs/protocol.md).
 METHODS = ("forward", "activations", "example_batch", "softmax", "log_softmax", "sigmoid",
            "cross_entropy", "cross_entropy_from_logits", "softmax_cross_entropy",
            "binary_cross_entropy", "binary_cross_entropy_from_logits")
 LOSS_GRADIENTS = tuple(f"{name}_gradient" for name in METHODS[6:])
+#: A network's output and its backward from a given upstream gradient (``adapters.tape`` targets).
+OUTPUT_METHODS = ("outputs", "output_gradients")
+#: Every method of a target the engine may call.
+CALLABLE = ("loss", "gradients", *METHODS, *LOSS_GRADIENTS, *OUTPUT_METHODS)
 #: Plain attributes of a target the engine reads when present.
 ATTRIBUTES = ("layout", "task", "n_classes", "per_example", "reduction", "penalties", "sequence_length",
               "null_token", "input_spec")
@@ -202,11 +207,12 @@ class Server(LayerOps):
             names.append([str(name), key])
             if value is not None:
                 values[key] = value
-        methods = [name for name in ("loss", "gradients", *METHODS, *LOSS_GRADIENTS)
-                   if callable(_attribute(target, name))]
+        methods = [name for name in CALLABLE if callable(_attribute(target, name))]
         attributes = {}
         for name in (*ATTRIBUTES, *METHODS, *LOSS_GRADIENTS):
             value = _attribute(target, name)
+            if isinstance(value, InputSpec):  # an adapter's spec crosses as the dict a target declares
+                value = value.to_dict()
             if value is not None and name not in methods:
                 attributes[name] = encoder.value(value)
         layers = _attribute(target, "layers")
@@ -344,7 +350,7 @@ class Server(LayerOps):
             value["watch"] = self.watch([returned, state], encoder.arrays)
             return value
         target = self.target(header)
-        if attr not in ("loss", "gradients", *METHODS, *LOSS_GRADIENTS):
+        if attr not in CALLABLE:
             raise BadRequest(f"a call of {attr!r}")
         returned = self.user(attr, getattr(target, attr), *args)
         return {"returned": encoder.value(returned), "watch": self.watch(returned, encoder.arrays)}
