@@ -328,8 +328,10 @@ def layer_checks(ctx: Context) -> Iterator[Check]:
             network = ctx.gradients_on(f"check_gradients_batch{ctx.batch_size}", ctx.main_batch)
             return excuse_extra_terms(result, network) if network.passed else result
 
-        yield Check(f"check_{view.name}", f"{type(view.layer).__name__} on its own, input and "
-                    "parameter gradients", "gradients", run, subject=view.name)
+        what = "input and parameter gradients" if view.input_gradient else \
+            "parameter gradients, and its input's when its backward returns one"
+        yield Check(f"check_{view.name}", f"{type(view.layer).__name__} on its own, {what}", "gradients", run,
+                    subject=view.name)
 
 
 def _input_unexplained(result: GradientCheckResult) -> bool:

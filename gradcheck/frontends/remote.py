@@ -454,7 +454,11 @@ def _entries(connection: Connection, function: dict, perturb: str, indices, plus
 class RemoteLayer(OutOfProcess):
     """One layer of a target in another process: ``forward``, ``backward``, its parameters
     (``params``, this process's copies, found there by value) and what backward leaves behind
-    (``grads()``, ``dinputs``, ``output``)."""
+    (``grads()``, ``dinputs``, ``output``). ``input_gradient_optional``: the layer says its
+    backward may return no input gradient (a first layer's face, see
+    :mod:`gradcheck.adapters.in_place_layers`)."""
+
+    input_gradient_optional = False
 
     def __init__(self, connection: Connection, number: int, index: int, arrays: dict,
                  values: dict | None = None):
@@ -566,8 +570,10 @@ def _proxy(connection: Connection, value: Any, got: list, label: str) -> ProxyTa
                     raise wire.WireError("a layer described by something that is not an object")
                 arrays = {name: key for name, key in layer["arrays"].items()
                           if isinstance(name, str) and isinstance(key, str)}
-                built.append(_named(RemoteLayer, layer.get("type"))(connection, target._number, i, arrays,
-                                                                    description["arrays"]))
+                remote = _named(RemoteLayer, layer.get("type"))(connection, target._number, i, arrays,
+                                                                description["arrays"])
+                remote.input_gradient_optional = layer.get("input_gradient_optional") is True
+                built.append(remote)
             target._layers = built
         return target
     except wire.WireError as exc:

@@ -234,7 +234,8 @@ class Server(LayerOps):
             return None
         view = LayerView(f"layers[{i}]", layer)  # the parameters found as in one process
         self.views[(number, i)] = view
-        return {"type": type(layer).__name__, "arrays": self._layer_params(number, i, view, values, encoder)}
+        return {"type": type(layer).__name__, "arrays": self._layer_params(number, i, view, values, encoder),
+                "input_gradient_optional": view.input_gradient is None}
 
     def _layer_params(self, number: int, i: int, view, values: dict, encoder) -> dict:
         """``name -> key`` of a layer's parameters, registered (their values added to ``values``)."""

@@ -38,3 +38,33 @@ def test_a_tape_target_in_a_file_gets_the_verdict_it_gets_in_process(tmp_path, c
     assert _kinds(in_file) == _kinds(here)
     named = {kind for findings in _kinds(here).values() for _, kind, _ in findings}
     assert named & {"routing", "orientation"}  # the diagnosis of a sequence ran in both
+
+
+CNN_SOURCE = Path(__file__).resolve().parents[2].joinpath("corpus", "shapes", "cnn_inplace.py").read_text()
+CNN_GLUE = """
+
+import gradcheck
+
+net = build(seed=0, bug={bug!r})
+network = gradcheck.adapters.in_place(net.train_step, loss=lambda image, label: net.forward(image, label)[1],
+                                      input_shape=(8, 8), n_classes=10,
+                                      layers=[net.conv, net.pool, net.softmax])
+"""
+
+
+@pytest.mark.parametrize("bug", [None, "maxpool_routes_to_every_entry"])
+def test_an_in_place_cnn_with_its_layers_in_a_file_gets_the_verdict_it_gets_in_process(tmp_path, capsys, bug):
+    """The first layer returns no input gradient: in its own process too its parameters are
+    checked and its input is not, so the correct network passes and the pool's bug is the pool's."""
+    from tests.corpus.shapes import cnn_inplace, glue
+
+    source = tmp_path / "cnn.py"
+    source.write_text(CNN_SOURCE + CNN_GLUE.format(bug=bug))
+    json_path = tmp_path / "out.json"
+    code = main(["check", f"{source}:network", "--json", str(json_path)])
+    capsys.readouterr()
+    assert code == (0 if bug is None else 1)
+    in_file = SuiteResult.from_dict(json.loads(json_path.read_text()))
+    here = gradcheck.run_suite(glue.cnn_inplace(cnn_inplace.build(seed=0, bug=bug)), groups=("gradients",))
+    assert _kinds(in_file) == _kinds(here)
+    assert [o.passed for o in in_file.outcomes] == [o.passed for o in here.outcomes]
