@@ -125,8 +125,7 @@ def _numeric(target, X, y, array: np.ndarray) -> np.ndarray:
 def _ignored_entries(target, X, y, array: np.ndarray) -> np.ndarray:
     """The entries of ``array`` the loss on ``(X, y)`` does not depend on: moving each leaves
     the loss bit for bit the same."""
-    d = _differences(target, X, y, array)
-    return ((d.f_plus == d.f0) & (d.f_minus == d.f0)).reshape(array.shape)
+    return _differences(target, X, y, array).unmoved.reshape(array.shape)
 
 
 def _factors_on(target, X, y, names: list[str], earlier=None) -> tuple[int, np.ndarray, list[str]] | None:
@@ -178,8 +177,8 @@ def derivative_names(target, X: np.ndarray, y: np.ndarray, names: list[str], tas
     if k is None:
         return []
 
-    def example(i: int, labels=None):
-        one = (X[i:i + 1], y[i:i + 1] if labels is None else labels)
+    def example(i: int):
+        one = (X[i:i + 1], y[i:i + 1])
         early = None if first_steps is None else (first_steps[0][i:i + 1], first_steps[1][i:i + 1])
         return one, early
 

@@ -31,6 +31,12 @@ class EntryDifferences:
     f0: float
 
     @property
+    def unmoved(self) -> np.ndarray:
+        """Entries whose moves left the loss bit for bit the same both ways: the loss does not
+        depend on them at all (bool, (k,))."""
+        return (self.f_plus == self.f0) & (self.f_minus == self.f0)
+
+    @property
     def central(self) -> np.ndarray:
         """(f(x + h) - f(x - h)) / (h+ + h-): error O(h^2)."""
         return (self.f_plus - self.f_minus) / (self.h_plus + self.h_minus)
